@@ -1,0 +1,148 @@
+"""The `cronary` command line: render, simulate, validate.
+
+Bad input of any kind exits with status 2 and one line `FILE: FIELD.PATH: message` on stderr; nothing is
+written to stdout in that case (output is built completely before it is printed).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable
+
+import click
+
+from engine.analysis import MetricResult
+from engine.status_doc import canary_manifest
+from engine.tick import HookRequest, HookResult, MetricRequest, Settings
+
+from .driver import run_tick
+from .errors import InputError
+from .inputs import (
+    build_cluster,
+    check_references,
+    cluster_objects,
+    default_hook_result,
+    hook_results,
+    parse_now,
+    read_canaries,
+    read_canary,
+    read_metrics_file,
+    read_scenario,
+)
+from .simulation import SimulatedCluster, Simulation
+from .timeline import format_table
+from .yamlio import dump_json, dump_yaml_stream, load_single
+
+EXIT_BAD_INPUT = 2
+
+mesh_provider_option = click.option(
+    "--mesh-provider",
+    default=None,
+    metavar="NAME",
+    help="Provider for Canaries whose spec names none (Flagger's -mesh-provider), e.g. smi:istio.",
+)
+
+
+def _bad_input(fn: Callable[..., None]) -> Callable[..., None]:
+    """Turn InputError into one line on stderr and exit status 2."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            fn(*args, **kwargs)
+        except InputError as err:
+            click.echo(f"error: {err.line}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+@click.group()
+@click.version_option(package_name="cronary")
+def main() -> None:
+    """cronary: Flagger-compatible canary analysis as a pure function, ticked by a CronJob."""
+
+
+@main.command()
+@click.argument("canary_file", metavar="CANARY.yaml")
+@click.option("--cluster", "cluster_file", required=True, metavar="CLUSTER.yaml", help="Cluster objects (YAML stream or v1 List).")
+@click.option("--metrics", "metrics_file", metavar="METRICS.yaml", help="Metric name to value (null = no data).")
+@click.option("--webhooks", "hooks_file", metavar="WEBHOOKS.yaml", help="Webhook name to pass|fail (default: every hook passes, rollback hooks do not signal).")
+@click.option("--now", "now_text", metavar="RFC3339", help="The tick's time (default: the local clock).")
+@click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@mesh_provider_option
+@_bad_input
+def render(canary_file: str, cluster_file: str, metrics_file: str | None, hooks_file: str | None, now_text: str | None, output: str, mesh_provider: str | None) -> None:
+    """Print every object one tick would write and, last, the Canary with its next status."""
+    now = parse_now(now_text)
+    canary = read_canary(canary_file, mesh_provider)
+    cluster = build_cluster(cluster_objects(cluster_file))
+    check_references(canary, canary_file, cluster, cluster_file)
+    metrics = read_metrics_file(metrics_file)
+    hooks = hook_results(hooks_file, "", load_single(hooks_file)) if hooks_file else {}
+
+    def answer_hook(request: HookRequest) -> HookResult:
+        return hooks.get(request.hook.name) or default_hook_result(request.hook.type)
+
+    def answer_metrics(requests: tuple[MetricRequest, ...]) -> dict[str, MetricResult]:
+        names = [r.metric.name for r in requests]
+        if metrics is None:
+            raise InputError("--metrics", "", f"this tick analyses metrics ({', '.join(names)}): give a METRICS.yaml")
+        missing = [n for n in names if n not in metrics]
+        if missing:
+            raise InputError(str(metrics_file), missing[0], "no value for this metric of the canary (a number, or null for no data)")
+        return {n: metrics[n] for n in names}
+
+    decision = run_tick(canary, cluster, now, Settings(mesh_provider=mesh_provider), answer_hook, answer_metrics)
+    documents = [*decision.objects, canary_manifest(canary, decision.status)]
+    if output == "json":
+        click.echo(dump_json({"apiVersion": "v1", "kind": "List", "items": documents}), nl=False)
+        return
+    notes = [f"# {e.type}: {e.message}\n" for e in decision.events]
+    if not decision.due:
+        notes.append(f"# not due: {canary.key} is next decided at {decision.next_due}\n")
+    notes += [f"# copy Secret {canary.namespace}/{src} to {dst} (Secret data is never printed)\n" for src, dst in decision.secret_copies]
+    click.echo(dump_yaml_stream(documents, header="".join(notes)), nl=False)
+
+
+@main.command()
+@click.argument("canary_file", metavar="CANARY.yaml")
+@click.option("--cluster", "cluster_file", required=True, metavar="CLUSTER.yaml")
+@click.option("--scenario", "scenario_file", required=True, metavar="SCENARIO.yaml")
+@click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@mesh_provider_option
+@_bad_input
+def simulate(canary_file: str, cluster_file: str, scenario_file: str, output: str, mesh_provider: str | None) -> None:
+    """Play ticks until the scenario is done and the canary rests; print the timeline."""
+    canary = read_canary(canary_file, mesh_provider)
+    cluster = build_cluster(cluster_objects(cluster_file))
+    check_references(canary, canary_file, cluster, cluster_file)
+    scenario = read_scenario(scenario_file)
+    simulation = Simulation(canary, SimulatedCluster.of(cluster), scenario, Settings(mesh_provider=mesh_provider), scenario_file)
+    records = simulation.run()
+    if output == "json":
+        click.echo(dump_json([r.as_json() for r in records]), nl=False)
+    else:
+        click.echo(format_table(records), nl=False)
+
+
+@main.command()
+@click.argument("canary_files", metavar="CANARY.yaml...", nargs=-1, required=True)
+@mesh_provider_option
+@_bad_input
+def validate(canary_files: tuple[str, ...], mesh_provider: str | None) -> None:
+    """Check Canaries without a cluster; print one line per Canary."""
+    lines = []
+    for path in canary_files:
+        for canary in read_canaries(path):
+            if canary.spec.provider or mesh_provider:
+                from engine.providers import resolve_provider
+                from engine.errors import SpecError
+
+                try:
+                    resolve_provider(canary.spec.provider, mesh_provider)
+                except SpecError as err:
+                    raise InputError(path, err.path, err.message) from None
+            lines.append(f"{path}: {canary.api_version} Canary {canary.key}: valid")
+    click.echo("\n".join(lines))

@@ -1,0 +1,56 @@
+"""What the core is told about the cluster: a read-only snapshot of the objects a tick looks at.
+
+Secrets arrive as `SecretSummary` (name, type, annotations, checksum): their data never enters the core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from .hashing import config_checksum
+
+Manifest = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SecretSummary:
+    namespace: str
+    name: str
+    type: str
+    annotations: tuple[tuple[str, str], ...]
+    checksum: str
+
+
+def summarize_secret(manifest: Manifest) -> SecretSummary:
+    """Reduce a Secret to what config tracking needs; call this before the data is kept anywhere."""
+    meta = manifest.get("metadata") or {}
+    return SecretSummary(
+        namespace=str(meta.get("namespace") or "default"),
+        name=str(meta.get("name") or ""),
+        type=str(manifest.get("type") or "Opaque"),
+        annotations=tuple(sorted((meta.get("annotations") or {}).items())),
+        checksum=config_checksum(manifest.get("data")),
+    )
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    """Objects keyed by (kind, namespace, name). `server_objects` excludes Secrets, see `secrets`."""
+
+    objects: Mapping[tuple[str, str, str], Manifest] = field(default_factory=dict)
+    secrets: Mapping[tuple[str, str], SecretSummary] = field(default_factory=dict)
+
+    @staticmethod
+    def of(manifests: Iterable[Manifest], secrets: Iterable[SecretSummary] = ()) -> "ClusterView":
+        table: dict[tuple[str, str, str], Manifest] = {}
+        for obj in manifests:
+            meta = obj.get("metadata") or {}
+            table[(str(obj.get("kind")), str(meta.get("namespace") or "default"), str(meta.get("name")))] = obj
+        return ClusterView(objects=table, secrets={(s.namespace, s.name): s for s in secrets})
+
+    def get(self, kind: str, namespace: str, name: str) -> Manifest | None:
+        return self.objects.get((kind, namespace, name))
+
+    def secret(self, namespace: str, name: str) -> SecretSummary | None:
+        return self.secrets.get((namespace, name))

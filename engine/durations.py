@@ -1,0 +1,52 @@
+"""Go-style durations: parsing the strings Canaries carry and printing the values Flagger prints."""
+
+from __future__ import annotations
+
+import re
+
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+
+
+def parse_go_duration(text: str) -> float:
+    """Seconds in a Go duration string such as `10s`, `1m30s` or `1.5h`; ValueError if it is not one."""
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"not a duration: {text!r}")
+    body = text[1:] if text[0] in "+-" else text
+    if body == "0":
+        return 0.0
+    pos, total = 0, 0.0
+    while pos < len(body):
+        match = _PART.match(body, pos)
+        if match is None:
+            raise ValueError(f"not a duration: {text!r}")
+        total += float(match.group(1)) * _UNITS[match.group(2)]
+        pos = match.end()
+    return -total if text[0] == "-" else total
+
+
+def format_go_duration_ms(milliseconds: int) -> str:
+    """What Go's `time.Duration.String()` prints for a whole number of milliseconds (`500ms`, `1.515s`, `1m0s`)."""
+    ms = int(milliseconds)
+    if ms == 0:
+        return "0s"
+    sign = "-" if ms < 0 else ""
+    ms = abs(ms)
+    if ms < 1000:
+        return f"{sign}{ms}ms"
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, frac = divmod(rest, 1000)
+    sec = str(seconds) + (("." + f"{frac:03d}".rstrip("0")) if frac else "")
+    if hours:
+        return f"{sign}{hours}h{minutes}m{sec}s"
+    if minutes:
+        return f"{sign}{minutes}m{sec}s"
+    return f"{sign}{sec}s"
+
+
+def format_go_float(value: float) -> str:
+    """What Go's `%v` prints for a float64 threshold (`99`, `99.5`, `0.001`)."""
+    if value == int(value) and abs(value) < 1e21:
+        return str(int(value))
+    return repr(float(value))

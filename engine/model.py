@@ -1,0 +1,224 @@
+"""The Canary as typed, immutable values, with Flagger's defaults applied.
+
+Both API versions (`flagger.app/v1alpha3` with `spec.canaryAnalysis`, `flagger.app/v1beta1` with
+`spec.analysis`) parse into the same values; `engine.canary_spec` does the parsing and validation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Mapping
+
+V1ALPHA3 = "flagger.app/v1alpha3"
+V1BETA1 = "flagger.app/v1beta1"
+API_VERSIONS = (V1ALPHA3, V1BETA1)
+
+BUILTIN_SUCCESS_RATE = "request-success-rate"
+BUILTIN_DURATION = "request-duration"
+BUILTIN_METRICS = (BUILTIN_SUCCESS_RATE, BUILTIN_DURATION)
+
+
+class HookType(str, Enum):
+    """Webhook types; Flagger's empty type means `rollout`."""
+
+    CONFIRM_ROLLOUT = "confirm-rollout"
+    PRE_ROLLOUT = "pre-rollout"
+    ROLLOUT = "rollout"
+    CONFIRM_TRAFFIC_INCREASE = "confirm-traffic-increase"
+    CONFIRM_PROMOTION = "confirm-promotion"
+    POST_ROLLOUT = "post-rollout"
+    ROLLBACK = "rollback"
+    EVENT = "event"
+
+
+class Strategy(str, Enum):
+    """Deployment strategy as Flagger's `DeploymentStrategy()` selects it. Only CANARY is implemented."""
+
+    CANARY = "canary"
+    AB_TESTING = "ab-testing"
+    BLUE_GREEN = "blue-green"
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    api_version: str
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ThresholdRange:
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class TemplateRef:
+    name: str
+    namespace: str | None = None
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    interval: str = "1m"
+    threshold: float | None = None
+    threshold_range: ThresholdRange | None = None
+    query: str | None = None
+    template_ref: TemplateRef | None = None
+    template_variables: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def is_builtin(self) -> bool:
+        return self.name in BUILTIN_METRICS and self.template_ref is None
+
+
+@dataclass(frozen=True)
+class WebhookSpec:
+    name: str
+    url: str
+    type: HookType = HookType.ROLLOUT
+    timeout: str = "10s"
+    timeout_seconds: float = 10.0
+    retries: int = 0
+    disable_tls: bool = False
+    mute_alert: bool = False
+    metadata: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class AlertSpec:
+    name: str
+    severity: str = "info"
+    provider_name: str = ""
+    provider_namespace: str | None = None
+
+
+@dataclass(frozen=True)
+class AnalysisSpec:
+    interval: str = "60s"
+    interval_seconds: float = 60.0
+    threshold: int = 1
+    max_weight_field: int | None = None
+    step_weight: int = 0
+    step_weights: tuple[int, ...] = ()
+    step_weight_promotion: int = 0
+    iterations: int = 0
+    match: tuple[Any, ...] = ()
+    mirror: bool = False
+    mirror_weight: int = 0
+    primary_ready_threshold: int = 100
+    canary_ready_threshold: int = 100
+    metrics: tuple[MetricSpec, ...] = ()
+    webhooks: tuple[WebhookSpec, ...] = ()
+    alerts: tuple[AlertSpec, ...] = ()
+
+    @property
+    def max_weight(self) -> int:
+        """Flagger's `maxWeight()`: the last of `stepWeights` (capped at 100), else `maxWeight`, else 100."""
+        if self.step_weights:
+            return min(100, self.step_weights[-1])
+        if self.max_weight_field and self.max_weight_field > 0:
+            return self.max_weight_field
+        return 100
+
+    @property
+    def strategy(self) -> Strategy:
+        if self.match and self.iterations > 0:
+            return Strategy.AB_TESTING
+        if self.iterations > 0:
+            return Strategy.BLUE_GREEN
+        return Strategy.CANARY
+
+    def hooks(self, hook_type: HookType) -> tuple[WebhookSpec, ...]:
+        return tuple(h for h in self.webhooks if h.type == hook_type)
+
+
+@dataclass(frozen=True)
+class ServiceMetadata:
+    labels: tuple[tuple[str, str], ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    port: int
+    name: str | None = None
+    port_name: str = "http"
+    target_port: int | str | None = None
+    app_protocol: str | None = None
+    port_discovery: bool = False
+    headless: bool = False
+    gateways: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+    apex: ServiceMetadata = ServiceMetadata()
+    primary: ServiceMetadata = ServiceMetadata()
+    canary: ServiceMetadata = ServiceMetadata()
+
+
+@dataclass(frozen=True)
+class CanarySpec:
+    target_ref: ObjectRef
+    service: ServiceSpec
+    analysis: AnalysisSpec | None
+    autoscaler_ref: ObjectRef | None = None
+    provider: str | None = None
+    progress_deadline_seconds: int = 600
+    skip_analysis_field: bool = False
+    suspend: bool = False
+    revert_on_deletion: bool = False
+
+    @property
+    def skip_analysis(self) -> bool:
+        """Flagger's `SkipAnalysis()`: the field, or no analysis block at all."""
+        return self.skip_analysis_field or self.analysis is None
+
+    @property
+    def effective_analysis(self) -> AnalysisSpec:
+        return self.analysis if self.analysis is not None else AnalysisSpec()
+
+    @property
+    def apex_name(self) -> str:
+        return self.service.name or self.target_ref.name
+
+
+@dataclass(frozen=True)
+class Condition:
+    type: str
+    status: str
+    reason: str
+    message: str
+    last_update_time: str
+    last_transition_time: str
+
+
+@dataclass(frozen=True)
+class CanaryStatus:
+    """`Canary.status`. `last_decision_time` is cronary's own: when the canary was last decided."""
+
+    phase: str = ""
+    canary_weight: int = 0
+    failed_checks: int = 0
+    iterations: int = 0
+    last_applied_spec: str = ""
+    last_promoted_spec: str = ""
+    tracked_configs: tuple[tuple[str, str], ...] | None = None
+    last_transition_time: str | None = None
+    conditions: tuple[Condition, ...] | None = None
+    last_decision_time: str | None = None
+
+
+@dataclass(frozen=True)
+class Canary:
+    api_version: str
+    name: str
+    namespace: str
+    uid: str
+    spec: CanarySpec
+    status: CanaryStatus
+    manifest: Mapping[str, Any] = field(compare=False, repr=False, default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}.{self.namespace}"

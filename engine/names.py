@@ -1,0 +1,30 @@
+"""Kubernetes name rules, checked before a name goes into an object, a PromQL query, a URL or a path."""
+
+from __future__ import annotations
+
+import re
+
+from .errors import SpecError
+
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def is_dns1123_label(value: object) -> bool:
+    return isinstance(value, str) and len(value) <= 63 and bool(_DNS1123_LABEL.match(value))
+
+
+def is_dns1123_subdomain(value: object) -> bool:
+    return isinstance(value, str) and len(value) <= 253 and bool(_DNS1123_SUBDOMAIN.match(value))
+
+
+def require_label(path: str, value: object) -> str:
+    if not is_dns1123_label(value):
+        raise SpecError(path, f"must be a DNS-1123 label (lower-case letters, digits and '-', at most 63), got {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def require_subdomain(path: str, value: object) -> str:
+    if not is_dns1123_subdomain(value):
+        raise SpecError(path, f"must be a DNS-1123 name (lower-case letters, digits, '-' and '.'), got {value!r}")
+    return value  # type: ignore[return-value]

@@ -1,0 +1,61 @@
+"""Deployment readiness as Flagger judges it (`isDeploymentReady`), including the progress deadline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Mapping
+
+from .timefmt import parse_time
+
+
+@dataclass(frozen=True)
+class Readiness:
+    ready: bool
+    retriable: bool = True
+    reason: str = ""
+
+
+READY = Readiness(True)
+
+
+def _condition(status: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == kind:
+            return cond
+    return None
+
+
+def deployment_readiness(
+    deployment: Mapping[str, Any], *, ready_threshold: int, progress_deadline_seconds: int, now: datetime
+) -> Readiness:
+    meta = deployment.get("metadata") or {}
+    spec = deployment.get("spec") or {}
+    status = deployment.get("status") or {}
+    if int(meta.get("generation") or 0) > int(status.get("observedGeneration") or 0):
+        return Readiness(False, True, "waiting for rollout to finish: observed deployment generation less than desired generation")
+    stuck = False
+    progressing = _condition(status, "Progressing")
+    available = _condition(status, "Available")
+    if progressing is not None and available is not None:
+        if available.get("status") == "False" and available.get("reason") == "MinimumReplicasUnavailable":
+            updated_at = parse_time(str(available.get("lastUpdateTime") or ""))
+            if updated_at is not None and updated_at + timedelta(seconds=progress_deadline_seconds) < now:
+                stuck = True
+    if progressing is not None and progressing.get("reason") == "ProgressDeadlineExceeded":
+        return Readiness(False, False, f'deployment "{meta.get("name")}" exceeded its progress deadline')
+    desired = int(spec.get("replicas", 1) if spec.get("replicas") is not None else 1)
+    updated = int(status.get("updatedReplicas") or 0)
+    current = int(status.get("replicas") or 0)
+    available_count = int(status.get("availableReplicas") or 0)
+    if updated < desired:
+        return Readiness(False, not stuck, f"waiting for rollout to finish: {updated} out of {desired} new replicas have been updated")
+    if current > updated:
+        return Readiness(False, not stuck, f"waiting for rollout to finish: {current - updated} old replicas are pending termination")
+    if available_count < (updated * ready_threshold) // 100:
+        return Readiness(
+            False,
+            not stuck,
+            f"waiting for rollout to finish: {available_count} of {updated} (readyThreshold {ready_threshold}%) updated replicas are available",
+        )
+    return READY

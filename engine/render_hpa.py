@@ -1,0 +1,79 @@
+"""The primary HorizontalPodAutoscaler, always `autoscaling/v2`, from a v2beta1, v2beta2 or v2 HPA."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Mapping
+
+from .model import Canary
+from .render_meta import object_meta, without_toolkit_keys
+
+
+def _target(utilization: Any = None, average_value: Any = None, value: Any = None) -> dict[str, Any]:
+    if utilization is not None:
+        return {"type": "Utilization", "averageUtilization": utilization}
+    if average_value is not None:
+        return {"type": "AverageValue", "averageValue": average_value}
+    return {"type": "Value", "value": value}
+
+
+def _metric_v2beta1_to_v2(metric: Mapping[str, Any]) -> dict[str, Any]:
+    kind = metric.get("type")
+    if kind in ("Resource", "ContainerResource"):
+        key = "resource" if kind == "Resource" else "containerResource"
+        src = metric.get(key) or {}
+        out: dict[str, Any] = {"name": src.get("name")}
+        if kind == "ContainerResource":
+            out["container"] = src.get("container")
+        out["target"] = _target(src.get("targetAverageUtilization"), src.get("targetAverageValue"))
+        return {"type": kind, key: out}
+    if kind == "Pods":
+        src = metric.get("pods") or {}
+        ident = {"name": src.get("metricName"), **({"selector": src["selector"]} if src.get("selector") else {})}
+        return {"type": "Pods", "pods": {"metric": ident, "target": _target(average_value=src.get("targetAverageValue"))}}
+    if kind == "Object":
+        src = metric.get("object") or {}
+        ident = {"name": src.get("metricName"), **({"selector": src["selector"]} if src.get("selector") else {})}
+        target = _target(average_value=src.get("averageValue")) if src.get("averageValue") is not None else _target(value=src.get("targetValue"))
+        return {"type": "Object", "object": {"describedObject": src.get("target"), "metric": ident, "target": target}}
+    if kind == "External":
+        src = metric.get("external") or {}
+        ident = {"name": src.get("metricName"), **({"selector": src["metricSelector"]} if src.get("metricSelector") else {})}
+        target = (
+            _target(average_value=src.get("targetAverageValue"))
+            if src.get("targetAverageValue") is not None
+            else _target(value=src.get("targetValue"))
+        )
+        return {"type": "External", "external": {"metric": ident, "target": target}}
+    return copy.deepcopy(dict(metric))
+
+
+def hpa_spec_as_v2(hpa: Mapping[str, Any]) -> dict[str, Any]:
+    """The HPA's spec in `autoscaling/v2` form (v2beta2 already has that shape)."""
+    spec = copy.deepcopy(dict(hpa.get("spec") or {}))
+    if str(hpa.get("apiVersion")) == "autoscaling/v2beta1":
+        spec["metrics"] = [_metric_v2beta1_to_v2(m) for m in spec.get("metrics") or []]
+    if str(hpa.get("apiVersion")) == "autoscaling/v1" and spec.get("targetCPUUtilizationPercentage") is not None:
+        spec["metrics"] = [{"type": "Resource", "resource": {"name": "cpu", "target": _target(spec.pop("targetCPUUtilizationPercentage"))}}]
+    return spec
+
+
+def render_primary_hpa(canary: Canary, hpa: Mapping[str, Any], existing: Mapping[str, Any] | None, *, sync: bool) -> dict[str, Any]:
+    """The desired `<hpa>-primary`. Created from the target's HPA; re-synced from it only when `sync`
+    (promotion or skipped analysis), as Flagger does — so HPA edits reach the primary with a release."""
+    source = hpa if (sync or existing is None) else existing
+    spec = hpa_spec_as_v2(source)
+    target_ref = dict((hpa.get("spec") or {}).get("scaleTargetRef") or {})
+    target_ref["name"] = f"{canary.spec.target_ref.name}-primary"
+    out_spec: dict[str, Any] = {"scaleTargetRef": target_ref}
+    for key in ("minReplicas", "maxReplicas", "metrics", "behavior"):
+        if spec.get(key) is not None:
+            out_spec[key] = spec[key]
+    name = f"{(hpa.get('metadata') or {}).get('name')}-primary"
+    labels = without_toolkit_keys((hpa.get("metadata") or {}).get("labels"))
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": object_meta(canary, name, labels),
+        "spec": out_spec,
+    }

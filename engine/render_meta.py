@@ -1,0 +1,48 @@
+"""Metadata shared by every generated object: owner references and label filtering."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from .hashing import derived_uuid
+from .model import Canary
+
+FLUX_ANNOTATIONS = {
+    "kustomize.toolkit.fluxcd.io/reconcile": "disabled",
+    "helm.toolkit.fluxcd.io/driftDetection": "disabled",
+}
+
+
+def canary_uid(canary: Canary) -> str:
+    """The Canary's uid; a Canary read from a local file has none, so one is derived from its name."""
+    return canary.uid or derived_uuid("canary", canary.namespace, canary.name)
+
+
+def owner_reference(canary: Canary) -> dict[str, Any]:
+    return {
+        "apiVersion": canary.api_version,
+        "kind": "Canary",
+        "name": canary.name,
+        "uid": canary_uid(canary),
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def without_toolkit_keys(items: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Drop keys containing `toolkit.fluxcd.io`, so Flux never takes a generated object for its own."""
+    return {k: v for k, v in (items or {}).items() if "toolkit.fluxcd.io" not in k}
+
+
+def include_by_prefix(items: Mapping[str, Any] | None, prefixes: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in without_toolkit_keys(items).items() if any(k.startswith(p) for p in prefixes)}
+
+
+def object_meta(canary: Canary, name: str, labels: Mapping[str, Any] | None = None, annotations: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "namespace": canary.namespace}
+    if labels:
+        meta["labels"] = dict(sorted(labels.items()))
+    if annotations:
+        meta["annotations"] = dict(sorted(annotations.items()))
+    meta["ownerReferences"] = [owner_reference(canary)]
+    return meta

@@ -1,0 +1,683 @@
+"""One tick of one canary: `decide` is the whole state machine as a pure function.
+
+The pipeline follows Flagger's `advanceCanary` step by step (`docs/architecture.md` maps each step).
+It is sans-I/O in the style of h11: when the tick reaches a webhook or a metric it has no result for, it
+returns `Pending` naming what to observe; the shell performs that and calls `decide` again with the result
+added. Because `decide` is deterministic, re-running it from the start reaches the same point, so the
+protocol needs no saved continuation. Hooks are asked for one at a time (Flagger stops at the first failing
+hook of a type, and a hook may start a load test, so none is called that Flagger would not call); the
+metrics of a canary are asked for together, so the shell can batch them across a fleet.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Mapping
+
+from .analysis import MetricResult, MetricVerdict, judge_metric
+from .cluster import ClusterView
+from .configs import NO_CONFIGS, ConfigError, TrackedConfigs, configs_changed, track_configs
+from .errors import SpecError
+from .hashing import canonical_json, compute_hash, derived_uuid, pod_template_hash
+from .model import Canary, CanaryStatus, Condition, HookType, MetricSpec, WebhookSpec
+from .phases import ACTIVE, ANALYSING, INITIAL, Phase, Trigger, promoted_condition, transition
+from .providers import Provider, resolve_provider
+from .readiness import Readiness, deployment_readiness
+from .render_hpa import render_primary_hpa
+from .render_meta import canary_uid
+from .render_primary import primary_template, render_config_copies, render_primary_deployment, render_scale
+from .render_services import render_services
+from .render_split import read_canary_weight, render_traffic_split
+from .timefmt import format_time, parse_time
+from .weights import advance, next_step_weight, promote_step
+
+DEFAULT_SELECTOR_LABELS = ("app", "name", "app.kubernetes.io/name")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Engine-wide settings (Flagger's command-line flags)."""
+
+    mesh_provider: str | None = None
+    selector_labels: tuple[str, ...] = DEFAULT_SELECTOR_LABELS
+    config_tracking: bool = True
+    include_label_prefixes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HookResult:
+    """A webhook's answer: `ok` is HTTP 200–202 (for a rollback hook: "roll back"); `message` the error text."""
+
+    ok: bool
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Observations:
+    """Results the shell gathered for this tick, by metric name and webhook name."""
+
+    metrics: Mapping[str, MetricResult] = field(default_factory=dict)
+    hooks: Mapping[str, HookResult] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HookRequest:
+    hook: WebhookSpec
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class MetricRequest:
+    metric: MetricSpec
+    provider: Provider
+
+
+@dataclass(frozen=True)
+class Pending:
+    """The tick cannot go on without these observations."""
+
+    canary: Canary
+    hooks: tuple[HookRequest, ...] = ()
+    metrics: tuple[MetricRequest, ...] = ()
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str  # Normal | Warning
+    message: str
+    phase: str  # the canary's phase when the event was recorded (webhook payloads carry it)
+    reason: str = "Synced"
+
+
+@dataclass(frozen=True)
+class HookOutcome:
+    name: str
+    type: str
+    ok: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Everything one tick decided. Objects are in apply order; `status` is the next Canary status."""
+
+    canary: Canary
+    now: str
+    due: bool
+    next_due: str | None
+    status: CanaryStatus
+    status_changed: bool
+    objects: tuple[Mapping[str, Any], ...] = ()
+    events: tuple[Event, ...] = ()
+    logs: tuple[str, ...] = ()
+    secret_copies: tuple[tuple[str, str], ...] = ()
+    verdicts: tuple[MetricVerdict, ...] = ()
+    hooks: tuple[HookOutcome, ...] = ()
+    canary_weight: int | None = None  # the routed canary weight after the tick (None: no route object yet)
+
+
+class _NeedInputs(Exception):
+    def __init__(self, hooks: tuple[HookRequest, ...] = (), metrics: tuple[MetricRequest, ...] = ()) -> None:
+        super().__init__()
+        self.hooks = hooks
+        self.metrics = metrics
+
+
+class _EndTick(Exception):
+    pass
+
+
+_STAGE_NONE, _STAGE_SERVICES, _STAGE_PRIMARY, _STAGE_ALL = range(4)
+
+
+def interval_seconds(canary: Canary) -> float:
+    return canary.spec.effective_analysis.interval_seconds
+
+
+def next_due_time(canary: Canary) -> datetime | None:
+    last = parse_time(canary.status.last_decision_time or "")
+    return None if last is None else last + timedelta(seconds=interval_seconds(canary))
+
+
+def is_due(canary: Canary, now: datetime) -> bool:
+    """At most one decision per interval: due when never decided, or `interval` after the last decision."""
+    last = parse_time(canary.status.last_decision_time or "")
+    if last is None:
+        return True
+    return now >= last + timedelta(seconds=interval_seconds(canary))
+
+
+def decide(
+    canary: Canary,
+    cluster: ClusterView,
+    now: datetime,
+    settings: Settings = Settings(),
+    observations: Observations = Observations(),
+) -> Decision | Pending:
+    """Decide one tick of `canary` at `now`."""
+    tick = _Tick(canary, cluster, now, settings, observations)
+    try:
+        return tick.run()
+    except _NeedInputs as need:
+        return Pending(canary, need.hooks, need.metrics)
+
+
+class _Tick:
+    """The mutable scratchpad of one `decide` call; nothing escapes it but the frozen Decision."""
+
+    def __init__(self, canary: Canary, cluster: ClusterView, now: datetime, settings: Settings, observations: Observations) -> None:
+        self.canary = canary
+        self.spec = canary.spec
+        self.analysis = canary.spec.effective_analysis
+        self.cluster = cluster
+        self.now = now
+        self.now_text = format_time(now)
+        self.settings = settings
+        self.obs = observations
+        self.status = canary.status
+        self.events: list[Event] = []
+        self.logs: list[str] = []
+        self.verdicts: list[MetricVerdict] = []
+        self.hook_outcomes: list[HookOutcome] = []
+        self.stage = _STAGE_NONE
+        self.scale_to: int | None = None
+        self.promote = False
+        self.canary_weight: int | None = None
+        self.target: Mapping[str, Any] = {}
+        self.tracked: TrackedConfigs = NO_CONFIGS
+        self.hash = ""
+        self.label = self.value = ""
+        self.provider: Provider | None = None
+
+    # ----------------------------------------------------------------- helpers
+    @property
+    def phase(self) -> Phase:
+        try:
+            return Phase(self.status.phase)
+        except ValueError:
+            return Phase.NONE
+
+    @property
+    def key_target(self) -> str:
+        return f"{self.spec.target_ref.name}.{self.canary.namespace}"
+
+    @property
+    def key_canary(self) -> str:
+        return self.canary.key
+
+    def event(self, message: str, warning: bool = False) -> None:
+        self.events.append(Event("Warning" if warning else "Normal", message, self.status.phase))
+
+    def update(self, **changes: Any) -> None:
+        self.status = dataclasses.replace(self.status, **changes)
+
+    def move(self, trigger: Trigger, **changes: Any) -> None:
+        """Change phase through the transition table, applying Flagger's per-phase resets."""
+        new_phase = transition(self.phase, trigger)
+        if new_phase not in (Phase.PROGRESSING, Phase.WAITING, Phase.PROMOTING) and "canary_weight" not in changes:
+            changes["canary_weight"] = 0
+        if new_phase not in (Phase.PROGRESSING, Phase.WAITING, Phase.PROMOTING, Phase.WAITING_PROMOTION) and "iterations" not in changes:
+            changes["iterations"] = 0
+        if new_phase in (Phase.SUCCEEDED, Phase.INITIALIZED) and "last_promoted_spec" not in changes:
+            changes["last_promoted_spec"] = changes.get("last_applied_spec", self.status.last_applied_spec)
+        self.update(phase=new_phase.value, **changes)
+
+    def hook_result(self, hook: WebhookSpec, phase: str) -> HookResult:
+        result = self.obs.hooks.get(hook.name)
+        if result is None:
+            raise _NeedInputs(hooks=(HookRequest(hook, self.hook_payload(hook, phase)),))
+        self.hook_outcomes.append(HookOutcome(hook.name, hook.type.value, result.ok, result.message))
+        return result
+
+    def hook_payload(self, hook: WebhookSpec, phase: str) -> dict[str, Any]:
+        checksum = compute_hash({"lastAppliedSpec": self.status.last_applied_spec, "trackedConfigs": dict(self.status.tracked_configs or ())})
+        return {
+            "name": self.canary.name,
+            "namespace": self.canary.namespace,
+            "phase": phase,
+            "checksum": checksum,
+            "metadata": dict(hook.metadata),
+        }
+
+    def run_hooks(self, hook_type: HookType, phase: str) -> WebhookSpec | None:
+        """Call the hooks of a type in order; the first that fails is returned (None: all passed)."""
+        for hook in self.analysis.hooks(hook_type):
+            if not self.hook_result(hook, phase).ok:
+                return hook
+            passed = {
+                HookType.CONFIRM_ROLLOUT: "Confirm-rollout check {} passed",
+                HookType.CONFIRM_TRAFFIC_INCREASE: "Confirm-traffic-increase check {} passed",
+                HookType.CONFIRM_PROMOTION: "Confirm-promotion check {} passed",
+                HookType.PRE_ROLLOUT: "Pre-rollout check {} passed",
+                HookType.POST_ROLLOUT: "Post-rollout check {} passed",
+            }.get(hook_type)
+            if passed:
+                self.event(passed.format(hook.name))
+        return None
+
+    def post_rollout_hooks(self, phase: Phase) -> None:
+        failed = self.run_hooks(HookType.POST_ROLLOUT, phase.value)
+        if failed is not None:
+            self.event(f"Post-rollout hook {failed.name} failed {self.obs.hooks[failed.name].message}", warning=True)
+
+    def readiness(self, deployment: Mapping[str, Any], threshold: int) -> Readiness:
+        return deployment_readiness(
+            deployment, ready_threshold=threshold, progress_deadline_seconds=self.spec.progress_deadline_seconds, now=self.now
+        )
+
+    def flagger_id(self, reason: str) -> str:
+        return derived_uuid("flagger-id", canary_uid(self.canary), self.hash, canonical_json(self.tracked.checksums), reason)
+
+    def scale_up_replicas(self) -> int:
+        """Flagger's `ScaleFromZero` size."""
+        replicas = (self.target.get("spec") or {}).get("replicas")
+        if isinstance(replicas, int) and replicas > 0:
+            return replicas
+        if self.spec.autoscaler_ref is None:
+            primary = self.cluster.get("Deployment", self.canary.namespace, f"{self.spec.target_ref.name}-primary") or {}
+            replicas = (primary.get("spec") or {}).get("replicas")
+            return replicas if isinstance(replicas, int) and replicas > 0 else 1
+        hpa = self.cluster.get("HorizontalPodAutoscaler", self.canary.namespace, self.spec.autoscaler_ref.name) or {}
+        minimum = (hpa.get("spec") or {}).get("minReplicas")
+        return minimum if isinstance(minimum, int) and minimum > 1 else 1
+
+    def end(self) -> None:
+        raise _EndTick()
+
+    # ----------------------------------------------------------------- failure paths
+    def rollback(self) -> None:
+        """Flagger's `rollback`: traffic to primary, canary scaled to zero, Failed, post-rollout hooks."""
+        if self.status.failed_checks >= self.analysis.threshold:
+            self.event(f"Rolling back {self.key_canary} failed checks threshold reached {self.status.failed_checks}", warning=True)
+        initializing = self.phase in INITIAL
+        self.canary_weight = 0
+        self.move(Trigger.ROLLBACK, canary_weight=0, failed_checks=0, iterations=0, last_applied_spec=self.hash, tracked_configs=self.tracked.checksums)
+        self.event(f"Canary failed! Scaling down {self.key_canary}", warning=True)
+        if not initializing:
+            # During initialization the target still serves users (nothing routes to the primary yet), so it
+            # is not scaled down; Flagger does, which is an outage when the primary never becomes ready.
+            self.scale_to = 0
+        self.post_rollout_hooks(Phase.FAILED)
+        self.end()
+
+    def failed_promotion(self, reason: str) -> None:
+        self.event(f"Promotion of {self.key_target} failed, primary not ready: {reason}", warning=True)
+        canary_ready = self.readiness(self.target, self.analysis.canary_ready_threshold).ready
+        if canary_ready:
+            self.canary_weight = 100
+        self.move(Trigger.PROMOTION_FAILED, canary_weight=self.canary_weight or 0)
+        self.post_rollout_hooks(Phase.FAILED)
+        self.end()
+
+    # ----------------------------------------------------------------- the pipeline
+    def run(self) -> Decision:
+        if not is_due(self.canary, self.now):
+            due = next_due_time(self.canary)
+            return Decision(self.canary, self.now_text, False, format_time(due) if due else None, self.status, False)
+        try:
+            self.pipeline()
+        except _EndTick:
+            pass
+        return self.finish()
+
+    def pipeline(self) -> None:
+        if self.status.conditions is None:
+            self.update(phase=Phase.NONE.value)
+            self.move(Trigger.DISCOVERED)
+        if self.spec.suspend:
+            self.event("skipping canary run as object is suspended")
+            self.end()
+        try:
+            self.provider = resolve_provider(self.spec.provider, self.settings.mesh_provider)
+        except SpecError as err:
+            self.event(str(err), warning=True)
+            self.end()
+        self.read_target()
+        self.initialize()
+        if not self.should_advance():
+            self.end()
+        self.gate_primary()
+        self.check_canary_status()
+        self.restart_on_new_revision()
+        self.gate_canary()
+        if self.spec.skip_analysis:
+            self.skip_analysis()
+        self.rollback_hooks()
+        if self.phase == Phase.PROMOTING:
+            self.promotion_traffic_shift()
+        if self.phase == Phase.FINALISING:
+            self.finalise()
+        if self.status.failed_checks >= self.analysis.threshold:
+            self.rollback()
+        self.analyse()
+        self.advance_canary()
+
+    def read_target(self) -> None:
+        ns, ref = self.canary.namespace, self.spec.target_ref
+        target = self.cluster.get("Deployment", ns, ref.name)
+        if target is None:
+            self.event(f"Deployment {ref.name}.{ns} not found", warning=True)
+            self.end()
+        self.target = target  # type: ignore[assignment]
+        match_labels = ((target.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}  # type: ignore[union-attr]
+        for label in self.settings.selector_labels:
+            if label in match_labels:
+                self.label, self.value = label, str(match_labels[label])
+                break
+        else:
+            listed = " ".join(self.settings.selector_labels)
+            self.event(f"deployment {ref.name}.{ns} spec.selector.matchLabels must contain one of [{listed}]", warning=True)
+            self.end()
+        pod_spec = ((self.target.get("spec") or {}).get("template") or {}).get("spec") or {}
+        if self.settings.config_tracking:
+            try:
+                self.tracked = track_configs(pod_spec, ns, self.cluster)
+            except ConfigError as err:
+                self.event(str(err), warning=True)
+                self.end()
+        self.hash = pod_template_hash((self.target.get("spec") or {}).get("template") or {})
+
+    def initialize(self) -> None:
+        """Steps 5–13: services, primary (ready before anything routes to it), autoscaler, apex, routes."""
+        ns = self.canary.namespace
+        self.stage = _STAGE_SERVICES
+        primary = self.cluster.get("Deployment", ns, f"{self.spec.target_ref.name}-primary")
+        self.stage = _STAGE_PRIMARY
+        if self.phase in INITIAL and not self.spec.skip_analysis:
+            if primary is None:
+                fresh = {"metadata": {"generation": 1}, "spec": {"replicas": 1}, "status": {}}
+                ready = self.readiness(fresh, self.analysis.primary_ready_threshold)
+            else:
+                ready = self.readiness(primary, self.analysis.primary_ready_threshold)
+            if not ready.ready:
+                self.event(f"{self.spec.target_ref.name}-primary.{ns} not ready: {ready.reason}", warning=True)
+                if not ready.retriable:
+                    self.rollback()
+                self.end()
+        if self.spec.autoscaler_ref is not None:
+            hpa = self.cluster.get("HorizontalPodAutoscaler", ns, self.spec.autoscaler_ref.name)
+            if hpa is None:
+                self.event(f"HorizontalPodAutoscaler {self.spec.autoscaler_ref.name}.{ns} not found", warning=True)
+                self.end()
+        self.stage = _STAGE_ALL
+        split = self.cluster.get("TrafficSplit", ns, self.spec.apex_name)
+        observed = read_canary_weight(self.canary, split)
+        if observed is None:
+            observed = self.status.canary_weight if self.phase != Phase.WAITING_PROMOTION else self.analysis.max_weight
+            if self.phase not in ACTIVE:
+                observed = 0
+        self.canary_weight = observed
+        if self.phase in INITIAL:
+            self.logs.append(f"Scaling down Deployment {self.key_target}")
+            self.scale_to = 0
+            self.move(
+                Trigger.INITIALIZED,
+                last_applied_spec=self.hash,
+                last_promoted_spec=self.hash,
+                tracked_configs=self.tracked.checksums,
+                failed_checks=0,
+            )
+            self.event(f"Initialization done! {self.key_canary}")
+
+    def should_advance(self) -> bool:
+        status = self.status
+        if self.phase in ACTIVE:
+            return True
+        if self.phase == Phase.FAILED and self.hash != status.last_applied_spec and self.hash == status.last_promoted_spec:
+            # Flagger re-syncs lastAppliedSpec on every Failed tick so that re-applying the failed spec after a
+            # revert counts as a change; cronary writes only when that record actually changes.
+            self.update(last_applied_spec=self.hash)
+            return configs_changed(status.tracked_configs, self.tracked)
+        if not status.last_applied_spec:
+            return True
+        if self.hash == status.last_promoted_spec:
+            return configs_changed(status.tracked_configs, self.tracked)
+        if self.hash != status.last_applied_spec:
+            return True
+        return configs_changed(status.tracked_configs, self.tracked)
+
+    def gate_primary(self) -> None:
+        if self.spec.skip_analysis:
+            return
+        primary = self.cluster.get("Deployment", self.canary.namespace, f"{self.spec.target_ref.name}-primary")
+        if primary is None:
+            return
+        ready = self.readiness(primary, self.analysis.primary_ready_threshold)
+        if not ready.ready:
+            reason = f"{self.spec.target_ref.name}-primary.{self.canary.namespace} not ready: {ready.reason}"
+            self.event(reason, warning=True)
+            if not ready.retriable:
+                if self.phase in (Phase.PROMOTING, Phase.FINALISING):
+                    self.failed_promotion(reason)
+                self.rollback()
+            self.end()
+
+    def check_canary_status(self) -> None:
+        if self.phase in (Phase.PROGRESSING, Phase.WAITING_PROMOTION, Phase.PROMOTING, Phase.FINALISING):
+            return
+        rejected = self.run_hooks(HookType.CONFIRM_ROLLOUT, self.status.phase)
+        if rejected is not None:
+            if self.phase != Phase.WAITING:
+                self.move(Trigger.GATE_CLOSED)
+                self.event(f"Halt {self.key_canary} advancement waiting for approval {rejected.name}", warning=True)
+            self.end()
+        self.events.append(Event("Normal", f"New revision detected! Scaling up {self.key_target}", Phase.PROGRESSING.value))
+        self.scale_to = self.scale_up_replicas()
+        self.move(
+            Trigger.REVISION_ACCEPTED,
+            canary_weight=0,
+            failed_checks=0,
+            iterations=0,
+            last_applied_spec=self.hash,
+            tracked_configs=self.tracked.checksums,
+        )
+        self.end()
+
+    def restart_on_new_revision(self) -> None:
+        if self.phase not in ANALYSING:
+            return
+        status = self.status
+        spec_changed = self.hash != status.last_applied_spec and self.hash != status.last_promoted_spec
+        if spec_changed or configs_changed(status.tracked_configs, self.tracked):
+            self.event(f"New revision detected! Restarting analysis for {self.key_target}")
+            self.canary_weight = 0
+            self.move(Trigger.RESTART, canary_weight=0, failed_checks=0, iterations=0, last_applied_spec=self.hash, tracked_configs=self.tracked.checksums)
+            self.end()
+
+    def gate_canary(self) -> None:
+        ready = self.readiness(self.target, self.analysis.canary_ready_threshold)
+        if not ready.ready:
+            self.event(f"canary deployment {self.key_target} not ready: {ready.reason}", warning=True)
+            if not ready.retriable:
+                self.rollback()
+            self.end()
+
+    def skip_analysis(self) -> None:
+        self.canary_weight = 0
+        self.event(f"Copying {self.key_target} template spec to {self.spec.target_ref.name}-primary.{self.canary.namespace}")
+        self.promote = True
+        self.scale_to = 0
+        self.move(Trigger.SKIPPED)
+        self.post_rollout_hooks(Phase.SUCCEEDED)
+        self.event(f"Promotion completed! Canary analysis was skipped for {self.key_target}")
+        self.end()
+
+    def rollback_hooks(self) -> None:
+        if self.phase not in ANALYSING:
+            return
+        for hook in self.analysis.hooks(HookType.ROLLBACK):
+            if self.hook_result(hook, self.status.phase).ok:
+                self.event(f"Rollback check {hook.name} passed", warning=True)
+                self.event(f"Rolling back {self.key_canary} manual webhook invoked", warning=True)
+                self.rollback()
+            self.event(f"Rollback hook {hook.name} not signaling a rollback")
+
+    def promotion_traffic_shift(self) -> None:
+        weight = self.canary_weight or 0
+        step = self.analysis.step_weight_promotion
+        if step == 0 or weight == 0:
+            # With a partial step and nothing left on the canary Flagger would stay in Promoting forever.
+            self.event("Routing all traffic to primary")
+            self.canary_weight = 0
+            self.move(Trigger.ALL_TO_PRIMARY)
+            self.end()
+        primary, canary = promote_step(self.analysis, 100 - weight, weight)
+        self.canary_weight = canary
+        self.event(f"Advance {self.key_canary} primary weight {primary}")
+        if primary >= 100:
+            self.move(Trigger.ALL_TO_PRIMARY)
+        else:
+            self.move(Trigger.PRIMARY_STEP, canary_weight=canary)
+        self.end()
+
+    def finalise(self) -> None:
+        self.scale_to = 0
+        self.move(Trigger.SCALED_DOWN)
+        self.post_rollout_hooks(Phase.SUCCEEDED)
+        self.event(f"Promotion completed! Scaling down {self.key_target}")
+        self.end()
+
+    def analyse(self) -> None:
+        if (self.canary_weight or 0) == 0 and self.status.iterations == 0:
+            self.event(f"Starting canary analysis for {self.key_target}")
+            failed = self.run_hooks(HookType.PRE_ROLLOUT, Phase.PROGRESSING.value)
+            if failed is not None:
+                self.event(f"Halt {self.key_canary} advancement pre-rollout check {failed.name} failed {self.obs.hooks[failed.name].message}", warning=True)
+                self.fail_check()
+            return
+        for hook in self.analysis.hooks(HookType.ROLLOUT):
+            result = self.hook_result(hook, Phase.PROGRESSING.value)
+            if not result.ok:
+                self.event(f"Halt {self.key_canary} advancement external check {hook.name} failed {result.message}", warning=True)
+                self.fail_check()
+        metrics = self.analysis.metrics
+        missing = tuple(MetricRequest(m, self.provider) for m in metrics if m.name not in self.obs.metrics)  # type: ignore[arg-type]
+        if missing:
+            raise _NeedInputs(metrics=missing)
+        assert self.provider is not None
+        for metric in metrics:
+            verdict = judge_metric(self.canary, metric, self.obs.metrics[metric.name], self.provider.metrics)
+            self.verdicts.append(verdict)
+            if not verdict.passed:
+                self.event(verdict.message, warning=True)
+                self.fail_check()
+
+    def fail_check(self) -> None:
+        self.update(failed_checks=self.status.failed_checks + 1)
+        self.end()
+
+    def advance_canary(self) -> None:
+        weight = self.canary_weight or 0
+        max_weight = self.analysis.max_weight
+        if next_step_weight(self.analysis, weight) > 0 and self.phase not in (Phase.PROMOTING, Phase.WAITING_PROMOTION, Phase.FINALISING):
+            rejected = self.run_hooks(HookType.CONFIRM_TRAFFIC_INCREASE, Phase.PROGRESSING.value)
+            if rejected is not None:
+                self.event(f"Halt {self.key_canary} advancement waiting for traffic increase approval {rejected.name}", warning=True)
+                self.end()
+        if weight < max_weight:
+            primary, canary = advance(self.analysis, 100 - weight, weight)
+            self.canary_weight = canary
+            self.update(canary_weight=canary)
+            self.event(f"Advance {self.key_canary} canary weight {canary}")
+            return
+        rejected = self.run_hooks(HookType.CONFIRM_PROMOTION, Phase.PROGRESSING.value)
+        if rejected is not None:
+            if self.phase != Phase.WAITING_PROMOTION:
+                self.move(Trigger.PROMOTION_GATE_CLOSED, canary_weight=0, iterations=self.analysis.iterations - 1)
+                self.event(f"Halt {self.key_canary} advancement waiting for promotion approval {rejected.name}", warning=True)
+            else:
+                self.update(iterations=self.analysis.iterations - 1)
+            return
+        self.event(f"Copying {self.key_target} template spec to {self.spec.target_ref.name}-primary.{self.canary.namespace}")
+        self.promote = True
+        self.move(Trigger.PROMOTE, canary_weight=weight, iterations=0)
+
+    # ----------------------------------------------------------------- output
+    def render_objects(self) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+        if self.stage == _STAGE_NONE:
+            return [], []
+        ns = self.canary.namespace
+        services = render_services(self.canary, self.target, label=self.label, value=self.value)
+        objects: list[dict[str, Any]] = [services["canary"], services["primary"]]
+        existing = self.cluster.get("Deployment", ns, f"{self.spec.target_ref.name}-primary")
+        fresh = self.promote or existing is None
+        template = None
+        secret_copies: list[tuple[str, str]] = []
+        if fresh:
+            template = primary_template(
+                self.target,
+                label=self.label,
+                value=self.value,
+                tracked=self.tracked,
+                flagger_id=self.flagger_id("promote" if existing is not None else "create"),
+                selector_labels=self.settings.selector_labels,
+            )
+            secret_copies = [(name, f"{name}-primary") for name in self.tracked.secrets]
+        for copy in render_config_copies(self.canary, self.tracked, self.settings.include_label_prefixes):
+            kept = None if fresh else self.cluster.get("ConfigMap", ns, copy["metadata"]["name"])
+            if kept is not None:
+                copy.pop("data", None)
+                if kept.get("data"):
+                    copy["data"] = dict(kept["data"])
+            objects.append(copy)
+        objects.append(
+            render_primary_deployment(
+                self.canary, self.target, existing, label=self.label, value=self.value, template=template,
+                include_label_prefixes=self.settings.include_label_prefixes,
+            )
+        )
+        if self.stage < _STAGE_ALL:
+            return objects, secret_copies
+        if self.spec.autoscaler_ref is not None:
+            hpa = self.cluster.get("HorizontalPodAutoscaler", ns, self.spec.autoscaler_ref.name)
+            existing_hpa = self.cluster.get("HorizontalPodAutoscaler", ns, f"{self.spec.autoscaler_ref.name}-primary")
+            objects.append(render_primary_hpa(self.canary, hpa or {}, existing_hpa, sync=self.promote))
+        objects.append(services["apex"])
+        scale = render_scale(ns, self.spec.target_ref.name, self.scale_to) if self.scale_to is not None else None
+        if scale is not None and self.scale_to:
+            objects.append(scale)  # scale up before anything could route to it
+        assert self.provider is not None
+        objects.append(render_traffic_split(self.canary, self.provider, self.canary_weight or 0))
+        if scale is not None and not self.scale_to:
+            objects.append(scale)  # scale down only after traffic has left
+        return objects, secret_copies
+
+    def finish(self) -> Decision:
+        before = self.canary.status
+        status = self.status
+        changed = dataclasses.replace(status, last_decision_time=None, last_transition_time=None, conditions=None) != dataclasses.replace(
+            before, last_decision_time=None, last_transition_time=None, conditions=None
+        )
+        if changed:
+            status = dataclasses.replace(status, last_transition_time=self.now_text, conditions=self.conditions(status))
+        acted = changed or bool(self.events) or self.scale_to is not None
+        if acted:
+            status = dataclasses.replace(status, last_decision_time=self.now_text)
+        objects, secret_copies = self.render_objects()
+        next_due = self.now + timedelta(seconds=interval_seconds(self.canary)) if acted else next_due_time(self.canary)
+        return Decision(
+            canary=self.canary,
+            now=self.now_text,
+            due=True,
+            next_due=format_time(next_due) if next_due else None,
+            status=status,
+            status_changed=status != before,
+            objects=tuple(objects),
+            events=tuple(self.events),
+            logs=tuple(self.logs),
+            secret_copies=tuple(secret_copies),
+            verdicts=tuple(self.verdicts),
+            hooks=tuple(self.hook_outcomes),
+            canary_weight=self.canary_weight if self.stage == _STAGE_ALL else None,
+        )
+
+    def conditions(self, status: CanaryStatus) -> tuple[Condition, ...]:
+        phase = Phase(status.phase) if status.phase in {p.value for p in Phase} else Phase.NONE
+        cond_status, reason, message = promoted_condition(phase, self.spec.target_ref.kind)
+        previous = next((c for c in self.canary.status.conditions or () if c.type == "Promoted"), None)
+        if previous is not None and previous.status == cond_status and previous.reason == reason:
+            return tuple(self.canary.status.conditions or ())
+        transition_time = previous.last_transition_time if previous is not None and previous.status == cond_status else self.now_text
+        return (Condition("Promoted", cond_status, reason, message, self.now_text, transition_time),)

@@ -1,0 +1,20 @@
+"""RFC 3339 timestamps as Kubernetes writes them (`2026-11-27T10:00:00Z`)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime | None:
+    """Parse an RFC 3339 timestamp; None for empty or malformed text."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
