@@ -9,7 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 SEED = FIXTURES / "seed"
-SHARED_SEED = ROOT.parent / "shared" / "seed"
+CRDS = FIXTURES / "crds"
 
 
 @pytest.fixture
