@@ -12,6 +12,12 @@ from engine.tick import Decision, HookRequest, HookResult, MetricRequest, Observ
 
 HookAnswer = Callable[[HookRequest], HookResult]
 MetricAnswer = Callable[[tuple[MetricRequest, ...]], Mapping[str, MetricResult]]
+ProviderAnswer = Callable[[Canary], HookResult]
+
+
+def providers_available(canary: Canary) -> HookResult:
+    """For runs without a metrics server (render, simulate): the providers count as reachable."""
+    return HookResult(True)
 
 MAX_ROUNDS = 64
 
@@ -23,11 +29,13 @@ def run_tick(
     settings: Settings,
     answer_hook: HookAnswer,
     answer_metrics: MetricAnswer,
+    answer_providers: ProviderAnswer = providers_available,
 ) -> Decision:
     hooks: dict[str, HookResult] = {}
     metrics: dict[str, MetricResult] = {}
+    providers: HookResult | None = None
     for _ in range(MAX_ROUNDS):
-        outcome = decide(canary, cluster, now, settings, Observations(metrics=dict(metrics), hooks=dict(hooks)))
+        outcome = decide(canary, cluster, now, settings, Observations(metrics=dict(metrics), hooks=dict(hooks), providers=providers))
         if isinstance(outcome, Decision):
             return outcome
         assert isinstance(outcome, Pending)
@@ -35,4 +43,6 @@ def run_tick(
             hooks[request.hook.name] = answer_hook(request)
         if outcome.metrics:
             metrics.update(answer_metrics(outcome.metrics))
+        if outcome.check_providers:
+            providers = answer_providers(canary)
     raise RuntimeError(f"tick of {canary.key} did not settle after {MAX_ROUNDS} rounds")

@@ -60,6 +60,7 @@ class Observations:
 
     metrics: Mapping[str, MetricResult] = field(default_factory=dict)
     hooks: Mapping[str, HookResult] = field(default_factory=dict)
+    providers: HookResult | None = None  # are the canary's metric providers reachable (asked while initializing)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class Pending:
     canary: Canary
     hooks: tuple[HookRequest, ...] = ()
     metrics: tuple[MetricRequest, ...] = ()
+    check_providers: bool = False  # answer with Observations.providers
 
 
 @dataclass(frozen=True)
@@ -119,10 +121,11 @@ class Decision:
 
 
 class _NeedInputs(Exception):
-    def __init__(self, hooks: tuple[HookRequest, ...] = (), metrics: tuple[MetricRequest, ...] = ()) -> None:
+    def __init__(self, hooks: tuple[HookRequest, ...] = (), metrics: tuple[MetricRequest, ...] = (), providers: bool = False) -> None:
         super().__init__()
         self.hooks = hooks
         self.metrics = metrics
+        self.providers = providers
 
 
 class _EndTick(Exception):
@@ -161,7 +164,7 @@ def decide(
     try:
         return tick.run()
     except _NeedInputs as need:
-        return Pending(canary, need.hooks, need.metrics)
+        return Pending(canary, need.hooks, need.metrics, need.providers)
 
 
 class _Tick:
@@ -335,6 +338,8 @@ class _Tick:
             self.event(str(err), warning=True)
             self.end()
         self.read_target()
+        if self.phase in INITIAL and not self.spec.skip_analysis:
+            self.check_metric_providers()
         self.initialize()
         if not self.should_advance():
             self.end()
@@ -378,6 +383,15 @@ class _Tick:
                 self.event(str(err), warning=True)
                 self.end()
         self.hash = pod_template_hash((self.target.get("spec") or {}).get("template") or {})
+
+    def check_metric_providers(self) -> None:
+        """Step 6: while initializing, say whether the metric providers answer (never blocks)."""
+        if self.obs.providers is None:
+            raise _NeedInputs(providers=True)
+        if self.obs.providers.ok:
+            self.event("all the metrics providers are available!")
+        else:
+            self.event(f"Error checking metric providers: {self.obs.providers.message}", warning=True)
 
     def initialize(self) -> None:
         """Steps 5–13: services, primary (ready before anything routes to it), autoscaler, apex, routes."""

@@ -447,7 +447,7 @@ def _state_files(sim: Simulation, tmp_path: Path, label: str) -> tuple[str, str,
 def test_render_golden_fresh_cluster() -> None:
     """First tick on the seed cluster: services and the primary are created; the primary is not ready yet."""
     out = _render(SEED_CANARY, CLUSTER, at(1))
-    assert out.startswith(f"# Warning: {PRIMARY_FRESH}\n")
+    assert out.startswith(f"# Normal: all the metrics providers are available!\n# Warning: {PRIMARY_FRESH}\n")
     assert_golden("render-fresh.yaml", out)
 
 
