@@ -1,8 +1,10 @@
 """Deterministic fingerprints: revision hashes, config checksums and derived identifiers.
 
-Flagger hashes the pod template with FNV-1a (32 bit) and encodes the decimal value with Kubernetes'
-`rand.SafeEncodeString`; cronary does the same over the canonical JSON of the template, so hashes have
-Flagger's shape (`5f56684589`-like) and are stable across runs, machines and Python versions. Where Flagger
+Flagger hashes Go's pretty-print of the pod template with FNV-1a (32 bit) and encodes the decimal value
+with Kubernetes' `rand.SafeEncodeString`. cronary cannot reproduce Go's pretty-print from YAML, so its values
+differ anyway; it takes 32 bits of SHA-256 (C speed, where a pure-Python FNV loop costs ~300 µs per
+template) over the canonical JSON of the template and encodes them the same way, so hashes keep Flagger's
+shape (`5f56684589`-like) and are stable across runs, machines and Python versions. Where Flagger
 draws a random UUID (the primary's `flagger-id`), cronary derives one from its inputs.
 """
 
@@ -21,14 +23,6 @@ def canonical_json(value: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def fnv1a_32(data: bytes) -> int:
-    value = 0x811C9DC5
-    for byte in data:
-        value ^= byte
-        value = (value * 0x01000193) & 0xFFFFFFFF
-    return value
-
-
 def safe_encode(text: str) -> str:
     """Kubernetes `rand.SafeEncodeString`: map every byte into an alphabet without vowels."""
     return "".join(_SAFE_ALPHABET[ord(ch) % len(_SAFE_ALPHABET)] for ch in text)
@@ -36,7 +30,8 @@ def safe_encode(text: str) -> str:
 
 def compute_hash(value: Any) -> str:
     """Flagger-shaped hash of any JSON value (the pod template, the webhook checksum input)."""
-    return safe_encode(str(fnv1a_32(canonical_json(value).encode())))
+    digest = hashlib.sha256(canonical_json(value).encode()).digest()
+    return safe_encode(str(int.from_bytes(digest[:4], "big")))
 
 
 def pod_template_hash(template: Mapping[str, Any]) -> str:
