@@ -105,11 +105,11 @@ def hook_results(source: str, path: str, values: Any) -> dict[str, HookResult]:
     if values is None:
         return {}
     if not isinstance(values, dict):
-        raise InputError(source, path, "must map webhook names to pass or fail")
+        raise InputError(source, path or "(document)", "must map webhook names to pass or fail")
     out = {}
     for name, value in values.items():
         if value not in ("pass", "fail"):
-            raise InputError(source, f"{path}.{name}", f"must be pass or fail, got {value!r}")
+            raise InputError(source, f"{path}.{name}" if path else str(name), f"must be pass or fail, got {value!r}")
         out[str(name)] = HookResult(value == "pass", "" if value == "pass" else "simulated failure (HTTP 500)")
     return out
 
@@ -167,7 +167,10 @@ def read_scenario(path: str) -> Scenario:
     if isinstance(start_text, datetime):
         start = start_text if start_text.tzinfo else start_text.replace(tzinfo=timezone.utc)
     else:
-        start = parse_now(str(start_text), path)
+        try:
+            start = parse_now(str(start_text), path)
+        except InputError as err:
+            raise InputError(path, "start", err.message) from None
     ticks = doc.get("ticks", 100)
     if isinstance(ticks, bool) or not isinstance(ticks, int) or not 1 <= ticks <= 100_000:
         raise InputError(path, "ticks", f"must be an integer 1..100000, got {ticks!r}")

@@ -31,7 +31,7 @@ from .model import (
     ThresholdRange,
     WebhookSpec,
 )
-from .names import require_label, require_subdomain
+from .names import require_label, require_port_name, require_subdomain
 
 _URL_PATTERN = re.compile(r"^https?://[^/:?#\s@]+(:[0-9]{1,5})?([/?#]\S*)?$")
 _INTERVAL_PATTERN = re.compile(r"^[0-9]+(m|s)")
@@ -39,6 +39,8 @@ MIN_INTERVAL_SECONDS = 10.0
 DEFAULT_INTERVAL_SECONDS = 60.0
 _HOOK_TYPES = {"": HookType.ROLLOUT, **{t.value: t for t in HookType}}
 _SEVERITIES = ("info", "warn", "error")
+_TRAFFIC_DISTRIBUTIONS = ("PreferClose", "PreferSameZone", "PreferSameNode")
+_MATCH_KINDS = ("exact", "prefix", "suffix", "regex")
 
 
 def _type_name(value: object) -> str:
@@ -122,7 +124,7 @@ def _object_ref(path: str, value: object, kinds: tuple[str, ...]) -> ObjectRef:
     kind = _required_str(ref, path, "kind")
     if kind not in kinds:
         raise SpecError(f"{path}.kind", f"must be one of {', '.join(kinds)}, got {kind!r}")
-    api_version = _str(f"{path}.apiVersion", ref.get("apiVersion", ""))
+    api_version = _required_str(ref, path, "apiVersion")
     return ObjectRef(api_version=api_version, kind=kind, name=name)
 
 
@@ -144,16 +146,19 @@ def parse_service(path: str, value: object) -> ServiceSpec:
     target_port = svc.get("targetPort")
     if target_port is not None:
         if isinstance(target_port, str) and not target_port.isdigit():
-            require_label(f"{path}.targetPort", target_port)
+            require_port_name(f"{path}.targetPort", target_port)
         else:
             target_port = _int(f"{path}.targetPort", int(target_port) if isinstance(target_port, str) else target_port, 1, 65535)
     name = svc.get("name")
     if name is not None:
         name = require_label(f"{path}.name", name)
+    distribution = svc.get("trafficDistribution")
+    if distribution is not None and distribution not in _TRAFFIC_DISTRIBUTIONS:
+        raise SpecError(f"{path}.trafficDistribution", f"must be one of {', '.join(_TRAFFIC_DISTRIBUTIONS)}, got {distribution!r}")
     return ServiceSpec(
         port=port,
         name=name,
-        port_name=_str(f"{path}.portName", svc.get("portName") or "http"),
+        port_name=require_label(f"{path}.portName", _str(f"{path}.portName", svc.get("portName") or "http")),
         target_port=target_port,
         app_protocol=_str(f"{path}.appProtocol", svc["appProtocol"]) if svc.get("appProtocol") else None,
         port_discovery=_bool(f"{path}.portDiscovery", svc.get("portDiscovery", False)),
@@ -252,6 +257,16 @@ def _alert(path: str, value: object) -> AlertSpec:
     )
 
 
+def _check_match(path: str, value: object) -> None:
+    """The CRD's rule for A/B match conditions: every header/query condition names one way to match."""
+    for i, item in enumerate(_list(path, value or [])):
+        for section in ("headers", "queryParams"):
+            for key, cond in (_map(f"{path}[{i}]", item).get(section) or {}).items():
+                kinds = [k for k in _MATCH_KINDS if k in _map(f"{path}[{i}].{section}.{key}", cond)]
+                if len(kinds) != 1:
+                    raise SpecError(f"{path}[{i}].{section}.{key}", f"must set exactly one of {', '.join(_MATCH_KINDS)}")
+
+
 def _unique(path: str, names: list[str], what: str) -> None:
     seen: set[str] = set()
     for index, name in enumerate(names):
@@ -286,6 +301,10 @@ def parse_analysis(path: str, value: object, *, strict_crd: bool) -> AnalysisSpe
     for i in range(1, len(step_weights)):
         if step_weights[i] <= step_weights[i - 1]:
             raise SpecError(f"{path}.stepWeights[{i}]", f"must be greater than the step before it ({step_weights[i - 1]}), got {step_weights[i]}")
+    _check_match(f"{path}.match", block.get("match"))
+    affinity = block.get("sessionAffinity")
+    if affinity is not None and not _map(f"{path}.sessionAffinity", affinity).get("cookieName"):
+        raise SpecError(f"{path}.sessionAffinity.cookieName", "required")
     metrics = tuple(_metric(f"{path}.metrics[{i}]", m) for i, m in enumerate(_list(f"{path}.metrics", block.get("metrics") or [])))
     _unique(f"{path}.metrics", [m.name for m in metrics], "metric")
     webhooks = tuple(_webhook(f"{path}.webhooks[{i}]", h) for i, h in enumerate(_list(f"{path}.webhooks", block.get("webhooks") or [])))
@@ -374,6 +393,11 @@ def parse_canary(manifest: object) -> Canary:
     autoscaler = None
     if spec.get("autoscalerRef") is not None:
         autoscaler = _object_ref("spec.autoscalerRef", spec["autoscalerRef"], ("HorizontalPodAutoscaler",))
+        replicas = spec["autoscalerRef"].get("primaryScalerReplicas")
+        if replicas is not None:
+            for key in ("minReplicas", "maxReplicas"):
+                if _map("spec.autoscalerRef.primaryScalerReplicas", replicas).get(key) is not None:
+                    _int(f"spec.autoscalerRef.primaryScalerReplicas.{key}", replicas[key], 1, 1_000_000)
     provider = spec.get("provider")
     if provider is not None:
         provider = _str("spec.provider", provider)

@@ -28,3 +28,13 @@ def require_subdomain(path: str, value: object) -> str:
     if not is_dns1123_subdomain(value):
         raise SpecError(path, f"must be a DNS-1123 name (lower-case letters, digits, '-' and '.'), got {value!r}")
     return value  # type: ignore[return-value]
+
+
+_PORT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+
+
+def require_port_name(path: str, value: object) -> str:
+    """An IANA service name, as Kubernetes requires of a named port: at most 15 characters, a letter, no '--'."""
+    if not (isinstance(value, str) and len(value) <= 15 and _PORT_NAME.match(value) and "--" not in value and any(c.isalpha() for c in value)):
+        raise SpecError(path, f"must be a port number or a port name (at most 15 lower-case letters, digits and '-'), got {value!r}")
+    return value

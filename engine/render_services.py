@@ -16,6 +16,7 @@ def _ports(canary: Canary, target: Mapping[str, Any]) -> list[dict[str, Any]]:
     if svc.app_protocol:
         main["appProtocol"] = svc.app_protocol
     ports = [main]
+    seen_names, seen_numbers = {main["name"]}, {svc.port}
     if svc.port_discovery:
         containers = (((target.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
         for container in containers:
@@ -26,6 +27,10 @@ def _ports(canary: Canary, target: Mapping[str, Any]) -> list[dict[str, Any]]:
                 if number == svc.port or (port.get("name") and port.get("name") == svc.port_name) or number == svc.target_port:
                     continue
                 name = port.get("name") or f"tcp-{container.get('name')}-{index}"
+                if name in seen_names or number in seen_numbers:
+                    continue  # a Service port name and number may appear once; the first container wins
+                seen_names.add(name)
+                seen_numbers.add(number)
                 ports.append({"name": name, "protocol": "TCP", "port": number, "targetPort": number})
     return ports
 

@@ -139,17 +139,22 @@ def interval_seconds(canary: Canary) -> float:
     return canary.spec.effective_analysis.interval_seconds
 
 
+def last_decision(status: CanaryStatus) -> datetime | None:
+    """When the canary was last decided: `lastDecisionTime`, or — where a CRD without that field (Flagger's)
+    pruned it — `lastTransitionTime`, which moves with every step; the later of the two."""
+    times = [t for t in (parse_time(status.last_decision_time or ""), parse_time(status.last_transition_time or "")) if t]
+    return max(times) if times else None
+
+
 def next_due_time(canary: Canary) -> datetime | None:
-    last = parse_time(canary.status.last_decision_time or "")
+    last = last_decision(canary.status)
     return None if last is None else last + timedelta(seconds=interval_seconds(canary))
 
 
 def is_due(canary: Canary, now: datetime) -> bool:
     """At most one decision per interval: due when never decided, or `interval` after the last decision."""
-    last = parse_time(canary.status.last_decision_time or "")
-    if last is None:
-        return True
-    return now >= last + timedelta(seconds=interval_seconds(canary))
+    due = next_due_time(canary)
+    return due is None or now >= due
 
 
 def decide(
@@ -479,6 +484,10 @@ class _Tick:
             self.end()
         self.events.append(Event("Normal", f"New revision detected! Scaling up {self.key_target}", Phase.PROGRESSING.value))
         self.scale_to = self.scale_up_replicas()
+        # The primary passed its readiness gate this tick; any traffic still on the target (left by a failed
+        # promotion) goes back to it while the new revision rolls out. Flagger leaves it there, and the next
+        # tick would judge the rolling revision at full traffic and promote it without a ramp.
+        self.canary_weight = 0
         self.move(
             Trigger.REVISION_ACCEPTED,
             canary_weight=0,
