@@ -437,17 +437,24 @@ def test_hpa_v2beta1_metrics_become_v2(v2beta1: dict[str, Any], v2: dict[str, An
     assert spec["minReplicas"] == 2 and spec["maxReplicas"] == 4
 
 
-def test_hpa_v2beta2_passes_through_unchanged_and_uncopied() -> None:
+def test_hpa_v2beta2_passes_through_unchanged() -> None:
     metrics = [
         {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 99}}},
         {"type": "Pods", "pods": {"metric": {"name": "pps"}, "target": {"type": "AverageValue", "averageValue": "1k"}}},
     ]
     behavior = {"scaleDown": {"stabilizationWindowSeconds": 300}}
     hpa = _hpa("autoscaling/v2beta2", metrics, behavior=behavior)
-    spec = hpa_spec_as_v2(hpa)
-    assert spec == hpa["spec"]
-    spec["metrics"][0]["resource"]["name"] = "memory"
-    assert hpa["spec"]["metrics"][0]["resource"]["name"] == "cpu", "the input must not be mutated"
+    before = json.dumps(hpa, sort_keys=True)
+    assert hpa_spec_as_v2(hpa) == hpa["spec"]
+    assert json.dumps(hpa, sort_keys=True) == before, "the input must not be mutated"
+
+
+@pytest.mark.parametrize("api", ["autoscaling/v1", "autoscaling/v2beta1", "autoscaling/v2beta2", "autoscaling/v2"])
+def test_hpa_spec_as_v2_never_mutates_its_input(api: str) -> None:
+    hpa = _hpa(api, [{"type": "Resource", "resource": {"name": "cpu", "targetAverageUtilization": 50}}], targetCPUUtilizationPercentage=80)
+    before = json.dumps(hpa, sort_keys=True)
+    hpa_spec_as_v2(hpa)
+    assert json.dumps(hpa, sort_keys=True) == before
 
 
 def test_hpa_v1_cpu_percentage_becomes_a_resource_metric() -> None:
