@@ -8,7 +8,7 @@ from typing import Callable, Mapping
 from engine.analysis import MetricResult
 from engine.cluster import ClusterView
 from engine.model import Canary
-from engine.tick import Decision, HookRequest, HookResult, MetricRequest, Observations, Pending, Settings, decide
+from engine.tick import Decision, HookRequest, HookResult, MetricRequest, Observations, Pending, Settings, decide, is_due, likely_metrics, read_target_facts
 
 HookAnswer = Callable[[HookRequest], HookResult]
 MetricAnswer = Callable[[tuple[MetricRequest, ...]], Mapping[str, MetricResult]]
@@ -34,8 +34,14 @@ def run_tick(
     hooks: dict[str, HookResult] = {}
     metrics: dict[str, MetricResult] = {}
     providers: HookResult | None = None
+    due = is_due(canary, now)
+    facts = read_target_facts(canary, cluster, settings) if due else None
+    prefetch = likely_metrics(canary, settings) if due else ()
+    if prefetch:
+        metrics.update(answer_metrics(prefetch))
     for _ in range(MAX_ROUNDS):
-        outcome = decide(canary, cluster, now, settings, Observations(metrics=dict(metrics), hooks=dict(hooks), providers=providers))
+        observations = Observations(metrics=dict(metrics), hooks=dict(hooks), providers=providers)
+        outcome = decide(canary, cluster, now, settings, observations, facts)
         if isinstance(outcome, Decision):
             return outcome
         assert isinstance(outcome, Pending)

@@ -108,9 +108,12 @@ def configs_changed(tracked: tuple[tuple[str, str], ...] | None, current: Tracke
     return dict(tracked) != dict(current.checksums)
 
 
-def rewrite_config_refs(pod_spec: Mapping[str, Any], tracked: TrackedConfigs) -> dict[str, Any]:
-    """A copy of the pod spec whose references to tracked configs point at the `-primary` copies."""
+def rewrite_config_refs(pod_spec: Mapping[str, Any], tracked: TrackedConfigs) -> Mapping[str, Any]:
+    """The pod spec with references to tracked configs pointing at the `-primary` copies (a copy when
+    anything is renamed; the input itself, unchanged, when nothing is)."""
     names = tracked.names
+    if not names:
+        return pod_spec  # type: ignore[return-value]  # nothing to rename: share, never mutate
     spec = copy.deepcopy(dict(pod_spec))
 
     def rename(kind: str, ref: dict[str, Any] | None, key: str = "name") -> None:

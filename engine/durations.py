@@ -13,6 +13,8 @@ def parse_go_duration(text: str) -> float:
     if not isinstance(text, str) or not text:
         raise ValueError(f"not a duration: {text!r}")
     body = text[1:] if text[0] in "+-" else text
+    if not body:
+        raise ValueError(f"not a duration: {text!r}")
     if body == "0":
         return 0.0
     pos, total = 0, 0.0
@@ -46,7 +48,30 @@ def format_go_duration_ms(milliseconds: int) -> str:
 
 
 def format_go_float(value: float) -> str:
-    """What Go's `%v` prints for a float64 threshold (`99`, `99.5`, `0.001`)."""
-    if value == int(value) and abs(value) < 1e21:
-        return str(int(value))
-    return repr(float(value))
+    """What Go's `%v` prints for a float64 (`99`, `99.5`, `0.001`, `1e+06`, `1e-05`): the shortest digits,
+    in exponent form when the decimal exponent is below -4 or at least 6 (strconv's `'g'` with precision -1)."""
+    number = float(value)
+    if number == 0:
+        return "0"
+    sign = "-" if number < 0 else ""
+    text = repr(abs(number))
+    mantissa, _, exp_text = text.partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    fraction = "" if fraction == "0" else fraction
+    shift = int(exp_text or 0)
+    if whole != "0":
+        point = len(whole) + shift
+        digits = (whole + fraction).lstrip("0")
+    else:
+        point = shift - (len(fraction) - len(fraction.lstrip("0")))
+        digits = fraction.lstrip("0")
+    digits = digits.rstrip("0") or "0"
+    exponent = point - 1
+    if exponent < -4 or exponent >= 6:
+        body = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        return f"{sign}{body}e{'-' if exponent < 0 else '+'}{abs(exponent):02d}"
+    if point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    if point >= len(digits):
+        return f"{sign}{digits}{'0' * (point - len(digits))}"
+    return f"{sign}{digits[:point]}.{digits[point:]}"

@@ -18,13 +18,19 @@ _SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
 def canonical_json(value: Any) -> str:
-    """JSON with sorted keys and no spaces, escaping <, > and & like Go's encoder."""
+    """JSON with sorted keys and no spaces, escaping <, > and & like Go's encoder (so config checksums
+    equal Flagger's): the same value gives the same text whatever its key order."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+_SAFE_TABLE = {code: _SAFE_ALPHABET[code % len(_SAFE_ALPHABET)] for code in range(128)}
+
+
 def safe_encode(text: str) -> str:
     """Kubernetes `rand.SafeEncodeString`: map every byte into an alphabet without vowels."""
+    if text.isascii():
+        return text.translate(_SAFE_TABLE)
     return "".join(_SAFE_ALPHABET[ord(ch) % len(_SAFE_ALPHABET)] for ch in text)
 
 

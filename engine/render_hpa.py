@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Mapping
 
 from .model import Canary
@@ -45,12 +44,12 @@ def _metric_v2beta1_to_v2(metric: Mapping[str, Any]) -> dict[str, Any]:
             else _target(value=src.get("targetValue"))
         )
         return {"type": "External", "external": {"metric": ident, "target": target}}
-    return copy.deepcopy(dict(metric))
+    return dict(metric)
 
 
 def hpa_spec_as_v2(hpa: Mapping[str, Any]) -> dict[str, Any]:
     """The HPA's spec in `autoscaling/v2` form (v2beta2 already has that shape)."""
-    spec = copy.deepcopy(dict(hpa.get("spec") or {}))
+    spec = dict(hpa.get("spec") or {})  # top-level keys are replaced, never nested values
     if str(hpa.get("apiVersion")) == "autoscaling/v2beta1":
         spec["metrics"] = [_metric_v2beta1_to_v2(m) for m in spec.get("metrics") or []]
     if str(hpa.get("apiVersion")) == "autoscaling/v1" and spec.get("targetCPUUtilizationPercentage") is not None:

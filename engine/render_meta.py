@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Mapping
 
 from .hashing import derived_uuid
@@ -13,9 +14,14 @@ FLUX_ANNOTATIONS = {
 }
 
 
+@lru_cache(maxsize=65536)
+def _derived_canary_uid(namespace: str, name: str) -> str:
+    return derived_uuid("canary", namespace, name)
+
+
 def canary_uid(canary: Canary) -> str:
     """The Canary's uid; a Canary read from a local file has none, so one is derived from its name."""
-    return canary.uid or derived_uuid("canary", canary.namespace, canary.name)
+    return canary.uid or _derived_canary_uid(canary.namespace, canary.name)
 
 
 def owner_reference(canary: Canary) -> dict[str, Any]:

@@ -17,7 +17,7 @@ def primary_name(canary: Canary) -> str:
     return f"{canary.spec.target_ref.name}-primary"
 
 
-def _rewrite_affinity_selectors(pod_spec: dict[str, Any], selector_labels: tuple[str, ...], target_name: str) -> None:
+def _rewrite_affinity_selectors(pod_spec: Any, selector_labels: tuple[str, ...], target_name: str) -> None:
     """Point anti-affinity and topology-spread selectors that name the target at the primary instead."""
 
     def fix(selector: dict[str, Any] | None) -> None:
@@ -50,7 +50,10 @@ def primary_template(
     annotations = without_toolkit_keys(meta.get("annotations"))
     annotations[FLAGGER_ID] = flagger_id
     pod_spec = rewrite_config_refs(template.get("spec") or {}, tracked)
-    _rewrite_affinity_selectors(pod_spec, selector_labels, str((target.get("metadata") or {}).get("name")))
+    anti_affinity = (pod_spec.get("affinity") or {}).get("podAntiAffinity")
+    if pod_spec.get("topologySpreadConstraints") or anti_affinity:
+        pod_spec = copy.deepcopy(dict(pod_spec)) if pod_spec is (template.get("spec") or {}) else pod_spec
+        _rewrite_affinity_selectors(pod_spec, selector_labels, str((target.get("metadata") or {}).get("name")))
     return {"metadata": {"labels": dict(sorted(labels.items())), "annotations": dict(sorted(annotations.items()))}, "spec": pod_spec}
 
 
@@ -64,7 +67,8 @@ def render_primary_deployment(
     template: Mapping[str, Any] | None,
     include_label_prefixes: tuple[str, ...],
 ) -> dict[str, Any]:
-    """The desired primary Deployment.
+    """The desired primary Deployment. Like every rendered object it may share unchanged parts with its
+    inputs: all of them are read-only.
 
     `template` is a fresh template when the primary is created or promoted; otherwise None, and the
     primary keeps what it runs. `replicas` is set at creation and, without an autoscaler, at promotion —
@@ -86,9 +90,9 @@ def render_primary_deployment(
             spec["replicas"] = (existing.get("spec") or {}).get("replicas") or 1
     for key in _COPIED_SPEC_FIELDS:
         if key in source_spec:
-            spec[key] = copy.deepcopy(source_spec[key])
+            spec[key] = source_spec[key]
     spec["selector"] = {"matchLabels": {label: f"{value}-primary"}}
-    spec["template"] = copy.deepcopy(dict(template if template is not None else (existing or {}).get("spec", {}).get("template", {})))
+    spec["template"] = template if template is not None else (existing or {}).get("spec", {}).get("template", {})
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",

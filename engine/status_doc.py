@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from .model import Canary, CanaryStatus
@@ -41,6 +40,6 @@ def status_manifest(status: CanaryStatus) -> dict[str, Any]:
 
 
 def canary_manifest(canary: Canary, status: CanaryStatus) -> dict[str, Any]:
-    doc = copy.deepcopy(dict(canary.manifest))
+    doc = dict(canary.manifest)  # shares the (read-only) spec with the input
     doc["status"] = status_manifest(status)
     return doc

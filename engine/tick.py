@@ -120,6 +120,43 @@ class Decision:
     canary_weight: int | None = None  # the routed canary weight after the tick (None: no route object yet)
 
 
+@dataclass(frozen=True)
+class TargetFacts:
+    """What a tick derives from the target once (revision hash, selector label, tracked configs), so the
+    re-runs of the sans-I/O protocol do not derive it again. `problem` is the warning when it cannot."""
+
+    canary: Canary
+    cluster: ClusterView
+    settings: Settings
+    target: Mapping[str, Any] | None = None
+    label: str = ""
+    value: str = ""
+    tracked: TrackedConfigs = NO_CONFIGS
+    hash: str = ""
+    problem: str = ""
+
+
+def read_target_facts(canary: Canary, cluster: ClusterView, settings: Settings = Settings()) -> TargetFacts:
+    ns, ref = canary.namespace, canary.spec.target_ref
+    target = cluster.get("Deployment", ns, ref.name)
+    if target is None:
+        return TargetFacts(canary, cluster, settings, problem=f"Deployment {ref.name}.{ns} not found")
+    spec = target.get("spec") or {}
+    match_labels = (spec.get("selector") or {}).get("matchLabels") or {}
+    label = next((name for name in settings.selector_labels if name in match_labels), None)
+    if label is None:
+        listed = " ".join(settings.selector_labels)
+        return TargetFacts(canary, cluster, settings, problem=f"deployment {ref.name}.{ns} spec.selector.matchLabels must contain one of [{listed}]")
+    template = spec.get("template") or {}
+    tracked = NO_CONFIGS
+    if settings.config_tracking:
+        try:
+            tracked = track_configs(template.get("spec") or {}, ns, cluster)
+        except ConfigError as err:
+            return TargetFacts(canary, cluster, settings, problem=str(err))
+    return TargetFacts(canary, cluster, settings, target, label, str(match_labels[label]), tracked, pod_template_hash(template))
+
+
 class _NeedInputs(Exception):
     def __init__(self, hooks: tuple[HookRequest, ...] = (), metrics: tuple[MetricRequest, ...] = (), providers: bool = False) -> None:
         super().__init__()
@@ -157,25 +194,59 @@ def is_due(canary: Canary, now: datetime) -> bool:
     return due is None or now >= due
 
 
+def likely_metrics(canary: Canary, settings: Settings = Settings()) -> tuple[MetricRequest, ...]:
+    """The metric queries this tick will most likely ask for, so a shell can fetch them (reads only) before
+    the first `decide` — for a whole fleet at once — and save a round trip. Hooks are never guessed: they may
+    start a load test. A wrong guess costs a query, never a decision: `decide` still asks for what it lacks."""
+    status = canary.status
+    if canary.spec.suspend or canary.spec.skip_analysis or not canary.spec.effective_analysis.metrics:
+        return ()
+    if status.phase not in (Phase.PROGRESSING.value, Phase.WAITING_PROMOTION.value):
+        return ()
+    if status.phase == Phase.PROGRESSING.value and status.canary_weight == 0:
+        return ()  # the first analysis tick runs pre-rollout hooks only
+    try:
+        provider = resolve_provider(canary.spec.provider, settings.mesh_provider)
+    except SpecError:
+        return ()
+    return tuple(MetricRequest(m, provider) for m in canary.spec.effective_analysis.metrics)
+
+
 def decide(
     canary: Canary,
     cluster: ClusterView,
     now: datetime,
     settings: Settings = Settings(),
     observations: Observations = Observations(),
+    facts: TargetFacts | None = None,
 ) -> Decision | Pending:
-    """Decide one tick of `canary` at `now`."""
-    tick = _Tick(canary, cluster, now, settings, observations)
+    """Decide one tick of `canary` at `now`. `facts` (from `read_target_facts` on the same canary, cluster
+    and settings) may be passed to save re-deriving them on each round of the protocol."""
+    if facts is not None and (facts.canary is not canary or facts.cluster is not cluster or facts.settings != settings):
+        facts = None
+    tick = _Tick(canary, cluster, now, settings, observations, facts)
     try:
         return tick.run()
     except _NeedInputs as need:
         return Pending(canary, need.hooks, need.metrics, need.providers)
 
 
+_PHASES = {p.value: p for p in Phase}
+
+
+def _core(status: CanaryStatus) -> tuple[Any, ...]:
+    """The status fields whose change is a status write (everything but the bookkeeping times and conditions)."""
+    return (
+        status.phase, status.canary_weight, status.failed_checks, status.iterations,
+        status.last_applied_spec, status.last_promoted_spec, status.tracked_configs,
+    )
+
+
 class _Tick:
     """The mutable scratchpad of one `decide` call; nothing escapes it but the frozen Decision."""
 
-    def __init__(self, canary: Canary, cluster: ClusterView, now: datetime, settings: Settings, observations: Observations) -> None:
+    def __init__(self, canary: Canary, cluster: ClusterView, now: datetime, settings: Settings, observations: Observations, facts: TargetFacts | None) -> None:
+        self.facts = facts
         self.canary = canary
         self.spec = canary.spec
         self.analysis = canary.spec.effective_analysis
@@ -202,10 +273,7 @@ class _Tick:
     # ----------------------------------------------------------------- helpers
     @property
     def phase(self) -> Phase:
-        try:
-            return Phase(self.status.phase)
-        except ValueError:
-            return Phase.NONE
+        return _PHASES.get(self.status.phase, Phase.NONE)
 
     @property
     def key_target(self) -> str:
@@ -219,7 +287,8 @@ class _Tick:
         self.events.append(Event("Warning" if warning else "Normal", message, self.status.phase))
 
     def update(self, **changes: Any) -> None:
-        self.status = dataclasses.replace(self.status, **changes)
+        fields = {**self.status.__dict__, **changes}  # one constructor call; cheaper than dataclasses.replace
+        self.status = CanaryStatus(**fields)
 
     def move(self, trigger: Trigger, **changes: Any) -> None:
         """Change phase through the transition table, applying Flagger's per-phase resets."""
@@ -365,29 +434,13 @@ class _Tick:
         self.advance_canary()
 
     def read_target(self) -> None:
-        ns, ref = self.canary.namespace, self.spec.target_ref
-        target = self.cluster.get("Deployment", ns, ref.name)
-        if target is None:
-            self.event(f"Deployment {ref.name}.{ns} not found", warning=True)
+        facts = self.facts or read_target_facts(self.canary, self.cluster, self.settings)
+        if facts.problem:
+            self.event(facts.problem, warning=True)
             self.end()
-        self.target = target  # type: ignore[assignment]
-        match_labels = ((target.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}  # type: ignore[union-attr]
-        for label in self.settings.selector_labels:
-            if label in match_labels:
-                self.label, self.value = label, str(match_labels[label])
-                break
-        else:
-            listed = " ".join(self.settings.selector_labels)
-            self.event(f"deployment {ref.name}.{ns} spec.selector.matchLabels must contain one of [{listed}]", warning=True)
-            self.end()
-        pod_spec = ((self.target.get("spec") or {}).get("template") or {}).get("spec") or {}
-        if self.settings.config_tracking:
-            try:
-                self.tracked = track_configs(pod_spec, ns, self.cluster)
-            except ConfigError as err:
-                self.event(str(err), warning=True)
-                self.end()
-        self.hash = pod_template_hash((self.target.get("spec") or {}).get("template") or {})
+        assert facts.target is not None
+        self.target, self.label, self.value = facts.target, facts.label, facts.value
+        self.tracked, self.hash = facts.tracked, facts.hash
 
     def check_metric_providers(self) -> None:
         """Step 6: while initializing, say whether the metric providers answer (never blocks)."""
@@ -670,9 +723,7 @@ class _Tick:
     def finish(self) -> Decision:
         before = self.canary.status
         status = self.status
-        changed = dataclasses.replace(status, last_decision_time=None, last_transition_time=None, conditions=None) != dataclasses.replace(
-            before, last_decision_time=None, last_transition_time=None, conditions=None
-        )
+        changed = _core(status) != _core(before)
         if changed:
             status = dataclasses.replace(status, last_transition_time=self.now_text, conditions=self.conditions(status))
         acted = changed or bool(self.events) or self.scale_to is not None
@@ -697,7 +748,7 @@ class _Tick:
         )
 
     def conditions(self, status: CanaryStatus) -> tuple[Condition, ...]:
-        phase = Phase(status.phase) if status.phase in {p.value for p in Phase} else Phase.NONE
+        phase = _PHASES.get(status.phase, Phase.NONE)
         cond_status, reason, message = promoted_condition(phase, self.spec.target_ref.kind)
         previous = next((c for c in self.canary.status.conditions or () if c.type == "Promoted"), None)
         if previous is not None and previous.status == cond_status and previous.reason == reason:
