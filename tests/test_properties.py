@@ -297,8 +297,16 @@ def play(doc: Mapping[str, Any], plans: tuple[TickPlan, ...], *, check: bool = T
 
         # -- bounds on the routed weight
         if phase_after == Phase.FAILED.value:
-            if new not in (0, 100) or (new == 100 and old != 100 and not failed_promotion):
-                fail(f"Failed canary routed {new} (only 0, or 100 after a failed promotion)")
+            if failed_promotion:
+                # §2.9.2: all traffic to the canary; cronary only does that when the canary is ready, and otherwise
+                # leaves the routes where they were (neither side is ready, so moving traffic helps no one).
+                if new not in (100, old):
+                    fail(f"failed promotion routed {new} to the canary (100, or unchanged from {old})")
+            elif any(m.startswith("Canary failed!") for m in messages):
+                if new != 0:
+                    fail(f"rollback left {new} routed to the canary")
+            elif new != old:
+                fail(f"a Failed canary's routed weight moved {old} -> {new} without a new revision")
         elif weight_after is not None:
             top = max_reachable_weight(canary)
             if phase_after in ANALYSIS_PHASES and new not in legal_analysis_weights(canary):
@@ -468,6 +476,15 @@ def test_new_revision_after_a_failed_promotion_starts_from_zero_traffic() -> Non
     # the primary recovers, then a new revision arrives at 18.
     plans = build_plans(24, 3, [("ready", 6, "primary", 8), ("image", 18, "quay.io/stefanprodan/podinfo:1.8.0")])
     play(doc, plans)
+
+
+def test_failed_promotion_with_a_rolling_canary_keeps_the_routes() -> None:
+    """Found by the property search: the primary's promotion rollout passes its deadline while the target is
+    rolling out a new image. Flagger (§2.9.2) would send 100 % to the unready canary; cronary keeps 98/2."""
+    doc = _doc(stepWeights=[1, 2])
+    plans = build_plans(20, 3, [("ready", 6, "primary", 8), ("image", 13, "quay.io/stefanprodan/podinfo:1.8.0")])
+    outcome = play(doc, plans)
+    assert outcome.phases[12] == "Failed" and outcome.weights[12] == 2
 
 
 def test_strategies_generate_valid_canaries() -> None:
