@@ -487,6 +487,22 @@ def test_failed_promotion_with_a_rolling_canary_keeps_the_routes() -> None:
     assert outcome.phases[12] == "Failed" and outcome.weights[12] == 2
 
 
+@pytest.mark.parametrize(
+    ("promotion_step", "image_at", "stuck_phase"),
+    [pytest.param(10, 7, "Promoting", id="stuck-in-Promoting"), pytest.param(0, 8, "Finalising", id="stuck-in-Finalising")],
+)
+def test_canary_stuck_after_promotion_fails_cleanly(promotion_step: int, image_at: int, stuck_phase: str) -> None:
+    """Found by the property search: a target rollout started after the promotion copy (Flagger does not
+    detect changes in Promoting/Finalising, §2.4.3) passes its progress deadline. Step 20 then rolls back
+    (Flagger's `rollback` from any phase past step 18); the tick must not crash on an illegal transition."""
+    doc = _doc(stepWeight=50, maxWeight=100, stepWeightPromotion=promotion_step)
+    plans = build_plans(20, 3, [("image", image_at, "quay.io/stefanprodan/podinfo:1.8.0"), ("ready", image_at, "target", 12)])
+    outcome = play(doc, plans)
+    assert stuck_phase in outcome.phases
+    assert outcome.phases[-1] == "Failed"
+    assert outcome.weights[-1] == 0
+
+
 def test_strategies_generate_valid_canaries() -> None:
     """Every generated Canary parses (a strategy bug must not hide behind a SpecError)."""
 
