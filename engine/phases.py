@@ -67,6 +67,8 @@ TRANSITIONS: dict[tuple[Phase, Trigger], Phase] = {
     (_P.FINALISING, _T.SCALED_DOWN): _P.SUCCEEDED,
     **{(p, _T.SKIPPED): _P.SUCCEEDED for p in (_P.PROGRESSING, _P.WAITING_PROMOTION, _P.PROMOTING, _P.FINALISING)},
     **{(p, _T.ROLLBACK): _P.FAILED for p in ANALYSING},
+    # a canary that stops being ready (progress deadline) while promoting is rolled back too (step 20)
+    **{(p, _T.ROLLBACK): _P.FAILED for p in (_P.PROMOTING, _P.FINALISING)},
     **{(p, _T.PROMOTION_FAILED): _P.FAILED for p in (_P.PROMOTING, _P.FINALISING)},
 }
 

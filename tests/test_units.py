@@ -577,6 +577,9 @@ REFERENCE_MOVES = [
     *[(p, Trigger.PROMOTE, Phase.PROMOTING) for p in (Phase.PROGRESSING, Phase.WAITING_PROMOTION)],
     *[(p, Trigger.SKIPPED, Phase.SUCCEEDED) for p in (Phase.PROGRESSING, Phase.WAITING_PROMOTION, Phase.PROMOTING, Phase.FINALISING)],
     *[(p, Trigger.ROLLBACK, Phase.FAILED) for p in (Phase.PROGRESSING, Phase.WAITING_PROMOTION)],
+    # §2.5: canary readiness is gated on every tick past step 18, Promoting and Finalising included, and a
+    # non-retriable result rolls back (the §2.4.5 table leaves this row out).
+    *[(p, Trigger.ROLLBACK, Phase.FAILED) for p in (Phase.PROMOTING, Phase.FINALISING)],
     (Phase.PROMOTING, Trigger.PRIMARY_STEP, Phase.PROMOTING),
     (Phase.PROMOTING, Trigger.ALL_TO_PRIMARY, Phase.FINALISING),
     *[(p, Trigger.PROMOTION_FAILED, Phase.FAILED) for p in (Phase.PROMOTING, Phase.FINALISING)],
@@ -598,8 +601,6 @@ ILLEGAL_MOVES = [
     (Phase.PROGRESSING, Trigger.ALL_TO_PRIMARY),
     (Phase.PROMOTING, Trigger.RESTART),
     (Phase.FINALISING, Trigger.RESTART),
-    (Phase.PROMOTING, Trigger.ROLLBACK),
-    (Phase.FINALISING, Trigger.ROLLBACK),
     (Phase.SUCCEEDED, Trigger.INITIALIZED),
     (Phase.INITIALIZED, Trigger.RESTART),
     (Phase.WAITING_PROMOTION, Trigger.GATE_CLOSED),
