@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from dataclasses import dataclass
 
 from .durations import format_go_duration_ms, format_go_float
@@ -34,6 +35,7 @@ class MetricVerdict:
     message: str = ""
 
 
+@lru_cache(maxsize=65536)
 def bound_text(metric: MetricSpec) -> str:
     """The bound in words for evidence (`>= 99`, `<= 500ms`, `10..20`)."""
     unit = "ms" if metric.name == BUILTIN_DURATION and metric.template_ref is None else ""

@@ -25,11 +25,17 @@ def canary_uid(canary: Canary) -> str:
 
 
 def owner_reference(canary: Canary) -> dict[str, Any]:
+    return _owner_reference(canary.api_version, canary.name, canary_uid(canary))
+
+
+@lru_cache(maxsize=65536)
+def _owner_reference(api_version: str, name: str, uid: str) -> dict[str, Any]:
+    """Shared between the objects of a canary (like every rendered value, read-only)."""
     return {
-        "apiVersion": canary.api_version,
+        "apiVersion": api_version,
         "kind": "Canary",
-        "name": canary.name,
-        "uid": canary_uid(canary),
+        "name": name,
+        "uid": uid,
         "controller": True,
         "blockOwnerDeletion": True,
     }

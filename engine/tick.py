@@ -11,7 +11,6 @@ metrics of a canary are asked for together, so the shell can batch them across a
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Mapping
@@ -724,11 +723,12 @@ class _Tick:
         before = self.canary.status
         status = self.status
         changed = _core(status) != _core(before)
-        if changed:
-            status = dataclasses.replace(status, last_transition_time=self.now_text, conditions=self.conditions(status))
         acted = changed or bool(self.events) or self.scale_to is not None
         if acted:
-            status = dataclasses.replace(status, last_decision_time=self.now_text)
+            stamps: dict[str, Any] = {"last_decision_time": self.now_text}
+            if changed:
+                stamps.update(last_transition_time=self.now_text, conditions=self.conditions(status))
+            status = CanaryStatus(**{**status.__dict__, **stamps})
         objects, secret_copies = self.render_objects()
         next_due = self.now + timedelta(seconds=interval_seconds(self.canary)) if acted else next_due_time(self.canary)
         return Decision(
