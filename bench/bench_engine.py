@@ -61,7 +61,7 @@ from engine.analysis import MetricResult  # noqa: E402
 from engine.canary_spec import parse_canary  # noqa: E402
 from engine.cluster import ClusterView  # noqa: E402
 from engine.model import Canary  # noqa: E402
-from engine.tick import Decision, HookRequest, HookResult, MetricRequest, Settings, decide  # noqa: E402
+from engine.tick import Decision, HookRequest, HookResult, MetricRequest, Settings  # noqa: E402
 
 SEED = ROOT / "fixtures" / "seed"
 CANARY_FILE = SEED / "podinfo-canary.yaml"

@@ -38,34 +38,32 @@ class TrackedConfigs:
 NO_CONFIGS = TrackedConfigs((), (), ())
 
 
-def _containers(pod_spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    yield from pod_spec.get("initContainers") or []
-    yield from pod_spec.get("containers") or []
+def _config_refs(pod_spec: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any], str]]:
+    """Every place a pod spec names a ConfigMap or Secret, as (kind, the reference map, its name key)."""
+    for volume in pod_spec.get("volumes") or []:
+        yield "configmap", volume.get("configMap") or {}, "name"
+        yield "secret", volume.get("secret") or {}, "secretName"
+        for source in (volume.get("projected") or {}).get("sources") or []:
+            yield "configmap", source.get("configMap") or {}, "name"
+            yield "secret", source.get("secret") or {}, "name"
+    for container in list(pod_spec.get("initContainers") or []) + list(pod_spec.get("containers") or []):
+        for env in container.get("env") or []:
+            value_from = env.get("valueFrom") or {}
+            yield "configmap", value_from.get("configMapKeyRef") or {}, "name"
+            yield "secret", value_from.get("secretKeyRef") or {}, "name"
+        for env_from in container.get("envFrom") or []:
+            yield "configmap", env_from.get("configMapRef") or {}, "name"
+            yield "secret", env_from.get("secretRef") or {}, "name"
 
 
 def referenced_configs(pod_spec: Mapping[str, Any]) -> list[ConfigRef]:
-    """Every ConfigMap/Secret reference in volumes, projected volumes, env and envFrom, in order, deduplicated."""
+    """Every ConfigMap/Secret reference in volumes, projected volumes, env and envFrom, in order, deduplicated.
+    A config is optional only if every reference to it is."""
     found: dict[tuple[str, str], bool] = {}
-
-    def add(kind: str, ref: Mapping[str, Any] | None, key: str = "name") -> None:
-        if ref and ref.get(key):
+    for kind, ref, key in _config_refs(pod_spec):
+        if ref.get(key):
             ident = (kind, str(ref[key]))
             found[ident] = found.get(ident, True) and bool(ref.get("optional", False))
-
-    for volume in pod_spec.get("volumes") or []:
-        add("configmap", volume.get("configMap"))
-        add("secret", volume.get("secret"), "secretName")
-        for source in (volume.get("projected") or {}).get("sources") or []:
-            add("configmap", source.get("configMap"))
-            add("secret", source.get("secret"))
-    for container in _containers(pod_spec):
-        for env in container.get("env") or []:
-            value_from = env.get("valueFrom") or {}
-            add("configmap", value_from.get("configMapKeyRef"))
-            add("secret", value_from.get("secretKeyRef"))
-        for env_from in container.get("envFrom") or []:
-            add("configmap", env_from.get("configMapRef"))
-            add("secret", env_from.get("secretRef"))
     return [ConfigRef(kind, name, optional) for (kind, name), optional in found.items()]
 
 
@@ -115,23 +113,7 @@ def rewrite_config_refs(pod_spec: Mapping[str, Any], tracked: TrackedConfigs) ->
     if not names:
         return pod_spec  # type: ignore[return-value]  # nothing to rename: share, never mutate
     spec = copy.deepcopy(dict(pod_spec))
-
-    def rename(kind: str, ref: dict[str, Any] | None, key: str = "name") -> None:
-        if ref and (kind, ref.get(key)) in names:
-            ref[key] = f"{ref[key]}-primary"
-
-    for volume in spec.get("volumes") or []:
-        rename("configmap", volume.get("configMap"))
-        rename("secret", volume.get("secret"), "secretName")
-        for source in (volume.get("projected") or {}).get("sources") or []:
-            rename("configmap", source.get("configMap"))
-            rename("secret", source.get("secret"))
-    for container in list(spec.get("initContainers") or []) + list(spec.get("containers") or []):
-        for env in container.get("env") or []:
-            value_from = env.get("valueFrom") or {}
-            rename("configmap", value_from.get("configMapKeyRef"))
-            rename("secret", value_from.get("secretKeyRef"))
-        for env_from in container.get("envFrom") or []:
-            rename("configmap", env_from.get("configMapRef"))
-            rename("secret", env_from.get("secretRef"))
+    for kind, ref, key in _config_refs(spec):
+        if (kind, ref.get(key)) in names:
+            ref[key] = f"{ref[key]}-primary"  # type: ignore[index]  # refs of the copy are plain dicts
     return spec

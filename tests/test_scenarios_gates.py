@@ -17,9 +17,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -28,6 +27,7 @@ import cronjob.simulation as simulation_module
 from cronjob.cli import main
 from cronjob.inputs import build_cluster, cluster_objects, read_canary, read_scenario
 from cronjob.simulation import SimulatedCluster, Simulation
+from timeline_rows import Row, advance, at, row
 from engine.tick import Decision, HookRequest, HookResult, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,8 +37,6 @@ CLUSTER = SEED / "cluster.yaml"
 HOOKS_CANARY = CANARIES / "podinfo-webhooks.yaml"
 STEPS_CANARY = CANARIES / "podinfo-promotion-steps.yaml"
 MESH = "smi:istio"
-START = datetime(2026, 11, 27, 10, 0, 0, tzinfo=timezone.utc)
-INTERVAL = timedelta(seconds=10)
 D = 3
 ERR = "simulated failure (HTTP 500)"
 
@@ -71,25 +69,9 @@ RB_OK = "Rollback check rollback-gate passed"
 RB_MANUAL = "Rolling back podinfo.test manual webhook invoked"
 
 
-def advance(weight: int) -> str:
-    return f"Advance podinfo.test canary weight {weight}"
 
 
-def at(tick: int) -> str:
-    return (START + INTERVAL * (tick - 1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-
-class Row(NamedTuple):
-    tick: int
-    phase: str
-    weight: int
-    traffic: int | None
-    failed: int
-    events: tuple[str, ...]
-
-
-def row(tick: int, phase: str, weight: int, traffic: int | None, failed: int, *events: str) -> Row:
-    return Row(tick, phase, weight, traffic, failed, tuple(events))
 
 
 def ramp(first_tick: int, weights: list[int], failed: int = 0, start: bool = True) -> list[Row]:

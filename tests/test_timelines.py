@@ -20,9 +20,8 @@ import json
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -32,6 +31,7 @@ from cronjob.inputs import build_cluster, cluster_objects, read_canary, read_sce
 from cronjob.simulation import SimulatedCluster, Simulation
 from cronjob.yamlio import dump_yaml_stream
 from engine.status_doc import canary_manifest
+from timeline_rows import Row, advance, at, row
 from engine.tick import Settings
 from golden import assert_golden
 
@@ -41,8 +41,6 @@ CANARIES = ROOT / "fixtures" / "canaries"
 CLUSTER = SEED / "cluster.yaml"
 SEED_CANARY = SEED / "podinfo-canary.yaml"
 MESH = "smi:istio"
-START = datetime(2026, 11, 27, 10, 0, 0, tzinfo=timezone.utc)
-INTERVAL = timedelta(seconds=10)
 D = 3  # the detection tick of every scenario whose image changes at tick 3
 
 # ----------------------------------------------------------------------------------------------- messages
@@ -68,31 +66,13 @@ CANARY_WAITING = "canary deployment podinfo.test not ready: waiting for rollout 
 CANARY_DEADLINE = 'canary deployment podinfo.test not ready: deployment "podinfo" exceeded its progress deadline'
 
 
-def advance(weight: int) -> str:
-    return f"Advance podinfo.test canary weight {weight}"
-
 
 def threshold_reached(n: int) -> str:
     return f"Rolling back podinfo.test failed checks threshold reached {n}"
 
 
-def at(tick: int) -> str:
-    return (START + INTERVAL * (tick - 1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class Row(NamedTuple):
-    """One expected tick: the status after it, the routed canary weight, and its events in order."""
-
-    tick: int
-    phase: str
-    weight: int
-    traffic: int | None
-    failed: int
-    events: tuple[str, ...]
-
-
-def row(tick: int, phase: str, weight: int, traffic: int | None, failed: int, *events: str) -> Row:
-    return Row(tick, phase, weight, traffic, failed, tuple(events))
 
 
 # ----------------------------------------------------------------------------------------------- running
