@@ -12,6 +12,8 @@ from typing import Any, Callable
 import click
 
 from engine.analysis import MetricResult
+from engine.errors import SpecError
+from engine.providers import resolve_provider
 from engine.status_doc import canary_manifest
 from engine.tick import HookRequest, HookResult, MetricRequest, Settings
 
@@ -137,9 +139,6 @@ def validate(canary_files: tuple[str, ...], mesh_provider: str | None) -> None:
     for path in canary_files:
         for canary in read_canaries(path):
             if canary.spec.provider or mesh_provider:
-                from engine.providers import resolve_provider
-                from engine.errors import SpecError
-
                 try:
                     resolve_provider(canary.spec.provider, mesh_provider)
                 except SpecError as err:
