@@ -21,7 +21,8 @@ class MetricResult:
 
     @property
     def has_value(self) -> bool:
-        return self.error is None and self.value is not None and not math.isnan(self.value)
+        """A finite number: NaN (0/0 over an empty window) and ±Inf (a histogram with no finite bucket) are no data."""
+        return self.error is None and self.value is not None and math.isfinite(self.value)
 
 
 @dataclass(frozen=True)

@@ -216,7 +216,7 @@ def _webhook(path: str, value: object) -> WebhookSpec:
     hook = _map(path, value)
     name = _required_str(hook, path, "name")
     url = _required_str(hook, path, "url")
-    if not _URL_PATTERN.match(url):
+    if not _URL_PATTERN.fullmatch(url):
         raise SpecError(f"{path}.url", f"must be an http or https URL with a host, got {url!r}")
     type_text = _str(f"{path}.type", hook.get("type") or "")
     if type_text not in _HOOK_TYPES:

@@ -11,11 +11,11 @@ _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-
 
 
 def is_dns1123_label(value: object) -> bool:
-    return isinstance(value, str) and len(value) <= 63 and bool(_DNS1123_LABEL.match(value))
+    return isinstance(value, str) and len(value) <= 63 and bool(_DNS1123_LABEL.fullmatch(value))
 
 
 def is_dns1123_subdomain(value: object) -> bool:
-    return isinstance(value, str) and len(value) <= 253 and bool(_DNS1123_SUBDOMAIN.match(value))
+    return isinstance(value, str) and len(value) <= 253 and bool(_DNS1123_SUBDOMAIN.fullmatch(value))
 
 
 def require_label(path: str, value: object) -> str:
@@ -35,6 +35,6 @@ _PORT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 
 def require_port_name(path: str, value: object) -> str:
     """An IANA service name, as Kubernetes requires of a named port: at most 15 characters, a letter, no '--'."""
-    if not (isinstance(value, str) and len(value) <= 15 and _PORT_NAME.match(value) and "--" not in value and any(c.isalpha() for c in value)):
+    if not (isinstance(value, str) and len(value) <= 15 and _PORT_NAME.fullmatch(value) and "--" not in value and any(c.isalpha() for c in value)):
         raise SpecError(path, f"must be a port number or a port name (at most 15 lower-case letters, digits and '-'), got {value!r}")
     return value
