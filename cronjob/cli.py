@@ -6,6 +6,7 @@ written to stdout in that case (output is built completely before it is printed)
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any, Callable
 
@@ -17,7 +18,7 @@ from engine.providers import resolve_provider
 from engine.status_doc import canary_manifest
 from engine.tick import HookRequest, HookResult, MetricRequest, Settings
 
-from .driver import run_tick
+from .driver import providers_available, run_tick
 from .errors import InputError
 from .inputs import (
     build_cluster,
@@ -25,17 +26,28 @@ from .inputs import (
     cluster_objects,
     default_hook_result,
     hook_results,
+    metric_templates,
     parse_now,
     read_canaries,
     read_canary,
     read_metrics_file,
     read_scenario,
+    template_secrets,
 )
+from .prometheus import PrometheusMetrics
 from .simulation import SimulatedCluster, Simulation
 from .timeline import format_table
 from .yamlio import dump_json, dump_yaml_stream, load_single
 
 EXIT_BAD_INPUT = 2
+
+prometheus_option = click.option(
+    "--prometheus",
+    "prometheus_url",
+    default=None,
+    metavar="URL",
+    help="Query metrics from this Prometheus (Flagger's -metrics-server) instead of a file or the scenario.",
+)
 
 mesh_provider_option = click.option(
     "--mesh-provider",
@@ -60,6 +72,16 @@ def _bad_input(fn: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
+def _prometheus(url: str | None, cluster_file: str, objects: list[dict[str, Any]]) -> PrometheusMetrics | None:
+    if url is None:
+        return None
+    if not re.fullmatch(r"https?://[^\s/?#@]+(:[0-9]{1,5})?(/\S*)?", url):
+        raise InputError("--prometheus", "", f"must be an http(s) URL, got {url!r}")
+    templates = metric_templates(cluster_file, objects)
+    secrets = template_secrets(cluster_file, objects, templates)
+    return PrometheusMetrics(url, templates=templates, read_secret=lambda ns, name: secrets.get((ns, name)))
+
+
 @click.group()
 @click.version_option(package_name="cronary")
 def main() -> None:
@@ -74,13 +96,21 @@ def main() -> None:
 @click.option("--now", "now_text", metavar="RFC3339", help="The tick's time (default: the local clock).")
 @click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 @mesh_provider_option
+@prometheus_option
 @_bad_input
-def render(canary_file: str, cluster_file: str, metrics_file: str | None, hooks_file: str | None, now_text: str | None, output: str, mesh_provider: str | None) -> None:
+def render(
+    canary_file: str, cluster_file: str, metrics_file: str | None, hooks_file: str | None, now_text: str | None, output: str,
+    mesh_provider: str | None, prometheus_url: str | None,
+) -> None:
     """Print every object one tick would write and, last, the Canary with its next status."""
     now = parse_now(now_text)
     canary = read_canary(canary_file, mesh_provider)
-    cluster = build_cluster(cluster_objects(cluster_file))
+    objects = cluster_objects(cluster_file)
+    cluster = build_cluster(objects)
     check_references(canary, canary_file, cluster, cluster_file)
+    if metrics_file and prometheus_url:
+        raise InputError("--prometheus", "", "give either --metrics or --prometheus, not both")
+    prometheus = _prometheus(prometheus_url, cluster_file, objects)
     metrics = read_metrics_file(metrics_file)
     hooks = hook_results(hooks_file, "", load_single(hooks_file)) if hooks_file else {}
 
@@ -88,6 +118,8 @@ def render(canary_file: str, cluster_file: str, metrics_file: str | None, hooks_
         return hooks.get(request.hook.name) or default_hook_result(request.hook.type)
 
     def answer_metrics(requests: tuple[MetricRequest, ...]) -> dict[str, MetricResult]:
+        if prometheus is not None:
+            return prometheus.answer(canary, requests)
         names = [r.metric.name for r in requests]
         if metrics is None:
             raise InputError("--metrics", "", f"this tick analyses metrics ({', '.join(names)}): give a METRICS.yaml")
@@ -96,7 +128,8 @@ def render(canary_file: str, cluster_file: str, metrics_file: str | None, hooks_
             raise InputError(str(metrics_file), missing[0], "no value for this metric of the canary (a number, or null for no data)")
         return {n: metrics[n] for n in names}
 
-    decision = run_tick(canary, cluster, now, Settings(mesh_provider=mesh_provider), answer_hook, answer_metrics)
+    providers = prometheus.providers_available if prometheus is not None else providers_available
+    decision = run_tick(canary, cluster, now, Settings(mesh_provider=mesh_provider), answer_hook, answer_metrics, providers)
     documents = [*decision.objects, canary_manifest(canary, decision.status)]
     if output == "json":
         click.echo(dump_json({"apiVersion": "v1", "kind": "List", "items": documents}), nl=False)
@@ -114,14 +147,17 @@ def render(canary_file: str, cluster_file: str, metrics_file: str | None, hooks_
 @click.option("--scenario", "scenario_file", required=True, metavar="SCENARIO.yaml")
 @click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @mesh_provider_option
+@prometheus_option
 @_bad_input
-def simulate(canary_file: str, cluster_file: str, scenario_file: str, output: str, mesh_provider: str | None) -> None:
+def simulate(canary_file: str, cluster_file: str, scenario_file: str, output: str, mesh_provider: str | None, prometheus_url: str | None) -> None:
     """Play ticks until the scenario is done and the canary rests; print the timeline."""
     canary = read_canary(canary_file, mesh_provider)
-    cluster = build_cluster(cluster_objects(cluster_file))
+    objects = cluster_objects(cluster_file)
+    cluster = build_cluster(objects)
     check_references(canary, canary_file, cluster, cluster_file)
     scenario = read_scenario(scenario_file)
     simulation = Simulation(canary, SimulatedCluster.of(cluster), scenario, Settings(mesh_provider=mesh_provider), scenario_file)
+    simulation.prometheus = _prometheus(prometheus_url, cluster_file, objects)
     records = simulation.run()
     if output == "json":
         click.echo(dump_json([r.as_json() for r in records]), nl=False)
@@ -145,3 +181,7 @@ def validate(canary_files: tuple[str, ...], mesh_provider: str | None) -> None:
                     raise InputError(path, err.path, err.message) from None
             lines.append(f"{path}: {canary.api_version} Canary {canary.key}: valid")
     click.echo("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -11,6 +13,7 @@ from engine.analysis import NO_VALUES, MetricResult
 from engine.canary_spec import parse_canary
 from engine.cluster import ClusterView, summarize_secret
 from engine.errors import SpecError
+from engine.metric_templates import MetricTemplateSpec, parse_metric_template
 from engine.model import Canary, HookType
 from engine.providers import resolve_provider
 from engine.tick import HookResult
@@ -64,6 +67,40 @@ def cluster_objects(path: str) -> list[dict[str, Any]]:
             raise InputError(path, f"{where}.metadata.name", "required")
         objects.append(doc)
     return objects
+
+
+def metric_templates(path: str, objects: list[Mapping[str, Any]]) -> dict[tuple[str, str], MetricTemplateSpec]:
+    """The MetricTemplates among the cluster objects, by (namespace, name)."""
+    out = {}
+    for index, obj in enumerate(objects):
+        if obj.get("kind") == "MetricTemplate":
+            try:
+                template = parse_metric_template(obj)
+            except SpecError as err:
+                raise InputError(path, f"[{index}].{err.path}", err.message) from None
+            out[(template.namespace, template.name)] = template
+    return out
+
+
+def template_secrets(path: str, objects: list[Mapping[str, Any]], templates: Mapping[tuple[str, str], MetricTemplateSpec]) -> dict[tuple[str, str], dict[str, str]]:
+    """Decoded data of the Secrets MetricTemplates use for Prometheus auth — and of no other Secret. The
+    values stay in memory: they are never printed, logged or passed to the engine."""
+    wanted = {(t.namespace, t.secret_name) for t in templates.values() if t.secret_name}
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    for index, obj in enumerate(objects):
+        meta = obj.get("metadata") or {}
+        key = (str(meta.get("namespace") or "default"), str(meta.get("name")))
+        if obj.get("kind") != "Secret" or key not in wanted:
+            continue
+        data = {}
+        for name, value in (obj.get("data") or {}).items():
+            try:
+                data[str(name)] = base64.b64decode(str(value), validate=True).decode("utf-8", "replace")
+            except (binascii.Error, ValueError):
+                raise InputError(path, f"[{index}].data.{name}", "must be base64 (the value is not shown)") from None
+        data.update({str(k): str(v) for k, v in (obj.get("stringData") or {}).items()})
+        out[key] = data
+    return out
 
 
 def build_cluster(objects: list[Mapping[str, Any]]) -> ClusterView:

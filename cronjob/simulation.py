@@ -20,9 +20,10 @@ from engine.status_doc import canary_manifest
 from engine.tick import Decision, HookRequest, HookResult, MetricRequest, Settings, interval_seconds
 from engine.timefmt import format_time
 
-from .driver import run_tick
+from .driver import providers_available, run_tick
 from .errors import InputError
 from .inputs import Scenario, ScenarioStep, default_hook_result
+from .prometheus import PrometheusMetrics
 
 RESTING = ("Succeeded", "Failed", "Initialized")
 
@@ -183,6 +184,7 @@ class Simulation:
     scenario_path: str
     metrics: dict[str, MetricResult] = field(default_factory=dict)
     hooks: dict[str, HookResult] = field(default_factory=dict)
+    prometheus: PrometheusMetrics | None = None  # metrics from a live Prometheus instead of the scenario
 
     def _apply_step(self, step: ScenarioStep, now: datetime) -> None:
         self.metrics.update(step.metrics)
@@ -196,6 +198,8 @@ class Simulation:
         return self.hooks.get(request.hook.name) or default_hook_result(request.hook.type)
 
     def _answer_metrics(self, requests: tuple[MetricRequest, ...]) -> Mapping[str, MetricResult]:
+        if self.prometheus is not None:
+            return self.prometheus.answer(self.canary, requests)
         out = {}
         for request in requests:
             name = request.metric.name
@@ -217,7 +221,10 @@ class Simulation:
             for step in self.scenario.steps:
                 if step.at == tick:
                     self._apply_step(step, now)
-            decision = run_tick(self.canary, self.cluster.view(), now, self.settings, self._answer_hook, self._answer_metrics)
+            if self.prometheus is not None:
+                self.prometheus.new_tick()
+            providers = self.prometheus.providers_available if self.prometheus is not None else providers_available
+            decision = run_tick(self.canary, self.cluster.view(), now, self.settings, self._answer_hook, self._answer_metrics, providers)
             self.cluster.apply(decision, now)
             self.canary = parse_canary(canary_manifest(self.canary, decision.status))
             status = decision.status

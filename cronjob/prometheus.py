@@ -1,0 +1,173 @@
+"""Running the engine's metric queries against Prometheus (`prometheus-api-client`).
+
+Built-in metrics of many canaries are answered from one aggregated query per (metric, window, query set),
+grouped by namespace and workload, so the number of Prometheus requests in a tick does not grow with the
+number of canaries; custom queries (in-line or MetricTemplate) run per canary. Every failure — no data,
+NaN, a PromQL error, Prometheus unreachable — becomes a `MetricResult` the engine counts as a failed check;
+nothing here raises into the tick. Credentials from a MetricTemplate's `secretRef` stay in memory: they are
+never logged and never put into a result or an error text.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping
+
+import requests
+from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+from urllib3.util.retry import Retry
+
+from engine.analysis import NO_VALUES, MetricResult
+from engine.errors import SpecError
+from engine.metric_templates import MetricTemplateSpec
+from engine.model import Canary
+from engine.queries import AggregateKey, RenderedQuery, query_for, split_aggregated_result
+from engine.tick import HookResult, MetricRequest
+
+SecretReader = Callable[[str, str], Mapping[str, str] | None]
+DEFAULT_TIMEOUT_SECONDS = 5.0  # Flagger's per-query timeout
+
+
+class QueryFailed(Exception):
+    """A query could not be answered; the text is safe to show (no credentials)."""
+
+
+def _describe(err: Exception) -> str:
+    if isinstance(err, PrometheusApiClientException):
+        text = str(err)
+        # prometheus-api-client puts the raw body in the message; Prometheus' JSON error is the useful part
+        start = text.find('"error":')
+        return text[start + 8 :].strip(" \"'}),").replace('\\"', '"') if start >= 0 else text
+    if isinstance(err, requests.exceptions.Timeout):
+        return "timed out"
+    if isinstance(err, requests.exceptions.ConnectionError):
+        return "connection refused or unreachable"
+    return type(err).__name__
+
+
+def _single_value(result: Any) -> float | None:
+    """Flagger's reading of an instant-query result: the last sample's value; None for no data."""
+    if isinstance(result, list) and len(result) == 2 and not isinstance(result[0], dict):
+        raise QueryFailed("query returned a scalar, not a vector")
+    value = None
+    for sample in result or []:
+        if "values" in sample:
+            raise QueryFailed("query returned multiple values")
+        value = float(sample["value"][1])
+    return None if value is None or math.isnan(value) else value
+
+
+@dataclass
+class PrometheusMetrics:
+    """Answers `MetricRequest`s for a tick. `prefetch` all requests of a fleet first, then `answer` each
+    canary's; call `new_tick` between ticks so values are not reused."""
+
+    url: str
+    templates: Mapping[tuple[str, str], MetricTemplateSpec] = field(default_factory=dict)
+    read_secret: SecretReader | None = None
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
+    istio_seconds: bool = False
+    aggregate: bool = True
+    requests_made: int = 0
+    _aggregated: dict[AggregateKey, dict[tuple[str, str], float] | QueryFailed] = field(default_factory=dict, repr=False)
+    _clients: dict[tuple[str, str | None], PrometheusConnect] = field(default_factory=dict, repr=False)
+
+    def new_tick(self) -> None:
+        self._aggregated.clear()
+
+    # -- connections ---------------------------------------------------------------------------------
+    def _client(self, query: RenderedQuery) -> PrometheusConnect:
+        address = (query.address or self.url).rstrip("/")
+        key = (address, f"{query.secret_namespace}/{query.secret_name}" if query.secret_name else None)
+        client = self._clients.get(key)
+        if client is None:
+            headers: dict[str, str] = {name: ", ".join(values) for name, values in query.headers}
+            auth = None
+            if query.secret_name:
+                secret = self.read_secret(query.secret_namespace or "", query.secret_name) if self.read_secret else None
+                if not secret:
+                    raise QueryFailed(f"secret {query.secret_namespace}/{query.secret_name} not found")
+                if secret.get("token"):
+                    headers["Authorization"] = f"Bearer {secret['token']}"
+                elif secret.get("username") and secret.get("password"):
+                    auth = (secret["username"], secret["password"])
+                else:
+                    raise QueryFailed(f"secret {query.secret_namespace}/{query.secret_name} has neither token nor username and password")
+            client = PrometheusConnect(
+                url=address,
+                headers=headers or None,
+                auth=auth,
+                disable_ssl=query.insecure_skip_verify,
+                retry=Retry(total=0),
+                timeout=self.timeout,
+            )
+            self._clients[key] = client
+        return client
+
+    def _run(self, query: RenderedQuery, promql: str) -> Any:
+        client = self._client(query)
+        self.requests_made += 1
+        try:
+            return client.custom_query(promql)
+        except (PrometheusApiClientException, requests.exceptions.RequestException, ValueError) as err:
+            raise QueryFailed(_describe(err)) from None
+
+    # -- answering -----------------------------------------------------------------------------------
+    def _render(self, canary: Canary, request: MetricRequest) -> RenderedQuery:
+        ref = request.metric.template_ref
+        template = None
+        if ref is not None:
+            template = self.templates.get((ref.namespace or canary.namespace, ref.name))
+        return query_for(request, canary, template, istio_seconds=self.istio_seconds)
+
+    def prefetch(self, items: Iterable[tuple[Canary, MetricRequest]]) -> None:
+        """Run each distinct aggregated query of these requests once."""
+        if not self.aggregate:
+            return
+        for canary, request in items:
+            try:
+                query = self._render(canary, request)
+            except SpecError:
+                continue
+            if query.aggregate is not None and query.aggregate not in self._aggregated:
+                self._fetch_aggregate(query)
+
+    def _fetch_aggregate(self, query: RenderedQuery) -> None:
+        key = query.aggregate
+        assert key is not None
+        try:
+            result = self._run(RenderedQuery(key.promql), key.promql)
+            self._aggregated[key] = split_aggregated_result(key.metric, key.query_set, result)
+        except (QueryFailed, ValueError) as err:
+            self._aggregated[key] = err if isinstance(err, QueryFailed) else QueryFailed(str(err))
+
+    def answer_one(self, canary: Canary, request: MetricRequest) -> MetricResult:
+        try:
+            query = self._render(canary, request)
+        except SpecError as err:
+            return MetricResult(None, str(err))
+        try:
+            if self.aggregate and query.aggregate is not None and query.series is not None:
+                if query.aggregate not in self._aggregated:
+                    self._fetch_aggregate(query)
+                values = self._aggregated[query.aggregate]
+                if isinstance(values, QueryFailed):
+                    raise values
+                value = values.get(query.series)
+            else:
+                value = _single_value(self._run(query, query.promql))
+        except QueryFailed as err:
+            return MetricResult(None, str(err))
+        return MetricResult(value, None) if value is not None and math.isfinite(value) else MetricResult(None, NO_VALUES)
+
+    def answer(self, canary: Canary, requests_: Iterable[MetricRequest]) -> dict[str, MetricResult]:
+        return {request.metric.name: self.answer_one(canary, request) for request in requests_}
+
+    def providers_available(self, canary: Canary) -> HookResult:
+        """Flagger's provider check: `vector(1)` must answer 1."""
+        try:
+            value = _single_value(self._run(RenderedQuery("vector(1)"), "vector(1)"))
+        except QueryFailed as err:
+            return HookResult(False, f"prometheus {self.url}: {err}")
+        return HookResult(value == 1, "" if value == 1 else f"prometheus {self.url}: vector(1) returned {value}")
