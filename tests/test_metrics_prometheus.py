@@ -3,6 +3,7 @@ data): the seed rollout, every failure rule, MetricTemplates with basic auth, an
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -14,12 +15,16 @@ from click.testing import CliRunner
 from prometheus_harness import failing, healthy, idle
 
 from cronjob.cli import main
+from cronjob.inputs import build_cluster, cluster_objects, read_scenario
 from cronjob.prometheus import PrometheusMetrics
+from cronjob.simulation import SimulatedCluster, Simulation
+from cronjob.yamlio import dump_yaml_stream, load_single
 from engine.analysis import NO_VALUES
 from engine.canary_spec import parse_canary
-from engine.model import MetricSpec, TemplateRef
+from engine.model import MetricSpec
 from engine.providers import resolve_provider
-from engine.tick import MetricRequest
+from engine.status_doc import canary_manifest
+from engine.tick import MetricRequest, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "seed"
@@ -44,8 +49,6 @@ def events(timeline: list[dict[str, Any]]) -> list[str]:
 
 
 def seed_canary(**analysis: Any) -> Any:
-    from cronjob.yamlio import load_single
-
     doc = load_single(str(CANARY))
     doc["spec"]["canaryAnalysis"].update(analysis)
     return parse_canary(doc)
@@ -200,8 +203,6 @@ def test_metric_template_with_wrong_credentials_fails_without_leaking_them(prome
 
 # ------------------------------------------------------------------------------------------ fleet aggregation
 def _fleet(n: int) -> list[Any]:
-    from cronjob.yamlio import load_single
-
     base = load_single(str(CANARY))
     fleet = []
     for i in range(n):
@@ -245,8 +246,6 @@ def test_aggregated_queries_equal_per_canary_queries_for_50_canaries(prometheus_
 
 def test_a_canary_name_that_would_inject_promql_is_refused_before_querying(prometheus) -> None:
     canary = seed_canary()
-    import dataclasses
-
     evil = dataclasses.replace(canary, spec=dataclasses.replace(canary.spec, target_ref=dataclasses.replace(canary.spec.target_ref, name='podinfo"}) or vector(1) #')))
     metrics = PrometheusMetrics(prometheus.url)
     result = metrics.answer_one(evil, _request(MetricSpec(name="request-success-rate", threshold=99)))
@@ -256,16 +255,9 @@ def test_a_canary_name_that_would_inject_promql_is_refused_before_querying(prome
 
 def test_render_reads_metrics_from_prometheus(prometheus, tmp_path: Path) -> None:
     """A mid-analysis render with --prometheus judges the live values (and needs no METRICS file)."""
-    from cronjob.inputs import build_cluster, cluster_objects, read_scenario
-    from cronjob.simulation import SimulatedCluster, Simulation
-    from cronjob.yamlio import dump_yaml_stream
-    from engine.status_doc import canary_manifest
-    from engine.tick import Settings
-    import dataclasses
-
     scenario = dataclasses.replace(read_scenario(str(HEALTHY_SCENARIO)), ticks=5)
-    sim = Simulation(parse_canary(__import__("cronjob.yamlio", fromlist=["load_single"]).load_single(str(CANARY))),
-                     SimulatedCluster.of(build_cluster(cluster_objects(str(CLUSTER)))), scenario, Settings(mesh_provider="smi:istio"), "s")
+    cluster = SimulatedCluster.of(build_cluster(cluster_objects(str(CLUSTER))))
+    sim = Simulation(seed_canary(), cluster, scenario, Settings(mesh_provider="smi:istio"), "s")
     records = sim.run()
     assert records[-1].canary_weight == 20
     (tmp_path / "cluster.yaml").write_text(dump_yaml_stream(list(sim.cluster.objects.values())))
