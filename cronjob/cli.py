@@ -49,6 +49,12 @@ prometheus_option = click.option(
     help="Query metrics from this Prometheus (Flagger's -metrics-server) instead of a file or the scenario.",
 )
 
+istio_seconds_option = click.option(
+    "--istio-seconds",
+    is_flag=True,
+    help="Built-in request-duration from istio_request_duration_seconds_bucket (Istio 1.4 and older).",
+)
+
 mesh_provider_option = click.option(
     "--mesh-provider",
     default=None,
@@ -72,14 +78,14 @@ def _bad_input(fn: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
-def _prometheus(url: str | None, cluster_file: str, objects: list[dict[str, Any]]) -> PrometheusMetrics | None:
+def _prometheus(url: str | None, cluster_file: str, objects: list[dict[str, Any]], istio_seconds: bool) -> PrometheusMetrics | None:
     if url is None:
         return None
     if not re.fullmatch(r"https?://[^\s/?#@]+(:[0-9]{1,5})?(/\S*)?", url):
         raise InputError("--prometheus", "", f"must be an http(s) URL, got {url!r}")
     templates = metric_templates(cluster_file, objects)
     secrets = template_secrets(cluster_file, objects, templates)
-    return PrometheusMetrics(url, templates=templates, read_secret=lambda ns, name: secrets.get((ns, name)))
+    return PrometheusMetrics(url, templates=templates, read_secret=lambda ns, name: secrets.get((ns, name)), istio_seconds=istio_seconds)
 
 
 @click.group()
@@ -97,10 +103,11 @@ def main() -> None:
 @click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 @mesh_provider_option
 @prometheus_option
+@istio_seconds_option
 @_bad_input
 def render(
     canary_file: str, cluster_file: str, metrics_file: str | None, hooks_file: str | None, now_text: str | None, output: str,
-    mesh_provider: str | None, prometheus_url: str | None,
+    mesh_provider: str | None, prometheus_url: str | None, istio_seconds: bool,
 ) -> None:
     """Print every object one tick would write and, last, the Canary with its next status."""
     now = parse_now(now_text)
@@ -110,7 +117,7 @@ def render(
     check_references(canary, canary_file, cluster, cluster_file)
     if metrics_file and prometheus_url:
         raise InputError("--prometheus", "", "give either --metrics or --prometheus, not both")
-    prometheus = _prometheus(prometheus_url, cluster_file, objects)
+    prometheus = _prometheus(prometheus_url, cluster_file, objects, istio_seconds)
     metrics = read_metrics_file(metrics_file)
     hooks = hook_results(hooks_file, "", load_single(hooks_file)) if hooks_file else {}
 
@@ -148,8 +155,12 @@ def render(
 @click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @mesh_provider_option
 @prometheus_option
+@istio_seconds_option
 @_bad_input
-def simulate(canary_file: str, cluster_file: str, scenario_file: str, output: str, mesh_provider: str | None, prometheus_url: str | None) -> None:
+def simulate(
+    canary_file: str, cluster_file: str, scenario_file: str, output: str, mesh_provider: str | None, prometheus_url: str | None,
+    istio_seconds: bool,
+) -> None:
     """Play ticks until the scenario is done and the canary rests; print the timeline."""
     canary = read_canary(canary_file, mesh_provider)
     objects = cluster_objects(cluster_file)
@@ -157,7 +168,7 @@ def simulate(canary_file: str, cluster_file: str, scenario_file: str, output: st
     check_references(canary, canary_file, cluster, cluster_file)
     scenario = read_scenario(scenario_file)
     simulation = Simulation(canary, SimulatedCluster.of(cluster), scenario, Settings(mesh_provider=mesh_provider), scenario_file)
-    simulation.prometheus = _prometheus(prometheus_url, cluster_file, objects)
+    simulation.prometheus = _prometheus(prometheus_url, cluster_file, objects, istio_seconds)
     records = simulation.run()
     if output == "json":
         click.echo(dump_json([r.as_json() for r in records]), nl=False)

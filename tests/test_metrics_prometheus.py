@@ -91,6 +91,25 @@ def test_no_data_and_nan_count_as_failed_checks(prometheus_factory, workload) ->
     assert timeline[-1]["phase"] == "Failed"
 
 
+# ------------------------------------------------------------------------------------------ query sets
+@pytest.mark.parametrize(
+    ("provider", "istio_seconds"),
+    [
+        pytest.param("smi:istio", False, id="istio-milliseconds"),
+        pytest.param("smi:istio", True, id="istio-seconds-histogram"),
+        pytest.param("linkerd", False, id="linkerd"),
+    ],
+)
+@pytest.mark.parametrize("aggregate", [True, False], ids=["aggregated", "per-canary"])
+def test_builtin_query_sets_read_the_reference_values(prometheus, provider: str, istio_seconds: bool, aggregate: bool) -> None:
+    canary = seed_canary()
+    metrics = PrometheusMetrics(prometheus.url, istio_seconds=istio_seconds, aggregate=aggregate)
+    requests = tuple(MetricRequest(m, resolve_provider(provider, None)) for m in canary.spec.effective_analysis.metrics)
+    results = metrics.answer(canary, requests)
+    assert results["request-success-rate"].value == pytest.approx(99.5)
+    assert int(results["request-duration"].value) == 120  # Flagger truncates to whole milliseconds
+
+
 # ------------------------------------------------------------------------------------------ failure rules, directly
 def _request(metric: MetricSpec) -> MetricRequest:
     return MetricRequest(metric, ISTIO)
