@@ -10,7 +10,9 @@ never logged and never put into a result or an error text.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
@@ -35,10 +37,16 @@ class QueryFailed(Exception):
 
 def _describe(err: Exception) -> str:
     if isinstance(err, PrometheusApiClientException):
-        text = str(err)
-        # prometheus-api-client puts the raw body in the message; Prometheus' JSON error is the useful part
-        start = text.find('"error":')
-        return text[start + 8 :].strip(" \"'}),").replace('\\"', '"') if start >= 0 else text
+        # prometheus-api-client puts the status and the body's repr in the message; Prometheus' JSON
+        # `error` field is the useful part ("1:28: parse error: unclosed left parenthesis").
+        text = str(err).replace("\\\\", "\\")
+        found = re.search(r'"error":"((?:[^"\\]|\\.)*)"', text)
+        if found is None:
+            return text.split(" (", 1)[0]
+        try:
+            return str(json.loads(f'"{found.group(1)}"'))
+        except ValueError:
+            return found.group(1)
     if isinstance(err, requests.exceptions.Timeout):
         return "timed out"
     if isinstance(err, requests.exceptions.ConnectionError):
