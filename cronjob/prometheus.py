@@ -79,10 +79,12 @@ class PrometheusMetrics:
     aggregate: bool = True
     requests_made: int = 0
     _aggregated: dict[AggregateKey, dict[tuple[str, str], float] | QueryFailed] = field(default_factory=dict, repr=False)
+    _rendered: dict[tuple[str, str, str], RenderedQuery | SpecError] = field(default_factory=dict, repr=False)
     _clients: dict[tuple[str, str | None], PrometheusConnect] = field(default_factory=dict, repr=False)
 
     def new_tick(self) -> None:
         self._aggregated.clear()
+        self._rendered.clear()
 
     # -- connections ---------------------------------------------------------------------------------
     def _client(self, query: RenderedQuery) -> PrometheusConnect:
@@ -123,11 +125,20 @@ class PrometheusMetrics:
 
     # -- answering -----------------------------------------------------------------------------------
     def _render(self, canary: Canary, request: MetricRequest) -> RenderedQuery:
-        ref = request.metric.template_ref
-        template = None
-        if ref is not None:
-            template = self.templates.get((ref.namespace or canary.namespace, ref.name))
-        return query_for(request, canary, template, istio_seconds=self.istio_seconds)
+        """The request's query, rendered once per tick (prefetch and answer share it)."""
+        key = (canary.namespace, canary.name, request.metric.name)
+        rendered = self._rendered.get(key)
+        if rendered is None:
+            ref = request.metric.template_ref
+            template = self.templates.get((ref.namespace or canary.namespace, ref.name)) if ref is not None else None
+            try:
+                rendered = query_for(request, canary, template, istio_seconds=self.istio_seconds)
+            except SpecError as err:
+                rendered = err
+            self._rendered[key] = rendered
+        if isinstance(rendered, SpecError):
+            raise rendered
+        return rendered
 
     def prefetch(self, items: Iterable[tuple[Canary, MetricRequest]]) -> None:
         """Run each distinct aggregated query of these requests once."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -279,6 +280,7 @@ class _Action:
     line: int
 
 
+@lru_cache(maxsize=4096)
 def parse_template(text: str, path: str = "query") -> tuple[str | _Action, ...]:
     """Split a query template into literal text and actions. Only HEAD's functions and `variables.KEY` are
     accepted (plus `{{/* comments */}}` and the `{{-`/`-}}` trim markers); anything else is a SpecError
