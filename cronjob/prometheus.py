@@ -78,7 +78,10 @@ class PrometheusMetrics:
     istio_seconds: bool = False
     aggregate: bool = True
     requests_made: int = 0
-    _aggregated: dict[AggregateKey, dict[tuple[str, str], float] | QueryFailed] = field(default_factory=dict, repr=False)
+    # per aggregated query: the (namespace, workload) pairs asked for so far this tick, and their values
+    _aggregated: dict[AggregateKey, tuple[frozenset[tuple[str, str]] | set[tuple[str, str]], dict[tuple[str, str], float] | QueryFailed]] = field(
+        default_factory=dict, repr=False
+    )
     _rendered: dict[tuple[str, str, str], RenderedQuery | SpecError] = field(default_factory=dict, repr=False)
     _clients: dict[tuple[str, str | None], PrometheusConnect] = field(default_factory=dict, repr=False)
 
@@ -141,25 +144,33 @@ class PrometheusMetrics:
         return rendered
 
     def prefetch(self, items: Iterable[tuple[Canary, MetricRequest]]) -> None:
-        """Run each distinct aggregated query of these requests once."""
+        """Run each distinct aggregated query of these requests once, narrowed to their canaries' series."""
         if not self.aggregate:
             return
+        wanted: dict[AggregateKey, set[tuple[str, str]]] = {}
         for canary, request in items:
             try:
                 query = self._render(canary, request)
             except SpecError:
                 continue
-            if query.aggregate is not None and query.aggregate not in self._aggregated:
-                self._fetch_aggregate(query)
+            if query.aggregate is not None and query.series is not None:
+                wanted.setdefault(query.aggregate, set()).add(query.series)
+        for key, series in wanted.items():
+            self._fetch_aggregate(key, series)
 
-    def _fetch_aggregate(self, query: RenderedQuery) -> None:
-        key = query.aggregate
-        assert key is not None
+    def _fetch_aggregate(self, key: AggregateKey, series: set[tuple[str, str]]) -> None:
+        promql = key.promql_for(series)
         try:
-            result = self._run(RenderedQuery(key.promql), key.promql)
-            self._aggregated[key] = split_aggregated_result(key.metric, key.query_set, result)
-        except (QueryFailed, ValueError) as err:
-            self._aggregated[key] = err if isinstance(err, QueryFailed) else QueryFailed(str(err))
+            values: dict[tuple[str, str], float] | QueryFailed = split_aggregated_result(key.metric, key.query_set, self._run(RenderedQuery(promql), promql))
+        except QueryFailed as err:
+            values = err
+        except ValueError as err:
+            values = QueryFailed(str(err))
+        covered, known = self._aggregated.get(key, (frozenset(), {}))
+        if isinstance(values, QueryFailed):
+            self._aggregated[key] = (covered | series, values)
+        else:
+            self._aggregated[key] = (covered | series, {**(known if isinstance(known, dict) else {}), **values})
 
     def answer_one(self, canary: Canary, request: MetricRequest) -> MetricResult:
         try:
@@ -168,9 +179,10 @@ class PrometheusMetrics:
             return MetricResult(None, str(err))
         try:
             if self.aggregate and query.aggregate is not None and query.series is not None:
-                if query.aggregate not in self._aggregated:
-                    self._fetch_aggregate(query)
-                values = self._aggregated[query.aggregate]
+                covered, values = self._aggregated.get(query.aggregate, (frozenset(), {}))
+                if query.series not in covered:  # not prefetched with this batch: fetch it alone
+                    self._fetch_aggregate(query.aggregate, {query.series})
+                    covered, values = self._aggregated[query.aggregate]
                 if isinstance(values, QueryFailed):
                     raise values
                 value = values.get(query.series)

@@ -21,7 +21,7 @@ import math
 import re
 from functools import lru_cache
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from .errors import SpecError
 from .model import BUILTIN_DURATION, BUILTIN_METRICS, BUILTIN_SUCCESS_RATE, Canary
@@ -469,13 +469,32 @@ def render_builtin_query(
 
 
 # ------------------------------------------------------------------------------------------ fleet aggregation
-def aggregated_builtin_query(metric_name: str, provider_metrics: str, interval: str, *, istio_seconds: bool = False) -> str:
+def aggregated_builtin_query(
+    metric_name: str, provider_metrics: str, interval: str, *, istio_seconds: bool = False, series: Iterable[tuple[str, str]] = ()
+) -> str:
     """ONE query answering `render_builtin_query` for every canary of the query set at once: the result
     vector has one sample per (namespace, workload) (labels `AGGREGATION_LABELS[provider_metrics]`).
-    Equal per canary to the per-canary query when `aggregation_matches_per_canary` holds."""
+    Equal per canary to the per-canary query when `aggregation_matches_per_canary` holds.
+
+    `series` — the (namespace, workload) pairs wanted — narrows every selector to those namespaces and
+    workloads (a set match), so Prometheus evaluates the canaries' series only, not every workload of the
+    mesh (primaries included); the result may hold more pairs than asked (the cross product), never fewer."""
     query_set, metric_name = _query_set(provider_metrics), _builtin_name(metric_name)
     template = _with_istio_seconds(_AGGREGATED[query_set][metric_name], query_set, metric_name, istio_seconds)
-    return _render(parse_template(template), {"interval": require_prometheus_duration("interval", interval)}, {}, "query")
+    query = _render(parse_template(template), {"interval": require_prometheus_duration("interval", interval)}, {}, "query")
+    pairs = sorted(set(series))
+    if not pairs:
+        return query
+    ns_label, workload_label = AGGREGATION_LABELS[query_set]
+    namespaces = sorted({require_name("namespace", ns, label=True) for ns, _ in pairs})
+    workloads = sorted({require_name("workload", name, label=False) for _, name in pairs})
+    matchers = f'{ns_label}=~"{_alternation(namespaces)}",{workload_label}=~"{_alternation(workloads)}",'
+    return re.sub(r"\{(?=[a-z_]+(?:=|!=|=~|!~)\")", lambda _: "{" + matchers, query)
+
+
+def _alternation(names: list[str]) -> str:
+    """A PromQL regex matching exactly these DNS-1123 names (only `.` needs escaping, as `\\.` in the string)."""
+    return "|".join(name.replace(".", "\\\\.") for name in names)
 
 
 def aggregation_matches_per_canary(provider_metrics: str, target: str) -> bool:
@@ -537,6 +556,10 @@ class AggregateKey:
     @property
     def promql(self) -> str:
         return aggregated_builtin_query(self.metric, self.query_set, self.interval, istio_seconds=self.istio_seconds)
+
+    def promql_for(self, series: Iterable[tuple[str, str]]) -> str:
+        """The shared query narrowed to these (namespace, workload) pairs."""
+        return aggregated_builtin_query(self.metric, self.query_set, self.interval, istio_seconds=self.istio_seconds, series=series)
 
 
 @dataclass(frozen=True)

@@ -746,3 +746,19 @@ def test_query_for_reports_missing_variables_and_missing_query() -> None:
     templated = MetricSpec(name="x", threshold=1, template_ref=TemplateRef("t"))
     with pytest.raises(SpecError, match="MetricTemplate test/t not found"):
         query_for(MetricRequest(templated, request.provider), canary)
+
+
+def test_aggregated_query_narrowed_to_the_canaries_series() -> None:
+    """With `series`, every selector gets set matchers for the namespaces and workloads asked for; dots are
+    escaped so `my.app` cannot match `my-app`; names that could inject PromQL are refused."""
+    from engine.queries import aggregated_builtin_query
+
+    query = aggregated_builtin_query("request-success-rate", "istio", "1m", series=[("test", "podinfo"), ("prod", "my.app")])
+    matchers = 'destination_workload_namespace=~"prod|test",destination_workload=~"my\\\\.app|podinfo",'
+    assert query.count("{" + matchers) == 2
+    assert aggregated_builtin_query("request-duration", "linkerd", "1m", series=[("test", "podinfo")]).count(
+        '{namespace=~"test",deployment=~"podinfo",'
+    ) == 1
+    assert aggregated_builtin_query("request-success-rate", "istio", "1m") == aggregated_builtin_query("request-success-rate", "istio", "1m", series=())
+    with pytest.raises(SpecError):
+        aggregated_builtin_query("request-success-rate", "istio", "1m", series=[("test", 'podinfo"}) or vector(1) #')])
