@@ -21,7 +21,7 @@ from cronjob.simulation import SimulatedCluster, Simulation
 from cronjob.yamlio import dump_yaml_stream, load_single
 from engine.analysis import NO_VALUES
 from engine.canary_spec import parse_canary
-from engine.model import MetricSpec
+from engine.model import MetricSpec, TemplateRef
 from engine.providers import resolve_provider
 from engine.status_doc import canary_manifest
 from engine.tick import MetricRequest, Settings
@@ -288,3 +288,38 @@ def test_render_reads_metrics_from_prometheus(prometheus, tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     status = json.loads(result.output)["items"][-1]["status"]
     assert (status["phase"], status["canaryWeight"], status["failedChecks"]) == ("Progressing", 30, 0)
+
+
+# ------------------------------------------------------------------------------------------ bearer token and headers
+def test_metric_template_bearer_token_and_headers_reach_prometheus(httpserver) -> None:
+    """A real HTTP server standing in for a Prometheus that wants a bearer token: the token from the
+    template's Secret goes into `Authorization`, the template's headers are sent, and neither appears in
+    the result."""
+    from engine.metric_templates import parse_metric_template
+
+    template = parse_metric_template({
+        "apiVersion": "flagger.app/v1beta1", "kind": "MetricTemplate",
+        "metadata": {"name": "latency", "namespace": "test"},
+        "spec": {
+            "provider": {"type": "prometheus", "address": httpserver.url_for("/prom"), "secretRef": {"name": "prom-token"},
+                         "headers": {"X-Scope-OrgID": ["tenant-a"]}},
+            "query": 'avg(latency{workload="{{ target }}"})',
+        },
+    })
+    token = "tok-123-secret"
+    httpserver.expect_request(
+        "/prom/api/v1/query",
+        headers={"Authorization": f"Bearer {token}", "X-Scope-OrgID": "tenant-a"},
+        query_string={"query": 'avg(latency{workload="podinfo"})'},
+    ).respond_with_json({"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [0, "42.5"]}]}})
+    metrics = PrometheusMetrics("http://127.0.0.1:1", templates={("test", "latency"): template},
+                                read_secret=lambda ns, name: {"token": token} if (ns, name) == ("test", "prom-token") else None)
+    canary = seed_canary()
+    metric = MetricSpec(name="latency", template_ref=TemplateRef("latency"), threshold=100)
+    result = metrics.answer_one(canary, _request(metric))
+    assert result.value == pytest.approx(42.5), result
+    httpserver.check_assertions()
+    missing = PrometheusMetrics("http://127.0.0.1:1", templates={("test", "latency"): template}, read_secret=lambda ns, name: None)
+    failed = missing.answer_one(canary, _request(metric))
+    assert failed.value is None and failed.error == "secret test/prom-token not found"
+    assert token not in repr(result) + repr(failed)
