@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 from .durations import parse_go_duration
 from .errors import SpecError
+from .fields import require_map, require_str, type_name
 from .model import (
     API_VERSIONS,
     BUILTIN_METRICS,
@@ -43,28 +44,10 @@ _TRAFFIC_DISTRIBUTIONS = ("PreferClose", "PreferSameZone", "PreferSameNode")
 _MATCH_KINDS = ("exact", "prefix", "suffix", "regex")
 
 
-def _type_name(value: object) -> str:
-    return {dict: "a map", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(value), type(value).__name__
-    )
-
-
-def _map(path: str, value: object) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise SpecError(path, f"must be a map, got {_type_name(value)}")
-    return value
-
-
-def _str(path: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise SpecError(path, f"must be a string, got {_type_name(value)} {value!r}")
-    return value
-
-
 def _required_str(obj: Mapping[str, Any], path: str, key: str) -> str:
     if key not in obj or obj[key] in (None, ""):
         raise SpecError(f"{path}.{key}", "required")
-    return _str(f"{path}.{key}", obj[key])
+    return require_str(f"{path}.{key}", obj[key])
 
 
 def _bool(path: str, value: object) -> bool:
@@ -94,21 +77,21 @@ def _float(path: str, value: object) -> float:
 
 def _list(path: str, value: object) -> list[Any]:
     if not isinstance(value, list):
-        raise SpecError(path, f"must be a list, got {_type_name(value)}")
+        raise SpecError(path, f"must be a list, got {type_name(value)}")
     return value
 
 
 def _string_map(path: str, value: object) -> tuple[tuple[str, str], ...]:
     if value is None:
         return ()
-    items = _map(path, value)
+    items = require_map(path, value)
     for key, item in items.items():
-        _str(f"{path}.{key}", item)
+        require_str(f"{path}.{key}", item)
     return tuple(sorted((str(k), v) for k, v in items.items()))
 
 
 def _interval(path: str, value: object) -> tuple[str, float]:
-    text = _str(path, value)
+    text = require_str(path, value)
     if not _INTERVAL_PATTERN.match(text):
         raise SpecError(path, f"must be a duration like 30s or 1m (pattern ^[0-9]+(m|s)), got {text!r}")
     try:
@@ -119,7 +102,7 @@ def _interval(path: str, value: object) -> tuple[str, float]:
 
 
 def _object_ref(path: str, value: object, kinds: tuple[str, ...]) -> ObjectRef:
-    ref = _map(path, value)
+    ref = require_map(path, value)
     name = require_subdomain(f"{path}.name", _required_str(ref, path, "name"))
     kind = _required_str(ref, path, "kind")
     if kind not in kinds:
@@ -131,7 +114,7 @@ def _object_ref(path: str, value: object, kinds: tuple[str, ...]) -> ObjectRef:
 def _metadata_block(path: str, value: object) -> ServiceMetadata:
     if value is None:
         return ServiceMetadata()
-    block = _map(path, value)
+    block = require_map(path, value)
     return ServiceMetadata(
         labels=_string_map(f"{path}.labels", block.get("labels")),
         annotations=_string_map(f"{path}.annotations", block.get("annotations")),
@@ -139,7 +122,7 @@ def _metadata_block(path: str, value: object) -> ServiceMetadata:
 
 
 def parse_service(path: str, value: object) -> ServiceSpec:
-    svc = _map(path, value)
+    svc = require_map(path, value)
     if "port" not in svc:
         raise SpecError(f"{path}.port", "required")
     port = _int(f"{path}.port", svc["port"], 1, 65535)
@@ -158,13 +141,13 @@ def parse_service(path: str, value: object) -> ServiceSpec:
     return ServiceSpec(
         port=port,
         name=name,
-        port_name=require_label(f"{path}.portName", _str(f"{path}.portName", svc.get("portName") or "http")),
+        port_name=require_label(f"{path}.portName", require_str(f"{path}.portName", svc.get("portName") or "http")),
         target_port=target_port,
-        app_protocol=_str(f"{path}.appProtocol", svc["appProtocol"]) if svc.get("appProtocol") else None,
+        app_protocol=require_str(f"{path}.appProtocol", svc["appProtocol"]) if svc.get("appProtocol") else None,
         port_discovery=_bool(f"{path}.portDiscovery", svc.get("portDiscovery", False)),
         headless=_bool(f"{path}.headless", svc.get("headless", False)),
-        gateways=tuple(_str(f"{path}.gateways[{i}]", g) for i, g in enumerate(_list(f"{path}.gateways", svc.get("gateways") or []))),
-        hosts=tuple(_str(f"{path}.hosts[{i}]", h) for i, h in enumerate(_list(f"{path}.hosts", svc.get("hosts") or []))),
+        gateways=tuple(require_str(f"{path}.gateways[{i}]", g) for i, g in enumerate(_list(f"{path}.gateways", svc.get("gateways") or []))),
+        hosts=tuple(require_str(f"{path}.hosts[{i}]", h) for i, h in enumerate(_list(f"{path}.hosts", svc.get("hosts") or []))),
         apex=_metadata_block(f"{path}.apex", svc.get("apex")),
         primary=_metadata_block(f"{path}.primary", svc.get("primary")),
         canary=_metadata_block(f"{path}.canary", svc.get("canary")),
@@ -172,7 +155,7 @@ def parse_service(path: str, value: object) -> ServiceSpec:
 
 
 def _metric(path: str, value: object) -> MetricSpec:
-    item = _map(path, value)
+    item = require_map(path, value)
     name = _required_str(item, path, "name")
     interval = "1m"
     if item.get("interval") not in (None, ""):
@@ -180,16 +163,16 @@ def _metric(path: str, value: object) -> MetricSpec:
     threshold = _float(f"{path}.threshold", item["threshold"]) if item.get("threshold") is not None else None
     threshold_range = None
     if item.get("thresholdRange") is not None:
-        rng = _map(f"{path}.thresholdRange", item["thresholdRange"])
+        rng = require_map(f"{path}.thresholdRange", item["thresholdRange"])
         lo = _float(f"{path}.thresholdRange.min", rng["min"]) if rng.get("min") is not None else None
         hi = _float(f"{path}.thresholdRange.max", rng["max"]) if rng.get("max") is not None else None
         if lo is not None and hi is not None and lo > hi:
             raise SpecError(f"{path}.thresholdRange", f"min {lo:g} is above max {hi:g}")
         threshold_range = ThresholdRange(lo, hi)
-    query = _str(f"{path}.query", item["query"]) if item.get("query") else None
+    query = require_str(f"{path}.query", item["query"]) if item.get("query") else None
     template_ref = None
     if item.get("templateRef") is not None:
-        ref = _map(f"{path}.templateRef", item["templateRef"])
+        ref = require_map(f"{path}.templateRef", item["templateRef"])
         template_ref = TemplateRef(
             name=require_subdomain(f"{path}.templateRef.name", _required_str(ref, f"{path}.templateRef", "name")),
             namespace=require_label(f"{path}.templateRef.namespace", ref["namespace"]) if ref.get("namespace") else None,
@@ -213,15 +196,15 @@ def _metric(path: str, value: object) -> MetricSpec:
 
 
 def _webhook(path: str, value: object) -> WebhookSpec:
-    hook = _map(path, value)
+    hook = require_map(path, value)
     name = _required_str(hook, path, "name")
     url = _required_str(hook, path, "url")
     if not _URL_PATTERN.fullmatch(url):
         raise SpecError(f"{path}.url", f"must be an http or https URL with a host, got {url!r}")
-    type_text = _str(f"{path}.type", hook.get("type") or "")
+    type_text = require_str(f"{path}.type", hook.get("type") or "")
     if type_text not in _HOOK_TYPES:
         raise SpecError(f"{path}.type", f"must be one of {', '.join(t.value for t in HookType)}, got {type_text!r}")
-    timeout = _str(f"{path}.timeout", hook.get("timeout") or "")
+    timeout = require_str(f"{path}.timeout", hook.get("timeout") or "")
     if len(timeout) < 2:
         timeout = "10s"  # Flagger replaces anything shorter than two characters
     try:
@@ -244,11 +227,11 @@ def _webhook(path: str, value: object) -> WebhookSpec:
 
 
 def _alert(path: str, value: object) -> AlertSpec:
-    item = _map(path, value)
-    severity = _str(f"{path}.severity", item.get("severity") or "info")
+    item = require_map(path, value)
+    severity = require_str(f"{path}.severity", item.get("severity") or "info")
     if severity not in _SEVERITIES:
         raise SpecError(f"{path}.severity", f"must be one of {', '.join(_SEVERITIES)}, got {severity!r}")
-    ref = _map(f"{path}.providerRef", item.get("providerRef"))
+    ref = require_map(f"{path}.providerRef", item.get("providerRef"))
     return AlertSpec(
         name=_required_str(item, path, "name"),
         severity=severity,
@@ -261,8 +244,8 @@ def _check_match(path: str, value: object) -> None:
     """The CRD's rule for A/B match conditions: every header/query condition names one way to match."""
     for i, item in enumerate(_list(path, value or [])):
         for section in ("headers", "queryParams"):
-            for key, cond in (_map(f"{path}[{i}]", item).get(section) or {}).items():
-                kinds = [k for k in _MATCH_KINDS if k in _map(f"{path}[{i}].{section}.{key}", cond)]
+            for key, cond in (require_map(f"{path}[{i}]", item).get(section) or {}).items():
+                kinds = [k for k in _MATCH_KINDS if k in require_map(f"{path}[{i}].{section}.{key}", cond)]
                 if len(kinds) != 1:
                     raise SpecError(f"{path}[{i}].{section}.{key}", f"must set exactly one of {', '.join(_MATCH_KINDS)}")
 
@@ -277,7 +260,7 @@ def _unique(path: str, names: list[str], what: str) -> None:
 
 def parse_analysis(path: str, value: object, *, strict_crd: bool) -> AnalysisSpec:
     """`strict_crd` applies the v1beta1 CRD's `oneOf` (interval and threshold required)."""
-    block = _map(path, value)
+    block = require_map(path, value)
     steps = [key for key in ("iterations", "stepWeight", "stepWeights") if block.get(key) not in (None, [])]
     if len(steps) != 1:
         got = ", ".join(steps) if steps else "none"
@@ -303,7 +286,7 @@ def parse_analysis(path: str, value: object, *, strict_crd: bool) -> AnalysisSpe
             raise SpecError(f"{path}.stepWeights[{i}]", f"must be greater than the step before it ({step_weights[i - 1]}), got {step_weights[i]}")
     _check_match(f"{path}.match", block.get("match"))
     affinity = block.get("sessionAffinity")
-    if affinity is not None and not _map(f"{path}.sessionAffinity", affinity).get("cookieName"):
+    if affinity is not None and not require_map(f"{path}.sessionAffinity", affinity).get("cookieName"):
         raise SpecError(f"{path}.sessionAffinity.cookieName", "required")
     metrics = tuple(_metric(f"{path}.metrics[{i}]", m) for i, m in enumerate(_list(f"{path}.metrics", block.get("metrics") or [])))
     _unique(f"{path}.metrics", [m.name for m in metrics], "metric")
@@ -333,7 +316,7 @@ def parse_analysis(path: str, value: object, *, strict_crd: bool) -> AnalysisSpe
 def parse_status(value: object) -> CanaryStatus:
     if value is None:
         return CanaryStatus()
-    status = _map("status", value)
+    status = require_map("status", value)
     tracked = status.get("trackedConfigs")
     conditions = status.get("conditions")
     parsed_conditions = None
@@ -348,15 +331,15 @@ def parse_status(value: object) -> CanaryStatus:
                 last_transition_time=str(c.get("lastTransitionTime", "")),
             )
             for i, c in enumerate(_list("status.conditions", conditions))
-            if _map(f"status.conditions[{i}]", c) is not None
+            if require_map(f"status.conditions[{i}]", c) is not None
         )
     return CanaryStatus(
-        phase=_str("status.phase", status.get("phase") or ""),
+        phase=require_str("status.phase", status.get("phase") or ""),
         canary_weight=_int("status.canaryWeight", status.get("canaryWeight", 0), 0, 100),
         failed_checks=_int("status.failedChecks", status.get("failedChecks", 0), 0),
         iterations=_int("status.iterations", status.get("iterations", 0), -1),
-        last_applied_spec=_str("status.lastAppliedSpec", status.get("lastAppliedSpec") or ""),
-        last_promoted_spec=_str("status.lastPromotedSpec", status.get("lastPromotedSpec") or ""),
+        last_applied_spec=require_str("status.lastAppliedSpec", status.get("lastAppliedSpec") or ""),
+        last_promoted_spec=require_str("status.lastPromotedSpec", status.get("lastPromotedSpec") or ""),
         tracked_configs=_string_map("status.trackedConfigs", tracked) if tracked is not None else None,
         last_transition_time=str(status["lastTransitionTime"]) if status.get("lastTransitionTime") else None,
         conditions=parsed_conditions,
@@ -366,16 +349,16 @@ def parse_status(value: object) -> CanaryStatus:
 
 def parse_canary(manifest: object) -> Canary:
     """Parse one Canary manifest; raises `SpecError` naming the field path."""
-    doc = _map("(document)", manifest)
+    doc = require_map("(document)", manifest)
     api_version = doc.get("apiVersion")
     if api_version not in API_VERSIONS:
         raise SpecError("apiVersion", f"must be {' or '.join(API_VERSIONS)}, got {api_version!r}")
     if doc.get("kind") != "Canary":
         raise SpecError("kind", f"must be Canary, got {doc.get('kind')!r}")
-    meta = _map("metadata", doc.get("metadata"))
+    meta = require_map("metadata", doc.get("metadata"))
     name = require_label("metadata.name", _required_str(meta, "metadata", "name"))
     namespace = require_label("metadata.namespace", meta.get("namespace") or "default")
-    spec = _map("spec", doc.get("spec"))
+    spec = require_map("spec", doc.get("spec"))
     if "targetRef" not in spec:
         raise SpecError("spec.targetRef", "required")
     target_ref = _object_ref("spec.targetRef", spec["targetRef"], ("Deployment",))
@@ -396,11 +379,11 @@ def parse_canary(manifest: object) -> Canary:
         replicas = spec["autoscalerRef"].get("primaryScalerReplicas")
         if replicas is not None:
             for key in ("minReplicas", "maxReplicas"):
-                if _map("spec.autoscalerRef.primaryScalerReplicas", replicas).get(key) is not None:
+                if require_map("spec.autoscalerRef.primaryScalerReplicas", replicas).get(key) is not None:
                     _int(f"spec.autoscalerRef.primaryScalerReplicas.{key}", replicas[key], 1, 1_000_000)
     provider = spec.get("provider")
     if provider is not None:
-        provider = _str("spec.provider", provider)
+        provider = require_str("spec.provider", provider)
     return Canary(
         api_version=api_version,
         name=name,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping
 
 from .errors import SpecError
+from .fields import require_map, require_str
 from .model import V1BETA1
 from .queries import parse_template, require_name
 
@@ -45,30 +45,18 @@ class MetricTemplateSpec:
         return f"{self.namespace}/{self.name}"
 
 
-def _map(path: str, value: object) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise SpecError(path, f"must be a map, got {value!r}")
-    return value
-
-
-def _str(path: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise SpecError(path, f"must be a string, got {value!r}")
-    return value
-
-
 def _headers(path: str, value: object) -> tuple[tuple[str, tuple[str, ...]], ...]:
     if value is None:
         return ()
     out = []
-    for name, values in _map(path, value).items():
+    for name, values in require_map(path, value).items():
         if not isinstance(name, str) or not _HEADER_NAME.match(name):
             raise SpecError(path, f"header name {name!r} is not a valid HTTP header name")
         if not isinstance(values, list):
             raise SpecError(f"{path}.{name}", f"must be a list of strings (Go's http.Header), got {values!r}")
         items = []
         for i, item in enumerate(values):
-            text = _str(f"{path}.{name}[{i}]", item)
+            text = require_str(f"{path}.{name}[{i}]", item)
             if any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in text):
                 raise SpecError(f"{path}.{name}[{i}]", "must not contain control characters (line breaks would inject headers)")
             items.append(text)
@@ -79,24 +67,24 @@ def _headers(path: str, value: object) -> tuple[tuple[str, tuple[str, ...]], ...
 def parse_metric_template(manifest: object, default_namespace: str = "default") -> MetricTemplateSpec:
     """Parse one MetricTemplate manifest; raises SpecError naming the field path. The query template is
     checked here (functions and syntax), its variables when it is rendered for a canary."""
-    doc = _map("(document)", manifest)
+    doc = require_map("(document)", manifest)
     if doc.get("apiVersion") != V1BETA1:
         raise SpecError("apiVersion", f"must be {V1BETA1}, got {doc.get('apiVersion')!r}")
     if doc.get("kind") != "MetricTemplate":
         raise SpecError("kind", f"must be MetricTemplate, got {doc.get('kind')!r}")
-    meta = _map("metadata", doc.get("metadata"))
+    meta = require_map("metadata", doc.get("metadata"))
     if not meta.get("name"):
         raise SpecError("metadata.name", "required")
     name = require_name("metadata.name", meta["name"], label=False)
     namespace = require_name("metadata.namespace", meta.get("namespace") or default_namespace, label=True)
-    spec = _map("spec", doc.get("spec"))
+    spec = require_map("spec", doc.get("spec"))
     if spec.get("provider") is None:
         raise SpecError("spec.provider", "required")
-    provider = _map("spec.provider", spec["provider"])
+    provider = require_map("spec.provider", spec["provider"])
     kind = provider.get("type")
     if not kind:
         raise SpecError("spec.provider.type", "required")
-    kind = _str("spec.provider.type", kind)
+    kind = require_str("spec.provider.type", kind)
     if kind not in FLAGGER_PROVIDER_TYPES:
         raise SpecError("spec.provider.type", f"must be one of {', '.join(FLAGGER_PROVIDER_TYPES)}, got {kind!r}")
     if kind not in SUPPORTED_PROVIDER_TYPES:
@@ -104,12 +92,12 @@ def parse_metric_template(manifest: object, default_namespace: str = "default") 
     address = provider.get("address")
     if not address:
         raise SpecError("spec.provider.address", "required (Flagger's prometheus provider needs an address)")
-    address = _str("spec.provider.address", address)
+    address = require_str("spec.provider.address", address)
     if not _URL.match(address):
         raise SpecError("spec.provider.address", f"must be an http or https URL with a host, got {address!r}")
     secret_name = None
     if provider.get("secretRef") is not None:
-        ref = _map("spec.provider.secretRef", provider["secretRef"])
+        ref = require_map("spec.provider.secretRef", provider["secretRef"])
         if not ref.get("name"):
             raise SpecError("spec.provider.secretRef.name", "required")
         secret_name = require_name("spec.provider.secretRef.name", ref["name"], label=False)
@@ -118,7 +106,7 @@ def parse_metric_template(manifest: object, default_namespace: str = "default") 
         raise SpecError("spec.provider.insecureSkipVerify", f"must be true or false, got {skip!r}")
     if not spec.get("query"):
         raise SpecError("spec.query", "required")
-    query = _str("spec.query", spec["query"])
+    query = require_str("spec.query", spec["query"])
     parse_template(query, "spec.query")
     return MetricTemplateSpec(
         name=name,
