@@ -168,7 +168,8 @@ class _EndTick(Exception):
     pass
 
 
-_STAGE_NONE, _STAGE_SERVICES, _STAGE_PRIMARY, _STAGE_ALL = range(4)
+# how far a tick got: nothing rendered / services and primary only (primary not ready yet) / everything
+_STAGE_NONE, _STAGE_PRIMARY, _STAGE_ALL = range(3)
 
 
 def interval_seconds(canary: Canary) -> float:
@@ -453,7 +454,6 @@ class _Tick:
     def initialize(self) -> None:
         """Steps 5–13: services, primary (ready before anything routes to it), autoscaler, apex, routes."""
         ns = self.canary.namespace
-        self.stage = _STAGE_SERVICES
         primary = self.cluster.get("Deployment", ns, f"{self.spec.target_ref.name}-primary")
         self.stage = _STAGE_PRIMARY
         if self.phase in INITIAL and not self.spec.skip_analysis:
