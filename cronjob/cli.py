@@ -136,7 +136,10 @@ def render(
         return {n: metrics[n] for n in names}
 
     providers = prometheus.providers_available if prometheus is not None else providers_available
-    decision = run_tick(canary, cluster, now, Settings(mesh_provider=mesh_provider), answer_hook, answer_metrics, providers)
+    decision = run_tick(
+        canary, cluster, now, Settings(mesh_provider=mesh_provider), answer_hook, answer_metrics, providers,
+        prefetch_metrics=prometheus is not None,
+    )
     documents = [*decision.objects, canary_manifest(canary, decision.status)]
     if output == "json":
         click.echo(dump_json({"apiVersion": "v1", "kind": "List", "items": documents}), nl=False)

@@ -30,13 +30,18 @@ def run_tick(
     answer_hook: HookAnswer,
     answer_metrics: MetricAnswer,
     answer_providers: ProviderAnswer = providers_available,
+    *,
+    prefetch_metrics: bool = True,
 ) -> Decision:
+    """Decide one tick, answering every `Pending`. With `prefetch_metrics`, the metrics the tick will most
+    likely judge are fetched before the first round (one round trip fewer; a query the tick turns out not to
+    need is wasted). Pass False where asking for an unneeded metric is an error (files, scenarios)."""
     hooks: dict[str, HookResult] = {}
     metrics: dict[str, MetricResult] = {}
     providers: HookResult | None = None
     due = is_due(canary, now)
     facts = read_target_facts(canary, cluster, settings) if due else None
-    prefetch = likely_metrics(canary, settings) if due else ()
+    prefetch = likely_metrics(canary, settings) if due and prefetch_metrics else ()
     if prefetch:
         metrics.update(answer_metrics(prefetch))
     for _ in range(MAX_ROUNDS):

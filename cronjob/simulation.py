@@ -224,7 +224,10 @@ class Simulation:
             if self.prometheus is not None:
                 self.prometheus.new_tick()
             providers = self.prometheus.providers_available if self.prometheus is not None else providers_available
-            decision = run_tick(self.canary, self.cluster.view(), now, self.settings, self._answer_hook, self._answer_metrics, providers)
+            decision = run_tick(
+                self.canary, self.cluster.view(), now, self.settings, self._answer_hook, self._answer_metrics, providers,
+                prefetch_metrics=self.prometheus is not None,
+            )
             self.cluster.apply(decision, now)
             self.canary = parse_canary(canary_manifest(self.canary, decision.status))
             status = decision.status
