@@ -88,7 +88,22 @@ def _prometheus(url: str | None, cluster_file: str, objects: list[dict[str, Any]
     return PrometheusMetrics(url, templates=templates, read_secret=lambda ns, name: secrets.get((ns, name)), istio_seconds=istio_seconds)
 
 
-@click.group()
+class _OneLineErrors(click.Group):
+    """Usage errors (a missing option, an unknown flag) as one line and exit status 2, like bad input."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        try:
+            kwargs.pop("standalone_mode", None)
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.Abort:
+            click.echo("aborted", err=True)
+            sys.exit(1)
+        except click.ClickException as err:
+            click.echo(f"error: {err.format_message()}", err=True)
+            sys.exit(EXIT_BAD_INPUT if isinstance(err, click.UsageError) else err.exit_code)
+
+
+@click.group(cls=_OneLineErrors)
 @click.version_option(package_name="cronary")
 def main() -> None:
     """cronary: Flagger-compatible canary analysis as a pure function, ticked by a CronJob."""

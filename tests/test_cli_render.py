@@ -46,3 +46,14 @@ def test_render_asks_for_metrics_when_the_tick_judges_them(tmp_path: Path) -> No
     result = _render(*_mid_analysis(tmp_path, target_ready=True))
     assert result.exit_code == 2
     assert "--metrics: this tick analyses metrics (request-success-rate, request-duration): give a METRICS.yaml" in result.output
+
+
+def test_usage_errors_are_one_line_with_exit_status_2() -> None:
+    import subprocess
+    import sys
+
+    for args in (["render", str(SEED / "podinfo-canary.yaml")], ["simulate", "--bogus"], ["nonsense"]):
+        result = subprocess.run([sys.executable, "-m", "cronjob.cli", *args], capture_output=True, text=True, check=False)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stdout == ""
+        assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("error: "), result.stderr
