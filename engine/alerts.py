@@ -1,0 +1,200 @@
+"""Which alerts a tick raises, with Flagger's texts, severities and metadata fields — and who receives them.
+
+Flagger raises an alert right after recording certain events (`c.alert(...)` next to `recordEvent...` in
+`scheduler.go` / `scheduler_hooks.go`). `alerts_for` derives the same alerts from a `Decision`'s events, so
+the state machine in `engine.tick` stays untouched: each alert-raising event is matched by its exact text
+(Flagger's format string filled in for the canary), and the alert is built from the Canary's spec.
+
+| event (engine.tick)                                          | alert message                                               | severity | fields |
+|--------------------------------------------------------------|-------------------------------------------------------------|----------|--------|
+| `Initialization done! <canary>`                              | `New <Kind> detected, initialization completed.`            | info     | yes    |
+| `New revision detected! Scaling up <target>`                 | `New revision detected, progressing canary analysis.`       | info     | yes    |
+| `Halt <canary> advancement waiting for approval <hook>`      | `Canary is waiting for approval.`                           | warn     | no     |
+| `Halt … waiting for traffic increase approval <hook>`        | `Canary traffic increase is waiting for approval.`          | warn     | no     |
+| `Halt … waiting for promotion approval <hook>`               | `Canary promotion is waiting for approval.`                 | warn     | no     |
+| `Rolling back <canary> manual webhook invoked`               | `Rolling back manual webhook invoked`                       | warn     | no     |
+| `Rolling back <canary> failed checks threshold reached <n>`  | `Failed checks threshold reached <n>`                       | error    | no     |
+| `Rolling back <canary> progress deadline exceeded <err>`     | `Progress deadline exceeded <err>`                          | error    | no     |
+| `Promotion of <target> failed, primary not ready: <err>`     | `Promotion failed, primary not ready: <err>`                | error    | no     |
+| `Promotion completed! Scaling down <target>`                 | `Canary analysis completed successfully, promotion finished.` | info   | no     |
+| `Promotion completed! Canary analysis was skipped for <target>` | `Canary analysis was skipped, promotion finished.`       | info     | no     |
+
+The three approval alerts are muted when the refusing hook sets `muteAlert: true` (Flagger's
+`if !webhook.MuteAlert`). With a cluster name, a `Cluster` field comes first in every alert.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import AlertSpec, Canary, HookType, Strategy, WebhookSpec
+from .tick import Decision, Event
+
+INFO = "info"
+WARN = "warn"
+ERROR = "error"
+SEVERITIES = (INFO, WARN, ERROR)
+
+Fields = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert as Flagger's notifiers receive it: `Post(name, namespace, message, fields, severity)`.
+
+    `canary` is `<name>.<namespace>` of the Canary (Slack's `author_name`, Teams' `summary`); `fields` are
+    (name, value) pairs in Flagger's order; `hook` names the gating webhook whose refusal raised an approval
+    alert, and `muted` says that hook has `muteAlert: true` (such an alert is never sent); `time` is the
+    tick's time."""
+
+    canary: str
+    name: str
+    namespace: str
+    message: str
+    severity: str
+    fields: Fields = ()
+    hook: str | None = None
+    muted: bool = False
+    time: str = ""
+
+
+def traffic_routing(canary: Canary) -> str | None:
+    """The `Traffic routing` field (Flagger's `alertMetadata`). `max` is the weight the canary really
+    reaches (Flagger prints the raw `maxWeight` field, `0` when it is unset)."""
+    analysis = canary.spec.effective_analysis
+    strategy = analysis.strategy
+    if strategy == Strategy.AB_TESTING:
+        return "A/B Testing"
+    if strategy == Strategy.BLUE_GREEN:
+        return "Blue/Green"
+    if analysis.step_weight > 0:
+        return f"Weight step: {analysis.step_weight} max: {analysis.max_weight}"
+    if analysis.step_weights:
+        return f"Weight steps: {','.join(str(w) for w in analysis.step_weights)} max: {analysis.max_weight}"
+    return None
+
+
+def metadata_fields(canary: Canary) -> Fields:
+    """Target, Failed checks threshold, Progress deadline and Traffic routing, as Flagger formats them."""
+    ref = canary.spec.target_ref
+    fields: list[tuple[str, str]] = [
+        ("Target", f"{ref.kind}/{ref.name}.{canary.namespace}"),
+        ("Failed checks threshold", str(canary.spec.effective_analysis.threshold)),
+        ("Progress deadline", f"{canary.spec.progress_deadline_seconds}s"),
+    ]
+    routing = traffic_routing(canary)
+    if routing is not None:
+        fields.append(("Traffic routing", routing))
+    return tuple(fields)
+
+
+def _hook(canary: Canary, name: str, hook_type: HookType) -> WebhookSpec | None:
+    return next((h for h in canary.spec.effective_analysis.webhooks if h.name == name and h.type == hook_type), None)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """An alert-raising event: its type and text (`prefix` is the whole text when `exact`, else it is
+    followed by a value: a hook name, a count or an error) and the alert it raises."""
+
+    event_type: str
+    prefix: str  # formatted with canary=<name>.<ns>, target=<targetRef.name>.<ns>
+    exact: bool
+    message: str  # formatted with kind=<targetRef.kind>, rest=<the text after the prefix>
+    severity: str
+    with_fields: bool = False
+    gate: HookType | None = None
+
+
+_RULES = (
+    _Rule("Normal", "Initialization done! {canary}", True, "New {kind} detected, initialization completed.", INFO, with_fields=True),
+    _Rule("Normal", "New revision detected! Scaling up {target}", True, "New revision detected, progressing canary analysis.", INFO, with_fields=True),
+    _Rule("Warning", "Halt {canary} advancement waiting for approval ", False, "Canary is waiting for approval.", WARN,
+          gate=HookType.CONFIRM_ROLLOUT),
+    _Rule("Warning", "Halt {canary} advancement waiting for traffic increase approval ", False,
+          "Canary traffic increase is waiting for approval.", WARN, gate=HookType.CONFIRM_TRAFFIC_INCREASE),
+    _Rule("Warning", "Halt {canary} advancement waiting for promotion approval ", False, "Canary promotion is waiting for approval.", WARN,
+          gate=HookType.CONFIRM_PROMOTION),
+    _Rule("Warning", "Rolling back {canary} manual webhook invoked", True, "Rolling back manual webhook invoked", WARN),
+    _Rule("Warning", "Rolling back {canary} failed checks threshold reached ", False, "Failed checks threshold reached {rest}", ERROR),
+    _Rule("Warning", "Rolling back {canary} progress deadline exceeded ", False, "Progress deadline exceeded {rest}", ERROR),
+    _Rule("Warning", "Promotion of {target} failed, primary not ready: ", False, "Promotion failed, primary not ready: {rest}", ERROR),
+    _Rule("Normal", "Promotion completed! Scaling down {target}", True, "Canary analysis completed successfully, promotion finished.", INFO),
+    _Rule("Normal", "Promotion completed! Canary analysis was skipped for {target}", True, "Canary analysis was skipped, promotion finished.", INFO),
+)
+
+
+def alert_for_event(canary: Canary, event: Event, *, cluster_name: str = "", time: str = "") -> Alert | None:
+    """The alert Flagger raises together with this event, or None."""
+    keys = {"canary": canary.key, "target": f"{canary.spec.target_ref.name}.{canary.namespace}"}
+    for rule in _RULES:
+        if event.type != rule.event_type:
+            continue
+        prefix = rule.prefix.format(**keys)
+        if rule.exact:
+            if event.message != prefix:
+                continue
+            rest = ""
+        else:
+            if not event.message.startswith(prefix) or len(event.message) == len(prefix):
+                continue
+            rest = event.message[len(prefix):]
+        fields: list[tuple[str, str]] = [("Cluster", cluster_name)] if cluster_name else []
+        if rule.with_fields:
+            fields.extend(metadata_fields(canary))
+        hook = _hook(canary, rest, rule.gate) if rule.gate is not None else None
+        return Alert(
+            canary=canary.key,
+            name=canary.name,
+            namespace=canary.namespace,
+            message=rule.message.format(kind=canary.spec.target_ref.kind, rest=rest),
+            severity=rule.severity,
+            fields=tuple(fields),
+            hook=rest if rule.gate is not None else None,
+            muted=bool(hook is not None and hook.mute_alert),
+            time=time,
+        )
+    return None
+
+
+def alerts_for(decision: Decision, *, cluster_name: str = "", include_muted: bool = False) -> tuple[Alert, ...]:
+    """The alerts one decided tick raises, in event order. Alerts muted by their gating hook's `muteAlert`
+    are left out unless `include_muted` (they carry `muted=True` then)."""
+    found = (alert_for_event(decision.canary, e, cluster_name=cluster_name, time=decision.now) for e in decision.events)
+    return tuple(a for a in found if a is not None and (include_muted or not a.muted))
+
+
+def receives(entry_severity: str, alert_severity: str) -> bool:
+    """Flagger's severity filter: an `info` entry receives everything, `warn` receives warn and error,
+    `error` only error; any other value (Flagger: an omitted severity) receives nothing."""
+    if entry_severity == INFO:
+        return True
+    return entry_severity == alert_severity or (entry_severity == WARN and alert_severity == ERROR)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One alert for one receiver: an `analysis.alerts` entry's AlertProvider (`entry` set, provider
+    `(namespace, name)`), or the global notifier (`entry` None), which Flagger uses only for a canary
+    with no `analysis.alerts` and which receives every severity."""
+
+    alert: Alert
+    entry: AlertSpec | None = None
+    provider: tuple[str, str] | None = None
+
+
+def deliveries(canary: Canary, alerts: tuple[Alert, ...]) -> tuple[Delivery, ...]:
+    """Route alerts: to each `analysis.alerts` entry whose severity receives them, else to the global
+    notifier. Muted alerts go nowhere."""
+    entries = canary.spec.effective_analysis.alerts
+    out: list[Delivery] = []
+    for alert in alerts:
+        if alert.muted:
+            continue
+        if not entries:
+            out.append(Delivery(alert))
+            continue
+        for entry in entries:
+            if receives(entry.severity, alert.severity):
+                out.append(Delivery(alert, entry, (entry.provider_namespace or canary.namespace, entry.provider_name)))
+    return tuple(out)
