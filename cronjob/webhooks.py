@@ -1,0 +1,322 @@
+"""Calling a Canary's webhooks the way Flagger does (`docs/webhooks.md`).
+
+The engine asks for one hook at a time (`Pending.hooks`, a `HookRequest` with the hook and its payload);
+`WebhookCaller` (or `call_webhook`) performs the call and hands back a `HookResult`, so it plugs into
+`cronjob.driver.run_tick(answer_hook=...)` directly.
+
+The rules, each a decision recorded in `docs/webhooks.md`:
+
+* `POST` of the payload as JSON, `Content-Type: application/json`; a per-attempt timeout of the hook's
+  `timeout` that bounds the whole answer (connect, headers and body), not just each socket read.
+* Success is HTTP 200, 201 or 202 and nothing else. The body is never parsed: Flagger's load tester answers
+  plain text (`command started`, `Approved`), so a 2xx answer in any format passes. Anything that is not an
+  HTTP answer at all (garbage bytes, a dropped connection) is a transport error, hence a failure.
+* Redirects are not followed: a 3xx is a failure (the payload would not reach the hook as a POST).
+* `retries` extra attempts on transport errors, 429 and 5xx except 501 (Flagger's retry policy), with
+  exponential backoff 1 s, 2 s, 4 s … capped at 30 s; `Retry-After` (in seconds) on 429/503 is honoured up to
+  the same cap. Everything else (4xx, 3xx, certificate errors, a bad URL) is final at once.
+* The failure message is the answer's body on one line, at most `MAX_MESSAGE_CHARS` long, or a short
+  description of the transport error. It names the hook's origin (`scheme://host:port`) at most: never the
+  path, the userinfo or the query string, and any userinfo or query value echoed back in a body is masked.
+* Nothing here raises into the caller; every failure is a `HookResult(False, message)`.
+* An idempotency key in the payload (`idempotencyKey`, which the engine may add) is also sent as the
+  `Idempotency-Key` header; none is invented here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import requests
+
+from engine.model import WebhookSpec
+from engine.tick import Event, HookRequest, HookResult
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENCY_FIELD = "idempotencyKey"
+"""The payload field the engine will fill with a key derived from canary uid, revision, step and hook."""
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+MAX_MESSAGE_CHARS = 300
+"""Longest failure message (after folding the body onto one line); longer ones end in `…`."""
+MAX_BODY_BYTES = 64 * 1024
+"""At most this much of an answer's body is read; the rest is discarded."""
+BACKOFF_BASE_SECONDS = 1.0
+BACKOFF_MAX_SECONDS = 30.0
+USER_AGENT = "cronary-webhooks"
+
+Sleep = Callable[[float], None]
+Clock = Callable[[], float]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# what may be shown of a URL
+
+
+def origin(url: str) -> str:
+    """`scheme://host[:port]` of a URL — the only part of a hook URL a message or a log line shows."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "(invalid URL)"
+    if not parts.scheme or not host:
+        return "(invalid URL)"
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+def _secrets_of(url: str) -> list[str]:
+    """The parts of a URL that may hold a credential: userinfo, the query string and its values."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return [url]
+    found: list[str] = []
+    if "@" in parts.netloc:
+        userinfo = parts.netloc.rsplit("@", 1)[0]
+        found += [userinfo, unquote(userinfo)]
+        user, _, password = userinfo.partition(":")
+        found += [password, unquote(password), user, unquote(user)]
+    if parts.query:
+        found += [parts.query, unquote(parts.query)]
+        found += [value for _name, value in parse_qsl(parts.query, keep_blank_values=True)]
+    if parts.fragment:
+        found.append(parts.fragment)
+    # longest first, so a whole userinfo is masked before its parts; very short values would mask noise
+    return sorted({s for s in found if len(s) >= 3}, key=len, reverse=True)
+
+
+def redact(text: str, url: str) -> str:
+    """`text` with every userinfo or query fragment of `url` replaced by `***`."""
+    for secret in _secrets_of(url):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _one_line(text: str) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    if len(text) > MAX_MESSAGE_CHARS:
+        text = text[: MAX_MESSAGE_CHARS - 1].rstrip() + "…"
+    return text
+
+
+# ----------------------------------------------------------------------------------------------------------
+# transport errors
+
+
+class _TimedOut(Exception):
+    """The whole answer did not arrive within the hook's timeout."""
+
+
+def _describe(err: BaseException, timeout: float) -> str:
+    """A transport error in a few words, without the URL that requests and urllib3 put into theirs."""
+    if isinstance(err, (requests.exceptions.Timeout, _TimedOut)):
+        return f"timed out after {timeout:g}s"
+    if isinstance(err, requests.exceptions.SSLError):
+        return "TLS handshake failed (certificate not trusted? set disableTLS to skip verification)"
+    if isinstance(err, requests.exceptions.ConnectionError):
+        text = str(err)
+        if "Connection refused" in text or "Errno 111" in text:
+            return "connection refused"
+        if "Name or service not known" in text or "nodename nor servname" in text or "NameResolutionError" in text or "getaddrinfo" in text:
+            return "host not found"
+        if "RemoteDisconnected" in text or "BadStatusLine" in text or "Connection aborted" in text or "Connection reset" in text:
+            return "connection closed without a valid HTTP answer"
+        return "connection failed"
+    if isinstance(err, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)):
+        return "invalid URL"
+    if isinstance(err, requests.exceptions.ChunkedEncodingError):
+        return "connection closed while reading the answer"
+    return f"request failed ({type(err).__name__})"
+
+
+def _retry_transport(err: BaseException) -> bool:
+    """Transport errors worth another attempt: not a bad URL, not an untrusted certificate."""
+    if isinstance(err, requests.exceptions.SSLError):
+        return False
+    if isinstance(err, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema, requests.exceptions.InvalidHeader)):
+        return False
+    return isinstance(err, (requests.exceptions.RequestException, _TimedOut))
+
+
+def _retry_status(status: int) -> bool:
+    return status == 429 or (500 <= status <= 599 and status != 501)
+
+
+def backoff_seconds(attempt: int, retry_after: str | None = None) -> float:
+    """Wait before attempt `attempt + 1` (attempt 1 is the first call): 1 s, 2 s, 4 s … capped at 30 s;
+    a `Retry-After` in seconds (429/503) replaces it, within the same cap."""
+    if retry_after is not None and retry_after.strip().isdigit():
+        return min(BACKOFF_MAX_SECONDS, float(retry_after.strip()))
+    return min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
+
+
+def max_duration_seconds(hook: WebhookSpec) -> float:
+    """The longest one call of `hook` can take: every attempt timing out plus every backoff in between
+    (without `Retry-After`) — what a tick budget has to reserve for it."""
+    attempts = hook.retries + 1
+    return attempts * hook.timeout_seconds + sum(backoff_seconds(n) for n in range(1, attempts))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the caller
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    body: str
+    retry_after: str | None
+
+
+@dataclass
+class WebhookCaller:
+    """Answers the engine's `HookRequest`s with real HTTP calls: `caller(request) -> HookResult`.
+
+    One `requests.Session` is kept for connection reuse. `sleep` and `clock` are injectable so tests need
+    not wait. `attempts` counts every HTTP attempt made (for logs and tests)."""
+
+    session: requests.Session | None = None
+    sleep: Sleep = time.sleep
+    clock: Clock = time.monotonic
+    attempts: int = 0
+    _own_session: bool = field(default=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.session is None:
+            self.session = requests.Session()
+            self._own_session = True
+
+    def close(self) -> None:
+        if self._own_session and self.session is not None:
+            self.session.close()
+
+    def __enter__(self) -> WebhookCaller:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def __call__(self, request: HookRequest) -> HookResult:
+        try:
+            return self._call(request)
+        except Exception as err:  # noqa: BLE001  (never into the tick: an unexpected error is a failed check too)
+            hook = request.hook
+            log.warning("webhook %s (%s): unexpected %s", hook.name, origin(hook.url), type(err).__name__)
+            return HookResult(False, f"POST {origin(hook.url)}: request failed ({type(err).__name__})")
+
+    # -- one call, with retries ---------------------------------------------------------------------
+    def _call(self, request: HookRequest) -> HookResult:
+        hook = request.hook
+        where = origin(hook.url)
+        body = json.dumps(dict(request.payload), separators=(",", ":"), ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+        key = request.payload.get(IDEMPOTENCY_FIELD)
+        if isinstance(key, str) and key:
+            headers[IDEMPOTENCY_HEADER] = key
+        attempts = max(0, int(hook.retries)) + 1
+        for attempt in range(1, attempts + 1):
+            self.attempts += 1
+            try:
+                answer = self._attempt(hook, body, headers)
+            except Exception as err:  # noqa: BLE001  (transport errors and _TimedOut; described below)
+                reason = _describe(err, hook.timeout_seconds)
+                log.info("webhook %s (%s) attempt %d/%d: %s", hook.name, where, attempt, attempts, reason)
+                if attempt < attempts and _retry_transport(err):
+                    self.sleep(backoff_seconds(attempt))
+                    continue
+                return HookResult(False, _with_attempts(f"POST {where}: {reason}", attempt))
+            log.info("webhook %s (%s) attempt %d/%d: HTTP %d", hook.name, where, attempt, attempts, answer.status)
+            if 200 <= answer.status <= 202:
+                return HookResult(True, "")
+            if attempt < attempts and _retry_status(answer.status):
+                self.sleep(backoff_seconds(attempt, answer.retry_after if answer.status in (429, 503) else None))
+                continue
+            return HookResult(False, _with_attempts(_status_message(answer, hook.url), attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _attempt(self, hook: WebhookSpec, body: bytes, headers: Mapping[str, str]) -> _Answer:
+        assert self.session is not None
+        timeout = hook.timeout_seconds
+        deadline = self.clock() + timeout
+        response = self.session.post(
+            hook.url,
+            data=body,
+            headers=dict(headers),
+            timeout=(timeout, timeout),
+            verify=not hook.disable_tls,
+            allow_redirects=False,
+            stream=True,
+        )
+        try:
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_content(chunk_size=8192):
+                if self.clock() > deadline:
+                    raise _TimedOut()
+                if size < MAX_BODY_BYTES:
+                    chunks.append(chunk[: MAX_BODY_BYTES - size])
+                size += len(chunk)
+            if self.clock() > deadline:
+                raise _TimedOut()
+        finally:
+            response.close()
+        text = b"".join(chunks).decode("utf-8", errors="replace")
+        return _Answer(response.status_code, text, response.headers.get("Retry-After"))
+
+
+def _status_message(answer: _Answer, url: str) -> str:
+    text = _one_line(redact(answer.body, url))
+    if text:
+        return text
+    if 300 <= answer.status <= 399:
+        return f"HTTP {answer.status} redirect (not followed)"
+    return f"HTTP {answer.status} with an empty body"
+
+
+def _with_attempts(message: str, attempt: int) -> str:
+    return message if attempt == 1 else f"{message} (giving up after {attempt} attempts)"
+
+
+def call_webhook(request: HookRequest, *, session: requests.Session | None = None, sleep: Sleep = time.sleep) -> HookResult:
+    """Call one webhook (see `WebhookCaller`); never raises."""
+    with WebhookCaller(session=session, sleep=sleep) as caller:
+        return caller(request)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# event hooks: the engine records events; the entry point sends them
+
+
+def event_request(hook: WebhookSpec, base_payload: Mapping[str, Any], event: Event, now: datetime) -> HookRequest:
+    """Flagger's `CallEventWebhook` payload for one recorded event: the canary's name, namespace and checksum
+    from `base_payload` (any hook payload of the same tick), `phase` from the event, and metadata
+    `eventMessage`, `eventType`, `timestamp` (Unix milliseconds, a string) plus the hook's own metadata keys
+    that do not collide with those three."""
+    metadata = {
+        "eventMessage": event.message,
+        "eventType": event.type,
+        "timestamp": str(int(now.timestamp() * 1000)),
+    }
+    for name, value in hook.metadata:
+        metadata.setdefault(name, value)
+    payload = {
+        "name": base_payload.get("name"),
+        "namespace": base_payload.get("namespace"),
+        "phase": event.phase,
+        "checksum": base_payload.get("checksum", ""),
+        "metadata": metadata,
+    }
+    return HookRequest(hook, payload)
