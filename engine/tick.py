@@ -309,6 +309,7 @@ class _Tick:
         return result
 
     def hook_payload(self, hook: WebhookSpec, phase: str) -> dict[str, Any]:
+        """Flagger's payload plus `idempotencyKey` (extra fields are ignored by Flagger's receivers)."""
         checksum = compute_hash({"lastAppliedSpec": self.status.last_applied_spec, "trackedConfigs": dict(self.status.tracked_configs or ())})
         return {
             "name": self.canary.name,
@@ -316,7 +317,21 @@ class _Tick:
             "phase": phase,
             "checksum": checksum,
             "metadata": dict(hook.metadata),
+            "idempotencyKey": self.idempotency_key(hook),
         }
+
+    def idempotency_key(self, hook: WebhookSpec) -> str:
+        """Equal for every run of the same decision — the canary, its revision and the status the tick started
+        from — so a doubled or re-run Job does not start a second load test. Gate hooks (confirm-*) are
+        questions, not actions: their key also carries `now`, so a receiver never answers from a stale cache."""
+        start = self.canary.status
+        parts = [
+            "webhook", canary_uid(self.canary), start.last_applied_spec, start.phase, str(start.canary_weight),
+            str(start.failed_checks), str(start.iterations), start.last_decision_time or "", hook.type.value, hook.name,
+        ]
+        if hook.type in (HookType.CONFIRM_ROLLOUT, HookType.CONFIRM_TRAFFIC_INCREASE, HookType.CONFIRM_PROMOTION):
+            parts.append(self.now_text)
+        return derived_uuid(*parts)
 
     def run_hooks(self, hook_type: HookType, phase: str) -> WebhookSpec | None:
         """Call the hooks of a type in order; the first that fails is returned (None: all passed)."""

@@ -519,7 +519,11 @@ def test_the_guide_load_test_hook_from_a_progressing_tick_starts_hey_once(httpse
     assert loadtester.started == [HEY]
     path, body, headers = loadtester.received[0]
     assert path == "/" and headers["Content-Type"] == "application/json"
-    assert body == {"name": "podinfo", "namespace": "test", "phase": "Progressing", "checksum": request.payload["checksum"], "metadata": {"cmd": HEY}}
+    assert body == {
+        "name": "podinfo", "namespace": "test", "phase": "Progressing", "checksum": request.payload["checksum"], "metadata": {"cmd": HEY},
+        "idempotencyKey": request.payload["idempotencyKey"],
+    }
+    assert headers["Idempotency-Key"] == body["idempotencyKey"]
     assert isinstance(body["checksum"], str) and body["checksum"]
 
 
@@ -611,7 +615,7 @@ def test_every_hook_type_of_a_rollout_live_matches_the_scripted_simulation(https
         assert path == urlsplit(request.hook.url).path
         assert headers["Content-Type"] == "application/json"
         assert body == dict(request.payload)
-        assert set(body) == {"name", "namespace", "phase", "checksum", "metadata"}
+        assert set(body) == {"name", "namespace", "phase", "checksum", "metadata", "idempotencyKey"}
         assert (body["name"], body["namespace"]) == ("podinfo", "test")
         assert body["phase"] in EXPECTED_PHASES[request.hook.name], request.hook.name
         assert body["metadata"] == dict(request.hook.metadata)
