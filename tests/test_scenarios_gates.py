@@ -15,19 +15,15 @@ answers with the simulator's error text `simulated failure (HTTP 500)`.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 import cronjob.simulation as simulation_module
-from cronjob.cli import main
 from cronjob.inputs import build_cluster, cluster_objects, read_canary, read_scenario
 from cronjob.simulation import SimulatedCluster, Simulation
-from timeline_rows import Row, advance, at, row
+from timeline_rows import simulate_cli, Row, advance, at, row
 from engine.tick import Decision, HookRequest, HookResult, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,19 +90,6 @@ def promote_tail(tick: int, failed: int = 0) -> list[Row]:
 
 
 # ----------------------------------------------------------------------------------------------- running
-def _args(canary: Path, scenario: Path) -> list[str]:
-    return ["simulate", str(canary), "--cluster", str(CLUSTER), "--scenario", str(scenario), "--mesh-provider", MESH, "-o", "json"]
-
-
-@functools.lru_cache(maxsize=None)
-def _simulate_text(canary: Path, scenario: Path) -> str:
-    result = CliRunner().invoke(main, _args(canary, scenario), catch_exceptions=False)
-    assert result.exit_code == 0, f"cronary simulate exited {result.exit_code}: {result.stderr}"
-    return result.stdout
-
-
-def simulate_cli(canary: Path, scenario: Path) -> list[dict[str, Any]]:
-    return json.loads(_simulate_text(canary, scenario))
 
 
 class RecordingSimulation(Simulation):

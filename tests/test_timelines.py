@@ -15,7 +15,6 @@ the reference's tables and D+k is tick 3+k. The interval is 10 s, so tick n runs
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import shutil
 import subprocess
@@ -31,7 +30,8 @@ from cronjob.inputs import build_cluster, cluster_objects, read_canary, read_sce
 from cronjob.simulation import SimulatedCluster, Simulation
 from cronjob.yamlio import dump_yaml_stream
 from engine.status_doc import canary_manifest
-from timeline_rows import Row, advance, at, row
+from timeline_rows import Row, _simulate_text, advance, at, row, simulate_cli
+from timeline_rows import simulate_args as _args
 from engine.tick import Settings
 from golden import assert_golden
 
@@ -76,20 +76,6 @@ def threshold_reached(n: int) -> str:
 
 
 # ----------------------------------------------------------------------------------------------- running
-def _args(canary: Path, scenario: Path) -> list[str]:
-    return ["simulate", str(canary), "--cluster", str(CLUSTER), "--scenario", str(scenario), "--mesh-provider", MESH, "-o", "json"]
-
-
-@functools.lru_cache(maxsize=None)
-def _simulate_text(canary: Path, scenario: Path) -> str:
-    result = CliRunner().invoke(main, _args(canary, scenario), catch_exceptions=False)
-    assert result.exit_code == 0, f"cronary simulate exited {result.exit_code}: {result.stderr}"
-    return result.stdout
-
-
-def simulate_cli(canary: Path, scenario: Path) -> list[dict[str, Any]]:
-    """`cronary simulate … -o json` through click, parsed (cached per canary/scenario pair)."""
-    return json.loads(_simulate_text(canary, scenario))
 
 
 def simulation(canary: Path, scenario: Path, **scenario_changes: Any) -> Simulation:
