@@ -6,7 +6,6 @@ written to stdout in that case (output is built completely before it is printed)
 
 from __future__ import annotations
 
-import re
 import sys
 from typing import Any, Callable
 
@@ -14,6 +13,7 @@ import click
 
 from engine.analysis import MetricResult
 from engine.errors import SpecError
+from engine.names import is_http_url
 from engine.providers import resolve_provider
 from engine.status_doc import canary_manifest
 from engine.tick import HookRequest, HookResult, MetricRequest, Settings
@@ -81,7 +81,7 @@ def _bad_input(fn: Callable[..., None]) -> Callable[..., None]:
 def _prometheus(url: str | None, cluster_file: str, objects: list[dict[str, Any]], istio_seconds: bool) -> PrometheusMetrics | None:
     if url is None:
         return None
-    if not re.fullmatch(r"https?://[^\s/?#@]+(:[0-9]{1,5})?(/\S*)?", url):
+    if not is_http_url(url):
         raise InputError("--prometheus", "", f"must be an http(s) URL, got {url!r}")
     templates = metric_templates(cluster_file, objects)
     secrets = template_secrets(cluster_file, objects, templates)

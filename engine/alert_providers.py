@@ -20,6 +20,7 @@ from .cluster import ClusterView
 from .errors import SpecError
 from .fields import require_map, require_str, type_name
 from .model import V1BETA1
+from .names import is_http_url
 from .names import require_label, require_subdomain
 
 ALERT_PROVIDER_KIND = "AlertProvider"
@@ -29,13 +30,12 @@ FLAGGER_ONLY_TYPES = ("rocket", "gchat")  # Flagger has them; cronary does not p
 DEFAULT_CHANNEL = "general"
 DEFAULT_USERNAME = "flagger"
 
-_URL = re.compile(r"^https?://[^/:?#\s@]+(:[0-9]{1,5})?([/?#]\S*)?$")
 _PROXY_URL = re.compile(r"^(https?|socks5h?)://([^/?#\s@]+@)?[^/:?#\s@]+(:[0-9]{1,5})?/?$")
 
 
 def is_webhook_url(text: str) -> bool:
     """An http or https URL with a host (and, unlike Flagger's `url.ParseRequestURI`, nothing else)."""
-    return bool(_URL.fullmatch(text))
+    return is_http_url(text)
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,8 @@ from .model import (
     ThresholdRange,
     WebhookSpec,
 )
-from .names import require_label, require_port_name, require_subdomain
+from .names import is_http_url, require_label, require_port_name, require_subdomain
 
-_URL_PATTERN = re.compile(r"^https?://[^/:?#\s@]+(:[0-9]{1,5})?([/?#]\S*)?$")
 _INTERVAL_PATTERN = re.compile(r"^[0-9]+(m|s)")
 MIN_INTERVAL_SECONDS = 10.0
 DEFAULT_INTERVAL_SECONDS = 60.0
@@ -199,7 +198,7 @@ def _webhook(path: str, value: object) -> WebhookSpec:
     hook = require_map(path, value)
     name = _required_str(hook, path, "name")
     url = _required_str(hook, path, "url")
-    if not _URL_PATTERN.fullmatch(url):
+    if not is_http_url(url):
         raise SpecError(f"{path}.url", f"must be an http or https URL with a host, got {url!r}")
     type_text = require_str(f"{path}.type", hook.get("type") or "")
     if type_text not in _HOOK_TYPES:

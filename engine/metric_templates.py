@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from .errors import SpecError
 from .fields import require_map, require_str
+from .names import is_http_url
 from .model import V1BETA1
 from .queries import parse_template, require_name
 
@@ -22,7 +23,6 @@ FLAGGER_PROVIDER_TYPES = (
     "graphite", "dynatrace", "keptn", "splunk",
 )
 
-_URL = re.compile(r"^https?://[^/:?#\s@]+(:[0-9]{1,5})?(/\S*)?$")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an RFC 9110 token
 
 
@@ -93,7 +93,7 @@ def parse_metric_template(manifest: object, default_namespace: str = "default") 
     if not address:
         raise SpecError("spec.provider.address", "required (Flagger's prometheus provider needs an address)")
     address = require_str("spec.provider.address", address)
-    if not _URL.match(address):
+    if not is_http_url(address):
         raise SpecError("spec.provider.address", f"must be an http or https URL with a host, got {address!r}")
     secret_name = None
     if provider.get("secretRef") is not None:

@@ -38,3 +38,11 @@ def require_port_name(path: str, value: object) -> str:
     if not (isinstance(value, str) and len(value) <= 15 and _PORT_NAME.fullmatch(value) and "--" not in value and any(c.isalpha() for c in value)):
         raise SpecError(path, f"must be a port number or a port name (at most 15 lower-case letters, digits and '-'), got {value!r}")
     return value
+
+
+_HTTP_URL = re.compile(r"https?://[^/:?#\s@]+(:[0-9]{1,5})?([/?#]\S*)?")
+
+
+def is_http_url(text: object) -> bool:
+    """An http(s) URL with a host and no userinfo, matched on the whole string (no trailing newline)."""
+    return isinstance(text, str) and bool(_HTTP_URL.fullmatch(text))
