@@ -1,4 +1,4 @@
-"""The `cronary` command line: render, simulate, validate.
+"""The `cronary` command line: render, simulate, validate, tick.
 
 Bad input of any kind exits with status 2 and one line `FILE: FIELD.PATH: message` on stderr; nothing is
 written to stdout in that case (output is built completely before it is printed).
@@ -6,14 +6,19 @@ written to stdout in that case (output is built completely before it is printed)
 
 from __future__ import annotations
 
+import os
+import re
+import socket
 import sys
 from typing import Any, Callable
 
 import click
 
+from engine.alert_providers import global_target
 from engine.analysis import MetricResult
+from engine.durations import parse_go_duration
 from engine.errors import SpecError
-from engine.names import is_http_url
+from engine.names import is_dns1123_label, is_http_url
 from engine.providers import resolve_provider
 from engine.status_doc import canary_manifest
 from engine.tick import HookRequest, HookResult, MetricRequest, Settings
@@ -34,9 +39,14 @@ from .inputs import (
     read_scenario,
     template_secrets,
 )
+from .kube_api import KubeClient, api_client_for
+from .kube_read import Shard
+from .kube_tick import Tick, TickOptions
+from .logs import configure as configure_logs
 from .prometheus import PrometheusMetrics
 from .simulation import SimulatedCluster, Simulation
 from .timeline import format_table
+from .webhooks import WebhookCaller
 from .yamlio import dump_json, dump_yaml_stream, load_single
 
 EXIT_BAD_INPUT = 2
@@ -210,6 +220,135 @@ def validate(canary_files: tuple[str, ...], mesh_provider: str | None) -> None:
                     raise InputError(path, err.path, err.message) from None
             lines.append(f"{path}: {canary.api_version} Canary {canary.key}: valid")
     click.echo("\n".join(lines))
+
+
+_SELECTOR = re.compile(r"^\s*!?[A-Za-z0-9./_-]+(\s*(=|==|!=)\s*[A-Za-z0-9._-]*|\s+(in|notin)\s*\([A-Za-z0-9._,\s-]*\))?\s*$")
+
+
+def _duration(option: str, text: str, low: float, high: float) -> float:
+    try:
+        seconds = parse_go_duration(text)
+    except SpecError as err:
+        raise InputError(option, "", err.message) from None
+    if not low <= seconds <= high:
+        raise InputError(option, "", f"must be between {low:g}s and {high:g}s, got {text}")
+    return seconds
+
+
+def _tick_options(
+    once: bool, budget: str, namespaces: tuple[str, ...], selector: str | None, shard: str, lease_namespace: str | None, no_lease: bool,
+    now_text: str | None, mesh_provider: str | None, no_config_tracking: bool, include_label_prefixes: tuple[str, ...],
+    selector_labels: str, event_webhook: str | None, slack_url: str | None, slack_channel: str, slack_user: str,
+    msteams_url: str | None, cluster_name: str,
+) -> TickOptions:
+    """Check every flag before anything is read or written; a bad one is one line and exit status 2."""
+    for namespace in namespaces:
+        if not is_dns1123_label(namespace):
+            raise InputError("--namespace", "", f"must be a namespace name (DNS-1123 label), got {namespace!r}")
+    if not is_dns1123_label(shard) or len(shard) > 50:
+        raise InputError("--shard", "", f"must be a DNS-1123 label of at most 50 characters (it names the Lease), got {shard!r}")
+    if selector is not None and not all(_SELECTOR.match(part) for part in _split_selector(selector)):
+        raise InputError("--selector", "", f"must be a label selector like 'team=a,tier!=batch', got {selector!r}")
+    if not no_lease and not is_dns1123_label(lease_namespace or ""):
+        raise InputError("--lease-namespace", "", f"must be a namespace name (or set POD_NAMESPACE, or pass --no-lease), got {lease_namespace!r}")
+    if mesh_provider:
+        try:
+            resolve_provider(None, mesh_provider)
+        except SpecError as err:
+            raise InputError("--mesh-provider", "", err.message) from None
+    labels = tuple(label.strip() for label in selector_labels.split(",") if label.strip())
+    if not labels:
+        raise InputError("--selector-labels", "", "must name at least one label")
+    global_alerts = None
+    for flag, url, kind in (("--slack-url", slack_url, "slack"), ("--msteams-url", msteams_url, "msteams")):
+        if url:
+            try:
+                global_alerts = global_target(kind, url, channel=slack_channel, username=slack_user)
+            except SpecError as err:
+                raise InputError(flag, "", err.message) from None
+    if event_webhook is not None and not is_http_url(event_webhook):
+        raise InputError("--event-webhook", "", "must be an http(s) URL (the value is not shown)")
+    return TickOptions(
+        shard=Shard(shard, tuple(dict.fromkeys(namespaces)), selector),
+        settings=Settings(mesh_provider=mesh_provider, selector_labels=labels, config_tracking=not no_config_tracking, include_label_prefixes=include_label_prefixes),
+        budget_seconds=_duration("--budget", budget, 1, 3600),
+        once=once,
+        now=parse_now(now_text) if now_text else None,
+        include_label_prefixes=include_label_prefixes,
+        holder=_holder(),
+        lease_namespace=None if no_lease else lease_namespace,
+        event_webhook=event_webhook,
+        global_alerts=global_alerts,
+        cluster_name=cluster_name,
+    )
+
+
+def _split_selector(selector: str) -> list[str]:
+    """Split on the commas that are not inside `in (...)`."""
+    parts, depth, current = [], 0, ""
+    for char in selector:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [*parts, current]
+
+
+def _holder() -> str:
+    """Who holds the Lease: the pod's name (its hostname) and the process."""
+    return f"{socket.gethostname()}_{os.getpid()}"
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="One pass over the shard, then exit.")
+@click.option("--budget", default="50s", show_default=True, metavar="DURATION", help="Stop looping before this much time has passed (keep it under the CronJob period).")
+@click.option("--namespace", "namespaces", multiple=True, metavar="NS", help="Decide the Canaries of this namespace (repeatable; default: all namespaces).")
+@click.option("--selector", default=None, metavar="LABELS", help="Only Canaries matching this label selector.")
+@click.option("--shard", default="default", show_default=True, metavar="NAME", help="The shard's name; its Lease is cronary-NAME.")
+@click.option("--lease-namespace", envvar="POD_NAMESPACE", default=None, metavar="NS", help="Namespace of the shard's Lease (default: $POD_NAMESPACE).")
+@click.option("--no-lease", is_flag=True, help="Do not take a Lease (the status resourceVersion precondition still prevents double decisions).")
+@click.option("--kubeconfig", default=None, metavar="PATH", help="Kubeconfig to use (default: in-cluster, else $KUBECONFIG or ~/.kube/config).")
+@click.option("--now", "now_text", metavar="RFC3339", help="Pin the clock (one pass; for replays and tests). Default: the API server's clock.")
+@mesh_provider_option
+@click.option("--prometheus", "prometheus_url", default="http://prometheus:9090", show_default=True, metavar="URL", help="The metrics server (Flagger's -metrics-server).")
+@istio_seconds_option
+@click.option("--no-config-tracking", is_flag=True, help="Do not track ConfigMaps and Secrets (Flagger's -enable-config-tracking=false); Secrets are then never read.")
+@click.option("--include-label-prefix", "include_label_prefixes", multiple=True, metavar="PREFIX", help="Labels copied to generated objects (Flagger's -include-label-prefix).")
+@click.option("--selector-labels", default="app,name,app.kubernetes.io/name", show_default=True, help="Selector labels of targets (Flagger's -selector-labels).")
+@click.option("--request-timeout", default="10s", show_default=True, metavar="DURATION", help="Timeout of each Kubernetes API call.")
+@click.option("--event-webhook", envvar="CRONARY_EVENT_WEBHOOK", default=None, metavar="URL", help="Send every event to this webhook (Flagger's -event-webhook; env CRONARY_EVENT_WEBHOOK).")
+@click.option("--slack-url", envvar="CRONARY_SLACK_URL", default=None, metavar="URL", help="Global Slack alerts for canaries without analysis.alerts (env CRONARY_SLACK_URL).")
+@click.option("--slack-channel", default="", metavar="NAME")
+@click.option("--slack-user", default="", metavar="NAME")
+@click.option("--msteams-url", envvar="CRONARY_MSTEAMS_URL", default=None, metavar="URL", help="Global Microsoft Teams alerts (env CRONARY_MSTEAMS_URL).")
+@click.option("--cluster-name", default="", metavar="NAME", help="Shown in alerts (Flagger's -cluster-name).")
+@_bad_input
+def tick(
+    once: bool, budget: str, namespaces: tuple[str, ...], selector: str | None, shard: str, lease_namespace: str | None, no_lease: bool,
+    kubeconfig: str | None, now_text: str | None, mesh_provider: str | None, prometheus_url: str, istio_seconds: bool,
+    no_config_tracking: bool, include_label_prefixes: tuple[str, ...], selector_labels: str, request_timeout: str,
+    event_webhook: str | None, slack_url: str | None, slack_channel: str, slack_user: str, msteams_url: str | None, cluster_name: str,
+) -> None:
+    """Decide every due Canary of the shard and write the decisions to the cluster (the CronJob's entry point)."""
+    options = _tick_options(
+        once, budget, namespaces, selector, shard, lease_namespace, no_lease, now_text, mesh_provider, no_config_tracking,
+        include_label_prefixes, selector_labels, event_webhook, slack_url, slack_channel, slack_user, msteams_url, cluster_name,
+    )
+    if not is_http_url(prometheus_url):
+        raise InputError("--prometheus", "", f"must be an http(s) URL, got {prometheus_url!r}")
+    timeout = _duration("--request-timeout", request_timeout, 0.1, 300)
+    configure_logs()
+    try:
+        api_client = api_client_for(kubeconfig)
+    except Exception as err:  # noqa: BLE001 - kubeconfig problems of every kind
+        raise InputError(kubeconfig or "kubeconfig", "", f"cannot load the Kubernetes client configuration: {' '.join(str(err).split())[:200]}") from None
+    client = KubeClient(api_client, timeout)
+    metrics = PrometheusMetrics(prometheus_url, istio_seconds=istio_seconds)
+    with WebhookCaller() as webhooks:
+        status = Tick(client.send, options, metrics, webhooks).run()
+    sys.exit(status)
 
 
 if __name__ == "__main__":

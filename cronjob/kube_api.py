@@ -1,0 +1,247 @@
+"""Talking to the Kubernetes API: requests as plain data, sent by the official client.
+
+Every call cronary makes is first built as an `ApiRequest` (method, path, query, body, content type), the way
+lightkube builds requests before it sends them. That keeps the readers and appliers testable without a
+server, lets the RBAC test compare the calls with the install manifests, and gives one place that sends,
+times out and turns every failure into an `ApiError`. The official client's generated models are not used:
+responses are parsed as plain JSON, which is what the engine reads anyway (and much cheaper for a fleet).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Mapping
+from urllib.parse import quote
+
+APPLY_PATCH = "application/apply-patch+yaml"
+MERGE_PATCH = "application/merge-patch+json"
+JSON = "application/json"
+FIELD_MANAGER = "cronary"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One API resource: where its objects live and how they are addressed."""
+
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool = True
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def path(self, namespace: str | None = None, name: str | None = None, subresource: str | None = None) -> str:
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        parts = [base]
+        if self.namespaced and namespace is not None:
+            parts.append(f"namespaces/{quote(namespace, safe='')}")
+        parts.append(self.plural)
+        if name is not None:
+            parts.append(quote(name, safe=""))
+        if subresource is not None:
+            parts.append(subresource)
+        return "/".join(parts)
+
+
+CANARIES = Resource("flagger.app", "v1beta1", "canaries", "Canary")
+METRIC_TEMPLATES = Resource("flagger.app", "v1beta1", "metrictemplates", "MetricTemplate")
+ALERT_PROVIDERS = Resource("flagger.app", "v1beta1", "alertproviders", "AlertProvider")
+DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment")
+HPAS = Resource("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler")
+SERVICES = Resource("", "v1", "services", "Service")
+CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
+SECRETS = Resource("", "v1", "secrets", "Secret")
+EVENTS = Resource("", "v1", "events", "Event")
+LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
+SPLIT_GROUP = "split.smi-spec.io"
+
+_BY_KIND = {r.kind: r for r in (CANARIES, METRIC_TEMPLATES, ALERT_PROVIDERS, DEPLOYMENTS, HPAS, SERVICES, CONFIGMAPS, SECRETS, EVENTS, LEASES)}
+
+
+def traffic_splits(version: str) -> Resource:
+    return Resource(SPLIT_GROUP, version, "trafficsplits", "TrafficSplit")
+
+
+def resource_of(manifest: Mapping[str, Any]) -> Resource:
+    """The resource an object the engine rendered belongs to, by its `apiVersion` and `kind`."""
+    kind, api_version = str(manifest.get("kind")), str(manifest.get("apiVersion"))
+    if kind == "TrafficSplit":
+        group, _, version = api_version.partition("/")
+        if group != SPLIT_GROUP or not version:
+            raise ValueError(f"TrafficSplit with unexpected apiVersion {api_version!r}")
+        return traffic_splits(version)
+    resource = _BY_KIND.get(kind)
+    if resource is None or resource.api_version != api_version:
+        raise ValueError(f"cronary does not write {api_version} {kind}")
+    return resource
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """One call, as data. `what` names it in logs and errors; `sensitive` bodies (Secret copies) are never
+    printed anywhere."""
+
+    method: str
+    path: str
+    what: str
+    query: tuple[tuple[str, str], ...] = ()
+    body: Any = None
+    content_type: str | None = None
+    sensitive: bool = False
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    status: int
+    body: Any
+    date: datetime | None
+
+
+class ApiError(Exception):
+    """A call that did not succeed: an HTTP error status, or `status` 0 for a transport failure or timeout."""
+
+    def __init__(self, request: ApiRequest, status: int, reason: str, message: str) -> None:
+        self.request, self.status, self.reason, self.message = request, status, reason, message
+        detail = f"HTTP {status} {reason}" if status else reason
+        super().__init__(f"{request.what}: {detail}: {message}" if message else f"{request.what}: {detail}")
+
+    @property
+    def conflict(self) -> bool:
+        return self.status == 409
+
+    @property
+    def not_found(self) -> bool:
+        return self.status == 404
+
+
+def list_request(resource: Resource, namespace: str | None, label_selector: str | None = None) -> ApiRequest:
+    query = (("labelSelector", label_selector),) if label_selector else ()
+    where = f"in {namespace}" if namespace else "in all namespaces"
+    return ApiRequest("GET", resource.path(namespace), f"list {resource.plural} {where}", query)
+
+
+def apply_request(manifest: Mapping[str, Any], *, sensitive: bool = False) -> ApiRequest:
+    """Server-side apply with field manager `cronary`, forcing ownership: the generated objects are
+    cronary's (a Canary taken over from Flagger has fields owned by `flagger`)."""
+    resource = resource_of(manifest)
+    meta = manifest.get("metadata") or {}
+    namespace, name = str(meta.get("namespace") or "default"), str(meta["name"])
+    return ApiRequest(
+        "PATCH",
+        resource.path(namespace, name),
+        f"apply {manifest.get('kind')} {namespace}/{name}",
+        (("fieldManager", FIELD_MANAGER), ("force", "true")),
+        manifest,
+        APPLY_PATCH,
+        sensitive,
+    )
+
+
+def scale_request(namespace: str, name: str, replicas: int) -> ApiRequest:
+    """The target's replicas through `deployments/scale`: only `spec.replicas` changes, and the apply
+    ownership of the user's own fields (or their GitOps tool's) is left alone."""
+    return ApiRequest(
+        "PATCH",
+        DEPLOYMENTS.path(namespace, name, "scale"),
+        f"scale Deployment {namespace}/{name} to {replicas}",
+        (("fieldManager", FIELD_MANAGER),),
+        {"spec": {"replicas": replicas}},
+        MERGE_PATCH,
+    )
+
+
+def parse_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _status_error(request: ApiRequest, status: int, raw: bytes | str | None) -> ApiError:
+    reason, message = "", ""
+    try:
+        doc = json.loads(raw or b"")
+        if isinstance(doc, dict):
+            reason, message = str(doc.get("reason") or ""), str(doc.get("message") or "")
+    except ValueError:
+        pass
+    return ApiError(request, status, reason or "Error", " ".join(message.split())[:300])
+
+
+class KubeClient:
+    """Sends `ApiRequest`s with the official client's `ApiClient` (its configuration, auth and TLS).
+    No retries here: a failed call aborts that canary's tick, and the next tick starts over from what the
+    cluster says. Counts the calls it sends (the benchmark reports them)."""
+
+    def __init__(self, api_client: Any, timeout: float = 10.0) -> None:
+        self.api_client = api_client
+        self.timeout = timeout
+        self.sent = 0
+
+    def send(self, request: ApiRequest) -> ApiResponse:
+        from kubernetes.client.exceptions import ApiException  # the client is imported only where it is used
+
+        headers = {"Accept": JSON}
+        body: Any = None
+        if request.body is not None:
+            headers["Content-Type"] = request.content_type or JSON
+            body = json.dumps(request.body, separators=(",", ":"))
+        self.sent += 1
+        try:
+            response, status, response_headers = self.api_client.call_api(
+                request.path,
+                request.method,
+                query_params=list(request.query),
+                header_params=headers,
+                body=body,
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _return_http_data_only=False,
+                _request_timeout=self.timeout,
+            )
+        except ApiException as err:
+            raise _status_error(request, int(err.status or 0), err.body) from None
+        except Exception as err:  # noqa: BLE001 - urllib3's transport errors (refused, reset, timeout) and TLS errors
+            raise ApiError(request, 0, type(err).__name__, _transport_message(err)) from None
+        raw = response.data
+        try:
+            parsed = json.loads(raw) if raw else None
+        except ValueError:
+            raise ApiError(request, status, "InvalidResponse", "the answer is not JSON") from None
+        return ApiResponse(status, parsed, parse_date((response_headers or {}).get("Date")))
+
+
+def _transport_message(err: BaseException) -> str:
+    text = str(err)
+    if "timed out" in text.lower() or "timeout" in type(err).__name__.lower():
+        return "timed out"
+    if "refused" in text.lower():
+        return "connection refused"
+    return " ".join(text.split())[:200]
+
+
+def api_client_for(kubeconfig: str | None) -> Any:
+    """The official client's `ApiClient`: from `kubeconfig` when given, else in-cluster (the CronJob's
+    ServiceAccount), else the user's default kubeconfig (`$KUBECONFIG`, ~/.kube/config) like kubectl.
+    urllib3 retries are off: a tick never blocks on a retry loop it does not control."""
+    from kubernetes import client, config
+
+    configuration = client.Configuration()
+    if kubeconfig:
+        config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+    else:
+        try:
+            config.load_incluster_config(client_configuration=configuration)
+        except config.ConfigException:
+            config.load_kube_config(client_configuration=configuration)
+    configuration.retries = False
+    return client.ApiClient(configuration)

@@ -1,0 +1,150 @@
+"""What one decision writes to the cluster, as a list of `ApiRequest`s in a safe order.
+
+Order (the engine already orders its objects; this keeps it): `-primary` Secret copies, then the objects in
+the engine's order — ConfigMap copies, Services, the primary Deployment, its HPA, the apex Service — with a
+scale-up of the target before the TrafficSplit and a scale-down after it. The requests are sent one by one
+and the first failure stops the rest, so a weight never moves towards a workload whose apply failed. The
+Canary status is written last, conditioned on the `resourceVersion` the tick read; the Events after it.
+
+An object already in the state the engine wants is not written again: each applied object carries the
+hash of the configuration cronary applied (`cronary.dev/applied`), and the live object must still contain
+every desired field (someone editing the TrafficSplit by hand is corrected on the next decision).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Mapping
+
+from engine.cluster import ClusterView
+from engine.model import Canary, CanaryStatus
+from engine.render_meta import include_by_prefix, object_meta
+from engine.status_doc import status_manifest
+from engine.tick import Decision, Event
+
+from .kube_api import CANARIES, EVENTS, ApiRequest, apply_request, scale_request
+
+APPLIED = "cronary.dev/applied"
+
+
+def config_hash(manifest: Mapping[str, Any]) -> str:
+    text = json.dumps(manifest, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def contains(live: Any, desired: Any) -> bool:
+    """Does `live` hold every field of `desired`? Maps: a subset; lists: the same length, item by item
+    (a real server adds defaults inside containers and ports); scalars: equal."""
+    if isinstance(desired, Mapping):
+        return isinstance(live, Mapping) and all(k in live and contains(live[k], v) for k, v in desired.items())
+    if isinstance(desired, list):
+        return isinstance(live, list) and len(live) == len(desired) and all(contains(a, b) for a, b in zip(live, desired))
+    return bool(live == desired)
+
+
+def marked(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The manifest with the hash of its own configuration in an annotation."""
+    meta = dict(manifest.get("metadata") or {})
+    meta["annotations"] = {**(meta.get("annotations") or {}), APPLIED: config_hash(manifest)}
+    return {**manifest, "metadata": meta}
+
+
+def is_current(live: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> bool:
+    if live is None:
+        return False
+    annotations = (live.get("metadata") or {}).get("annotations") or {}
+    return annotations.get(APPLIED) == (desired["metadata"]["annotations"][APPLIED]) and contains(live, desired)
+
+
+def secret_copy(canary: Canary, source: Mapping[str, Any], name: str, include_label_prefixes: tuple[str, ...]) -> dict[str, Any]:
+    """The `-primary` copy of a tracked Secret: its type and data, labels filtered as for ConfigMaps."""
+    meta = source.get("metadata") or {}
+    copy: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": object_meta(canary, name, include_by_prefix(meta.get("labels"), include_label_prefixes)),
+        "type": source.get("type") or "Opaque",
+    }
+    if source.get("data"):
+        copy["data"] = dict(source["data"])
+    return copy
+
+
+def plan_writes(
+    decision: Decision,
+    cluster: ClusterView,
+    secret_objects: Mapping[tuple[str, str], Mapping[str, Any]],
+    include_label_prefixes: tuple[str, ...] = (),
+) -> list[ApiRequest]:
+    """The writes of one decision, in order, leaving out what is already current."""
+    canary = decision.canary
+    requests: list[ApiRequest] = []
+    for source_name, copy_name in decision.secret_copies:
+        source = secret_objects.get((canary.namespace, source_name))
+        if source is None:
+            continue  # deleted since the tick read it: the next decision reports the missing Secret
+        desired = marked(secret_copy(canary, source, copy_name, include_label_prefixes))
+        if not is_current(secret_objects.get((canary.namespace, copy_name)), desired):
+            requests.append(apply_request(desired, sensitive=True))
+    for obj in decision.objects:
+        meta = obj["metadata"]
+        namespace, name = meta.get("namespace") or canary.namespace, meta["name"]
+        if obj["kind"] == "Scale":
+            live = cluster.get("Deployment", namespace, name)
+            replicas = obj["spec"]["replicas"]
+            if live is None or (live.get("spec") or {}).get("replicas", 1) != replicas:
+                requests.append(scale_request(namespace, name, replicas))
+            continue
+        desired = marked(obj)
+        if not is_current(cluster.get(obj["kind"], namespace, name), desired):
+            requests.append(apply_request(desired))
+    return requests
+
+
+def status_request(manifest: Mapping[str, Any], status: CanaryStatus) -> ApiRequest:
+    """Replace the Canary's status, conditioned on the `resourceVersion` it was read at: a 409 means another
+    tick decided this canary in the meantime, and its status stands."""
+    meta = manifest.get("metadata") or {}
+    namespace, name = str(meta.get("namespace") or "default"), str(meta.get("name"))
+    body = {
+        "apiVersion": CANARIES.api_version,
+        "kind": "Canary",
+        "metadata": {"name": name, "namespace": namespace, "resourceVersion": str(meta.get("resourceVersion") or "")},
+        "spec": manifest.get("spec"),
+        "status": status_manifest(status),
+    }
+    return ApiRequest("PUT", CANARIES.path(namespace, name, "status"), f"update status of Canary {namespace}/{name}", (), body)
+
+
+def event_name(canary_name: str, uid: str, now: str, index: int, event: Event) -> str:
+    """Deterministic per decision and event, so a rerun of the same decision is answered 409 AlreadyExists
+    instead of recording the event twice."""
+    digest = hashlib.sha256(f"{uid}\0{now}\0{index}\0{event.type}\0{event.message}".encode()).hexdigest()[:16]
+    return f"{canary_name[:200]}.{digest}"
+
+
+def event_requests(decision: Decision, manifest: Mapping[str, Any], instance: str) -> list[ApiRequest]:
+    """Kubernetes Events on the Canary, with Flagger's reason (`Synced`), type and message."""
+    meta = manifest.get("metadata") or {}
+    namespace, name, uid = str(meta.get("namespace") or "default"), str(meta.get("name")), str(meta.get("uid") or "")
+    requests = []
+    for index, event in enumerate(decision.events):
+        event_meta = {"name": event_name(name, uid, decision.now, index, event), "namespace": namespace}
+        body = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": event_meta,
+            "involvedObject": {"apiVersion": str(manifest.get("apiVersion")), "kind": "Canary", "name": name, "namespace": namespace, "uid": uid},
+            "reason": event.reason,
+            "message": event.message,
+            "type": event.type,
+            "source": {"component": "cronary"},
+            "reportingComponent": "cronary",
+            "reportingInstance": instance[:128],
+            "firstTimestamp": decision.now,
+            "lastTimestamp": decision.now,
+            "count": 1,
+        }
+        requests.append(ApiRequest("POST", EVENTS.path(namespace), f"record event on Canary {namespace}/{name}", (), body))
+    return requests

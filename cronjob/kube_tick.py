@@ -1,0 +1,278 @@
+"""`cronary tick` in cluster mode: read a shard, decide every canary that is due, write what it decided.
+
+One *pass* reads the shard (one LIST per kind per namespace), asks Prometheus once per aggregated query for
+the whole fleet, decides each due canary with the pure engine, and writes each decision — objects, then the
+status (conditioned on the `resourceVersion` read), then Events, event webhooks and alerts. A failure on
+one canary is logged and that canary's writes stop where they failed; the others go on. The loop repeats
+passes until the next due time would fall outside the budget, holding the shard's Lease throughout.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+from engine.alert_providers import NotifierTarget, alert_providers
+from engine.alerts import alerts_for, deliveries
+from engine.model import HookType, WebhookSpec
+from engine.tick import Decision, HookRequest, HookResult, MetricRequest, Settings, interval_seconds, is_due, likely_metrics
+from engine.timefmt import format_time
+
+from .alerts import send_alerts
+from .driver import run_tick
+from .kube_api import ApiError, ApiRequest, ApiResponse
+from .kube_apply import event_requests, plan_writes, status_request
+from .kube_lease import Lease
+from .kube_read import CanaryEntry, Shard, Snapshot, read_shard
+from .prometheus import PrometheusMetrics
+from .webhooks import WebhookCaller, event_request, max_duration_seconds
+
+log = logging.getLogger("cronary")
+Send = Callable[[ApiRequest], ApiResponse]
+
+
+@dataclass(frozen=True)
+class TickOptions:
+    shard: Shard = Shard()
+    settings: Settings = Settings()
+    budget_seconds: float = 50.0
+    once: bool = False
+    now: datetime | None = None  # pinned clock (`--now`): one pass
+    include_label_prefixes: tuple[str, ...] = ()
+    holder: str = "cronary"
+    lease_namespace: str | None = None  # None: no Lease
+    lease_seconds: int = 20
+    event_webhook: str | None = None  # Flagger's -event-webhook: every event of every canary
+    global_alerts: NotifierTarget | None = None  # Flagger's -slack-url / -msteams-url
+    cluster_name: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one canary in one pass."""
+
+    key: str
+    decided: bool = False
+    wrote: int = 0
+    status_written: bool = False
+    conflict: bool = False
+    error: str = ""
+    next_due: datetime | None = None
+
+
+@dataclass
+class Tick:
+    """One `cronary tick` process: its clients and the state kept between passes."""
+
+    send: Send
+    options: TickOptions
+    metrics: PrometheusMetrics
+    webhooks: WebhookCaller = field(default_factory=WebhookCaller)
+    sleep: Callable[[float], None] = time.sleep
+    monotonic: Callable[[], float] = time.monotonic
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    passes: int = 0
+    snapshot: Snapshot | None = None
+
+    # -- one pass ------------------------------------------------------------------------------------
+    def run_pass(self) -> list[Outcome]:
+        options = self.options
+        snapshot = self.snapshot = read_shard(self.send, options.shard, options.settings, options.now, self.clock)
+        self.passes += 1
+        tick = format_time(snapshot.now)
+        self.metrics.new_tick()
+        self.metrics.templates = snapshot.templates
+        self.metrics.read_secret = snapshot.read_secret
+        if self.passes == 1:
+            for warning in hook_budget_warnings(snapshot.canaries, options.budget_seconds):
+                log.warning("%s", warning, extra={"tick": tick})
+        due = [e for e in snapshot.canaries if e.canary is not None and _due(e, snapshot.now)]
+        self.metrics.prefetch((e.canary, r) for e in due if e.canary is not None for r in likely_metrics(e.canary, options.settings))
+        outcomes = []
+        for entry in snapshot.canaries:
+            if entry.canary is None:
+                log.error("Canary %s is invalid: %s", entry.key, entry.error, extra={"canary": entry.key, "tick": tick})
+                outcomes.append(Outcome(entry.key, error=entry.error))
+                continue
+            try:
+                outcomes.append(self.decide_one(entry, snapshot, tick))
+            except ApiError as err:
+                log.error("%s", err, extra={"canary": entry.key, "tick": tick})
+                outcomes.append(Outcome(entry.key, error=str(err), next_due=snapshot.now + timedelta(seconds=_interval(entry))))
+            if options.lease_namespace is not None:
+                self.renew_lease_if_due()
+        return outcomes
+
+    def decide_one(self, entry: CanaryEntry, snapshot: Snapshot, tick: str) -> Outcome:
+        canary = entry.canary
+        assert canary is not None
+        extra = {"canary": entry.key, "tick": tick}
+
+        def answer_metrics(requests: tuple[MetricRequest, ...]) -> dict:
+            return self.metrics.answer(canary, requests)
+
+        def answer_hook(request: HookRequest) -> HookResult:
+            result = self.webhooks(request)
+            log.info("webhook %s (%s): %s", request.hook.name, request.hook.type.value, "ok" if result.ok else result.message, extra=extra)
+            return result
+
+        decision = run_tick(canary, snapshot.cluster, snapshot.now, self.options.settings, answer_hook, answer_metrics, self.metrics.providers_available)
+        next_due = _parse(decision.next_due)
+        if not decision.due:
+            return Outcome(entry.key, next_due=next_due)
+        writes = plan_writes(decision, snapshot.cluster, snapshot.secret_objects, self.options.include_label_prefixes)
+        for request in writes:
+            self.send(request)
+        status_written = False
+        if decision.status_changed:
+            try:
+                self.send(status_request(entry.manifest, decision.status))
+            except ApiError as err:
+                if not err.conflict:
+                    raise
+                log.info("Canary %s was decided by another tick; its status stands", entry.key, extra=extra)
+                return Outcome(entry.key, decided=True, wrote=len(writes), conflict=True, next_due=next_due)
+            status_written = True
+        self.report(decision, entry, extra)
+        return Outcome(entry.key, decided=True, wrote=len(writes), status_written=status_written, next_due=next_due)
+
+    def report(self, decision: Decision, entry: CanaryEntry, extra: dict) -> None:
+        """Events, logs, event webhooks and alerts of a decision whose status is written."""
+        for event in decision.events:
+            (log.warning if event.type == "Warning" else log.info)("%s", event.message, extra=extra)
+        for request in event_requests(decision, entry.manifest, self.options.holder):
+            try:
+                self.send(request)
+            except ApiError as err:
+                if not err.conflict:  # 409: this decision's event was recorded by an earlier run
+                    log.warning("%s", err, extra=extra)
+        self.call_event_hooks(decision, extra)
+        alerts = alerts_for(decision, cluster_name=self.options.cluster_name)
+        if alerts and self.snapshot is not None:
+            send_alerts(deliveries(decision.canary, alerts), alert_providers(self.snapshot.cluster), self.snapshot.read_secret, global_target=self.options.global_alerts)
+
+    def call_event_hooks(self, decision: Decision, extra: dict) -> None:
+        canary = decision.canary
+        hooks = [h for h in canary.spec.effective_analysis.webhooks if h.type is HookType.EVENT]
+        if self.options.event_webhook:
+            hooks.append(WebhookSpec(name="event", url=self.options.event_webhook, type=HookType.EVENT))
+        if not hooks or not decision.events:
+            return
+        base = {"name": canary.name, "namespace": canary.namespace, "checksum": decision.status.last_applied_spec or ""}
+        now = _parse(decision.now) or self.clock()
+        for hook in hooks:
+            for event in decision.events:
+                result = self.webhooks(event_request(hook, base, event, now))
+                if not result.ok:
+                    log.warning("event webhook %s: %s", hook.name, result.message, extra=extra)
+
+    # -- the Lease -------------------------------------------------------------------------------------
+    lease: Lease | None = None
+    _renewed_at: float = 0.0
+
+    def take_lease(self) -> bool:
+        options = self.options
+        if options.lease_namespace is None:
+            return True
+        self.lease = Lease(self.send, options.lease_namespace, f"cronary-{options.shard.name}", options.holder, options.lease_seconds, self.clock)
+        taken = self.lease.acquire()
+        self._renewed_at = self.monotonic()
+        return taken
+
+    def renew_lease_if_due(self, force: bool = False) -> None:
+        if self.lease is None:
+            return
+        if force or self.monotonic() - self._renewed_at >= self.options.lease_seconds / 3:
+            if not self.lease.renew():
+                raise LeaseLost(f"Lease {self.lease.namespace}/{self.lease.name} was taken by another tick")
+            self._renewed_at = self.monotonic()
+
+    # -- the loop ------------------------------------------------------------------------------------
+    def run(self) -> int:
+        """Passes until the budget is spent; 0 when every canary was handled, 1 when any failed."""
+        started = self.monotonic()
+        failed = False
+        if not self.take_lease():
+            lease = self.lease
+            holder = lease.other_holder if lease else ""
+            until = format_time(lease.other_until) if lease and lease.other_until else "now"
+            log.info("shard %s is being ticked by %s (Lease held until %s); this tick exits", self.options.shard.name, holder or "another tick", until, extra={"holder": holder})
+            return 0
+        try:
+            while True:
+                pass_started = self.monotonic()
+                outcomes = self.run_pass()
+                failed = failed or any(o.error for o in outcomes)
+                if self.options.once or self.options.now is not None:
+                    break
+                wait = self.seconds_to_next_due(outcomes)
+                cost = self.monotonic() - pass_started
+                if wait is None or self.monotonic() - started + wait + cost > self.options.budget_seconds:
+                    break
+                self.idle(wait)
+        except LeaseLost as err:
+            log.warning("%s; this tick stops", err)
+            self.lease = None
+            return 1
+        except ApiError as err:
+            log.error("%s", err)
+            return 1
+        finally:
+            if self.lease is not None:
+                self.lease.release()
+        return 1 if failed else 0
+
+    def seconds_to_next_due(self, outcomes: list[Outcome]) -> float | None:
+        """Seconds until the earliest canary is due again (at least 1: the server's clock has 1 s steps)."""
+        assert self.snapshot is not None
+        times = [o.next_due for o in outcomes if o.next_due is not None]
+        if not times:
+            return None
+        return max(1.0, math.ceil((min(times) - self.snapshot.now).total_seconds()) + 1.0)
+
+    def idle(self, seconds: float) -> None:
+        """Sleep, renewing the Lease often enough that it never lapses while this tick is alive."""
+        end = self.monotonic() + seconds
+        step = max(1.0, self.options.lease_seconds / 3) if self.lease is not None else seconds
+        while (left := end - self.monotonic()) > 0:
+            self.sleep(min(step, left))
+            self.renew_lease_if_due()
+
+
+class LeaseLost(Exception):
+    pass
+
+
+def _parse(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _due(entry: CanaryEntry, now: datetime) -> bool:
+    return entry.canary is not None and is_due(entry.canary, now)
+
+
+def _interval(entry: CanaryEntry) -> float:
+    return interval_seconds(entry.canary) if entry.canary is not None else 60.0
+
+
+def hook_budget_warnings(entries: list[CanaryEntry], budget_seconds: float) -> list[str]:
+    """Canaries whose webhooks, each at its full timeout and retries, cannot fit in one tick's budget."""
+    out = []
+    for entry in entries:
+        if entry.canary is None:
+            continue
+        hooks = entry.canary.spec.effective_analysis.webhooks
+        total = sum(max_duration_seconds(h) for h in hooks)
+        if total > budget_seconds:
+            out.append(
+                f"Canary {entry.key}: its webhooks may take up to {total:.0f}s (timeouts × attempts), more than the "
+                f"tick budget of {budget_seconds:.0f}s; a slow hook can push later canaries to the next Job"
+            )
+    return out
+
