@@ -122,6 +122,9 @@ class Tick:
 
         decision = run_tick(canary, snapshot.cluster, snapshot.now, self.options.settings, answer_hook, answer_metrics, self.metrics.providers_available)
         next_due = _parse(decision.next_due)
+        if decision.due and (next_due is None or next_due <= snapshot.now):
+            # decided, nothing changed (e.g. Succeeded and no new revision): look again one interval later
+            next_due = snapshot.now + timedelta(seconds=interval_seconds(canary))
         if not decision.due:
             return Outcome(entry.key, next_due=next_due)
         writes = plan_writes(decision, snapshot.cluster, snapshot.secret_objects, self.options.include_label_prefixes)
@@ -143,7 +146,7 @@ class Tick:
     def report(self, decision: Decision, entry: CanaryEntry, extra: dict) -> None:
         """Events, logs, event webhooks and alerts of a decision whose status is written."""
         for event in decision.events:
-            (log.warning if event.type == "Warning" else log.info)("%s", event.message, extra=extra)
+            (log.warning if event.type == "Warning" else log.info)("%s", event.message, extra={**extra, "eventType": event.type})
         for request in event_requests(decision, entry.manifest, self.options.holder):
             try:
                 self.send(request)
@@ -227,12 +230,13 @@ class Tick:
         return 1 if failed else 0
 
     def seconds_to_next_due(self, outcomes: list[Outcome]) -> float | None:
-        """Seconds until the earliest canary is due again (at least 1: the server's clock has 1 s steps)."""
+        """Seconds from the pass's `now` until the earliest canary is due again. Sleeping that long after the
+        pass read `now` is enough: the server's `Date` is truncated to the second, so it can only lag."""
         assert self.snapshot is not None
         times = [o.next_due for o in outcomes if o.next_due is not None]
         if not times:
             return None
-        return max(1.0, math.ceil((min(times) - self.snapshot.now).total_seconds()) + 1.0)
+        return max(1.0, float(math.ceil((min(times) - self.snapshot.now).total_seconds())))
 
     def idle(self, seconds: float) -> None:
         """Sleep, renewing the Lease often enough that it never lapses while this tick is alive."""

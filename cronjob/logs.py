@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import IO, Any
 
 LOGGER = "cronary"
-_FIELDS = ("canary", "tick", "namespace", "holder", "error")
+_FIELDS = ("canary", "tick", "eventType", "holder")
 _QUIET = ("urllib3", "kubernetes", "requests")
 
 
