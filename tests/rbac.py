@@ -1,0 +1,77 @@
+"""RBAC helpers for tests: render cronary's install manifests with `kubectl kustomize` and list what they grant.
+
+    docs = render_kustomize(DEPLOY)                  # every object `kubectl apply -k cronjob/deploy` would apply
+    assert Permission("apps", "deployments", "patch") in granted(docs)
+
+`granted` reads rules literally: a wildcard stays "*" (so a test can forbid it), `resourceNames` are ignored
+(a rule limited to some names still counts as granting the verb) and `nonResourceURLs` rules are skipped.
+It does not follow bindings or namespaces: a namespaced Role's rules count like a ClusterRole's.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import subprocess
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import pytest
+from ruamel.yaml import YAML
+
+ROLE_KINDS = ("ClusterRole", "Role")
+
+
+@dataclass(frozen=True, order=True)
+class Permission:
+    """One verb on one resource of one API group ("" is the core group); a subresource is `deployments/scale`."""
+
+    api_group: str
+    resource: str
+    verb: str
+
+    def __str__(self) -> str:
+        return f"{self.api_group or 'core'}/{self.resource}:{self.verb}"
+
+
+def granted(docs: Iterable[Mapping[str, Any]]) -> set[Permission]:
+    """Every (group, resource, verb) the ClusterRoles and Roles among `docs` grant."""
+    out: set[Permission] = set()
+    for doc in docs:
+        if not isinstance(doc, Mapping) or doc.get("kind") not in ROLE_KINDS:
+            continue
+        if str(doc.get("apiVersion", "")).split("/")[0] != "rbac.authorization.k8s.io":
+            continue
+        for rule in doc.get("rules") or []:
+            for group in rule.get("apiGroups") or []:
+                for resource in rule.get("resources") or []:
+                    for verb in rule.get("verbs") or []:
+                        out.add(Permission(str(group), str(resource), str(verb)))
+    return out
+
+
+def kubectl() -> str:
+    """The kubectl binary; fails the test (never skips) when it is missing."""
+    path = shutil.which("kubectl")
+    if path is None:
+        pytest.fail(
+            "kubectl not found: the deploy-manifest tests render cronjob/deploy with `kubectl kustomize` (offline). "
+            "Install it with `sudo apt-get install kubectl` (./dev test does).",
+            pytrace=False,
+        )
+    return path
+
+
+@lru_cache(maxsize=None)
+def _render(path: str) -> tuple[Any, ...]:
+    result = subprocess.run([kubectl(), "kustomize", path], capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        pytest.fail(f"kubectl kustomize {path} failed (exit {result.returncode}):\n{result.stderr.strip()}", pytrace=False)
+    return tuple(d for d in YAML(typ="safe", pure=True).load_all(result.stdout) if d is not None)
+
+
+def render_kustomize(path: Path | str) -> list[dict[str, Any]]:
+    """The objects `kubectl kustomize PATH` renders, in its order (a fresh copy per call; renders are cached)."""
+    return copy.deepcopy(list(_render(str(Path(path).resolve()))))
