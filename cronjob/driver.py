@@ -44,12 +44,16 @@ def run_tick(
     prefetch = likely_metrics(canary, settings) if due and prefetch_metrics else ()
     if prefetch:
         metrics.update(answer_metrics(prefetch))
+    pending: Pending | None = None
     for _ in range(MAX_ROUNDS):
         observations = Observations(metrics=dict(metrics), hooks=dict(hooks), providers=providers)
-        outcome = decide(canary, cluster, now, settings, observations, facts)
+        # Answers are only ever added, so each round continues where the last one stopped (same outcome as
+        # starting over, which `decide` falls back to by itself when that would not hold).
+        outcome = decide(canary, cluster, now, settings, observations, facts, resume=pending)
         if isinstance(outcome, Decision):
             return outcome
         assert isinstance(outcome, Pending)
+        pending = outcome
         for request in outcome.hooks:
             hooks[request.hook.name] = answer_hook(request)
         if outcome.metrics:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 from typing import Any, Mapping
 
 V1ALPHA3 = "flagger.app/v1alpha3"
@@ -132,7 +133,15 @@ class AnalysisSpec:
         return Strategy.CANARY
 
     def hooks(self, hook_type: HookType) -> tuple[WebhookSpec, ...]:
-        return tuple(h for h in self.webhooks if h.type == hook_type)
+        return self._hooks_by_type.get(hook_type, ())
+
+    @cached_property
+    def _hooks_by_type(self) -> dict[HookType, tuple[WebhookSpec, ...]]:
+        """The webhooks grouped by type, in order (derived once per AnalysisSpec; a tick asks several times)."""
+        grouped: dict[HookType, list[WebhookSpec]] = {}
+        for hook in self.webhooks:
+            grouped.setdefault(hook.type, []).append(hook)
+        return {hook_type: tuple(hooks) for hook_type, hooks in grouped.items()}
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ The pipeline follows Flagger's `advanceCanary` step by step (`docs/architecture.
 It is sans-I/O in the style of h11: when the tick reaches a webhook or a metric it has no result for, it
 returns `Pending` naming what to observe; the shell performs that and calls `decide` again with the result
 added. Because `decide` is deterministic, re-running it from the start reaches the same point, so the
-protocol needs no saved continuation. Hooks are asked for one at a time (Flagger stops at the first failing
+protocol needs no saved continuation. A shell may still hand the `Pending` back (`decide(..., resume=pending)`)
+to continue from the last step boundary before the request instead of from the start: the result is the same,
+only cheaper (see `_Checkpoint`). Hooks are asked for one at a time (Flagger stops at the first failing
 hook of a type, and a hook may start a load test, so none is called that Flagger would not call); the
 metrics of a canary are asked for together, so the shell can batch them across a fleet.
 """
@@ -12,6 +14,7 @@ metrics of a canary are asked for together, so the shell can batch them across a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
@@ -74,14 +77,68 @@ class MetricRequest:
     provider: Provider
 
 
+@dataclass(frozen=True, eq=False)
+class _Checkpoint:
+    """Where a tick that asked for observations can be continued: the scratchpad (`_Tick`'s attributes) as it
+    was at the start of pipeline step `step`, with the four lists it appends to copied as tuples.
+
+    Continuing from it with observations that keep every answer the earlier round had is the same as
+    re-running `decide` from the start: the steps before `step` saw only those answers and are deterministic,
+    so a re-run reaches this very state again. Anything else (another canary, cluster object, time, settings,
+    or an answer changed or withdrawn) runs from the start."""
+
+    step: int
+    state: Mapping[str, Any]
+    events: tuple[Event, ...]
+    logs: tuple[str, ...]
+    verdicts: tuple[MetricVerdict, ...]
+    hook_outcomes: tuple[HookOutcome, ...]
+
+    def fits(self, canary: Canary, cluster: ClusterView, now: datetime, settings: Settings, observations: Observations) -> bool:
+        state = self.state
+        then = state["now"]
+        return (
+            state["canary"] is canary
+            and state["cluster"] is cluster
+            and (then is now or (then == now and then.tzinfo == now.tzinfo))
+            and (state["settings"] is settings or state["settings"] == settings)
+            and _keeps_answers(state["obs"], observations)
+        )
+
+    def restore(self, observations: Observations) -> "_Tick":
+        tick = _Tick.__new__(_Tick)
+        tick.__dict__.update(self.state)
+        tick.obs = observations
+        tick.events, tick.logs = list(self.events), list(self.logs)
+        tick.verdicts, tick.hook_outcomes = list(self.verdicts), list(self.hook_outcomes)
+        return tick
+
+
+_ABSENT = object()
+
+
+def _keeps_answers(before: Observations, after: Observations) -> bool:
+    """Does `after` give every answer `before` gave, unchanged (it may add answers)?"""
+    if before is after:
+        return True
+    if before.providers is not None and after.providers != before.providers:
+        return False
+    hooks, metrics = after.hooks, after.metrics
+    return all(hooks.get(name, _ABSENT) == result for name, result in before.hooks.items()) and all(
+        metrics.get(name, _ABSENT) == result for name, result in before.metrics.items()
+    )
+
+
 @dataclass(frozen=True)
 class Pending:
-    """The tick cannot go on without these observations."""
+    """The tick cannot go on without these observations. `checkpoint` lets `decide(..., resume=pending)`
+    continue where this round stopped (it takes no part in comparisons)."""
 
     canary: Canary
     hooks: tuple[HookRequest, ...] = ()
     metrics: tuple[MetricRequest, ...] = ()
     check_providers: bool = False  # answer with Observations.providers
+    checkpoint: _Checkpoint | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -162,6 +219,7 @@ class _NeedInputs(Exception):
         self.hooks = hooks
         self.metrics = metrics
         self.providers = providers
+        self.checkpoint: _Checkpoint | None = None  # set by `_Tick.pipeline` on the way out
 
 
 class _EndTick(Exception):
@@ -179,8 +237,28 @@ def interval_seconds(canary: Canary) -> float:
 def last_decision(status: CanaryStatus) -> datetime | None:
     """When the canary was last decided: `lastDecisionTime`, or — where a CRD without that field (Flagger's)
     pruned it — `lastTransitionTime`, which moves with every step; the later of the two."""
-    times = [t for t in (parse_time(status.last_decision_time or ""), parse_time(status.last_transition_time or "")) if t]
+    return _last_decision(status.last_decision_time or "", status.last_transition_time or "")
+
+
+@lru_cache(maxsize=4096)
+def _last_decision(decision_time: str, transition_time: str) -> datetime | None:
+    times = [t for t in (parse_time(decision_time), parse_time(transition_time)) if t]
     return max(times) if times else None
+
+
+_provider = lru_cache(maxsize=1024)(resolve_provider)  # errors are raised afresh on every call, never cached
+
+
+@lru_cache(maxsize=4096)
+def _status_checksum(last_applied_spec: str, tracked_configs: tuple[tuple[str, str], ...] | None) -> str:
+    """Flagger's webhook `checksum` of a status (the same for every hook of a revision)."""
+    return compute_hash({"lastAppliedSpec": last_applied_spec, "trackedConfigs": dict(tracked_configs or ())})
+
+
+@lru_cache(maxsize=4096)
+def _format_time(moment: datetime) -> str:
+    """`format_time`, remembered: a tick formats the same few instants (its `now`, the next due time)."""
+    return format_time(moment)
 
 
 def next_due_time(canary: Canary) -> datetime | None:
@@ -206,7 +284,7 @@ def likely_metrics(canary: Canary, settings: Settings = Settings()) -> tuple[Met
     if status.phase == Phase.PROGRESSING.value and status.canary_weight == 0:
         return ()  # the first analysis tick runs pre-rollout hooks only
     try:
-        provider = resolve_provider(canary.spec.provider, settings.mesh_provider)
+        provider = _provider(canary.spec.provider, settings.mesh_provider)
     except SpecError:
         return ()
     return tuple(MetricRequest(m, provider) for m in canary.spec.effective_analysis.metrics)
@@ -219,16 +297,24 @@ def decide(
     settings: Settings = Settings(),
     observations: Observations = Observations(),
     facts: TargetFacts | None = None,
+    *,
+    resume: Pending | None = None,
 ) -> Decision | Pending:
     """Decide one tick of `canary` at `now`. `facts` (from `read_target_facts` on the same canary, cluster
-    and settings) may be passed to save re-deriving them on each round of the protocol."""
-    if facts is not None and (facts.canary is not canary or facts.cluster is not cluster or facts.settings != settings):
-        facts = None
-    tick = _Tick(canary, cluster, now, settings, observations, facts)
+    and settings) may be passed to save re-deriving them on each round of the protocol. `resume`, the
+    `Pending` this tick returned last round, lets it continue from where it stopped; the outcome is the one
+    a run from the start would give (a `resume` that does not fit these arguments is ignored)."""
+    checkpoint = resume.checkpoint if resume is not None else None
+    if checkpoint is not None and checkpoint.fits(canary, cluster, now, settings, observations):
+        tick, start = checkpoint.restore(observations), checkpoint.step
+    else:
+        if facts is not None and (facts.canary is not canary or facts.cluster is not cluster or facts.settings != settings):
+            facts = None
+        tick, start = _Tick(canary, cluster, now, settings, observations, facts), 0
     try:
-        return tick.run()
+        return tick.run(start)
     except _NeedInputs as need:
-        return Pending(canary, need.hooks, need.metrics, need.providers)
+        return Pending(canary, need.hooks, need.metrics, need.providers, need.checkpoint)
 
 
 _PHASES = {p.value: p for p in Phase}
@@ -252,10 +338,11 @@ class _Tick:
         self.analysis = canary.spec.effective_analysis
         self.cluster = cluster
         self.now = now
-        self.now_text = format_time(now)
+        self.now_text = _format_time(now)
         self.settings = settings
         self.obs = observations
         self.status = canary.status
+        self.phase = _PHASES.get(canary.status.phase, Phase.NONE)  # kept in step with `status` by `update`
         self.events: list[Event] = []
         self.logs: list[str] = []
         self.verdicts: list[MetricVerdict] = []
@@ -272,10 +359,6 @@ class _Tick:
 
     # ----------------------------------------------------------------- helpers
     @property
-    def phase(self) -> Phase:
-        return _PHASES.get(self.status.phase, Phase.NONE)
-
-    @property
     def key_target(self) -> str:
         return f"{self.spec.target_ref.name}.{self.canary.namespace}"
 
@@ -289,6 +372,7 @@ class _Tick:
     def update(self, **changes: Any) -> None:
         fields = {**self.status.__dict__, **changes}  # one constructor call; cheaper than dataclasses.replace
         self.status = CanaryStatus(**fields)
+        self.phase = _PHASES.get(self.status.phase, Phase.NONE)
 
     def move(self, trigger: Trigger, **changes: Any) -> None:
         """Change phase through the transition table, applying Flagger's per-phase resets."""
@@ -310,7 +394,7 @@ class _Tick:
 
     def hook_payload(self, hook: WebhookSpec, phase: str) -> dict[str, Any]:
         """Flagger's payload plus `idempotencyKey` (extra fields are ignored by Flagger's receivers)."""
-        checksum = compute_hash({"lastAppliedSpec": self.status.last_applied_spec, "trackedConfigs": dict(self.status.tracked_configs or ())})
+        checksum = _status_checksum(self.status.last_applied_spec, self.status.tracked_configs)
         return {
             "name": self.canary.name,
             "namespace": self.canary.namespace,
@@ -404,17 +488,37 @@ class _Tick:
         self.end()
 
     # ----------------------------------------------------------------- the pipeline
-    def run(self) -> Decision:
-        if not is_due(self.canary, self.now):
+    def run(self, start: int = 0) -> Decision:
+        if start == 0 and not is_due(self.canary, self.now):
             due = next_due_time(self.canary)
             return Decision(self.canary, self.now_text, False, format_time(due) if due else None, self.status, False)
         try:
-            self.pipeline()
+            self.pipeline(start)
         except _EndTick:
             pass
         return self.finish()
 
-    def pipeline(self) -> None:
+    def pipeline(self, start: int = 0) -> None:
+        """Run the steps from `start` (0, or a checkpointed step when resuming). Before each step that may
+        ask for observations, the scratchpad is noted, so a `_NeedInputs` carries a `_Checkpoint` out."""
+        mark: tuple[Any, ...] | None = None
+        try:
+            for index in range(start, len(_STEPS)):
+                if index in _CHECKPOINTED:
+                    mark = (index, self.__dict__.copy(), len(self.events), len(self.logs), len(self.verdicts), len(self.hook_outcomes))
+                _STEPS[index](self)
+        except _NeedInputs as need:
+            if mark is not None:
+                index, state, events, logs, verdicts, outcomes = mark
+                need.checkpoint = _Checkpoint(
+                    index, state, tuple(self.events[:events]), tuple(self.logs[:logs]),
+                    tuple(self.verdicts[:verdicts]), tuple(self.hook_outcomes[:outcomes]),
+                )
+            raise
+
+    # The steps of the pipeline, in order (each may end the tick with `end()`). The attributes of `_Tick`
+    # must stay immutable values, except the four lists, which are only appended to: `_Checkpoint` relies on it.
+    def step_start(self) -> None:
         if self.status.conditions is None:
             self.update(phase=Phase.NONE.value)
             self.move(Trigger.DISCOVERED)
@@ -422,31 +526,35 @@ class _Tick:
             self.event("skipping canary run as object is suspended")
             self.end()
         try:
-            self.provider = resolve_provider(self.spec.provider, self.settings.mesh_provider)
+            self.provider = _provider(self.spec.provider, self.settings.mesh_provider)
         except SpecError as err:
             self.event(str(err), warning=True)
             self.end()
         self.read_target()
+
+    def step_check_providers(self) -> None:
         if self.phase in INITIAL and not self.spec.skip_analysis:
             self.check_metric_providers()
-        self.initialize()
+
+    def step_should_advance(self) -> None:
         if not self.should_advance():
             self.end()
-        self.gate_primary()
-        self.check_canary_status()
-        self.restart_on_new_revision()
-        self.gate_canary()
+
+    def step_skip_analysis(self) -> None:
         if self.spec.skip_analysis:
             self.skip_analysis()
-        self.rollback_hooks()
+
+    def step_promoting(self) -> None:
         if self.phase == Phase.PROMOTING:
             self.promotion_traffic_shift()
+
+    def step_finalising(self) -> None:
         if self.phase == Phase.FINALISING:
             self.finalise()
+
+    def step_threshold(self) -> None:
         if self.status.failed_checks >= self.analysis.threshold:
             self.rollback()
-        self.analyse()
-        self.advance_canary()
 
     def read_target(self) -> None:
         facts = self.facts or read_target_facts(self.canary, self.cluster, self.settings)
@@ -750,7 +858,7 @@ class _Tick:
             canary=self.canary,
             now=self.now_text,
             due=True,
-            next_due=format_time(next_due) if next_due else None,
+            next_due=_format_time(next_due) if next_due else None,
             status=status,
             status_changed=status != before,
             objects=tuple(objects),
@@ -770,3 +878,27 @@ class _Tick:
             return tuple(self.canary.status.conditions or ())
         transition_time = previous.last_transition_time if previous is not None and previous.status == cond_status else self.now_text
         return (Condition("Promoted", cond_status, reason, message, self.now_text, transition_time),)
+
+
+_STEPS = (
+    _Tick.step_start,
+    _Tick.step_check_providers,  # asks for the providers while initializing
+    _Tick.initialize,
+    _Tick.step_should_advance,
+    _Tick.gate_primary,
+    _Tick.check_canary_status,  # confirm-rollout hooks
+    _Tick.restart_on_new_revision,
+    _Tick.gate_canary,
+    _Tick.step_skip_analysis,
+    _Tick.rollback_hooks,  # rollback hooks
+    _Tick.step_promoting,
+    _Tick.step_finalising,  # post-rollout hooks
+    _Tick.step_threshold,
+    _Tick.analyse,  # pre-rollout and rollout hooks, metrics
+    _Tick.advance_canary,  # confirm-traffic-increase and confirm-promotion hooks
+)
+# Steps before which the scratchpad is noted: those that usually ask for something. A step that asks without
+# a note of its own resumes from the last note before it (a few steps repeated; correct either way).
+_CHECKPOINTED = frozenset(_STEPS.index(step) for step in (
+    _Tick.step_check_providers, _Tick.check_canary_status, _Tick.rollback_hooks, _Tick.step_finalising, _Tick.analyse, _Tick.advance_canary,
+))
