@@ -191,37 +191,30 @@ class KubeClient:
         from kubernetes.client.exceptions import ApiException  # the client is imported only where it is used
 
         headers = {"Accept": JSON}
-        body: Any = None
         if request.body is not None:
             headers["Content-Type"] = request.content_type or JSON
-            body = json.dumps(request.body, separators=(",", ":"))
         self.sent += 1
         try:
-            response, status, response_headers = self.api_client.call_api(
-                request.path,
-                request.method,
-                query_params=list(request.query),
-                header_params=headers,
-                body=body,
-                auth_settings=["BearerToken"],
-                _preload_content=False,
-                _return_http_data_only=False,
-                _request_timeout=self.timeout,
+            method, url, header_params, body, _ = self.api_client.param_serialize(
+                request.method, request.path, query_params=list(request.query), header_params=headers, body=request.body, auth_settings=["BearerToken"]
             )
+            response = self.api_client.call_api(method, url, header_params=header_params, body=body, _request_timeout=self.timeout)
+            raw = response.read()
         except ApiException as err:
-            raise _status_error(request, int(err.status or 0), err.body) from None
-        except Exception as err:  # noqa: BLE001 - urllib3's transport errors (refused, reset, timeout) and TLS errors
+            raise ApiError(request, int(err.status or 0), "RequestFailed", _transport_message(err)) from None
+        except Exception as err:  # noqa: BLE001 - urllib3's transport errors (refused, reset, timeout)
             raise ApiError(request, 0, type(err).__name__, _transport_message(err)) from None
-        raw = response.data
+        if not 200 <= response.status < 300:
+            raise _status_error(request, response.status, raw)
         try:
             parsed = json.loads(raw) if raw else None
         except ValueError:
-            raise ApiError(request, status, "InvalidResponse", "the answer is not JSON") from None
-        return ApiResponse(status, parsed, parse_date((response_headers or {}).get("Date")))
+            raise ApiError(request, response.status, "InvalidResponse", "the answer is not JSON") from None
+        return ApiResponse(response.status, parsed, parse_date(response.headers.get("Date")))
 
 
 def _transport_message(err: BaseException) -> str:
-    text = str(err)
+    text = str(getattr(err, "reason", "") or err)
     if "timed out" in text.lower() or "timeout" in type(err).__name__.lower():
         return "timed out"
     if "refused" in text.lower():

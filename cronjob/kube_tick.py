@@ -214,7 +214,7 @@ class Tick:
                     break
                 wait = self.seconds_to_next_due(outcomes)
                 cost = self.monotonic() - pass_started
-                if wait is None or self.monotonic() - started + wait + cost > self.options.budget_seconds:
+                if wait is None or self.monotonic() - started + wait + cost >= self.options.budget_seconds:
                     break
                 self.idle(wait)
         except LeaseLost as err:

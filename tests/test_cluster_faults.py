@@ -1,0 +1,213 @@
+"""What CronJobs and API servers really do to a tick: errors and timeouts on any call, two Jobs at once, a
+Job killed between its writes, a Canary whose target is gone. No step is lost or repeated, no status is
+half-written, and traffic never moves towards a workload the tick could not finish writing.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from cluster_harness import START, SeedCluster
+from kube_emulator import KubeEmulator, RecordedRequest
+
+@pytest.fixture
+def emulator() -> Iterator[KubeEmulator]:
+    with KubeEmulator(now=START) as server:
+        yield server
+
+
+@pytest.fixture
+def cluster(emulator, tmp_path: Path, prometheus, httpserver) -> SeedCluster:
+    httpserver.expect_request("/", method="POST").respond_with_data("ok")
+    return SeedCluster(emulator, tmp_path, prometheus.url, httpserver.url_for("/")).install()
+
+
+def advance_to_progressing(cluster: SeedCluster, weight: int) -> None:
+    """Play the seed (image changed before tick 3) until the canary is Progressing at `weight`."""
+    for n in range(1, 20):
+        cluster.emulator.complete_rollouts()
+        if n == 3:
+            cluster.set_image()
+        assert cluster.tick().exit_code == 0
+        cluster.emulator.advance(10)
+        status = cluster.status()
+        if status.get("phase") == "Progressing" and status.get("canaryWeight") == weight:
+            return
+    raise AssertionError(f"never reached Progressing at {weight}: {cluster.status()}")
+
+
+def finish(cluster: SeedCluster, weights: list[int]) -> str:
+    """Tick until the canary rests, appending the canary's live TrafficSplit weight after every tick."""
+    for _ in range(30):
+        cluster.emulator.complete_rollouts()
+        cluster.tick()
+        cluster.emulator.advance(10)
+        weights.append(cluster.split_weights()["podinfo-canary"])
+        if cluster.status().get("phase") in ("Succeeded", "Failed"):
+            return cluster.status()["phase"]
+    raise AssertionError(f"did not finish: {cluster.status()}")
+
+
+def steps(weights: list[int]) -> list[int]:
+    """The traffic steps: the live weights with repeats and the final return to 0 removed."""
+    out = [w for i, w in enumerate(weights) if i == 0 or weights[i - 1] != w]
+    return out[:-1] if out and out[-1] == 0 else out
+
+
+FAULTS = [
+    pytest.param("GET", r"/canaries$", 500, id="list-canaries-500"),
+    pytest.param("GET", r"/deployments$", 500, id="list-deployments-500"),
+    pytest.param("GET", r"/trafficsplits$", 0, id="list-trafficsplits-timeout"),
+    pytest.param("PATCH", r"/trafficsplits/podinfo$", 500, id="apply-trafficsplit-500"),
+    pytest.param("PATCH", r"/trafficsplits/podinfo$", 0, id="apply-trafficsplit-timeout"),
+    pytest.param("PUT", r"/canaries/podinfo/status$", 500, id="status-write-500"),
+    pytest.param("PUT", r"/canaries/podinfo/status$", 0, id="status-write-timeout"),
+]
+
+
+@pytest.mark.parametrize("method, path, status", FAULTS)
+def test_an_api_fault_aborts_the_tick_without_partial_status_and_the_next_tick_recovers(cluster: SeedCluster, method: str, path: str, status: int) -> None:
+    """Like Flagger, the next weight is computed from the live TrafficSplit: if the failed tick's apply landed
+    (before a failed status write, or after the client gave up waiting), its step stands and the next tick
+    takes the following one; if not, the next tick takes it again. Either way, one step per interval."""
+    advance_to_progressing(cluster, 20)
+    before = cluster.status()
+    cluster.emulator.complete_rollouts()
+    # status 0: the call hangs past the client's timeout (1 s for this tick), then the emulator answers anyway
+    cluster.emulator.fail(method=method, path=path, status=status, delay=1.5 if status == 0 else 0.0)
+    run = cluster.tick("--request-timeout", "1s")
+    assert run.exit_code == 1, run.output
+    assert cluster.status() == before  # nothing of the decision was recorded
+    time.sleep(0.6 if status == 0 else 0)  # let the emulator finish the abandoned request
+    weights = [20, cluster.split_weights()["podinfo-canary"]]
+    assert weights[1] in (20, 30)  # at most the step the failed tick was taking
+    cluster.emulator.advance(10)
+    assert finish(cluster, weights) == "Succeeded"
+    assert steps(weights) == [20, 30, 40, 50]
+
+
+def test_a_failed_event_write_is_logged_and_the_step_stands(cluster: SeedCluster) -> None:
+    advance_to_progressing(cluster, 20)
+    cluster.emulator.complete_rollouts()
+    cluster.emulator.fail(method="POST", path=r"/events$", status=500, times=10)
+    run = cluster.tick()
+    assert run.exit_code == 0
+    assert cluster.status()["canaryWeight"] == 30
+    assert any(log["level"] == "warn" and "event" in log["msg"] for log in run.logs)
+
+
+def test_a_job_killed_between_apply_and_status_write_is_converged_by_the_next_job(cluster: SeedCluster) -> None:
+    advance_to_progressing(cluster, 20)
+    cluster.emulator.complete_rollouts()
+    process = None
+
+    def kill_at_status_write(request: RecordedRequest) -> None:
+        if request.method == "PUT" and request.path.endswith("/canaries/podinfo/status") and process is not None:
+            process.send_signal(signal.SIGKILL)
+            process.wait(10)
+
+    cluster.emulator.fail(method="PUT", path=r"/canaries/podinfo/status$", status=500)  # the killed Job's write never lands
+    cluster.emulator.on_request(kill_at_status_write)
+    process = cluster.tick_process()
+    process.wait(60)
+    cluster.emulator.on_request(None)
+    assert process.returncode == -signal.SIGKILL
+    assert cluster.status()["canaryWeight"] == 20  # the status was never written
+    weights = [20, cluster.split_weights()["podinfo-canary"]]
+    assert weights[1] == 30  # but the TrafficSplit was
+    cluster.emulator.advance(10)
+    assert finish(cluster, weights) == "Succeeded"
+    assert steps(weights) == [20, 30, 40, 50]  # the killed Job's step stands; none is repeated or skipped
+
+
+def test_two_ticks_at_once_with_the_lease_one_decides_the_other_backs_off(cluster: SeedCluster, httpserver) -> None:
+    advance_to_progressing(cluster, 20)
+    cluster.emulator.complete_rollouts()
+    calls = len(httpserver.log)
+    args = ("--lease-namespace", "cronary")
+    second: dict[str, Any] = {}
+
+    def second_job_starts_while_the_first_reads(request: RecordedRequest) -> None:
+        if request.resource == "canaries" and request.verb == "list" and not second:
+            process = cluster.tick_process(*args, no_lease=False)
+            second["output"] = process.communicate(timeout=60)[0]
+            second["code"] = process.returncode
+
+    cluster.emulator.on_request(second_job_starts_while_the_first_reads)
+    first = cluster.tick_process(*args, no_lease=False)
+    first_output = first.communicate(timeout=120)[0]
+    cluster.emulator.on_request(None)
+    assert (first.returncode, second["code"]) == (0, 0), (first_output, second["output"])
+    assert "is being ticked by" in second["output"] and "is being ticked by" not in first_output
+    assert cluster.status()["canaryWeight"] == 30  # one step, not two
+    assert len(httpserver.log) == calls + 1  # the load test was started once
+    lease = cluster.emulator.get("coordination.k8s.io/v1", "Lease", "cronary", "cronary-default")
+    assert lease is not None and not lease["spec"].get("holderIdentity")  # released on exit
+
+
+def test_without_the_lease_a_concurrent_status_write_wins_and_is_not_overwritten(cluster: SeedCluster) -> None:
+    advance_to_progressing(cluster, 20)
+    cluster.emulator.complete_rollouts()
+    written: dict[str, Any] = {}
+
+    def other_job_writes_first(request: RecordedRequest) -> None:
+        if request.method == "PUT" and request.path.endswith("/canaries/podinfo/status") and not written:
+            canary = cluster.canary()
+            canary["status"] = {**canary["status"], "canaryWeight": 30, "lastDecisionTime": "2026-11-27T10:09:00Z"}
+            written.update(cluster.emulator.replace(canary))
+
+    cluster.emulator.on_request(other_job_writes_first)
+    run = cluster.tick()
+    cluster.emulator.on_request(None)
+    assert run.exit_code == 0
+    assert any("decided by another tick" in log["msg"] for log in run.logs)
+    assert cluster.status()["lastDecisionTime"] == "2026-11-27T10:09:00Z"  # the other Job's status stands
+
+
+def test_a_canary_whose_target_is_missing_gets_an_event_and_the_others_go_on(cluster: SeedCluster) -> None:
+    ghost = cluster.seed_canary("ghost")
+    ghost["spec"]["targetRef"]["name"] = "ghost"
+    ghost["spec"].pop("autoscalerRef")
+    cluster.emulator.create(ghost)
+    run = cluster.tick()
+    warnings = [log for log in run.logs if log.get("canary") == "ghost.test" and log.get("eventType") == "Warning"]
+    assert warnings and "ghost" in warnings[0]["msg"] and "not found" in warnings[0]["msg"]
+    assert cluster.status("podinfo")["phase"] == "Initializing"
+    events = cluster.emulator.list("v1", "Event", "test")
+    assert any(e["involvedObject"]["name"] == "ghost" and e["type"] == "Warning" for e in events)
+
+
+def test_an_api_error_on_one_canary_does_not_stop_the_others(cluster: SeedCluster) -> None:
+    ghost = cluster.seed_canary("ghost")
+    ghost["spec"]["targetRef"]["name"] = "ghost"
+    ghost["spec"].pop("autoscalerRef")
+    cluster.emulator.create(ghost)
+    cluster.emulator.fail(method="PUT", path=r"/canaries/ghost/status$", status=500, times=5)
+    run = cluster.tick()
+    assert run.exit_code == 1
+    errors = [log for log in run.logs if log["level"] == "error"]
+    assert errors and all(log["canary"] == "ghost.test" for log in errors)
+    assert cluster.status("podinfo")["phase"] == "Initializing"
+    assert "phase" not in cluster.status("ghost")
+
+
+def test_an_invalid_canary_is_logged_with_its_field_path_and_skipped(cluster: SeedCluster) -> None:
+    bad = cluster.seed_canary("bad", stepWeight=150)
+    cluster.emulator.create(bad)
+    run = cluster.tick()
+    assert run.exit_code == 1
+    errors = [log for log in run.logs if log["level"] == "error"]
+    assert [e["canary"] for e in errors] == ["bad.test"]
+    assert "spec.canaryAnalysis.stepWeight" in errors[0]["msg"]
+    assert cluster.status("podinfo")["phase"] == "Initializing"
+
+
+def test_tick_logs_are_parseable(cluster: SeedCluster) -> None:
+    run = cluster.tick()
+    for line in run.output.strip().splitlines():
+        assert isinstance(json.loads(line), dict)
