@@ -117,6 +117,33 @@ def status_request(manifest: Mapping[str, Any], status: CanaryStatus) -> ApiRequ
     return ApiRequest("PUT", CANARIES.path(namespace, name, "status"), f"update status of Canary {namespace}/{name}", (), body)
 
 
+CALLED_WEBHOOKS = "calledWebhooks"
+
+
+def called_webhooks(manifest: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The side-effecting hooks already called for the decision in progress, by idempotency key."""
+    records = ((manifest.get("status") or {}).get(CALLED_WEBHOOKS)) or []
+    return {str(r.get("idempotencyKey")): r for r in records if isinstance(r, Mapping) and r.get("idempotencyKey")}
+
+
+def hook_record_request(manifest: Mapping[str, Any], record: Mapping[str, Any]) -> ApiRequest:
+    """Before a side-effecting hook is called, note its idempotency key in the status the tick started from
+    (nothing else changes). A Job killed before its decision is written re-runs the same decision, finds the
+    key and does not start a second load test. The decision's own status write drops the notes."""
+    status = dict(manifest.get("status") or {})
+    status[CALLED_WEBHOOKS] = [*(status.get(CALLED_WEBHOOKS) or []), dict(record)]
+    meta = manifest.get("metadata") or {}
+    namespace, name = str(meta.get("namespace") or "default"), str(meta.get("name"))
+    body = {
+        "apiVersion": CANARIES.api_version,
+        "kind": "Canary",
+        "metadata": {"name": name, "namespace": namespace, "resourceVersion": str(meta.get("resourceVersion") or "")},
+        "spec": manifest.get("spec"),
+        "status": status,
+    }
+    return ApiRequest("PUT", CANARIES.path(namespace, name, "status"), f"record webhook call in the status of Canary {namespace}/{name}", (), body)
+
+
 def event_name(canary_name: str, uid: str, now: str, index: int, event: Event) -> str:
     """Deterministic per decision and event, so a rerun of the same decision is answered 409 AlreadyExists
     instead of recording the event twice."""

@@ -25,13 +25,15 @@ from engine.timefmt import format_time
 from .alerts import send_alerts
 from .driver import run_tick
 from .kube_api import ApiError, ApiRequest, ApiResponse
-from .kube_apply import event_requests, plan_writes, status_request
+from .kube_apply import called_webhooks, event_requests, hook_record_request, plan_writes, status_request
 from .kube_lease import Lease
 from .kube_read import CanaryEntry, Shard, Snapshot, read_shard
 from .prometheus import PrometheusMetrics
 from .webhooks import WebhookCaller, event_request, max_duration_seconds
 
 log = logging.getLogger("cronary")
+# hooks whose call is an action (a load test, a migration), not a question: called at most once per decision
+SIDE_EFFECTS = (HookType.PRE_ROLLOUT, HookType.ROLLOUT, HookType.POST_ROLLOUT)
 Send = Callable[[ApiRequest], ApiResponse]
 
 
@@ -115,12 +117,30 @@ class Tick:
         def answer_metrics(requests: tuple[MetricRequest, ...]) -> dict:
             return self.metrics.answer(canary, requests)
 
+        manifest = dict(entry.manifest)  # its resourceVersion moves when a hook call is recorded
+        called = called_webhooks(manifest)
+
         def answer_hook(request: HookRequest) -> HookResult:
+            nonlocal manifest
+            hook, key = request.hook, str(request.payload.get("idempotencyKey") or "")
+            if hook.type in SIDE_EFFECTS and key:
+                if key in called:
+                    log.info("webhook %s (%s): already called for this step by an earlier run; not called again", hook.name, hook.type.value, extra=extra)
+                    return HookResult(True, "called by an earlier run of this decision")
+                record = {"name": hook.name, "type": hook.type.value, "idempotencyKey": key, "time": format_time(snapshot.now)}
+                written = self.send(hook_record_request(manifest, record)).body or {}
+                manifest = {**manifest, "metadata": {**manifest.get("metadata", {}), "resourceVersion": (written.get("metadata") or {}).get("resourceVersion")}}
             result = self.webhooks(request)
-            log.info("webhook %s (%s): %s", request.hook.name, request.hook.type.value, "ok" if result.ok else result.message, extra=extra)
+            log.info("webhook %s (%s): %s", hook.name, hook.type.value, "ok" if result.ok else result.message, extra=extra)
             return result
 
-        decision = run_tick(canary, snapshot.cluster, snapshot.now, self.options.settings, answer_hook, answer_metrics, self.metrics.providers_available)
+        try:
+            decision = run_tick(canary, snapshot.cluster, snapshot.now, self.options.settings, answer_hook, answer_metrics, self.metrics.providers_available)
+        except ApiError as err:
+            if not err.conflict:
+                raise
+            log.info("Canary %s is being decided by another tick; this tick leaves it", entry.key, extra=extra)
+            return Outcome(entry.key, conflict=True, next_due=snapshot.now + timedelta(seconds=interval_seconds(canary)))
         next_due = _parse(decision.next_due)
         if decision.due and (next_due is None or next_due <= snapshot.now):
             # decided, nothing changed (e.g. Succeeded and no new revision): look again one interval later
@@ -133,7 +153,7 @@ class Tick:
         status_written = False
         if decision.status_changed:
             try:
-                self.send(status_request(entry.manifest, decision.status))
+                self.send(status_request(manifest, decision.status))
             except ApiError as err:
                 if not err.conflict:
                     raise

@@ -82,7 +82,10 @@ def test_an_api_fault_aborts_the_tick_without_partial_status_and_the_next_tick_r
     cluster.emulator.fail(method=method, path=path, status=status, delay=1.5 if status == 0 else 0.0)
     run = cluster.tick("--request-timeout", "1s")
     assert run.exit_code == 1, run.output
-    assert cluster.status() == before  # nothing of the decision was recorded
+    after = cluster.status()
+    notes = after.pop("calledWebhooks", [])
+    assert after == before  # nothing of the decision was recorded...
+    assert [n["name"] for n in notes] in ([], ["load-test"])  # ...but the load test, if it was started
     time.sleep(0.6 if status == 0 else 0)  # let the emulator finish the abandoned request
     weights = [20, cluster.split_weights()["podinfo-canary"]]
     assert weights[1] in (20, 30)  # at most the step the failed tick was taking
@@ -101,17 +104,21 @@ def test_a_failed_event_write_is_logged_and_the_step_stands(cluster: SeedCluster
     assert any(log["level"] == "warn" and "event" in log["msg"] for log in run.logs)
 
 
-def test_a_job_killed_between_apply_and_status_write_is_converged_by_the_next_job(cluster: SeedCluster) -> None:
+def test_a_job_killed_between_apply_and_status_write_is_converged_by_the_next_job(cluster: SeedCluster, httpserver) -> None:
     advance_to_progressing(cluster, 20)
     cluster.emulator.complete_rollouts()
     process = None
+    applied: list[str] = []
 
     def kill_at_status_write(request: RecordedRequest) -> None:
-        if request.method == "PUT" and request.path.endswith("/canaries/podinfo/status") and process is not None:
+        """The decision's status write (the one after the TrafficSplit apply) never lands: the Job dies."""
+        if request.method == "PATCH" and request.resource == "trafficsplits":
+            applied.append(request.path)
+        if request.method == "PUT" and request.subresource == "status" and applied and process is not None:
+            cluster.emulator.fail(method="PUT", path=r"/canaries/podinfo/status$", status=500)
             process.send_signal(signal.SIGKILL)
             process.wait(10)
 
-    cluster.emulator.fail(method="PUT", path=r"/canaries/podinfo/status$", status=500)  # the killed Job's write never lands
     cluster.emulator.on_request(kill_at_status_write)
     process = cluster.tick_process()
     process.wait(60)
@@ -123,6 +130,10 @@ def test_a_job_killed_between_apply_and_status_write_is_converged_by_the_next_jo
     cluster.emulator.advance(10)
     assert finish(cluster, weights) == "Succeeded"
     assert steps(weights) == [20, 30, 40, 50]  # the killed Job's step stands; none is repeated or skipped
+    # the killed Job started the step's load test; the next Job found the note and did not start it again
+    keys = [json.loads(request.data)["idempotencyKey"] for request, _ in httpserver.log]
+    assert len(keys) == len(set(keys))
+    assert "calledWebhooks" not in cluster.status()
 
 
 def test_two_ticks_at_once_with_the_lease_one_decides_the_other_backs_off(cluster: SeedCluster, httpserver) -> None:

@@ -18,14 +18,17 @@ from cronjob.inputs import build_cluster, cluster_objects, read_canary
 from cronjob.kube_api import APPLY_PATCH, MERGE_PATCH, ApiRequest, resource_of
 from cronjob.kube_apply import (
     APPLIED,
+    called_webhooks,
     contains,
     event_requests,
+    hook_record_request,
     is_current,
     marked,
     plan_writes,
     status_request,
 )
 from cronjob.kube_read import Shard, _namespace_reads, as_canary_manifest, parse_entry
+from cronjob.kube_tick import hook_budget_warnings
 from cronjob.simulation import SimulatedCluster
 from engine.analysis import MetricResult
 from engine.canary_spec import parse_canary
@@ -197,3 +200,26 @@ def test_kinds_listed_per_namespace(tracking: bool, expected: set[str]) -> None:
 
 def test_shard_defaults_to_all_namespaces() -> None:
     assert Shard().namespaces == () and Shard().name == "default"
+
+
+# ------------------------------------------------------------------------------------- hooks in cluster mode
+def test_a_hook_call_is_noted_in_the_status_the_tick_started_from() -> None:
+    manifest = copy.deepcopy(dict(read_canary(CANARY, "smi:istio").manifest))
+    manifest["metadata"]["resourceVersion"] = "7"
+    manifest["status"] = {"phase": "Progressing", "canaryWeight": 20}
+    record = {"name": "load-test", "type": "rollout", "idempotencyKey": "k-1", "time": "2026-11-27T10:00:00Z"}
+    request = hook_record_request(manifest, record)
+    assert (request.method, request.path) == ("PUT", "/apis/flagger.app/v1beta1/namespaces/test/canaries/podinfo/status")
+    assert request.body["metadata"]["resourceVersion"] == "7"
+    assert request.body["status"] == {"phase": "Progressing", "canaryWeight": 20, "calledWebhooks": [record]}
+    assert called_webhooks(request.body) == {"k-1": record}
+
+
+def test_hooks_that_cannot_fit_in_the_budget_are_warned_about() -> None:
+    manifest = copy.deepcopy(dict(read_canary(CANARY, "smi:istio").manifest))
+    hooks = manifest["spec"]["canaryAnalysis"]["webhooks"]
+    hooks.append({"name": "slow-gate", "type": "confirm-promotion", "url": "http://gate.test/", "timeout": "30s", "retries": 1})
+    entry = parse_entry(manifest, "smi:istio")
+    assert hook_budget_warnings([entry], 120) == []
+    [warning] = hook_budget_warnings([entry], 50)
+    assert warning.startswith("Canary podinfo.test: its webhooks may take up to") and "tick budget of 50s" in warning
