@@ -228,8 +228,8 @@ _SELECTOR = re.compile(r"^\s*!?[A-Za-z0-9./_-]+(\s*(=|==|!=)\s*[A-Za-z0-9._-]*|\
 def _duration(option: str, text: str, low: float, high: float) -> float:
     try:
         seconds = parse_go_duration(text)
-    except SpecError as err:
-        raise InputError(option, "", err.message) from None
+    except ValueError:
+        raise InputError(option, "", f"must be a duration like 50s or 1m30s, got {text!r}") from None
     if not low <= seconds <= high:
         raise InputError(option, "", f"must be between {low:g}s and {high:g}s, got {text}")
     return seconds
@@ -249,8 +249,10 @@ def _tick_options(
         raise InputError("--shard", "", f"must be a DNS-1123 label of at most 50 characters (it names the Lease), got {shard!r}")
     if selector is not None and not all(_SELECTOR.match(part) for part in _split_selector(selector)):
         raise InputError("--selector", "", f"must be a label selector like 'team=a,tier!=batch', got {selector!r}")
-    if not no_lease and not is_dns1123_label(lease_namespace or ""):
-        raise InputError("--lease-namespace", "", f"must be a namespace name (or set POD_NAMESPACE, or pass --no-lease), got {lease_namespace!r}")
+    if not no_lease and not lease_namespace:
+        raise InputError("--lease-namespace", "", "not set: give it, set POD_NAMESPACE (the CronJob does), or pass --no-lease")
+    if not no_lease and not is_dns1123_label(lease_namespace):
+        raise InputError("--lease-namespace", "", f"must be a namespace name (DNS-1123 label), got {lease_namespace!r}")
     if mesh_provider:
         try:
             resolve_provider(None, mesh_provider)

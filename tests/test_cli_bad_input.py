@@ -7,6 +7,7 @@ Runs the installed `cronary` entry point in a subprocess, as a user or CI job wo
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -26,9 +27,9 @@ NOW = "2026-11-27T10:00:00Z"
 MISSING = f"{BAD}/does-not-exist.yaml"
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     assert CRONARY.exists(), f"{CRONARY} not found: install the project into the venv (pip install -e .)"
-    return subprocess.run([str(CRONARY), *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return subprocess.run([str(CRONARY), *args], cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
 
 
 def render(canary: str = CANARY, *extra: str, cluster: str = CLUSTER, provider: str = "smi:istio") -> list[str]:
@@ -164,3 +165,30 @@ def test_every_bad_fixture_is_used() -> None:
     used = {arg for _, argv, *_ in CASES for arg in argv}
     files = {f"{BAD}/{p.name}" for p in (ROOT / BAD).glob("*.yaml")}
     assert files <= used, f"unused fixtures: {sorted(files - used)}"
+
+
+# `cronary tick`: every flag is checked before the cluster is contacted (none is reachable here).
+TICK = ["tick", "--once", "--kubeconfig", MISSING]
+TICK_CASES = [
+    ("tick-budget-not-a-duration", [*TICK, "--no-lease", "--budget", "soon"], "--budget", "soon"),
+    ("tick-budget-too-long", [*TICK, "--no-lease", "--budget", "2h"], "--budget", "2h"),
+    ("tick-namespace-not-a-name", [*TICK, "--namespace", "Team_A"], "--namespace", "Team_A"),
+    ("tick-shard-not-a-name", [*TICK, "--shard", "a/b"], "--shard", "a/b"),
+    ("tick-selector-garbage", [*TICK, "--selector", "team=a;rm -rf"], "--selector", "team=a;rm -rf"),
+    ("tick-lease-namespace-unset", [*TICK], "--lease-namespace", "not set"),
+    ("tick-lease-namespace-not-a-name", [*TICK, "--lease-namespace", "-x"], "--lease-namespace", "'-x'"),
+    ("tick-mesh-provider-unknown", [*TICK, "--no-lease", "--mesh-provider", "consul"], "--mesh-provider", "consul"),
+    ("tick-prometheus-not-a-url", [*TICK, "--no-lease", "--prometheus", "prometheus:9090"], "--prometheus", "prometheus:9090"),
+    ("tick-event-webhook-not-a-url", [*TICK, "--no-lease", "--event-webhook", "ftp://x"], "--event-webhook", "not shown"),
+    ("tick-slack-url-not-a-url", [*TICK, "--no-lease", "--slack-url", "hooks.slack.com/x"], "--slack-url", "URL"),
+    ("tick-request-timeout-zero", [*TICK, "--no-lease", "--request-timeout", "0s"], "--request-timeout", "0s"),
+    ("tick-kubeconfig-missing", [*TICK, "--no-lease"], MISSING, "cannot load the Kubernetes client configuration"),
+]
+
+
+@pytest.mark.parametrize("argv,option,fragment", [pytest.param(a, o, f, id=i) for i, a, o, f in TICK_CASES])
+def test_bad_tick_flags_are_one_line_naming_the_option(argv: list[str], option: str, fragment: str) -> None:
+    env_without_pod_namespace = {k: v for k, v in os.environ.items() if k != "POD_NAMESPACE"}
+    line = _one_line(run(*argv, env=env_without_pod_namespace))
+    assert line.startswith(f"error: {option}: "), line
+    assert fragment in line, line

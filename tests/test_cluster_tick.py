@@ -143,3 +143,45 @@ def test_logs_are_json_lines_with_msg_level_canary_and_tick(emulator, tmp_path, 
     assert all({"msg", "level", "ts"} <= set(log) for log in logs)
     event_lines = [log for log in logs if "eventType" in log]
     assert event_lines and all(log["canary"] == "podinfo.test" and log["tick"] == "2026-11-27T10:00:00Z" for log in event_lines)
+
+
+@pytest.mark.parametrize(
+    "flags, decided",
+    [
+        pytest.param((), True, id="all-namespaces"),
+        pytest.param(("--namespace", "test"), True, id="its-namespace"),
+        pytest.param(("--namespace", "other"), False, id="another-namespace"),
+        pytest.param(("--selector", "team=checkout"), True, id="matching-selector"),
+        pytest.param(("--selector", "team notin (checkout)"), False, id="excluding-selector"),
+    ],
+)
+def test_a_shard_decides_only_its_canaries(emulator, tmp_path, prometheus, loadtester, flags: tuple[str, ...], decided: bool) -> None:
+    cluster = seed_cluster(emulator, tmp_path, prometheus.url, loadtester)
+    canary = cluster.canary()
+    canary["metadata"]["labels"] = {"team": "checkout"}
+    emulator.replace(canary)
+    assert cluster.tick(*flags).exit_code == 0
+    assert ("phase" in cluster.status()) is decided
+
+
+def test_a_v1beta1_canary_is_decided_like_the_v1alpha3_one(emulator, tmp_path, prometheus, loadtester) -> None:
+    cluster = seed_cluster(emulator, tmp_path, prometheus.url, loadtester)
+    seed = cluster.canary()
+    emulator.delete("flagger.app/v1beta1", "Canary", "test", "podinfo")
+    spec = dict(seed["spec"])
+    spec["analysis"] = spec.pop("canaryAnalysis")
+    spec["autoscalerRef"] = {**spec["autoscalerRef"], "apiVersion": "autoscaling/v2"}
+    emulator.create({"apiVersion": "flagger.app/v1beta1", "kind": "Canary", "metadata": {"name": "podinfo", "namespace": "test"}, "spec": spec})
+    timeline = play(cluster)
+    assert timeline[-1]["phase"] == "Succeeded"
+    assert comparable(timeline) == comparable(simulate(prometheus.url))
+
+
+def test_now_comes_from_the_api_server_unless_pinned(emulator, tmp_path, prometheus, loadtester) -> None:
+    cluster = seed_cluster(emulator, tmp_path, prometheus.url, loadtester)
+    emulator.advance(3600)
+    assert cluster.tick().exit_code == 0
+    assert cluster.status()["lastDecisionTime"] == "2026-11-27T11:00:00Z"
+    emulator.advance(10)
+    assert cluster.tick("--now", "2026-11-27T11:00:05Z").exit_code == 0  # pinned: not due yet
+    assert cluster.status()["lastDecisionTime"] == "2026-11-27T11:00:00Z"
