@@ -94,6 +94,7 @@ class ApiRequest:
     body: Any = None
     content_type: str | None = None
     sensitive: bool = False
+    note: str = ""  # worth a log line of its own (e.g. a drift being corrected)
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def list_request(resource: Resource, namespace: str | None, label_selector: str 
     return ApiRequest("GET", resource.path(namespace), f"list {resource.plural} {where}", query)
 
 
-def apply_request(manifest: Mapping[str, Any], *, sensitive: bool = False) -> ApiRequest:
+def apply_request(manifest: Mapping[str, Any], *, sensitive: bool = False, note: str = "") -> ApiRequest:
     """Server-side apply with field manager `cronary`, forcing ownership: the generated objects are
     cronary's (a Canary taken over from Flagger has fields owned by `flagger`)."""
     resource = resource_of(manifest)
@@ -140,6 +141,7 @@ def apply_request(manifest: Mapping[str, Any], *, sensitive: bool = False) -> Ap
         manifest,
         APPLY_PATCH,
         sensitive,
+        note,
     )
 
 

@@ -17,6 +17,8 @@ import hashlib
 import json
 from typing import Any, Mapping
 
+import jsonpatch
+
 from engine.cluster import ClusterView
 from engine.model import Canary, CanaryStatus
 from engine.render_meta import include_by_prefix, object_meta
@@ -55,6 +57,24 @@ def is_current(live: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> bo
         return False
     annotations = (live.get("metadata") or {}).get("annotations") or {}
     return annotations.get(APPLIED) == (desired["metadata"]["annotations"][APPLIED]) and contains(live, desired)
+
+
+def _projection(live: Any, desired: Any) -> Any:
+    """`live` cut down to the fields `desired` has, so a diff shows only what cronary manages."""
+    if isinstance(desired, Mapping) and isinstance(live, Mapping):
+        return {k: _projection(live[k], v) for k, v in desired.items() if k in live}
+    if isinstance(desired, list) and isinstance(live, list) and len(desired) == len(live):
+        return [_projection(a, b) for a, b in zip(live, desired)]
+    return live
+
+
+def drift(live: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> list[str]:
+    """What someone changed in an object cronary applied and still wants the same (its annotation matches):
+    JSON Patch operations and paths, no values (a Secret's data must not reach a log)."""
+    if live is None or (live.get("metadata") or {}).get("annotations", {}).get(APPLIED) != desired["metadata"]["annotations"][APPLIED]:
+        return []
+    patch = jsonpatch.make_patch(_projection(live, desired), dict(desired))
+    return [f"{op['op']} {op['path']}" for op in patch]
 
 
 def secret_copy(canary: Canary, source: Mapping[str, Any], name: str, include_label_prefixes: tuple[str, ...]) -> dict[str, Any]:
@@ -97,8 +117,11 @@ def plan_writes(
                 requests.append(scale_request(namespace, name, replicas))
             continue
         desired = marked(obj)
-        if not is_current(cluster.get(obj["kind"], namespace, name), desired):
-            requests.append(apply_request(desired))
+        live = cluster.get(obj["kind"], namespace, name)
+        if not is_current(live, desired):
+            changed = drift(live, desired)
+            note = f"{obj['kind']} {namespace}/{name} was changed outside cronary ({', '.join(changed)}); applying it again" if changed else ""
+            requests.append(apply_request(desired, note=note))
     return requests
 
 

@@ -149,6 +149,8 @@ class Tick:
             return Outcome(entry.key, next_due=next_due)
         writes = plan_writes(decision, snapshot.cluster, snapshot.secret_objects, self.options.include_label_prefixes)
         for request in writes:
+            if request.note:
+                log.warning("%s", request.note, extra=extra)
             self.send(request)
         status_written = False
         if decision.status_changed:

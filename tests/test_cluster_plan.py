@@ -223,3 +223,14 @@ def test_hooks_that_cannot_fit_in_the_budget_are_warned_about() -> None:
     assert hook_budget_warnings([entry], 120) == []
     [warning] = hook_budget_warnings([entry], 50)
     assert warning.startswith("Canary podinfo.test: its webhooks may take up to") and "tick budget of 50s" in warning
+
+
+def test_a_hand_edit_of_an_applied_object_is_named_in_the_plan() -> None:
+    decision, cluster = initialized_decision()
+    applied = [copy.deepcopy(r.body) for r in plan_writes(decision, cluster, {}) if r.what.startswith("apply")]
+    split = next(o for o in applied if o["kind"] == "TrafficSplit")
+    split["spec"]["backends"][1]["weight"] = 100  # someone routes everything to the canary by hand
+    live = ClusterView.of([*cluster.objects.values(), *applied])
+    [request] = [r for r in plan_writes(decision, live, {}) if r.what.startswith("apply")]
+    assert request.body["kind"] == "TrafficSplit"
+    assert request.note == "TrafficSplit test/podinfo was changed outside cronary (replace /spec/backends/1/weight); applying it again"
