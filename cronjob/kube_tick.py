@@ -16,20 +16,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from engine.alert_providers import NotifierTarget, alert_providers
-from engine.alerts import alerts_for, deliveries
-from engine.model import HookType, WebhookSpec
+from engine.alert_providers import NotifierTarget
+from engine.model import HookType
 from engine.tick import Decision, HookRequest, HookResult, MetricRequest, Settings, interval_seconds, is_due, likely_metrics
 from engine.timefmt import format_time
 
-from .alerts import send_alerts
 from .driver import run_tick
 from .kube_api import ApiError, ApiRequest, ApiResponse
 from .kube_apply import called_webhooks, event_requests, hook_record_request, plan_writes, status_request
 from .kube_lease import Lease
 from .kube_read import CanaryEntry, Shard, Snapshot, read_shard
+from .notify import log_events, notify
 from .prometheus import PrometheusMetrics
-from .webhooks import WebhookCaller, event_request, max_duration_seconds
+from .webhooks import WebhookCaller, max_duration_seconds
 
 log = logging.getLogger("cronary")
 # hooks whose call is an action (a load test, a migration), not a question: called at most once per decision
@@ -167,33 +166,15 @@ class Tick:
 
     def report(self, decision: Decision, entry: CanaryEntry, extra: dict) -> None:
         """Events, logs, event webhooks and alerts of a decision whose status is written."""
-        for event in decision.events:
-            (log.warning if event.type == "Warning" else log.info)("%s", event.message, extra={**extra, "eventType": event.type})
+        log_events(decision, extra)
         for request in event_requests(decision, entry.manifest, self.options.holder):
             try:
                 self.send(request)
             except ApiError as err:
                 if not err.conflict:  # 409: this decision's event was recorded by an earlier run
                     log.warning("%s", err, extra=extra)
-        self.call_event_hooks(decision, extra)
-        alerts = alerts_for(decision, cluster_name=self.options.cluster_name)
-        if alerts and self.snapshot is not None:
-            send_alerts(deliveries(decision.canary, alerts), alert_providers(self.snapshot.cluster), self.snapshot.read_secret, global_target=self.options.global_alerts)
-
-    def call_event_hooks(self, decision: Decision, extra: dict) -> None:
-        canary = decision.canary
-        hooks = [h for h in canary.spec.effective_analysis.webhooks if h.type is HookType.EVENT]
-        if self.options.event_webhook:
-            hooks.append(WebhookSpec(name="event", url=self.options.event_webhook, type=HookType.EVENT))
-        if not hooks or not decision.events:
-            return
-        base = {"name": canary.name, "namespace": canary.namespace, "checksum": decision.status.last_applied_spec or ""}
-        now = _parse(decision.now) or self.clock()
-        for hook in hooks:
-            for event in decision.events:
-                result = self.webhooks(event_request(hook, base, event, now))
-                if not result.ok:
-                    log.warning("event webhook %s: %s", hook.name, result.message, extra=extra)
+        if self.snapshot is not None:
+            notify(decision, self.options, self.webhooks, self.snapshot.cluster, self.snapshot.read_secret, extra)
 
     # -- the Lease -------------------------------------------------------------------------------------
     lease: Lease | None = None
