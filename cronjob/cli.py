@@ -10,6 +10,7 @@ import os
 import re
 import socket
 import sys
+import time
 from typing import Any, Callable
 
 import click
@@ -25,6 +26,9 @@ from engine.tick import HookRequest, HookResult, MetricRequest, Settings
 
 from .driver import providers_available, run_tick
 from .errors import InputError
+from .git_repo import GitCredentials, GitError, GitWorkspace
+from .git_tick import GitOptions, GitTick
+from .history import format_history_table, timeline_from_log
 from .inputs import (
     build_cluster,
     check_references,
@@ -326,31 +330,109 @@ def _holder() -> str:
 @click.option("--slack-user", default="", metavar="NAME")
 @click.option("--msteams-url", envvar="CRONARY_MSTEAMS_URL", default=None, metavar="URL", help="Global Microsoft Teams alerts (env CRONARY_MSTEAMS_URL).")
 @click.option("--cluster-name", default="", metavar="NAME", help="Shown in alerts (Flagger's -cluster-name).")
+@click.option("--git-repo", default=None, metavar="URL", help="GitOps mode: commit decisions to this repository instead of writing to the cluster.")
+@click.option("--git-branch", default="main", show_default=True, metavar="BRANCH")
+@click.option("--git-path", default="cronary", show_default=True, metavar="PATH", help="Directory in the repository for cronary's files.")
+@click.option("--git-cache", envvar="CRONARY_GIT_CACHE", default="/tmp/cronary-git", show_default=True, metavar="DIR", help="Where the bare clone is kept between passes.")
+@click.option("--git-commit-per-canary", is_flag=True, help="One commit per canary instead of one per tick.")
+@click.option("--no-cluster", is_flag=True, help="GitOps mode without cluster access: Canaries and targets come from the repository.")
+@click.option("--git-manifests", default="", metavar="PATH", help="With --no-cluster: where the team's Canaries and Deployments are in the repository (default: all of it).")
+@click.option("--sync-delay", default="60s", show_default=True, metavar="DURATION", help="With --no-cluster: how long the GitOps tool takes to sync a commit.")
 @_bad_input
 def tick(
     once: bool, budget: str, namespaces: tuple[str, ...], selector: str | None, shard: str, lease_namespace: str | None, no_lease: bool,
     kubeconfig: str | None, now_text: str | None, mesh_provider: str | None, prometheus_url: str, istio_seconds: bool,
     no_config_tracking: bool, include_label_prefixes: tuple[str, ...], selector_labels: str, request_timeout: str,
     event_webhook: str | None, slack_url: str | None, slack_channel: str, slack_user: str, msteams_url: str | None, cluster_name: str,
+    git_repo: str | None, git_branch: str, git_path: str, git_cache: str, git_commit_per_canary: bool, no_cluster: bool,
+    git_manifests: str, sync_delay: str,
 ) -> None:
-    """Decide every due Canary of the shard and write the decisions to the cluster (the CronJob's entry point)."""
+    """Decide every due Canary of the shard and write the decisions to the cluster, or commit them to git with
+    --git-repo (the CronJob's entry point)."""
+    git = _git_options(git_repo, git_branch, git_path, git_cache, git_commit_per_canary, no_cluster, git_manifests, sync_delay)
     options = _tick_options(
-        once, budget, namespaces, selector, shard, lease_namespace, no_lease, now_text, mesh_provider, no_config_tracking,
+        once, budget, namespaces, selector, shard, lease_namespace, no_lease or git is not None, now_text, mesh_provider, no_config_tracking,
         include_label_prefixes, selector_labels, event_webhook, slack_url, slack_channel, slack_user, msteams_url, cluster_name,
     )
     if not is_http_url(prometheus_url):
         raise InputError("--prometheus", "", f"must be an http(s) URL, got {prometheus_url!r}")
     timeout = _duration("--request-timeout", request_timeout, 0.1, 300)
     configure_logs()
-    try:
-        api_client = api_client_for(kubeconfig)
-    except Exception as err:  # noqa: BLE001 - kubeconfig problems of every kind
-        raise InputError(kubeconfig or "kubeconfig", "", f"cannot load the Kubernetes client configuration: {' '.join(str(err).split())[:200]}") from None
-    client = KubeClient(api_client, timeout)
+    client = None if git is not None and not git.read_cluster else KubeClient(_api_client(kubeconfig), timeout)
     metrics = PrometheusMetrics(prometheus_url, istio_seconds=istio_seconds)
     with WebhookCaller() as webhooks:
-        status = Tick(client.send, options, metrics, webhooks).run()
+        if git is None:
+            assert client is not None
+            status = Tick(client.send, options, metrics, webhooks).run()
+        else:
+            _git_timeouts(timeout)
+            workspace = GitWorkspace(git.url, git.branch, git.cache_dir, GitCredentials.from_env(os.environ))
+            runner = GitTick(workspace, options, git, metrics, client.send if client else None, webhooks)
+            status = runner.run_loop(time.sleep, time.monotonic)
     sys.exit(status)
+
+
+def _git_timeouts(seconds: float) -> None:
+    """libgit2's network timeouts are process-wide; a CLI process may set them (milliseconds)."""
+    import pygit2
+
+    pygit2.settings.server_connect_timeout = int(seconds * 1000)
+    pygit2.settings.server_timeout = int(seconds * 1000)
+
+
+def _api_client(kubeconfig: str | None) -> Any:
+    try:
+        return api_client_for(kubeconfig)
+    except Exception as err:  # noqa: BLE001 - kubeconfig problems of every kind
+        raise InputError(kubeconfig or "kubeconfig", "", f"cannot load the Kubernetes client configuration: {' '.join(str(err).split())[:200]}") from None
+
+
+_GIT_URL = re.compile(r"^(https?://|ssh://|file://|/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)\S+$")
+
+
+def _git_options(
+    url: str | None, branch: str, path: str, cache: str, per_canary: bool, no_cluster: bool, manifests: str, sync_delay: str,
+) -> GitOptions | None:
+    if url is None:
+        if no_cluster:
+            raise InputError("--no-cluster", "", "only with --git-repo (GitOps mode)")
+        return None
+    if not _GIT_URL.match(url):
+        raise InputError("--git-repo", "", "must be an https://, ssh://, file:// URL, user@host:path or an absolute path (the value is not shown)")
+    if not re.fullmatch(r"[A-Za-z0-9._/-]+", branch) or ".." in branch or branch.startswith(("/", "-")):
+        raise InputError("--git-branch", "", f"must be a branch name, got {branch!r}")
+    for option, value in (("--git-path", path), ("--git-manifests", manifests)):
+        if value and (not re.fullmatch(r"[A-Za-z0-9._/-]+", value) or ".." in value.split("/") or value.startswith("/")):
+            raise InputError(option, "", f"must be a relative path inside the repository, got {value!r}")
+    return GitOptions(
+        url=url, branch=branch, path=path.strip("/"), cache_dir=cache, per_canary=per_canary,
+        sync_delay_seconds=_duration("--sync-delay", sync_delay, 0, 86400), manifests=manifests.strip("/"), read_cluster=not no_cluster,
+    )
+
+
+@main.command()
+@click.option("--git-repo", required=True, metavar="URL", help="The repository cronary commits to in GitOps mode.")
+@click.option("--git-branch", default="main", show_default=True, metavar="BRANCH")
+@click.option("--git-path", default="cronary", show_default=True, metavar="PATH")
+@click.option("--git-cache", envvar="CRONARY_GIT_CACHE", default="/tmp/cronary-git", show_default=True, metavar="DIR")
+@click.option("--canary", "canary_key", default=None, metavar="NAME.NAMESPACE", help="Only this canary (e.g. podinfo.test).")
+@click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_bad_input
+def history(git_repo: str, git_branch: str, git_path: str, git_cache: str, canary_key: str | None, output: str) -> None:
+    """Rebuild rollout timelines from `git log` alone: the trailers of cronary's commits."""
+    git = _git_options(git_repo, git_branch, git_path, git_cache, False, False, "", "0s")
+    assert git is not None
+    workspace = GitWorkspace(git.url, git.branch, git.cache_dir, GitCredentials.from_env(os.environ))
+    try:
+        workspace.sync()
+    except GitError as err:
+        raise InputError("--git-repo", "", str(err)) from None
+    commits = [(c.oid, c.message) for c in workspace.log(git.path or None)]
+    entries = timeline_from_log(commits, canary_key)
+    if output == "json":
+        click.echo(dump_json([e.as_json() for e in entries]), nl=False)
+    else:
+        click.echo(format_history_table(entries), nl=False)
 
 
 if __name__ == "__main__":
