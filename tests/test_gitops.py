@@ -9,6 +9,7 @@ Canary and Deployment are read from the repository, and `--sync-delay 0s` stands
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -264,3 +265,30 @@ def test_an_unreachable_remote_is_one_error_line_without_credentials(tmp_path: P
     assert "hunter2" not in result.output
     errors = [json.loads(line) for line in result.output.splitlines() if line.startswith("{") and '"error"' in line]
     assert len(errors) == 1
+
+
+def test_without_once_a_job_keeps_deciding_each_interval_within_its_budget(tmp_path: Path, prometheus, loadtester) -> None:
+    from cronjob.git_repo import GitWorkspace
+    from cronjob.git_tick import GitOptions, GitTick
+    from cronjob.kube_tick import TickOptions
+    from cronjob.prometheus import PrometheusMetrics
+    from engine.tick import Settings
+
+    repo = GitOpsRepo(tmp_path, prometheus.url, loadtester.url_for("/")).seed()
+    clock = [repo.now]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += timedelta(seconds=seconds)
+
+    def monotonic() -> float:
+        return (clock[0] - repo.now).total_seconds()
+
+    options = TickOptions(settings=Settings(mesh_provider="smi:istio"), budget_seconds=35)
+    git = GitOptions(url=repo.remote, path="cronary", cache_dir=str(tmp_path / "loop-cache"), sync_delay_seconds=0, manifests="apps", read_cluster=False)
+    tick = GitTick(GitWorkspace(repo.remote, "main", tmp_path / "loop-cache"), options, git, PrometheusMetrics(prometheus.url), clock=lambda: clock[0])
+    assert tick.run_loop(sleep, monotonic) == 0
+    assert slept == [10, 10, 10]  # passes at +0, +10, +20, +30: a fifth would end past 35 s
+    phases = [parse_commit_message(c.message)[0].phase for c in cronary_commits(repo)]
+    assert phases == ["Initializing", "Initialized"]  # later passes found nothing to move: no commits
