@@ -27,6 +27,8 @@ from engine.evidence import Change, commit_message, parse_commit_message, subjec
 
 from engine.analysis import MetricVerdict
 from engine.cluster import ClusterView
+from engine.errors import SpecError
+from engine.metric_templates import MetricTemplateSpec, parse_metric_template
 from engine.model import Canary, HookType
 from engine.status_doc import status_manifest
 from engine.tick import (
@@ -216,6 +218,7 @@ class GitTick:
         """Secret data the cluster reader keeps in memory is dropped here: git mode never writes it."""
         if self.git.read_cluster and self.send is not None:
             snapshot = read_shard(self.send, self.options.shard, self.options.settings, self.options.now, self.clock)
+            self.metrics.templates, self.metrics.read_secret = snapshot.templates, snapshot.read_secret
             return [self.with_git_state(e) for e in snapshot.canaries], snapshot.cluster, snapshot.now
         now = self.options.now or self.clock()
         entries, cluster = self.read_repository()
@@ -253,6 +256,7 @@ class GitTick:
                 elif kind in ("Deployment", "HorizontalPodAutoscaler", "ConfigMap", "Service", "TrafficSplit", "MetricTemplate", "AlertProvider"):
                     objects.append(rolled_out(doc) if kind == "Deployment" else doc)
         canaries.sort(key=lambda e: e.key)
+        self.metrics.templates = templates_of(objects)
         return canaries, ClusterView.of(objects)
 
     # -- one canary --------------------------------------------------------------------------------------------
@@ -379,6 +383,19 @@ def _documents(data: bytes | None) -> Iterable[dict[str, Any]]:
         return [d for d in YAML(typ="safe", pure=True).load_all(data.decode("utf-8")) if isinstance(d, dict)]
     except Exception:  # noqa: BLE001 - a file that is not YAML is not one of ours to read
         return []
+
+
+def templates_of(objects: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], MetricTemplateSpec]:
+    """The valid MetricTemplates among objects read from the repository (an invalid one reads as "not found")."""
+    out = {}
+    for obj in objects:
+        if obj.get("kind") == "MetricTemplate":
+            try:
+                template = parse_metric_template(obj)
+            except SpecError:
+                continue
+            out[(template.namespace, template.name)] = template
+    return out
 
 
 def rolled_out(deployment: Mapping[str, Any]) -> dict[str, Any]:

@@ -130,3 +130,28 @@ def test_secret_data_never_reaches_the_repository(emulator, tmp_path: Path, prom
     for oid in repo.odb:
         data = repo.odb.read(oid)[1]
         assert not any(n in data for n in needles), f"Secret data in git object {oid}"
+
+
+def test_the_gitops_install_grants_exactly_the_reads_the_tick_makes(emulator, tmp_path: Path, prometheus, httpserver) -> None:
+    from rbac import granted, render_kustomize
+    from test_cluster_rbac import DEPLOY, used, with_every_feature
+
+    httpserver.expect_request("/", method="POST").respond_with_data("ok")
+    httpserver.expect_request("/alert", method="POST").respond_with_data("ok")
+    cluster = SeedCluster(emulator, tmp_path, prometheus.url, httpserver.url_for("/")).install()
+    with_every_feature(cluster, httpserver.url_for("/alert"))
+    gitops = GitOpsCluster(cluster, tmp_path)
+    emulator.clear_requests()
+    for n in range(30):
+        gitops.tick()
+        gitops.flux_sync()
+        if n == 2:
+            cluster.set_image()
+        emulator.advance(10)
+        if gitops.phase() == "Succeeded":
+            break
+    assert gitops.phase() == "Succeeded"
+    calls, rules = used(emulator), granted(render_kustomize(DEPLOY / "overlays" / "gitops"))
+    assert sorted(calls - rules, key=str) == [], "calls the install does not allow"
+    assert sorted(rules - calls, key=str) == [], "permissions the tick never uses"
+    assert {p.verb for p in calls} == {"list"}
