@@ -7,7 +7,7 @@ from typing import Callable, Mapping
 
 from engine.analysis import MetricResult
 from engine.cluster import ClusterView
-from engine.model import Canary
+from engine.model import Canary, build_frozen
 from engine.tick import Decision, HookRequest, HookResult, MetricRequest, Observations, Pending, Settings, decide, is_due, likely_metrics, read_target_facts
 
 HookAnswer = Callable[[HookRequest], HookResult]
@@ -39,25 +39,28 @@ def run_tick(
     hooks: dict[str, HookResult] = {}
     metrics: dict[str, MetricResult] = {}
     providers: HookResult | None = None
+    rounds = 0
     due = is_due(canary, now)
     facts = read_target_facts(canary, cluster, settings) if due else None
     prefetch = likely_metrics(canary, settings) if due and prefetch_metrics else ()
     if prefetch:
         metrics.update(answer_metrics(prefetch))
-    pending: Pending | None = None
-    for _ in range(MAX_ROUNDS):
-        observations = Observations(metrics=dict(metrics), hooks=dict(hooks), providers=providers)
-        # Answers are only ever added, so each round continues where the last one stopped (same outcome as
-        # starting over, which `decide` falls back to by itself when that would not hold).
-        outcome = decide(canary, cluster, now, settings, observations, facts, resume=pending)
-        if isinstance(outcome, Decision):
-            return outcome
-        assert isinstance(outcome, Pending)
-        pending = outcome
-        for request in outcome.hooks:
+
+    def answer(pending: Pending) -> Observations:
+        """Each `Pending` answered where the tick stands (the same as a round of decide → Pending → decide)."""
+        nonlocal providers, rounds
+        for request in pending.hooks:
             hooks[request.hook.name] = answer_hook(request)
-        if outcome.metrics:
-            metrics.update(answer_metrics(outcome.metrics))
-        if outcome.check_providers:
+        if pending.metrics:
+            metrics.update(answer_metrics(pending.metrics))
+        if pending.check_providers:
             providers = answer_providers(canary)
-    raise RuntimeError(f"tick of {canary.key} did not settle after {MAX_ROUNDS} rounds")
+        rounds += 1
+        if rounds >= MAX_ROUNDS:
+            raise RuntimeError(f"tick of {canary.key} did not settle after {MAX_ROUNDS} rounds")
+        return build_frozen(Observations, {"metrics": dict(metrics), "hooks": dict(hooks), "providers": providers})
+
+    observations = build_frozen(Observations, {"metrics": dict(metrics), "hooks": dict(hooks), "providers": providers})
+    outcome = decide(canary, cluster, now, settings, observations, facts, answer=answer)
+    assert isinstance(outcome, Decision)
+    return outcome

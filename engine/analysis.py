@@ -7,7 +7,7 @@ from functools import lru_cache
 from dataclasses import dataclass
 
 from .durations import format_go_duration_ms, format_go_float
-from .model import BUILTIN_DURATION, BUILTIN_SUCCESS_RATE, Canary, MetricSpec
+from .model import BUILTIN_DURATION, BUILTIN_SUCCESS_RATE, Canary, MetricSpec, build_frozen
 
 NO_VALUES = "no values found"
 
@@ -54,6 +54,10 @@ def bound_text(metric: MetricSpec) -> str:
     return f"<= {format_go_float(metric.threshold)}{unit}"
 
 
+def _verdict(metric: str, value: float | None, bound: str, passed: bool, message: str = "") -> MetricVerdict:
+    return build_frozen(MetricVerdict, {"metric": metric, "value": value, "bound": bound, "passed": passed, "message": message})
+
+
 def _bounds(metric: MetricSpec, minimum_by_default: bool) -> tuple[float | None, float | None]:
     if metric.threshold_range is not None:
         return metric.threshold_range.min, metric.threshold_range.max
@@ -73,7 +77,7 @@ def judge_metric(canary: Canary, metric: MetricSpec, result: MetricResult, metri
             text = f"Prometheus query failed for {metric.name}: {result.error}"
         else:
             text = f"Metric query failed for {metric.name}: {result.error}"
-        return MetricVerdict(metric.name, None, bound, False, text)
+        return _verdict(metric.name, None, bound, False, text)
     if not result.has_value:
         if kind == "builtin" and metric.name == BUILTIN_SUCCESS_RATE:
             text = f"Halt advancement no values found for {metrics_provider} metric {metric.name} probably {target}.{ns} is not receiving traffic: {NO_VALUES}"
@@ -83,26 +87,26 @@ def judge_metric(canary: Canary, metric: MetricSpec, result: MetricResult, metri
             text = f"Halt advancement no values found for metric: {metric.name}"
         else:
             text = f"Halt advancement no values found for custom metric: {metric.name}: {NO_VALUES}"
-        return MetricVerdict(metric.name, None, bound, False, text)
+        return _verdict(metric.name, None, bound, False, text)
     value = float(result.value)  # type: ignore[arg-type]
     if kind == "builtin" and metric.name == BUILTIN_DURATION:
         lo, hi = _bounds(metric, minimum_by_default=False)
         measured = int(value)
         if lo is not None and measured < int(lo):
-            return MetricVerdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement request duration {format_go_duration_ms(measured)} < {format_go_duration_ms(int(lo))}")
+            return _verdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement request duration {format_go_duration_ms(measured)} < {format_go_duration_ms(int(lo))}")
         if hi is not None and measured > int(hi):
-            return MetricVerdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement request duration {format_go_duration_ms(measured)} > {format_go_duration_ms(int(hi))}")
-        return MetricVerdict(metric.name, value, bound, True)
+            return _verdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement request duration {format_go_duration_ms(measured)} > {format_go_duration_ms(int(hi))}")
+        return _verdict(metric.name, value, bound, True)
     if kind == "builtin":
         lo, hi = _bounds(metric, minimum_by_default=True)
         if lo is not None and value < lo:
-            return MetricVerdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement success rate {value:.2f}% < {format_go_float(lo)}%")
+            return _verdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement success rate {value:.2f}% < {format_go_float(lo)}%")
         if hi is not None and value > hi:
-            return MetricVerdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement success rate {value:.2f}% > {format_go_float(hi)}%")
-        return MetricVerdict(metric.name, value, bound, True)
+            return _verdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement success rate {value:.2f}% > {format_go_float(hi)}%")
+        return _verdict(metric.name, value, bound, True)
     lo, hi = _bounds(metric, minimum_by_default=False)
     if lo is not None and value < lo:
-        return MetricVerdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement {metric.name} {value:.2f} < {format_go_float(lo)}")
+        return _verdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement {metric.name} {value:.2f} < {format_go_float(lo)}")
     if hi is not None and value > hi:
-        return MetricVerdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement {metric.name} {value:.2f} > {format_go_float(hi)}")
-    return MetricVerdict(metric.name, value, bound, True)
+        return _verdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement {metric.name} {value:.2f} > {format_go_float(hi)}")
+    return _verdict(metric.name, value, bound, True)

@@ -39,21 +39,31 @@ NO_CONFIGS = TrackedConfigs((), (), ())
 
 
 def _config_refs(pod_spec: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any], str]]:
-    """Every place a pod spec names a ConfigMap or Secret, as (kind, the reference map, its name key)."""
+    """Every place a pod spec names a ConfigMap or Secret, as (kind, the reference map, its name key).
+    Absent or empty reference maps are left out (they name nothing)."""
     for volume in pod_spec.get("volumes") or []:
-        yield "configmap", volume.get("configMap") or {}, "name"
-        yield "secret", volume.get("secret") or {}, "secretName"
+        if ref := volume.get("configMap"):
+            yield "configmap", ref, "name"
+        if ref := volume.get("secret"):
+            yield "secret", ref, "secretName"
         for source in (volume.get("projected") or {}).get("sources") or []:
-            yield "configmap", source.get("configMap") or {}, "name"
-            yield "secret", source.get("secret") or {}, "name"
-    for container in list(pod_spec.get("initContainers") or []) + list(pod_spec.get("containers") or []):
-        for env in container.get("env") or []:
-            value_from = env.get("valueFrom") or {}
-            yield "configmap", value_from.get("configMapKeyRef") or {}, "name"
-            yield "secret", value_from.get("secretKeyRef") or {}, "name"
-        for env_from in container.get("envFrom") or []:
-            yield "configmap", env_from.get("configMapRef") or {}, "name"
-            yield "secret", env_from.get("secretRef") or {}, "name"
+            if ref := source.get("configMap"):
+                yield "configmap", ref, "name"
+            if ref := source.get("secret"):
+                yield "secret", ref, "name"
+    for containers in (pod_spec.get("initContainers") or [], pod_spec.get("containers") or []):
+        for container in containers:
+            for env in container.get("env") or []:
+                if value_from := env.get("valueFrom"):
+                    if ref := value_from.get("configMapKeyRef"):
+                        yield "configmap", ref, "name"
+                    if ref := value_from.get("secretKeyRef"):
+                        yield "secret", ref, "name"
+            for env_from in container.get("envFrom") or []:
+                if ref := env_from.get("configMapRef"):
+                    yield "configmap", ref, "name"
+                if ref := env_from.get("secretRef"):
+                    yield "secret", ref, "name"
 
 
 def referenced_configs(pod_spec: Mapping[str, Any]) -> list[ConfigRef]:
@@ -94,6 +104,8 @@ def track_configs(pod_spec: Mapping[str, Any], namespace: str, cluster: ClusterV
                 continue
             checksums.append((f"secret/{ref.name}", summary.checksum))
             secrets.append(ref.name)
+    if not checksums and not configmaps and not secrets:
+        return NO_CONFIGS
     return TrackedConfigs(tuple(sorted(checksums)), tuple(configmaps), tuple(secrets))
 
 

@@ -8,8 +8,42 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from functools import cached_property
-from typing import Any, Mapping
+from typing import Any, Callable, Generic, Mapping, TypeVar
+
+_T = TypeVar("_T")
+_V = TypeVar("_V")
+
+
+class derived(Generic[_V]):
+    """A property of a frozen value computed once per object from its fields and then kept in the object's
+    `__dict__` (so later reads are plain attribute reads): `functools.cached_property` without its lock,
+    which costs more than the values it guards here. Never part of the value: dataclass equality, hashing
+    and repr look at fields only."""
+
+    def __init__(self, compute: Callable[[Any], _V]) -> None:
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> _V:
+        if obj is None:
+            return self  # type: ignore[return-value]
+        value = obj.__dict__[self.name] = self.compute(obj)
+        return value
+
+
+def build_frozen(cls: type[_T], values: dict[str, Any]) -> _T:
+    """`cls(**values)` for a frozen dataclass without `__post_init__`, where `values` holds every field by
+    name: the same object (equal, same hash and repr), made without the one `object.__setattr__` call per
+    field of a frozen dataclass' `__init__`, which is most of its cost. For the few objects a tick builds on
+    its hot path; anything else should call the class."""
+    obj = object.__new__(cls)
+    obj.__dict__.update(values)
+    return obj
+
 
 V1ALPHA3 = "flagger.app/v1alpha3"
 V1BETA1 = "flagger.app/v1beta1"
@@ -70,7 +104,7 @@ class MetricSpec:
     template_ref: TemplateRef | None = None
     template_variables: tuple[tuple[str, str], ...] = ()
 
-    @property
+    @derived
     def is_builtin(self) -> bool:
         return self.name in BUILTIN_METRICS and self.template_ref is None
 
@@ -115,7 +149,7 @@ class AnalysisSpec:
     webhooks: tuple[WebhookSpec, ...] = ()
     alerts: tuple[AlertSpec, ...] = ()
 
-    @property
+    @derived
     def max_weight(self) -> int:
         """Flagger's `maxWeight()`: the last of `stepWeights` (capped at 100), else `maxWeight`, else 100."""
         if self.step_weights:
@@ -135,7 +169,7 @@ class AnalysisSpec:
     def hooks(self, hook_type: HookType) -> tuple[WebhookSpec, ...]:
         return self._hooks_by_type.get(hook_type, ())
 
-    @cached_property
+    @derived
     def _hooks_by_type(self) -> dict[HookType, tuple[WebhookSpec, ...]]:
         """The webhooks grouped by type, in order (derived once per AnalysisSpec; a tick asks several times)."""
         grouped: dict[HookType, list[WebhookSpec]] = {}
@@ -178,16 +212,16 @@ class CanarySpec:
     suspend: bool = False
     revert_on_deletion: bool = False
 
-    @property
+    @derived
     def skip_analysis(self) -> bool:
         """Flagger's `SkipAnalysis()`: the field, or no analysis block at all."""
         return self.skip_analysis_field or self.analysis is None
 
-    @property
+    @derived
     def effective_analysis(self) -> AnalysisSpec:
         return self.analysis if self.analysis is not None else AnalysisSpec()
 
-    @property
+    @derived
     def apex_name(self) -> str:
         return self.service.name or self.target_ref.name
 
@@ -228,6 +262,6 @@ class Canary:
     status: CanaryStatus
     manifest: Mapping[str, Any] = field(compare=False, repr=False, default_factory=dict)
 
-    @property
+    @derived
     def key(self) -> str:
         return f"{self.name}.{self.namespace}"

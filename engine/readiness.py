@@ -35,8 +35,17 @@ def deployment_readiness(
     if int(meta.get("generation") or 0) > int(status.get("observedGeneration") or 0):
         return Readiness(False, True, "waiting for rollout to finish: observed deployment generation less than desired generation")
     stuck = False
-    progressing = _condition(status, "Progressing")
-    available = _condition(status, "Available")
+    # the first Progressing and the first Available condition, as _condition finds them, in one pass
+    progressing = available = None
+    for cond in status.get("conditions") or []:
+        kind = cond.get("type")
+        if kind == "Progressing":
+            if progressing is None:
+                progressing = cond
+        elif kind == "Available" and available is None:
+            available = cond
+        if progressing is not None and available is not None:
+            break
     if progressing is not None and available is not None:
         if available.get("status") == "False" and available.get("reason") == "MinimumReplicasUnavailable":
             updated_at = parse_time(str(available.get("lastUpdateTime") or ""))

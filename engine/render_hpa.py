@@ -57,7 +57,9 @@ def hpa_spec_as_v2(hpa: Mapping[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def render_primary_hpa(canary: Canary, hpa: Mapping[str, Any], existing: Mapping[str, Any] | None, *, sync: bool) -> dict[str, Any]:
+def render_primary_hpa(
+    canary: Canary, hpa: Mapping[str, Any], existing: Mapping[str, Any] | None, *, sync: bool, owner: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The desired `<hpa>-primary`. Created from the target's HPA; re-synced from it only when `sync`
     (promotion or skipped analysis), as Flagger does — so HPA edits reach the primary with a release."""
     source = hpa if (sync or existing is None) else existing
@@ -73,6 +75,6 @@ def render_primary_hpa(canary: Canary, hpa: Mapping[str, Any], existing: Mapping
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": object_meta(canary, name, labels),
+        "metadata": object_meta(canary, name, labels, owner=owner),
         "spec": out_spec,
     }

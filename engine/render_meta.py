@@ -47,14 +47,25 @@ def without_toolkit_keys(items: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def include_by_prefix(items: Mapping[str, Any] | None, prefixes: tuple[str, ...]) -> dict[str, Any]:
+    if not prefixes and (items is None or isinstance(items, dict)):
+        return {}  # no key starts with one of no prefixes
     return {k: v for k, v in without_toolkit_keys(items).items() if any(k.startswith(p) for p in prefixes)}
 
 
-def object_meta(canary: Canary, name: str, labels: Mapping[str, Any] | None = None, annotations: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def sorted_dict(items: Mapping[str, Any]) -> dict[str, Any]:
+    """A new dict of `items` in key order (what Kubernetes' own serialization does to maps)."""
+    return dict(sorted(items.items())) if len(items) > 1 else dict(items)
+
+
+def object_meta(
+    canary: Canary, name: str, labels: Mapping[str, Any] | None = None, annotations: Mapping[str, Any] | None = None,
+    owner: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`owner`: the canary's `owner_reference`, if at hand."""
     meta: dict[str, Any] = {"name": name, "namespace": canary.namespace}
     if labels:
-        meta["labels"] = dict(sorted(labels.items()))
+        meta["labels"] = sorted_dict(labels)
     if annotations:
-        meta["annotations"] = dict(sorted(annotations.items()))
-    meta["ownerReferences"] = [owner_reference(canary)]
+        meta["annotations"] = sorted_dict(annotations)
+    meta["ownerReferences"] = [owner or owner_reference(canary)]
     return meta

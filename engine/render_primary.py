@@ -66,6 +66,7 @@ def render_primary_deployment(
     value: str,
     template: Mapping[str, Any] | None,
     include_label_prefixes: tuple[str, ...],
+    owner: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The desired primary Deployment. Like every rendered object it may share unchanged parts with its
     inputs: all of them are read-only.
@@ -96,7 +97,7 @@ def render_primary_deployment(
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": object_meta(canary, f"{canary.spec.target_ref.name}-primary", labels),
+        "metadata": object_meta(canary, f"{canary.spec.target_ref.name}-primary", labels, owner=owner),
         "spec": spec,
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from .model import Canary, ServiceMetadata
-from .render_meta import FLUX_ANNOTATIONS, object_meta
+from .render_meta import FLUX_ANNOTATIONS, owner_reference, sorted_dict
 
 _MESH_CONTAINERS = ("istio-proxy", "envoy")
 
@@ -35,22 +35,69 @@ def _ports(canary: Canary, target: Mapping[str, Any]) -> list[dict[str, Any]]:
     return ports
 
 
-def _service(canary: Canary, name: str, selector: dict[str, str], label: str, extra: ServiceMetadata, ports: list[dict[str, Any]]) -> dict[str, Any]:
-    labels = {**dict(extra.labels), label: name}
-    annotations = {**dict(extra.annotations), **FLUX_ANNOTATIONS}
+_FLUX_SORTED = sorted_dict(FLUX_ANNOTATIONS)
+
+
+def _service(
+    canary: Canary, name: str, selector: dict[str, str], label: str, extra: ServiceMetadata, ports: list[dict[str, Any]], owner: Mapping[str, Any]
+) -> dict[str, Any]:
+    # object_meta's metadata, built directly: labels and annotations sorted, one owner reference
+    labels = sorted_dict({**dict(extra.labels), label: name}) if extra.labels else {label: name}
+    annotations = sorted_dict({**dict(extra.annotations), **FLUX_ANNOTATIONS}) if extra.annotations else dict(_FLUX_SORTED)
+    meta = {"name": name, "namespace": canary.namespace, "labels": labels, "annotations": annotations, "ownerReferences": [owner]}
     spec: dict[str, Any] = {"type": "ClusterIP", "selector": selector, "ports": [dict(p) for p in ports]}
     if canary.spec.service.headless:
         spec["clusterIP"] = "None"
-    return {"apiVersion": "v1", "kind": "Service", "metadata": object_meta(canary, name, labels, annotations), "spec": spec}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec}
 
 
-def render_services(canary: Canary, target: Mapping[str, Any], *, label: str, value: str) -> dict[str, dict[str, Any]]:
-    """{"apex": ..., "primary": ..., "canary": ...}."""
+def _build(canary: Canary, target: Mapping[str, Any], label: str, value: str, owner: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     apex = canary.spec.apex_name
     ports = _ports(canary, target)
     svc = canary.spec.service
+    primary = f"{value}-primary"
     return {
-        "canary": _service(canary, f"{apex}-canary", {label: value}, label, svc.canary, ports),
-        "primary": _service(canary, f"{apex}-primary", {label: f"{value}-primary"}, label, svc.primary, ports),
-        "apex": _service(canary, apex, {label: f"{value}-primary"}, label, svc.apex, ports),
+        "canary": _service(canary, f"{apex}-canary", {label: value}, label, svc.canary, ports, owner),
+        "primary": _service(canary, f"{apex}-primary", {label: primary}, label, svc.primary, ports, owner),
+        "apex": _service(canary, apex, {label: primary}, label, svc.apex, ports, owner),
     }
+
+
+def render_services(
+    canary: Canary, target: Mapping[str, Any], *, label: str, value: str, owner: Mapping[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
+    """{"apex": ..., "primary": ..., "canary": ...}. `owner`: the canary's `owner_reference`, if at hand.
+
+    The three depend on the canary's identity and `spec.service`, the target's selector label and value
+    and — with port discovery only — the target's container ports. Without port discovery they are
+    remembered by those values (as `lru_cache` would, so a canary's next tick, in this pass or the next,
+    finds them) and each call gets fresh copies (`_fresh`)."""
+    if owner is None:
+        owner = owner_reference(canary)
+    svc = canary.spec.service
+    if svc.port_discovery:
+        return _build(canary, target, label, value, owner)
+    key = (
+        canary.api_version, canary.name, canary.namespace, canary.uid, canary.spec.apex_name, label, value,
+        svc.port, type(svc.port), svc.port_name, svc.target_port, type(svc.target_port), svc.app_protocol, svc.headless,
+        svc.canary.labels, svc.canary.annotations, svc.primary.labels, svc.primary.annotations, svc.apex.labels, svc.apex.annotations,
+    )  # the types too: 9898 and 9898.0 are equal keys but different ports
+    try:
+        remembered = _REMEMBERED.get(key)
+    except TypeError:  # a value the parser let through that cannot be a key: nothing to remember it by
+        return _build(canary, target, label, value, owner)
+    if remembered is None or (remembered[0] is not owner and remembered[0] != owner):
+        remembered = (owner, _build(canary, target, label, value, owner))
+        if len(_REMEMBERED) >= _REMEMBER_AT_MOST:
+            _REMEMBERED.clear()
+        _REMEMBERED[key] = remembered
+    return {role: _fresh(service) for role, service in remembered[1].items()}
+
+
+_REMEMBERED: dict[tuple[Any, ...], tuple[Mapping[str, Any], dict[str, dict[str, Any]]]] = {}
+_REMEMBER_AT_MOST = 8192
+
+
+def _fresh(obj: dict[str, Any]) -> dict[str, Any]:
+    """A new object dict with new `metadata` and `spec` dicts; the values below them are shared, read-only."""
+    return {**obj, "metadata": dict(obj["metadata"]), "spec": dict(obj["spec"])}

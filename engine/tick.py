@@ -4,31 +4,33 @@ The pipeline follows Flagger's `advanceCanary` step by step (`docs/architecture.
 It is sans-I/O in the style of h11: when the tick reaches a webhook or a metric it has no result for, it
 returns `Pending` naming what to observe; the shell performs that and calls `decide` again with the result
 added. Because `decide` is deterministic, re-running it from the start reaches the same point, so the
-protocol needs no saved continuation. A shell may still hand the `Pending` back (`decide(..., resume=pending)`)
-to continue from the last step boundary before the request instead of from the start: the result is the same,
-only cheaper (see `_Checkpoint`). Hooks are asked for one at a time (Flagger stops at the first failing
-hook of a type, and a hook may start a load test, so none is called that Flagger would not call); the
-metrics of a canary are asked for together, so the shell can batch them across a fleet.
+protocol needs no saved continuation. Two shortcuts give the same outcome for less work: a shell may hand
+the `Pending` back (`decide(..., resume=pending)`) to continue from the segment of the pipeline where it
+stopped instead of from the start (see `_Checkpoint`), or, if it can answer on the spot, pass `answer`, which
+the tick then asks at the point it needs something (`cronjob.driver.run_tick` does). Hooks are asked for one
+at a time (Flagger stops at the first failing hook of a type, and a hook may start a load test, so none is
+called that Flagger would not call); the metrics of a canary are asked for together, so the shell can batch
+them across a fleet.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .analysis import MetricResult, MetricVerdict, judge_metric
 from .cluster import ClusterView
 from .configs import NO_CONFIGS, ConfigError, TrackedConfigs, configs_changed, track_configs
 from .errors import SpecError
 from .hashing import canonical_json, compute_hash, derived_uuid, pod_template_hash
-from .model import Canary, CanaryStatus, Condition, HookType, MetricSpec, WebhookSpec
+from .model import Canary, CanaryStatus, Condition, HookType, MetricSpec, WebhookSpec, build_frozen
 from .phases import ACTIVE, ANALYSING, INITIAL, Phase, Trigger, promoted_condition, transition
 from .providers import Provider, resolve_provider
 from .readiness import Readiness, deployment_readiness
 from .render_hpa import render_primary_hpa
-from .render_meta import canary_uid
+from .render_meta import canary_uid, owner_reference
 from .render_primary import primary_template, render_config_copies, render_primary_deployment, render_scale
 from .render_services import render_services
 from .render_split import read_canary_weight, render_traffic_split
@@ -77,7 +79,6 @@ class MetricRequest:
     provider: Provider
 
 
-@dataclass(frozen=True, eq=False)
 class _Checkpoint:
     """Where a tick that asked for observations can be continued: the scratchpad (`_Tick`'s attributes) as it
     was at the start of pipeline step `step`, with the four lists it appends to copied as tuples.
@@ -87,12 +88,13 @@ class _Checkpoint:
     so a re-run reaches this very state again. Anything else (another canary, cluster object, time, settings,
     or an answer changed or withdrawn) runs from the start."""
 
-    step: int
-    state: Mapping[str, Any]
-    events: tuple[Event, ...]
-    logs: tuple[str, ...]
-    verdicts: tuple[MetricVerdict, ...]
-    hook_outcomes: tuple[HookOutcome, ...]
+    __slots__ = ("step", "state", "events", "logs", "verdicts", "hook_outcomes")
+
+    def __init__(
+        self, step: int, state: Mapping[str, Any], events: tuple[Event, ...], logs: tuple[str, ...],
+        verdicts: tuple[MetricVerdict, ...], hook_outcomes: tuple[HookOutcome, ...],
+    ) -> None:
+        self.step, self.state, self.events, self.logs, self.verdicts, self.hook_outcomes = step, state, events, logs, verdicts, hook_outcomes
 
     def fits(self, canary: Canary, cluster: ClusterView, now: datetime, settings: Settings, observations: Observations) -> bool:
         state = self.state
@@ -123,10 +125,13 @@ def _keeps_answers(before: Observations, after: Observations) -> bool:
         return True
     if before.providers is not None and after.providers != before.providers:
         return False
-    hooks, metrics = after.hooks, after.metrics
-    return all(hooks.get(name, _ABSENT) == result for name, result in before.hooks.items()) and all(
-        metrics.get(name, _ABSENT) == result for name, result in before.metrics.items()
-    )
+    for old, new in ((before.hooks, after.hooks), (before.metrics, after.metrics)):
+        if old is not new:
+            for name, result in old.items():
+                value = new.get(name, _ABSENT)
+                if value is not result and value != result:
+                    return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -199,7 +204,11 @@ def read_target_facts(canary: Canary, cluster: ClusterView, settings: Settings =
         return TargetFacts(canary, cluster, settings, problem=f"Deployment {ref.name}.{ns} not found")
     spec = target.get("spec") or {}
     match_labels = (spec.get("selector") or {}).get("matchLabels") or {}
-    label = next((name for name in settings.selector_labels if name in match_labels), None)
+    label = None
+    for name in settings.selector_labels:
+        if name in match_labels:
+            label = name
+            break
     if label is None:
         listed = " ".join(settings.selector_labels)
         return TargetFacts(canary, cluster, settings, problem=f"deployment {ref.name}.{ns} spec.selector.matchLabels must contain one of [{listed}]")
@@ -210,7 +219,10 @@ def read_target_facts(canary: Canary, cluster: ClusterView, settings: Settings =
             tracked = track_configs(template.get("spec") or {}, ns, cluster)
         except ConfigError as err:
             return TargetFacts(canary, cluster, settings, problem=str(err))
-    return TargetFacts(canary, cluster, settings, target, label, str(match_labels[label]), tracked, pod_template_hash(template))
+    return build_frozen(TargetFacts, {
+        "canary": canary, "cluster": cluster, "settings": settings, "target": target, "label": label,
+        "value": str(match_labels[label]), "tracked": tracked, "hash": pod_template_hash(template), "problem": "",
+    })
 
 
 class _NeedInputs(Exception):
@@ -224,6 +236,17 @@ class _NeedInputs(Exception):
 
 class _EndTick(Exception):
     pass
+
+
+class _Restart(Exception):
+    """`answer` returned observations that do not keep the answers this run already used."""
+
+    def __init__(self, observations: Observations) -> None:
+        super().__init__()
+        self.observations = observations
+
+
+Answer = Callable[[Pending], "Observations | None"]
 
 
 # how far a tick got: nothing rendered / services and primary only (primary not ready yet) / everything
@@ -255,6 +278,15 @@ def _status_checksum(last_applied_spec: str, tracked_configs: tuple[tuple[str, s
     return compute_hash({"lastAppliedSpec": last_applied_spec, "trackedConfigs": dict(tracked_configs or ())})
 
 
+_promoted_condition = lru_cache(maxsize=1024)(promoted_condition)
+
+
+@lru_cache(maxsize=4096)
+def _due_text(now: datetime, interval: float) -> str:
+    """When a canary decided at `now` is next due, as text."""
+    return format_time(now + timedelta(seconds=interval))
+
+
 @lru_cache(maxsize=4096)
 def _format_time(moment: datetime) -> str:
     """`format_time`, remembered: a tick formats the same few instants (its `now`, the next due time)."""
@@ -262,8 +294,14 @@ def _format_time(moment: datetime) -> str:
 
 
 def next_due_time(canary: Canary) -> datetime | None:
-    last = last_decision(canary.status)
-    return None if last is None else last + timedelta(seconds=interval_seconds(canary))
+    status = canary.status
+    return _next_due(status.last_decision_time or "", status.last_transition_time or "", interval_seconds(canary))
+
+
+@lru_cache(maxsize=4096)
+def _next_due(decision_time: str, transition_time: str, interval: float) -> datetime | None:
+    last = _last_decision(decision_time, transition_time)
+    return None if last is None else last + timedelta(seconds=interval)
 
 
 def is_due(canary: Canary, now: datetime) -> bool:
@@ -279,15 +317,15 @@ def likely_metrics(canary: Canary, settings: Settings = Settings()) -> tuple[Met
     status = canary.status
     if canary.spec.suspend or canary.spec.skip_analysis or not canary.spec.effective_analysis.metrics:
         return ()
-    if status.phase not in (Phase.PROGRESSING.value, Phase.WAITING_PROMOTION.value):
+    if status.phase not in (_PROGRESSING, _WAITING_PROMOTION):
         return ()
-    if status.phase == Phase.PROGRESSING.value and status.canary_weight == 0:
+    if status.phase == _PROGRESSING and status.canary_weight == 0:
         return ()  # the first analysis tick runs pre-rollout hooks only
     try:
         provider = _provider(canary.spec.provider, settings.mesh_provider)
     except SpecError:
         return ()
-    return tuple(MetricRequest(m, provider) for m in canary.spec.effective_analysis.metrics)
+    return tuple([build_frozen(MetricRequest, {"metric": m, "provider": provider}) for m in canary.spec.effective_analysis.metrics])
 
 
 def decide(
@@ -299,25 +337,55 @@ def decide(
     facts: TargetFacts | None = None,
     *,
     resume: Pending | None = None,
+    answer: Answer | None = None,
 ) -> Decision | Pending:
     """Decide one tick of `canary` at `now`. `facts` (from `read_target_facts` on the same canary, cluster
     and settings) may be passed to save re-deriving them on each round of the protocol. `resume`, the
     `Pending` this tick returned last round, lets it continue from where it stopped; the outcome is the one
-    a run from the start would give (a `resume` that does not fit these arguments is ignored)."""
+    a run from the start would give (a `resume` that does not fit these arguments is ignored).
+
+    `answer`, for a shell that can answer on the spot: the tick hands it each `Pending` at the point it
+    needs the observations and carries on with the `Observations` it returns (all it had plus the answers),
+    instead of returning the `Pending` and being called again; it returns None to have the `Pending`
+    returned after all. Same requests in the same order, same outcome as the round trips: observations that
+    change or drop an answer the tick already used make it start over with them, as a new round would."""
     checkpoint = resume.checkpoint if resume is not None else None
     if checkpoint is not None and checkpoint.fits(canary, cluster, now, settings, observations):
         tick, start = checkpoint.restore(observations), checkpoint.step
+        tick.answer = answer
     else:
-        if facts is not None and (facts.canary is not canary or facts.cluster is not cluster or facts.settings != settings):
+        if facts is not None and (facts.canary is not canary or facts.cluster is not cluster or (facts.settings is not settings and facts.settings != settings)):
             facts = None
-        tick, start = _Tick(canary, cluster, now, settings, observations, facts), 0
-    try:
-        return tick.run(start)
-    except _NeedInputs as need:
-        return Pending(canary, need.hooks, need.metrics, need.providers, need.checkpoint)
+        tick, start = _Tick(canary, cluster, now, settings, observations, facts, answer), 0
+    while True:
+        try:
+            return tick.run(start)
+        except _NeedInputs as need:
+            return build_frozen(Pending, {
+                "canary": canary, "hooks": need.hooks, "metrics": need.metrics, "check_providers": need.providers, "checkpoint": need.checkpoint,
+            })
+        except _Restart as restart:
+            tick, start = _Tick(canary, cluster, now, settings, restart.observations, facts, answer), 0
 
 
 _PHASES = {p.value: p for p in Phase}
+_STATUS_FIELDS = frozenset(f.name for f in fields(CanaryStatus))
+_PHASE_VALUES = {p: p.value for p in Phase}  # a dict lookup is cheaper than the enum's `value` property
+_PROGRESSING, _WAITING_PROMOTION = Phase.PROGRESSING.value, Phase.WAITING_PROMOTION.value
+_HOOK_TYPE_VALUES = {t: t.value for t in HookType}
+_GATES = (HookType.CONFIRM_ROLLOUT, HookType.CONFIRM_TRAFFIC_INCREASE, HookType.CONFIRM_PROMOTION)
+_PASSED = {
+    HookType.CONFIRM_ROLLOUT: "Confirm-rollout check {} passed",
+    HookType.CONFIRM_TRAFFIC_INCREASE: "Confirm-traffic-increase check {} passed",
+    HookType.CONFIRM_PROMOTION: "Confirm-promotion check {} passed",
+    HookType.PRE_ROLLOUT: "Pre-rollout check {} passed",
+    HookType.POST_ROLLOUT: "Post-rollout check {} passed",
+}
+
+
+def _hook_type_value(hook: WebhookSpec) -> str:
+    kind = hook.type
+    return _HOOK_TYPE_VALUES[kind] if type(kind) is HookType else kind.value
 
 
 def _core(status: CanaryStatus) -> tuple[Any, ...]:
@@ -331,12 +399,17 @@ def _core(status: CanaryStatus) -> tuple[Any, ...]:
 class _Tick:
     """The mutable scratchpad of one `decide` call; nothing escapes it but the frozen Decision."""
 
-    def __init__(self, canary: Canary, cluster: ClusterView, now: datetime, settings: Settings, observations: Observations, facts: TargetFacts | None) -> None:
+    def __init__(
+        self, canary: Canary, cluster: ClusterView, now: datetime, settings: Settings, observations: Observations,
+        facts: TargetFacts | None, answer: Answer | None = None,
+    ) -> None:
         self.facts = facts
+        self.answer = answer
         self.canary = canary
         self.spec = canary.spec
         self.analysis = canary.spec.effective_analysis
         self.cluster = cluster
+        self.objects = cluster.objects  # `cluster.get`, without the call, on the hot path
         self.now = now
         self.now_text = _format_time(now)
         self.settings = settings
@@ -367,11 +440,11 @@ class _Tick:
         return self.canary.key
 
     def event(self, message: str, warning: bool = False) -> None:
-        self.events.append(Event("Warning" if warning else "Normal", message, self.status.phase))
+        self.events.append(build_frozen(Event, {"type": "Warning" if warning else "Normal", "message": message, "phase": self.status.phase, "reason": "Synced"}))
 
     def update(self, **changes: Any) -> None:
-        fields = {**self.status.__dict__, **changes}  # one constructor call; cheaper than dataclasses.replace
-        self.status = CanaryStatus(**fields)
+        assert _STATUS_FIELDS.issuperset(changes), changes
+        self.status = build_frozen(CanaryStatus, {**self.status.__dict__, **changes})
         self.phase = _PHASES.get(self.status.phase, Phase.NONE)
 
     def move(self, trigger: Trigger, **changes: Any) -> None:
@@ -383,13 +456,27 @@ class _Tick:
             changes["iterations"] = 0
         if new_phase in (Phase.SUCCEEDED, Phase.INITIALIZED) and "last_promoted_spec" not in changes:
             changes["last_promoted_spec"] = changes.get("last_applied_spec", self.status.last_applied_spec)
-        self.update(phase=new_phase.value, **changes)
+        self.update(phase=_PHASE_VALUES[new_phase], **changes)
+
+    def need(self, hooks: tuple[HookRequest, ...] = (), metrics: tuple[MetricRequest, ...] = (), providers: bool = False) -> None:
+        """Get observations the tick lacks: from `answer` if the caller gave one (the tick then carries on
+        with them; the caller looks again), else by ending this call with a `Pending`."""
+        if self.answer is not None:
+            pending = build_frozen(Pending, {"canary": self.canary, "hooks": hooks, "metrics": metrics, "check_providers": providers, "checkpoint": None})
+            observations = self.answer(pending)
+            if observations is not None:
+                if not _keeps_answers(self.obs, observations):
+                    raise _Restart(observations)
+                self.obs = observations
+                return
+        raise _NeedInputs(hooks, metrics, providers)
 
     def hook_result(self, hook: WebhookSpec, phase: str) -> HookResult:
         result = self.obs.hooks.get(hook.name)
-        if result is None:
-            raise _NeedInputs(hooks=(HookRequest(hook, self.hook_payload(hook, phase)),))
-        self.hook_outcomes.append(HookOutcome(hook.name, hook.type.value, result.ok, result.message))
+        while result is None:
+            self.need(hooks=(build_frozen(HookRequest, {"hook": hook, "payload": self.hook_payload(hook, phase)}),))
+            result = self.obs.hooks.get(hook.name)
+        self.hook_outcomes.append(HookOutcome(hook.name, _hook_type_value(hook), result.ok, result.message))
         return result
 
     def hook_payload(self, hook: WebhookSpec, phase: str) -> dict[str, Any]:
@@ -411,9 +498,9 @@ class _Tick:
         start = self.canary.status
         parts = [
             "webhook", canary_uid(self.canary), start.last_applied_spec, start.phase, str(start.canary_weight),
-            str(start.failed_checks), str(start.iterations), start.last_decision_time or "", hook.type.value, hook.name,
+            str(start.failed_checks), str(start.iterations), start.last_decision_time or "", _hook_type_value(hook), hook.name,
         ]
-        if hook.type in (HookType.CONFIRM_ROLLOUT, HookType.CONFIRM_TRAFFIC_INCREASE, HookType.CONFIRM_PROMOTION):
+        if hook.type in _GATES:
             parts.append(self.now_text)
         return derived_uuid(*parts)
 
@@ -422,19 +509,13 @@ class _Tick:
         for hook in self.analysis.hooks(hook_type):
             if not self.hook_result(hook, phase).ok:
                 return hook
-            passed = {
-                HookType.CONFIRM_ROLLOUT: "Confirm-rollout check {} passed",
-                HookType.CONFIRM_TRAFFIC_INCREASE: "Confirm-traffic-increase check {} passed",
-                HookType.CONFIRM_PROMOTION: "Confirm-promotion check {} passed",
-                HookType.PRE_ROLLOUT: "Pre-rollout check {} passed",
-                HookType.POST_ROLLOUT: "Post-rollout check {} passed",
-            }.get(hook_type)
+            passed = _PASSED.get(hook_type)
             if passed:
                 self.event(passed.format(hook.name))
         return None
 
     def post_rollout_hooks(self, phase: Phase) -> None:
-        failed = self.run_hooks(HookType.POST_ROLLOUT, phase.value)
+        failed = self.run_hooks(HookType.POST_ROLLOUT, _PHASE_VALUES[phase])
         if failed is not None:
             self.event(f"Post-rollout hook {failed.name} failed {self.obs.hooks[failed.name].message}", warning=True)
 
@@ -452,10 +533,10 @@ class _Tick:
         if isinstance(replicas, int) and replicas > 0:
             return replicas
         if self.spec.autoscaler_ref is None:
-            primary = self.cluster.get("Deployment", self.canary.namespace, f"{self.spec.target_ref.name}-primary") or {}
+            primary = self.objects.get(("Deployment", self.canary.namespace, f"{self.spec.target_ref.name}-primary")) or {}
             replicas = (primary.get("spec") or {}).get("replicas")
             return replicas if isinstance(replicas, int) and replicas > 0 else 1
-        hpa = self.cluster.get("HorizontalPodAutoscaler", self.canary.namespace, self.spec.autoscaler_ref.name) or {}
+        hpa = self.objects.get(("HorizontalPodAutoscaler", self.canary.namespace, self.spec.autoscaler_ref.name)) or {}
         minimum = (hpa.get("spec") or {}).get("minReplicas")
         return minimum if isinstance(minimum, int) and minimum > 1 else 1
 
@@ -499,14 +580,14 @@ class _Tick:
         return self.finish()
 
     def pipeline(self, start: int = 0) -> None:
-        """Run the steps from `start` (0, or a checkpointed step when resuming). Before each step that may
-        ask for observations, the scratchpad is noted, so a `_NeedInputs` carries a `_Checkpoint` out."""
+        """Run the pipeline from segment `start` (0, or where a checkpoint was noted when resuming). Before
+        each segment but the first the scratchpad is noted, so a `_NeedInputs` carries a `_Checkpoint` out."""
         mark: tuple[Any, ...] | None = None
         try:
-            for index in range(start, len(_STEPS)):
-                if index in _CHECKPOINTED:
+            for index in range(start, len(_SEGMENTS)):
+                if index and self.answer is None:  # with `answer`, no Pending leaves this call mid-way
                     mark = (index, self.__dict__.copy(), len(self.events), len(self.logs), len(self.verdicts), len(self.hook_outcomes))
-                _STEPS[index](self)
+                _SEGMENTS[index](self)
         except _NeedInputs as need:
             if mark is not None:
                 index, state, events, logs, verdicts, outcomes = mark
@@ -516,11 +597,15 @@ class _Tick:
                 )
             raise
 
-    # The steps of the pipeline, in order (each may end the tick with `end()`). The attributes of `_Tick`
-    # must stay immutable values, except the four lists, which are only appended to: `_Checkpoint` relies on it.
-    def step_start(self) -> None:
+    # The pipeline in four segments; a round that asks for something resumes at the start of its segment.
+    # The segments start where a tick most often asks: rollback hooks (every analysis tick that has them),
+    # pre-rollout and rollout hooks and the metrics, confirm-traffic-increase and confirm-promotion hooks. A
+    # tick that asks for something in the first segment (metric providers while initializing, confirm-rollout
+    # hooks, post-rollout hooks after a failure) runs it again. The attributes of `_Tick` must stay immutable
+    # values, except the four lists, which are only appended to: `_Checkpoint` relies on it.
+    def segment_prepare(self) -> None:
         if self.status.conditions is None:
-            self.update(phase=Phase.NONE.value)
+            self.update(phase=_PHASE_VALUES[Phase.NONE])
             self.move(Trigger.DISCOVERED)
         if self.spec.suspend:
             self.event("skipping canary run as object is suspended")
@@ -531,28 +616,24 @@ class _Tick:
             self.event(str(err), warning=True)
             self.end()
         self.read_target()
-
-    def step_check_providers(self) -> None:
         if self.phase in INITIAL and not self.spec.skip_analysis:
             self.check_metric_providers()
-
-    def step_should_advance(self) -> None:
+        self.initialize()
         if not self.should_advance():
             self.end()
-
-    def step_skip_analysis(self) -> None:
+        self.gate_primary()
+        self.check_canary_status()
+        self.restart_on_new_revision()
+        self.gate_canary()
         if self.spec.skip_analysis:
             self.skip_analysis()
 
-    def step_promoting(self) -> None:
+    def segment_rollback(self) -> None:
+        self.rollback_hooks()
         if self.phase == Phase.PROMOTING:
             self.promotion_traffic_shift()
-
-    def step_finalising(self) -> None:
         if self.phase == Phase.FINALISING:
             self.finalise()
-
-    def step_threshold(self) -> None:
         if self.status.failed_checks >= self.analysis.threshold:
             self.rollback()
 
@@ -567,8 +648,8 @@ class _Tick:
 
     def check_metric_providers(self) -> None:
         """Step 6: while initializing, say whether the metric providers answer (never blocks)."""
-        if self.obs.providers is None:
-            raise _NeedInputs(providers=True)
+        while self.obs.providers is None:
+            self.need(providers=True)
         if self.obs.providers.ok:
             self.event("all the metrics providers are available!")
         else:
@@ -577,7 +658,7 @@ class _Tick:
     def initialize(self) -> None:
         """Steps 5–13: services, primary (ready before anything routes to it), autoscaler, apex, routes."""
         ns = self.canary.namespace
-        primary = self.cluster.get("Deployment", ns, f"{self.spec.target_ref.name}-primary")
+        primary = self.objects.get(("Deployment", ns, f"{self.spec.target_ref.name}-primary"))
         self.stage = _STAGE_PRIMARY
         if self.phase in INITIAL and not self.spec.skip_analysis:
             if primary is None:
@@ -591,12 +672,12 @@ class _Tick:
                     self.rollback()
                 self.end()
         if self.spec.autoscaler_ref is not None:
-            hpa = self.cluster.get("HorizontalPodAutoscaler", ns, self.spec.autoscaler_ref.name)
+            hpa = self.objects.get(("HorizontalPodAutoscaler", ns, self.spec.autoscaler_ref.name))
             if hpa is None:
                 self.event(f"HorizontalPodAutoscaler {self.spec.autoscaler_ref.name}.{ns} not found", warning=True)
                 self.end()
         self.stage = _STAGE_ALL
-        split = self.cluster.get("TrafficSplit", ns, self.spec.apex_name)
+        split = self.objects.get(("TrafficSplit", ns, self.spec.apex_name))
         observed = read_canary_weight(self.canary, split)
         if observed is None:
             observed = self.status.canary_weight if self.phase != Phase.WAITING_PROMOTION else self.analysis.max_weight
@@ -635,7 +716,7 @@ class _Tick:
     def gate_primary(self) -> None:
         if self.spec.skip_analysis:
             return
-        primary = self.cluster.get("Deployment", self.canary.namespace, f"{self.spec.target_ref.name}-primary")
+        primary = self.objects.get(("Deployment", self.canary.namespace, f"{self.spec.target_ref.name}-primary"))
         if primary is None:
             return
         ready = self.readiness(primary, self.analysis.primary_ready_threshold)
@@ -657,7 +738,7 @@ class _Tick:
                 self.move(Trigger.GATE_CLOSED)
                 self.event(f"Halt {self.key_canary} advancement waiting for approval {rejected.name}", warning=True)
             self.end()
-        self.events.append(Event("Normal", f"New revision detected! Scaling up {self.key_target}", Phase.PROGRESSING.value))
+        self.events.append(Event("Normal", f"New revision detected! Scaling up {self.key_target}", _PROGRESSING))
         self.scale_to = self.scale_up_replicas()
         # The primary passed its readiness gate this tick; any traffic still on the target (left by a failed
         # promotion) goes back to it while the new revision rolls out. Flagger leaves it there, and the next
@@ -740,20 +821,19 @@ class _Tick:
     def analyse(self) -> None:
         if (self.canary_weight or 0) == 0 and self.status.iterations == 0:
             self.event(f"Starting canary analysis for {self.key_target}")
-            failed = self.run_hooks(HookType.PRE_ROLLOUT, Phase.PROGRESSING.value)
+            failed = self.run_hooks(HookType.PRE_ROLLOUT, _PROGRESSING)
             if failed is not None:
                 self.event(f"Halt {self.key_canary} advancement pre-rollout check {failed.name} failed {self.obs.hooks[failed.name].message}", warning=True)
                 self.fail_check()
             return
         for hook in self.analysis.hooks(HookType.ROLLOUT):
-            result = self.hook_result(hook, Phase.PROGRESSING.value)
+            result = self.hook_result(hook, _PROGRESSING)
             if not result.ok:
                 self.event(f"Halt {self.key_canary} advancement external check {hook.name} failed {result.message}", warning=True)
                 self.fail_check()
         metrics = self.analysis.metrics
-        missing = tuple(MetricRequest(m, self.provider) for m in metrics if m.name not in self.obs.metrics)  # type: ignore[arg-type]
-        if missing:
-            raise _NeedInputs(metrics=missing)
+        while missing := [m for m in metrics if m.name not in self.obs.metrics]:
+            self.need(metrics=tuple([MetricRequest(m, self.provider) for m in missing]))  # type: ignore[arg-type]
         assert self.provider is not None
         for metric in metrics:
             verdict = judge_metric(self.canary, metric, self.obs.metrics[metric.name], self.provider.metrics)
@@ -770,7 +850,7 @@ class _Tick:
         weight = self.canary_weight or 0
         max_weight = self.analysis.max_weight
         if next_step_weight(self.analysis, weight) > 0 and self.phase not in (Phase.PROMOTING, Phase.WAITING_PROMOTION, Phase.FINALISING):
-            rejected = self.run_hooks(HookType.CONFIRM_TRAFFIC_INCREASE, Phase.PROGRESSING.value)
+            rejected = self.run_hooks(HookType.CONFIRM_TRAFFIC_INCREASE, _PROGRESSING)
             if rejected is not None:
                 self.event(f"Halt {self.key_canary} advancement waiting for traffic increase approval {rejected.name}", warning=True)
                 self.end()
@@ -780,7 +860,7 @@ class _Tick:
             self.update(canary_weight=canary)
             self.event(f"Advance {self.key_canary} canary weight {canary}")
             return
-        rejected = self.run_hooks(HookType.CONFIRM_PROMOTION, Phase.PROGRESSING.value)
+        rejected = self.run_hooks(HookType.CONFIRM_PROMOTION, _PROGRESSING)
         if rejected is not None:
             if self.phase != Phase.WAITING_PROMOTION:
                 self.move(Trigger.PROMOTION_GATE_CLOSED, canary_weight=0, iterations=self.analysis.iterations - 1)
@@ -797,9 +877,10 @@ class _Tick:
         if self.stage == _STAGE_NONE:
             return [], []
         ns = self.canary.namespace
-        services = render_services(self.canary, self.target, label=self.label, value=self.value)
+        owner = owner_reference(self.canary)  # one lookup for all the objects
+        services = render_services(self.canary, self.target, label=self.label, value=self.value, owner=owner)
         objects: list[dict[str, Any]] = [services["canary"], services["primary"]]
-        existing = self.cluster.get("Deployment", ns, f"{self.spec.target_ref.name}-primary")
+        existing = self.objects.get(("Deployment", ns, f"{self.spec.target_ref.name}-primary"))
         fresh = self.promote or existing is None
         template = None
         secret_copies: list[tuple[str, str]] = []
@@ -814,7 +895,7 @@ class _Tick:
             )
             secret_copies = [(name, f"{name}-primary") for name in self.tracked.secrets]
         for copy in render_config_copies(self.canary, self.tracked, self.settings.include_label_prefixes):
-            kept = None if fresh else self.cluster.get("ConfigMap", ns, copy["metadata"]["name"])
+            kept = None if fresh else self.objects.get(("ConfigMap", ns, copy["metadata"]["name"]))
             if kept is not None:
                 copy.pop("data", None)
                 if kept.get("data"):
@@ -823,21 +904,21 @@ class _Tick:
         objects.append(
             render_primary_deployment(
                 self.canary, self.target, existing, label=self.label, value=self.value, template=template,
-                include_label_prefixes=self.settings.include_label_prefixes,
+                include_label_prefixes=self.settings.include_label_prefixes, owner=owner,
             )
         )
         if self.stage < _STAGE_ALL:
             return objects, secret_copies
         if self.spec.autoscaler_ref is not None:
-            hpa = self.cluster.get("HorizontalPodAutoscaler", ns, self.spec.autoscaler_ref.name)
-            existing_hpa = self.cluster.get("HorizontalPodAutoscaler", ns, f"{self.spec.autoscaler_ref.name}-primary")
-            objects.append(render_primary_hpa(self.canary, hpa or {}, existing_hpa, sync=self.promote))
+            hpa = self.objects.get(("HorizontalPodAutoscaler", ns, self.spec.autoscaler_ref.name))
+            existing_hpa = self.objects.get(("HorizontalPodAutoscaler", ns, f"{self.spec.autoscaler_ref.name}-primary"))
+            objects.append(render_primary_hpa(self.canary, hpa or {}, existing_hpa, sync=self.promote, owner=owner))
         objects.append(services["apex"])
         scale = render_scale(ns, self.spec.target_ref.name, self.scale_to) if self.scale_to is not None else None
         if scale is not None and self.scale_to:
             objects.append(scale)  # scale up before anything could route to it
         assert self.provider is not None
-        objects.append(render_traffic_split(self.canary, self.provider, self.canary_weight or 0))
+        objects.append(render_traffic_split(self.canary, self.provider, self.canary_weight or 0, owner=owner))
         if scale is not None and not self.scale_to:
             objects.append(scale)  # scale down only after traffic has left
         return objects, secret_copies
@@ -851,54 +932,41 @@ class _Tick:
             stamps: dict[str, Any] = {"last_decision_time": self.now_text}
             if changed:
                 stamps.update(last_transition_time=self.now_text, conditions=self.conditions(status))
-            status = CanaryStatus(**{**status.__dict__, **stamps})
+            status = build_frozen(CanaryStatus, {**status.__dict__, **stamps})
         objects, secret_copies = self.render_objects()
-        next_due = self.now + timedelta(seconds=interval_seconds(self.canary)) if acted else next_due_time(self.canary)
-        return Decision(
-            canary=self.canary,
-            now=self.now_text,
-            due=True,
-            next_due=_format_time(next_due) if next_due else None,
-            status=status,
-            status_changed=status != before,
-            objects=tuple(objects),
-            events=tuple(self.events),
-            logs=tuple(self.logs),
-            secret_copies=tuple(secret_copies),
-            verdicts=tuple(self.verdicts),
-            hooks=tuple(self.hook_outcomes),
-            canary_weight=self.canary_weight if self.stage == _STAGE_ALL else None,
-        )
+        if acted:
+            next_due_text: str | None = _due_text(self.now, self.analysis.interval_seconds)
+        else:
+            next_due = next_due_time(self.canary)
+            next_due_text = _format_time(next_due) if next_due else None
+        return build_frozen(Decision, {
+            "canary": self.canary,
+            "now": self.now_text,
+            "due": True,
+            "next_due": next_due_text,
+            "status": status,
+            "status_changed": status != before,
+            "objects": tuple(objects),
+            "events": tuple(self.events),
+            "logs": tuple(self.logs),
+            "secret_copies": tuple(secret_copies),
+            "verdicts": tuple(self.verdicts),
+            "hooks": tuple(self.hook_outcomes),
+            "canary_weight": self.canary_weight if self.stage == _STAGE_ALL else None,
+        })
 
     def conditions(self, status: CanaryStatus) -> tuple[Condition, ...]:
         phase = _PHASES.get(status.phase, Phase.NONE)
-        cond_status, reason, message = promoted_condition(phase, self.spec.target_ref.kind)
-        previous = next((c for c in self.canary.status.conditions or () if c.type == "Promoted"), None)
+        cond_status, reason, message = _promoted_condition(phase, self.spec.target_ref.kind)
+        previous = None
+        for condition in self.canary.status.conditions or ():
+            if condition.type == "Promoted":
+                previous = condition
+                break
         if previous is not None and previous.status == cond_status and previous.reason == reason:
             return tuple(self.canary.status.conditions or ())
         transition_time = previous.last_transition_time if previous is not None and previous.status == cond_status else self.now_text
         return (Condition("Promoted", cond_status, reason, message, self.now_text, transition_time),)
 
 
-_STEPS = (
-    _Tick.step_start,
-    _Tick.step_check_providers,  # asks for the providers while initializing
-    _Tick.initialize,
-    _Tick.step_should_advance,
-    _Tick.gate_primary,
-    _Tick.check_canary_status,  # confirm-rollout hooks
-    _Tick.restart_on_new_revision,
-    _Tick.gate_canary,
-    _Tick.step_skip_analysis,
-    _Tick.rollback_hooks,  # rollback hooks
-    _Tick.step_promoting,
-    _Tick.step_finalising,  # post-rollout hooks
-    _Tick.step_threshold,
-    _Tick.analyse,  # pre-rollout and rollout hooks, metrics
-    _Tick.advance_canary,  # confirm-traffic-increase and confirm-promotion hooks
-)
-# Steps before which the scratchpad is noted: those that usually ask for something. A step that asks without
-# a note of its own resumes from the last note before it (a few steps repeated; correct either way).
-_CHECKPOINTED = frozenset(_STEPS.index(step) for step in (
-    _Tick.step_check_providers, _Tick.check_canary_status, _Tick.rollback_hooks, _Tick.step_finalising, _Tick.analyse, _Tick.advance_canary,
-))
+_SEGMENTS = (_Tick.segment_prepare, _Tick.segment_rollback, _Tick.analyse, _Tick.advance_canary)
