@@ -11,7 +11,7 @@ import re
 import socket
 import sys
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
@@ -26,8 +26,6 @@ from engine.tick import HookRequest, HookResult, MetricRequest, Settings
 
 from .driver import providers_available, run_tick
 from .errors import InputError
-from .git_repo import GitCredentials, GitError, GitWorkspace
-from .git_tick import GitOptions, GitTick
 from .history import format_history_table, timeline_from_log
 from .inputs import (
     build_cluster,
@@ -52,6 +50,9 @@ from .simulation import SimulatedCluster, Simulation
 from .timeline import format_table
 from .webhooks import WebhookCaller
 from .yamlio import dump_json, dump_yaml_stream, load_single
+
+if TYPE_CHECKING:
+    from .git_tick import GitOptions
 
 EXIT_BAD_INPUT = 2
 
@@ -365,6 +366,9 @@ def tick(
             assert client is not None
             status = Tick(client.send, options, metrics, webhooks).run()
         else:
+            from .git_repo import GitCredentials, GitWorkspace  # pygit2 only when git mode is on
+            from .git_tick import GitTick
+
             _git_timeouts(timeout)
             workspace = GitWorkspace(git.url, git.branch, git.cache_dir, GitCredentials.from_env(os.environ))
             runner = GitTick(workspace, options, git, metrics, client.send if client else None, webhooks)
@@ -392,7 +396,9 @@ _GIT_URL = re.compile(r"^(https?://|ssh://|file://|/|[A-Za-z0-9._-]+@[A-Za-z0-9.
 
 def _git_options(
     url: str | None, branch: str, path: str, cache: str, per_canary: bool, no_cluster: bool, manifests: str, sync_delay: str,
-) -> GitOptions | None:
+) -> "GitOptions | None":
+    from .git_tick import GitOptions
+
     if url is None:
         if no_cluster:
             raise InputError("--no-cluster", "", "only with --git-repo (GitOps mode)")
@@ -420,6 +426,8 @@ def _git_options(
 @_bad_input
 def history(git_repo: str, git_branch: str, git_path: str, git_cache: str, canary_key: str | None, output: str) -> None:
     """Rebuild rollout timelines from `git log` alone: the trailers of cronary's commits."""
+    from .git_repo import GitCredentials, GitError, GitWorkspace
+
     git = _git_options(git_repo, git_branch, git_path, git_cache, False, False, "", "0s")
     assert git is not None
     workspace = GitWorkspace(git.url, git.branch, git.cache_dir, GitCredentials.from_env(os.environ))

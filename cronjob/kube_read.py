@@ -133,7 +133,7 @@ def decode_secret(item: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def _namespace_reads(canaries: list[Canary], settings: Settings) -> dict[str, set[Resource]]:
+def namespace_reads(canaries: list[Canary], settings: Settings) -> dict[str, set[Resource]]:
     """Which kinds each namespace must be listed for, given the canaries decided in this pass."""
     reads: dict[str, set[Resource]] = {}
     for canary in canaries:
@@ -164,33 +164,58 @@ def _namespace_reads(canaries: list[Canary], settings: Settings) -> dict[str, se
 _ORDER = {r.plural: i for i, r in enumerate((DEPLOYMENTS, HPAS, SERVICES, CONFIGMAPS, SECRETS, METRIC_TEMPLATES, ALERT_PROVIDERS))}
 
 
-def read_shard(send: Send, shard: Shard, settings: Settings, now: datetime | None, fallback_clock: Callable[[], datetime]) -> Snapshot:
-    """Everything one pass needs. `now` pins the clock (`--now`); otherwise it is the API server's `Date`,
-    or `fallback_clock()` if the server sent none."""
-    listed_now, entries = list_canaries(send, shard, settings.mesh_provider)
-    now = now or listed_now or fallback_clock()
-    due = [e.canary for e in entries if e.canary is not None and is_due(e.canary, now)]
+Listed = dict[tuple[str, str, str], list[dict[str, Any]]]
+
+
+def read_objects(send: Send, reads: Mapping[str, set[Resource]], now: datetime, entries: list[CanaryEntry], listed: Listed | None = None) -> Snapshot:
+    """LIST each kind of each namespace in `reads` (once per pass: `listed` keeps what was already listed) into a
+    Snapshot. Secrets are reduced to checksums for the engine; their data stays in the Snapshot's memory."""
+    listed = {} if listed is None else listed
     snapshot = Snapshot(now, entries)
     objects: list[Mapping[str, Any]] = []
     secrets = []
-    for namespace, kinds in sorted(_namespace_reads(due, settings).items()):
+    for namespace, kinds in sorted(reads.items()):
         for resource in sorted(kinds, key=lambda r: (_ORDER.get(r.plural, 99), r.version)):
-            items = _items(send(list_request(resource, namespace)), resource)
+            key = (namespace, resource.plural, resource.version)
+            if key not in listed:
+                listed[key] = _items(send(list_request(resource, namespace)), resource)
+            items = listed[key]
             if resource is SECRETS:
                 for item in items:
-                    key = (namespace, str((item.get("metadata") or {}).get("name")))
+                    name = (namespace, str((item.get("metadata") or {}).get("name")))
                     secrets.append(summarize_secret(item))
-                    snapshot.secret_data[key] = decode_secret(item)
-                    snapshot.secret_objects[key] = item
+                    snapshot.secret_data[name] = decode_secret(item)
+                    snapshot.secret_objects[name] = item
                 continue
             if resource is METRIC_TEMPLATES:
                 for item in items:
                     meta = item.get("metadata") or {}
-                    key = (namespace, str(meta.get("name")))
                     try:
-                        snapshot.templates[key] = parse_metric_template(item, namespace)
+                        snapshot.templates[(namespace, str(meta.get("name")))] = parse_metric_template(item, namespace)
                     except SpecError:
                         pass  # an invalid template is reported by the metric that uses it ("not found")
             objects.extend(items)
     snapshot.cluster = ClusterView.of(objects, secrets)
     return snapshot
+
+
+def template_reads(canaries: list[Canary], settings: Settings) -> dict[str, set[Resource]]:
+    """The MetricTemplates the canaries use (in any namespace), and the Secrets their credentials may be in."""
+    reads: dict[str, set[Resource]] = {}
+    for canary in canaries:
+        for metric in canary.spec.effective_analysis.metrics:
+            if metric.template_ref is not None:
+                reads.setdefault(metric.template_ref.namespace or canary.namespace, set()).add(METRIC_TEMPLATES)
+    if settings.config_tracking:
+        for kinds in reads.values():
+            kinds.add(SECRETS)
+    return reads
+
+
+def read_shard(send: Send, shard: Shard, settings: Settings, now: datetime | None, fallback_clock: Callable[[], datetime]) -> Snapshot:
+    """Everything one pass needs, at once. `now` pins the clock (`--now`); otherwise it is the API server's
+    `Date`, or `fallback_clock()` if the server sent none."""
+    listed_now, entries = list_canaries(send, shard, settings.mesh_provider)
+    now = now or listed_now or fallback_clock()
+    due = [e.canary for e in entries if e.canary is not None and is_due(e.canary, now)]
+    return read_objects(send, namespace_reads(due, settings), now, entries)

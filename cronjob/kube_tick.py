@@ -25,7 +25,7 @@ from .driver import run_tick
 from .kube_api import ApiError, ApiRequest, ApiResponse
 from .kube_apply import called_webhooks, event_requests, hook_record_request, plan_writes, status_request
 from .kube_lease import Lease
-from .kube_read import CanaryEntry, Shard, Snapshot, read_shard
+from .kube_read import CanaryEntry, Listed, Shard, Snapshot, list_canaries, namespace_reads, read_objects, template_reads
 from .notify import log_events, notify
 from .prometheus import PrometheusMetrics
 from .webhooks import WebhookCaller, max_duration_seconds
@@ -81,31 +81,52 @@ class Tick:
 
     # -- one pass ------------------------------------------------------------------------------------
     def run_pass(self) -> list[Outcome]:
+        """List the Canaries, then read and decide one namespace at a time: the first decision comes after a
+        handful of LISTs instead of all of them, and the reads stay one LIST per kind per namespace."""
         options = self.options
-        snapshot = self.snapshot = read_shard(self.send, options.shard, options.settings, options.now, self.clock)
+        listed_now, entries = list_canaries(self.send, options.shard, options.settings.mesh_provider)
+        now = options.now or listed_now or self.clock()
+        self.snapshot = Snapshot(now, entries)
         self.passes += 1
-        tick = format_time(snapshot.now)
+        tick = format_time(now)
         self.metrics.new_tick()
-        self.metrics.templates = snapshot.templates
-        self.metrics.read_secret = snapshot.read_secret
         if self.passes == 1:
-            for warning in hook_budget_warnings(snapshot.canaries, options.budget_seconds):
+            for warning in hook_budget_warnings(entries, options.budget_seconds):
                 log.warning("%s", warning, extra={"tick": tick})
-        due = [e for e in snapshot.canaries if e.canary is not None and _due(e, snapshot.now)]
+        due = [e for e in entries if e.canary is not None and _due(e, now)]
+        listed: Listed = {}
+        # MetricTemplates first (any namespace), so one aggregated Prometheus query serves the whole fleet
+        shared = template_reads([e.canary for e in due if e.canary is not None], options.settings)
+        templates = read_objects(self.send, shared, now, entries, listed)
+        self.metrics.templates, self.metrics.read_secret = templates.templates, templates.read_secret
         self.metrics.prefetch((e.canary, r) for e in due if e.canary is not None for r in likely_metrics(e.canary, options.settings))
         outcomes = []
-        for entry in snapshot.canaries:
+        for entry in entries:
             if entry.canary is None:
                 log.error("Canary %s is invalid: %s", entry.key, entry.error, extra={"canary": entry.key, "tick": tick})
                 outcomes.append(Outcome(entry.key, error=entry.error))
-                continue
+        groups: dict[str, list[CanaryEntry]] = {}
+        for entry in entries:
+            if entry.canary is not None:
+                groups.setdefault(entry.canary.namespace, []).append(entry)
+        for namespace, group in groups.items():
+            due_here = [e.canary for e in group if e.canary is not None and _due(e, now)]
             try:
-                outcomes.append(self.decide_one(entry, snapshot, tick))
+                snapshot = self.snapshot = read_objects(self.send, namespace_reads(due_here, options.settings), now, entries, listed) if due_here else Snapshot(now, entries)
             except ApiError as err:
-                log.error("%s", err, extra={"canary": entry.key, "tick": tick})
-                outcomes.append(Outcome(entry.key, error=str(err), next_due=snapshot.now + timedelta(seconds=_interval(entry))))
-            if options.lease_namespace is not None:
-                self.renew_lease_if_due()
+                log.error("%s", err, extra={"tick": tick, "namespace": namespace})
+                outcomes.extend(Outcome(e.key, error=str(err), next_due=now + timedelta(seconds=_interval(e))) for e in group)
+                continue
+            for entry in group:
+                try:
+                    outcomes.append(self.decide_one(entry, snapshot, tick))
+                except ApiError as err:
+                    log.error("%s", err, extra={"canary": entry.key, "tick": tick})
+                    outcomes.append(Outcome(entry.key, error=str(err), next_due=now + timedelta(seconds=_interval(entry))))
+                if options.lease_namespace is not None:
+                    self.renew_lease_if_due()
+            for key in [k for k in listed if k[0] == namespace and k[1] not in ("metrictemplates", "alertproviders") and k[0] not in shared]:
+                del listed[key]  # this namespace is done: keep memory to one namespace at a time
         return outcomes
 
     def decide_one(self, entry: CanaryEntry, snapshot: Snapshot, tick: str) -> Outcome:

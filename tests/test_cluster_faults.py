@@ -150,7 +150,7 @@ def test_two_ticks_at_once_with_the_lease_one_decides_the_other_backs_off(cluste
             second["code"] = process.returncode
 
     cluster.emulator.on_request(second_job_starts_while_the_first_reads)
-    first = cluster.tick_process(*args, no_lease=False)
+    first = cluster.tick_process(*args, "--request-timeout", "60s", no_lease=False)  # its LIST waits for the whole second Job
     first_output = first.communicate(timeout=120)[0]
     cluster.emulator.on_request(None)
     assert (first.returncode, second["code"]) == (0, 0), (first_output, second["output"])

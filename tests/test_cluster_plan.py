@@ -27,7 +27,7 @@ from cronjob.kube_apply import (
     plan_writes,
     status_request,
 )
-from cronjob.kube_read import Shard, _namespace_reads, as_canary_manifest, parse_entry
+from cronjob.kube_read import Shard, namespace_reads, as_canary_manifest, parse_entry
 from cronjob.kube_tick import hook_budget_warnings
 from cronjob.simulation import SimulatedCluster
 from engine.analysis import MetricResult
@@ -193,7 +193,7 @@ def test_an_invalid_canary_is_an_entry_with_the_field_path() -> None:
 )
 def test_kinds_listed_per_namespace(tracking: bool, expected: set[str]) -> None:
     canary = read_canary(CANARY, "smi:istio")
-    reads = _namespace_reads([canary], Settings(mesh_provider="smi:istio", config_tracking=tracking))
+    reads = namespace_reads([canary], Settings(mesh_provider="smi:istio", config_tracking=tracking))
     assert {r.plural for r in reads["test"]} == expected
     assert next(r for r in reads["test"] if r.plural == "trafficsplits").version == "v1alpha1"
 
