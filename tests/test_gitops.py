@@ -292,3 +292,22 @@ def test_without_once_a_job_keeps_deciding_each_interval_within_its_budget(tmp_p
     assert slept == [10, 10, 10]  # passes at +0, +10, +20, +30: a fifth would end past 35 s
     phases = [parse_commit_message(c.message)[0].phase for c in cronary_commits(repo)]
     assert phases == ["Initializing", "Initialized"]  # later passes found nothing to move: no commits
+
+
+@pytest.mark.parametrize("per_canary, commits", [pytest.param(False, 1, id="one-commit-per-tick"), pytest.param(True, 2, id="one-commit-per-canary")])
+def test_canaries_changed_in_one_tick_share_a_commit_unless_asked_otherwise(tmp_path: Path, prometheus, loadtester, per_canary: bool, commits: int) -> None:
+    repo = GitOpsRepo(tmp_path, prometheus.url, loadtester.url_for("/")).seed()
+    canary, deployment = repo.read(f"{APP}/canary.yaml"), repo.read(f"{APP}/deployment.yaml")
+    canary["metadata"]["name"] = "podinfo-b"
+    canary["spec"]["targetRef"]["name"] = "podinfo-b"
+    canary["spec"].pop("autoscalerRef")
+    deployment["metadata"]["name"] = "podinfo-b"
+    deployment["spec"]["selector"]["matchLabels"]["app"] = deployment["spec"]["template"]["metadata"]["labels"]["app"] = "podinfo-b"
+    repo.human_commit({"apps/podinfo-b/canary.yaml": dump(canary), "apps/podinfo-b/deployment.yaml": dump(deployment)}, "podinfo-b")
+    assert repo.tick(*(["--git-commit-per-canary"] if per_canary else [])).exit_code == 0
+    made = cronary_commits(repo)
+    assert len(made) == commits
+    canaries = sorted(entry.canary for c in made for entry in parse_commit_message(c.message))
+    assert canaries == ["podinfo-b.test", "podinfo.test"]
+    if not per_canary:
+        assert made[0].message.splitlines()[0] == "cronary: 2 canaries changed"
