@@ -339,9 +339,10 @@ def test_kustomize_renders_offline(name):
     assert docs, "nothing rendered"
     names = [ident(d) for d in docs]
     assert len(names) == len(set(names)), f"duplicate objects: {names}"
-    assert {"Namespace", "CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "CronJob"} <= {
-        d["kind"] for d in docs
-    }
+    expected = {"Namespace", "CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "CronJob"}
+    if name != "gitops":  # GitOps mode takes no Lease: the push is the arbiter
+        expected |= {"Role", "RoleBinding"}
+    assert expected <= {d["kind"] for d in docs}
 
 
 @pytest.mark.parametrize("name", KUSTOMIZATIONS)
@@ -694,7 +695,11 @@ def check_cronjob(cj: Mapping[str, Any]) -> None:
     version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
     assert container["image"] == f"{IMAGE}:{version}"
     assert args[0] == "tick"
-    assert flags["--lease-namespace"] == ["$(POD_NAMESPACE)"]
+    if "--git-repo" in flags:  # GitOps mode: no Lease, credentials from a Secret
+        assert "--lease-namespace" not in flags and flags["--git-path"] and flags["--git-cache"][-1].startswith("/tmp/")
+        assert {"secretRef": {"name": "cronary-git"}} in container["envFrom"]
+    else:
+        assert flags["--lease-namespace"] == ["$(POD_NAMESPACE)"]
     assert flags["--mesh-provider"] == ["smi:istio"]
     assert flags["--prometheus"] == ["http://prometheus.istio-system:9090"], "the seed guide's Prometheus, not cronary's namespace"
     assert not {"--no-lease", "--now", "--once", "--kubeconfig"} & set(flags), "in-cluster, leased, real clock, looping"
