@@ -46,9 +46,11 @@ def run_tick(
     if prefetch:
         metrics.update(answer_metrics(prefetch))
 
+    observations = build_frozen(Observations, {"metrics": dict(metrics), "hooks": dict(hooks), "providers": providers})
+
     def answer(pending: Pending) -> Observations:
         """Each `Pending` answered where the tick stands (the same as a round of decide → Pending → decide)."""
-        nonlocal providers, rounds
+        nonlocal observations, providers, rounds
         for request in pending.hooks:
             hooks[request.hook.name] = answer_hook(request)
         if pending.metrics:
@@ -58,9 +60,14 @@ def run_tick(
         rounds += 1
         if rounds >= MAX_ROUNDS:
             raise RuntimeError(f"tick of {canary.key} did not settle after {MAX_ROUNDS} rounds")
-        return build_frozen(Observations, {"metrics": dict(metrics), "hooks": dict(hooks), "providers": providers})
+        # new snapshots of what changed (an unchanged mapping is passed on as it is)
+        observations = build_frozen(Observations, {
+            "metrics": dict(metrics) if pending.metrics else observations.metrics,
+            "hooks": dict(hooks) if pending.hooks else observations.hooks,
+            "providers": providers,
+        })
+        return observations
 
-    observations = build_frozen(Observations, {"metrics": dict(metrics), "hooks": dict(hooks), "providers": providers})
     outcome = decide(canary, cluster, now, settings, observations, facts, answer=answer)
     assert isinstance(outcome, Decision)
     return outcome

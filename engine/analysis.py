@@ -36,22 +36,31 @@ class MetricVerdict:
     message: str = ""
 
 
-@lru_cache(maxsize=65536)
 def bound_text(metric: MetricSpec) -> str:
     """The bound in words for evidence (`>= 99`, `<= 500ms`, `10..20`)."""
-    unit = "ms" if metric.name == BUILTIN_DURATION and metric.template_ref is None else ""
     rng = metric.threshold_range
-    if rng is not None:
-        if rng.min is not None and rng.max is not None:
-            return f"{format_go_float(rng.min)}{unit}..{format_go_float(rng.max)}{unit}"
-        if rng.min is not None:
-            return f">= {format_go_float(rng.min)}{unit}"
-        return f"<= {format_go_float(rng.max)}{unit}" if rng.max is not None else "any"
-    if metric.threshold is None:
+    no_template = metric.template_ref is None
+    if rng is None:
+        return _bound_text(metric.name, no_template, False, None, None, metric.threshold)
+    return _bound_text(metric.name, no_template, True, rng.min, rng.max, metric.threshold)
+
+
+@lru_cache(maxsize=65536)
+def _bound_text(name: str, no_template: bool, ranged: bool, low: float | None, high: float | None, threshold: float | None) -> str:
+    # remembered by the fields it reads (hashing those is cheaper than hashing the whole MetricSpec); numbers
+    # that are equal keys (1, 1.0, True) print alike, as format_go_float takes float() of them
+    unit = "ms" if name == BUILTIN_DURATION and no_template else ""
+    if ranged:
+        if low is not None and high is not None:
+            return f"{format_go_float(low)}{unit}..{format_go_float(high)}{unit}"
+        if low is not None:
+            return f">= {format_go_float(low)}{unit}"
+        return f"<= {format_go_float(high)}{unit}" if high is not None else "any"
+    if threshold is None:
         return "any"
-    if metric.name == BUILTIN_SUCCESS_RATE and metric.template_ref is None:
-        return f">= {format_go_float(metric.threshold)}"
-    return f"<= {format_go_float(metric.threshold)}{unit}"
+    if name == BUILTIN_SUCCESS_RATE and no_template:
+        return f">= {format_go_float(threshold)}"
+    return f"<= {format_go_float(threshold)}{unit}"
 
 
 def _verdict(metric: str, value: float | None, bound: str, passed: bool, message: str = "") -> MetricVerdict:
@@ -78,7 +87,7 @@ def judge_metric(canary: Canary, metric: MetricSpec, result: MetricResult, metri
         else:
             text = f"Metric query failed for {metric.name}: {result.error}"
         return _verdict(metric.name, None, bound, False, text)
-    if not result.has_value:
+    if not (result.error is None and result.value is not None and math.isfinite(result.value)):  # not result.has_value
         if kind == "builtin" and metric.name == BUILTIN_SUCCESS_RATE:
             text = f"Halt advancement no values found for {metrics_provider} metric {metric.name} probably {target}.{ns} is not receiving traffic: {NO_VALUES}"
         elif kind == "builtin":
@@ -89,21 +98,27 @@ def judge_metric(canary: Canary, metric: MetricSpec, result: MetricResult, metri
             text = f"Halt advancement no values found for custom metric: {metric.name}: {NO_VALUES}"
         return _verdict(metric.name, None, bound, False, text)
     value = float(result.value)  # type: ignore[arg-type]
-    if kind == "builtin" and metric.name == BUILTIN_DURATION:
-        lo, hi = _bounds(metric, minimum_by_default=False)
-        measured = int(value)
-        if lo is not None and measured < int(lo):
-            return _verdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement request duration {format_go_duration_ms(measured)} < {format_go_duration_ms(int(lo))}")
-        if hi is not None and measured > int(hi):
-            return _verdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement request duration {format_go_duration_ms(measured)} > {format_go_duration_ms(int(hi))}")
-        return _verdict(metric.name, value, bound, True)
     if kind == "builtin":
-        lo, hi = _bounds(metric, minimum_by_default=True)
-        if lo is not None and value < lo:
-            return _verdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement success rate {value:.2f}% < {format_go_float(lo)}%")
-        if hi is not None and value > hi:
-            return _verdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement success rate {value:.2f}% > {format_go_float(hi)}%")
-        return _verdict(metric.name, value, bound, True)
+        rng = metric.threshold_range  # _bounds, inline: a range, else the threshold as the minimum (success rate) or maximum
+        duration = metric.name == BUILTIN_DURATION
+        if rng is not None:
+            lo, hi = rng.min, rng.max
+        elif metric.threshold is None:
+            lo = hi = None
+        else:
+            lo, hi = (None, metric.threshold) if duration else (metric.threshold, None)
+        if duration:
+            measured = int(value)
+            if lo is not None and measured < int(lo):
+                return _verdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement request duration {format_go_duration_ms(measured)} < {format_go_duration_ms(int(lo))}")
+            if hi is not None and measured > int(hi):
+                return _verdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement request duration {format_go_duration_ms(measured)} > {format_go_duration_ms(int(hi))}")
+        else:
+            if lo is not None and value < lo:
+                return _verdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement success rate {value:.2f}% < {format_go_float(lo)}%")
+            if hi is not None and value > hi:
+                return _verdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement success rate {value:.2f}% > {format_go_float(hi)}%")
+        return build_frozen(MetricVerdict, {"metric": metric.name, "value": value, "bound": bound, "passed": True, "message": ""})
     lo, hi = _bounds(metric, minimum_by_default=False)
     if lo is not None and value < lo:
         return _verdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement {metric.name} {value:.2f} < {format_go_float(lo)}")

@@ -57,21 +57,32 @@ def hpa_spec_as_v2(hpa: Mapping[str, Any]) -> dict[str, Any]:
     return spec
 
 
+_CONVERTED = ("autoscaling/v2beta1", "autoscaling/v1")  # the versions hpa_spec_as_v2 changes
+_PRIMARY_SPEC_KEYS = ("minReplicas", "maxReplicas", "metrics", "behavior")
+
+
 def render_primary_hpa(
     canary: Canary, hpa: Mapping[str, Any], existing: Mapping[str, Any] | None, *, sync: bool, owner: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """The desired `<hpa>-primary`. Created from the target's HPA; re-synced from it only when `sync`
     (promotion or skipped analysis), as Flagger does — so HPA edits reach the primary with a release."""
     source = hpa if (sync or existing is None) else existing
-    spec = hpa_spec_as_v2(source)
+    if str(source.get("apiVersion")) in _CONVERTED:
+        spec: Mapping[str, Any] = hpa_spec_as_v2(source)
+    else:  # already in v2 form: hpa_spec_as_v2 would copy it unchanged, and it is only read here
+        spec = source.get("spec") or {}
+        if type(spec) is not dict:
+            spec = dict(spec)
     target_ref = dict((hpa.get("spec") or {}).get("scaleTargetRef") or {})
     target_ref["name"] = f"{canary.spec.target_ref.name}-primary"
     out_spec: dict[str, Any] = {"scaleTargetRef": target_ref}
-    for key in ("minReplicas", "maxReplicas", "metrics", "behavior"):
-        if spec.get(key) is not None:
-            out_spec[key] = spec[key]
-    name = f"{(hpa.get('metadata') or {}).get('name')}-primary"
-    labels = without_toolkit_keys((hpa.get("metadata") or {}).get("labels"))
+    for key in _PRIMARY_SPEC_KEYS:
+        value = spec.get(key)
+        if value is not None:
+            out_spec[key] = value
+    meta = hpa.get("metadata") or {}
+    name = f"{meta.get('name')}-primary"
+    labels = without_toolkit_keys(meta.get("labels"))
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",

@@ -43,7 +43,9 @@ def _owner_reference(api_version: str, name: str, uid: str) -> dict[str, Any]:
 
 def without_toolkit_keys(items: Mapping[str, Any] | None) -> dict[str, Any]:
     """Drop keys containing `toolkit.fluxcd.io`, so Flux never takes a generated object for its own."""
-    return {k: v for k, v in (items or {}).items() if "toolkit.fluxcd.io" not in k}
+    if not items:
+        return {}
+    return {k: v for k, v in items.items() if "toolkit.fluxcd.io" not in k}
 
 
 def include_by_prefix(items: Mapping[str, Any] | None, prefixes: tuple[str, ...]) -> dict[str, Any]:

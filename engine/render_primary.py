@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 from .configs import TrackedConfigs, rewrite_config_refs
 from .model import Canary
-from .render_meta import include_by_prefix, object_meta, without_toolkit_keys
+from .render_meta import include_by_prefix, object_meta, owner_reference, sorted_dict, without_toolkit_keys
 
 FLAGGER_ID = "flagger-id"
 _COPIED_SPEC_FIELDS = ("progressDeadlineSeconds", "minReadySeconds", "revisionHistoryLimit", "strategy")
@@ -77,29 +77,27 @@ def render_primary_deployment(
     """
     source = target if (template is not None or existing is None) else existing
     source_spec = source.get("spec") or {}
-    target_labels = (target.get("metadata") or {}).get("labels")
-    labels = include_by_prefix(target_labels, include_label_prefixes)
-    labels[label] = f"{value}-primary"
+    primary_value = f"{value}-primary"
+    labels = include_by_prefix((target.get("metadata") or {}).get("labels"), include_label_prefixes)
+    labels[label] = primary_value
+    if len(labels) > 1:
+        labels = sorted_dict(labels)
     spec: dict[str, Any] = {}
-    autoscaled = canary.spec.autoscaler_ref is not None
     if existing is None:
         replicas = (target.get("spec") or {}).get("replicas")
         spec["replicas"] = replicas if isinstance(replicas, int) and replicas > 0 else 1
-    elif not autoscaled:
+    elif canary.spec.autoscaler_ref is None:
         spec["replicas"] = (source_spec.get("replicas") if template is not None else (existing.get("spec") or {}).get("replicas"))
         if not isinstance(spec["replicas"], int) or spec["replicas"] <= 0:
             spec["replicas"] = (existing.get("spec") or {}).get("replicas") or 1
     for key in _COPIED_SPEC_FIELDS:
         if key in source_spec:
             spec[key] = source_spec[key]
-    spec["selector"] = {"matchLabels": {label: f"{value}-primary"}}
+    spec["selector"] = {"matchLabels": {label: primary_value}}
     spec["template"] = template if template is not None else (existing or {}).get("spec", {}).get("template", {})
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": object_meta(canary, f"{canary.spec.target_ref.name}-primary", labels, owner=owner),
-        "spec": spec,
-    }
+    # object_meta's metadata, built directly
+    meta = {"name": f"{canary.spec.target_ref.name}-primary", "namespace": canary.namespace, "labels": labels, "ownerReferences": [owner or owner_reference(canary)]}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": spec}
 
 
 def render_scale(namespace: str, name: str, replicas: int) -> dict[str, Any]:

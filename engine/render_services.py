@@ -91,7 +91,7 @@ def render_services(
         if len(_REMEMBERED) >= _REMEMBER_AT_MOST:
             _REMEMBERED.clear()
         _REMEMBERED[key] = remembered
-    return {role: _fresh(service) for role, service in remembered[1].items()}
+    return {role: {**obj, "metadata": dict(obj["metadata"]), "spec": dict(obj["spec"])} for role, obj in remembered[1].items()}  # _fresh
 
 
 _REMEMBERED: dict[tuple[Any, ...], tuple[Mapping[str, Any], dict[str, dict[str, Any]]]] = {}

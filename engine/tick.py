@@ -306,7 +306,14 @@ def _next_due(decision_time: str, transition_time: str, interval: float) -> date
 
 def is_due(canary: Canary, now: datetime) -> bool:
     """At most one decision per interval: due when never decided, or `interval` after the last decision."""
-    due = next_due_time(canary)
+    status = canary.status
+    return _is_due(status.last_decision_time or "", status.last_transition_time or "", interval_seconds(canary), now)
+
+
+@lru_cache(maxsize=4096)
+def _is_due(decision_time: str, transition_time: str, interval: float, now: datetime) -> bool:
+    # remembered: a tick asks twice (shell and engine), and comparing aware datetimes is not cheap
+    due = _next_due(decision_time, transition_time, interval)
     return due is None or now >= due
 
 
@@ -372,6 +379,14 @@ _PHASES = {p.value: p for p in Phase}
 _STATUS_FIELDS = frozenset(f.name for f in fields(CanaryStatus))
 _PHASE_VALUES = {p: p.value for p in Phase}  # a dict lookup is cheaper than the enum's `value` property
 _PROGRESSING, _WAITING_PROMOTION = Phase.PROGRESSING.value, Phase.WAITING_PROMOTION.value
+# members the hot path names, as globals: reading an enum member off its class is a slow attribute lookup
+_NONE, _PROMOTING, _FINALISING, _FAILED = Phase.NONE, Phase.PROMOTING, Phase.FINALISING, Phase.FAILED
+_ROLLOUT_HOOK, _ROLLBACK_HOOK, _TRAFFIC_HOOK = HookType.ROLLOUT, HookType.ROLLBACK, HookType.CONFIRM_TRAFFIC_INCREASE
+_ROUTED = frozenset({Phase.PROGRESSING, Phase.WAITING, Phase.PROMOTING})  # phases that keep their canary weight
+_COUNTING = _ROUTED | {Phase.WAITING_PROMOTION}  # phases that keep their iterations
+_PROMOTED_PHASES = frozenset({Phase.SUCCEEDED, Phase.INITIALIZED})
+_UNDER_WAY = frozenset({Phase.PROGRESSING, Phase.WAITING_PROMOTION, Phase.PROMOTING, Phase.FINALISING})
+_PAST_TRAFFIC_STEPS = frozenset({Phase.PROMOTING, Phase.WAITING_PROMOTION, Phase.FINALISING})
 _HOOK_TYPE_VALUES = {t: t.value for t in HookType}
 _GATES = (HookType.CONFIRM_ROLLOUT, HookType.CONFIRM_TRAFFIC_INCREASE, HookType.CONFIRM_PROMOTION)
 _PASSED = {
@@ -410,25 +425,28 @@ class _Tick:
         self.analysis = canary.spec.effective_analysis
         self.cluster = cluster
         self.objects = cluster.objects  # `cluster.get`, without the call, on the hot path
+        self.primary_name = f"{canary.spec.target_ref.name}-primary"
         self.now = now
         self.now_text = _format_time(now)
         self.settings = settings
         self.obs = observations
         self.status = canary.status
-        self.phase = _PHASES.get(canary.status.phase, Phase.NONE)  # kept in step with `status` by `update`
+        self.phase = _PHASES.get(canary.status.phase, _NONE)  # kept in step with `status` by `update`
         self.events: list[Event] = []
         self.logs: list[str] = []
         self.verdicts: list[MetricVerdict] = []
         self.hook_outcomes: list[HookOutcome] = []
-        self.stage = _STAGE_NONE
-        self.scale_to: int | None = None
-        self.promote = False
-        self.canary_weight: int | None = None
         self.target: Mapping[str, Any] = {}
-        self.tracked: TrackedConfigs = NO_CONFIGS
-        self.hash = ""
-        self.label = self.value = ""
-        self.provider: Provider | None = None
+
+    # Until the pipeline sets them, these read as the class' values (fewer stores per tick).
+    stage = _STAGE_NONE
+    scale_to: int | None = None
+    promote = False
+    canary_weight: int | None = None
+    tracked: TrackedConfigs = NO_CONFIGS
+    hash = ""
+    label = value = ""
+    provider: Provider | None = None
 
     # ----------------------------------------------------------------- helpers
     @property
@@ -445,16 +463,16 @@ class _Tick:
     def update(self, **changes: Any) -> None:
         assert _STATUS_FIELDS.issuperset(changes), changes
         self.status = build_frozen(CanaryStatus, {**self.status.__dict__, **changes})
-        self.phase = _PHASES.get(self.status.phase, Phase.NONE)
+        self.phase = _PHASES.get(self.status.phase, _NONE)
 
     def move(self, trigger: Trigger, **changes: Any) -> None:
         """Change phase through the transition table, applying Flagger's per-phase resets."""
         new_phase = transition(self.phase, trigger)
-        if new_phase not in (Phase.PROGRESSING, Phase.WAITING, Phase.PROMOTING) and "canary_weight" not in changes:
+        if new_phase not in _ROUTED and "canary_weight" not in changes:
             changes["canary_weight"] = 0
-        if new_phase not in (Phase.PROGRESSING, Phase.WAITING, Phase.PROMOTING, Phase.WAITING_PROMOTION) and "iterations" not in changes:
+        if new_phase not in _COUNTING and "iterations" not in changes:
             changes["iterations"] = 0
-        if new_phase in (Phase.SUCCEEDED, Phase.INITIALIZED) and "last_promoted_spec" not in changes:
+        if new_phase in _PROMOTED_PHASES and "last_promoted_spec" not in changes:
             changes["last_promoted_spec"] = changes.get("last_applied_spec", self.status.last_applied_spec)
         self.update(phase=_PHASE_VALUES[new_phase], **changes)
 
@@ -476,7 +494,7 @@ class _Tick:
         while result is None:
             self.need(hooks=(build_frozen(HookRequest, {"hook": hook, "payload": self.hook_payload(hook, phase)}),))
             result = self.obs.hooks.get(hook.name)
-        self.hook_outcomes.append(HookOutcome(hook.name, _hook_type_value(hook), result.ok, result.message))
+        self.hook_outcomes.append(build_frozen(HookOutcome, {"name": hook.name, "type": _hook_type_value(hook), "ok": result.ok, "message": result.message}))
         return result
 
     def hook_payload(self, hook: WebhookSpec, phase: str) -> dict[str, Any]:
@@ -496,12 +514,12 @@ class _Tick:
         from — so a doubled or re-run Job does not start a second load test. Gate hooks (confirm-*) are
         questions, not actions: their key also carries `now`, so a receiver never answers from a stale cache."""
         start = self.canary.status
-        parts = [
-            "webhook", canary_uid(self.canary), start.last_applied_spec, start.phase, str(start.canary_weight),
+        parts = (
+            "webhook", self.canary.uid or canary_uid(self.canary), start.last_applied_spec, start.phase, str(start.canary_weight),
             str(start.failed_checks), str(start.iterations), start.last_decision_time or "", _hook_type_value(hook), hook.name,
-        ]
+        )
         if hook.type in _GATES:
-            parts.append(self.now_text)
+            return derived_uuid(*parts, self.now_text)
         return derived_uuid(*parts)
 
     def run_hooks(self, hook_type: HookType, phase: str) -> WebhookSpec | None:
@@ -533,7 +551,7 @@ class _Tick:
         if isinstance(replicas, int) and replicas > 0:
             return replicas
         if self.spec.autoscaler_ref is None:
-            primary = self.objects.get(("Deployment", self.canary.namespace, f"{self.spec.target_ref.name}-primary")) or {}
+            primary = self.objects.get(("Deployment", self.canary.namespace, self.primary_name)) or {}
             replicas = (primary.get("spec") or {}).get("replicas")
             return replicas if isinstance(replicas, int) and replicas > 0 else 1
         hpa = self.objects.get(("HorizontalPodAutoscaler", self.canary.namespace, self.spec.autoscaler_ref.name)) or {}
@@ -630,9 +648,9 @@ class _Tick:
 
     def segment_rollback(self) -> None:
         self.rollback_hooks()
-        if self.phase == Phase.PROMOTING:
+        if self.phase is _PROMOTING:
             self.promotion_traffic_shift()
-        if self.phase == Phase.FINALISING:
+        if self.phase is _FINALISING:
             self.finalise()
         if self.status.failed_checks >= self.analysis.threshold:
             self.rollback()
@@ -658,7 +676,7 @@ class _Tick:
     def initialize(self) -> None:
         """Steps 5–13: services, primary (ready before anything routes to it), autoscaler, apex, routes."""
         ns = self.canary.namespace
-        primary = self.objects.get(("Deployment", ns, f"{self.spec.target_ref.name}-primary"))
+        primary = self.objects.get(("Deployment", ns, self.primary_name))
         self.stage = _STAGE_PRIMARY
         if self.phase in INITIAL and not self.spec.skip_analysis:
             if primary is None:
@@ -700,7 +718,7 @@ class _Tick:
         status = self.status
         if self.phase in ACTIVE:
             return True
-        if self.phase == Phase.FAILED and self.hash != status.last_applied_spec and self.hash == status.last_promoted_spec:
+        if self.phase is _FAILED and self.hash != status.last_applied_spec and self.hash == status.last_promoted_spec:
             # Flagger re-syncs lastAppliedSpec on every Failed tick so that re-applying the failed spec after a
             # revert counts as a change; cronary writes only when that record actually changes.
             self.update(last_applied_spec=self.hash)
@@ -716,7 +734,7 @@ class _Tick:
     def gate_primary(self) -> None:
         if self.spec.skip_analysis:
             return
-        primary = self.objects.get(("Deployment", self.canary.namespace, f"{self.spec.target_ref.name}-primary"))
+        primary = self.objects.get(("Deployment", self.canary.namespace, self.primary_name))
         if primary is None:
             return
         ready = self.readiness(primary, self.analysis.primary_ready_threshold)
@@ -730,7 +748,7 @@ class _Tick:
             self.end()
 
     def check_canary_status(self) -> None:
-        if self.phase in (Phase.PROGRESSING, Phase.WAITING_PROMOTION, Phase.PROMOTING, Phase.FINALISING):
+        if self.phase in _UNDER_WAY:
             return
         rejected = self.run_hooks(HookType.CONFIRM_ROLLOUT, self.status.phase)
         if rejected is not None:
@@ -786,7 +804,7 @@ class _Tick:
     def rollback_hooks(self) -> None:
         if self.phase not in ANALYSING:
             return
-        for hook in self.analysis.hooks(HookType.ROLLBACK):
+        for hook in self.analysis.hooks(_ROLLBACK_HOOK):
             if self.hook_result(hook, self.status.phase).ok:
                 self.event(f"Rollback check {hook.name} passed", warning=True)
                 self.event(f"Rolling back {self.key_canary} manual webhook invoked", warning=True)
@@ -826,7 +844,7 @@ class _Tick:
                 self.event(f"Halt {self.key_canary} advancement pre-rollout check {failed.name} failed {self.obs.hooks[failed.name].message}", warning=True)
                 self.fail_check()
             return
-        for hook in self.analysis.hooks(HookType.ROLLOUT):
+        for hook in self.analysis.hooks(_ROLLOUT_HOOK):
             result = self.hook_result(hook, _PROGRESSING)
             if not result.ok:
                 self.event(f"Halt {self.key_canary} advancement external check {hook.name} failed {result.message}", warning=True)
@@ -849,8 +867,8 @@ class _Tick:
     def advance_canary(self) -> None:
         weight = self.canary_weight or 0
         max_weight = self.analysis.max_weight
-        if next_step_weight(self.analysis, weight) > 0 and self.phase not in (Phase.PROMOTING, Phase.WAITING_PROMOTION, Phase.FINALISING):
-            rejected = self.run_hooks(HookType.CONFIRM_TRAFFIC_INCREASE, _PROGRESSING)
+        if next_step_weight(self.analysis, weight) > 0 and self.phase not in _PAST_TRAFFIC_STEPS:
+            rejected = self.run_hooks(_TRAFFIC_HOOK, _PROGRESSING)
             if rejected is not None:
                 self.event(f"Halt {self.key_canary} advancement waiting for traffic increase approval {rejected.name}", warning=True)
                 self.end()
@@ -880,7 +898,7 @@ class _Tick:
         owner = owner_reference(self.canary)  # one lookup for all the objects
         services = render_services(self.canary, self.target, label=self.label, value=self.value, owner=owner)
         objects: list[dict[str, Any]] = [services["canary"], services["primary"]]
-        existing = self.objects.get(("Deployment", ns, f"{self.spec.target_ref.name}-primary"))
+        existing = self.objects.get(("Deployment", ns, self.primary_name))
         fresh = self.promote or existing is None
         template = None
         secret_copies: list[tuple[str, str]] = []
@@ -894,7 +912,7 @@ class _Tick:
                 selector_labels=self.settings.selector_labels,
             )
             secret_copies = [(name, f"{name}-primary") for name in self.tracked.secrets]
-        for copy in render_config_copies(self.canary, self.tracked, self.settings.include_label_prefixes):
+        for copy in render_config_copies(self.canary, self.tracked, self.settings.include_label_prefixes) if self.tracked.configmaps else ():
             kept = None if fresh else self.objects.get(("ConfigMap", ns, copy["metadata"]["name"]))
             if kept is not None:
                 copy.pop("data", None)
@@ -926,7 +944,7 @@ class _Tick:
     def finish(self) -> Decision:
         before = self.canary.status
         status = self.status
-        changed = _core(status) != _core(before)
+        changed = status is not before and _core(status) != _core(before)
         acted = changed or bool(self.events) or self.scale_to is not None
         if acted:
             stamps: dict[str, Any] = {"last_decision_time": self.now_text}
@@ -945,7 +963,7 @@ class _Tick:
             "due": True,
             "next_due": next_due_text,
             "status": status,
-            "status_changed": status != before,
+            "status_changed": changed or (status is not before and status != before),  # core fields differ: changed
             "objects": tuple(objects),
             "events": tuple(self.events),
             "logs": tuple(self.logs),
@@ -956,7 +974,7 @@ class _Tick:
         })
 
     def conditions(self, status: CanaryStatus) -> tuple[Condition, ...]:
-        phase = _PHASES.get(status.phase, Phase.NONE)
+        phase = _PHASES.get(status.phase, _NONE)
         cond_status, reason, message = _promoted_condition(phase, self.spec.target_ref.kind)
         previous = None
         for condition in self.canary.status.conditions or ():
