@@ -4,13 +4,11 @@ The pipeline follows Flagger's `advanceCanary` step by step (`docs/architecture.
 It is sans-I/O in the style of h11: when the tick reaches a webhook or a metric it has no result for, it
 returns `Pending` naming what to observe; the shell performs that and calls `decide` again with the result
 added. Because `decide` is deterministic, re-running it from the start reaches the same point, so the
-protocol needs no saved continuation. Two shortcuts give the same outcome for less work: a shell may hand
-the `Pending` back (`decide(..., resume=pending)`) to continue from the segment of the pipeline where it
-stopped instead of from the start (see `_Checkpoint`), or, if it can answer on the spot, pass `answer`, which
-the tick then asks at the point it needs something (`cronjob.driver.run_tick` does). Hooks are asked for one
-at a time (Flagger stops at the first failing hook of a type, and a hook may start a load test, so none is
-called that Flagger would not call); the metrics of a canary are asked for together, so the shell can batch
-them across a fleet.
+protocol needs no saved continuation. A shell that can answer on the spot may pass `answer` instead: the
+tick asks it at the point it needs something and carries on, with the same outcome and no re-runs
+(`cronjob.driver.run_tick` does). Hooks are asked for one at a time (Flagger stops at the first failing hook
+of a type, and a hook may start a load test, so none is called that Flagger would not call); the metrics of
+a canary are asked for together, so the shell can batch them across a fleet.
 """
 
 from __future__ import annotations
@@ -79,43 +77,6 @@ class MetricRequest:
     provider: Provider
 
 
-class _Checkpoint:
-    """Where a tick that asked for observations can be continued: the scratchpad (`_Tick`'s attributes) as it
-    was at the start of pipeline step `step`, with the four lists it appends to copied as tuples.
-
-    Continuing from it with observations that keep every answer the earlier round had is the same as
-    re-running `decide` from the start: the steps before `step` saw only those answers and are deterministic,
-    so a re-run reaches this very state again. Anything else (another canary, cluster object, time, settings,
-    or an answer changed or withdrawn) runs from the start."""
-
-    __slots__ = ("step", "state", "events", "logs", "verdicts", "hook_outcomes")
-
-    def __init__(
-        self, step: int, state: Mapping[str, Any], events: tuple[Event, ...], logs: tuple[str, ...],
-        verdicts: tuple[MetricVerdict, ...], hook_outcomes: tuple[HookOutcome, ...],
-    ) -> None:
-        self.step, self.state, self.events, self.logs, self.verdicts, self.hook_outcomes = step, state, events, logs, verdicts, hook_outcomes
-
-    def fits(self, canary: Canary, cluster: ClusterView, now: datetime, settings: Settings, observations: Observations) -> bool:
-        state = self.state
-        then = state["now"]
-        return (
-            state["canary"] is canary
-            and state["cluster"] is cluster
-            and (then is now or (then == now and then.tzinfo == now.tzinfo))
-            and (state["settings"] is settings or state["settings"] == settings)
-            and _keeps_answers(state["obs"], observations)
-        )
-
-    def restore(self, observations: Observations) -> "_Tick":
-        tick = _Tick.__new__(_Tick)
-        tick.__dict__.update(self.state)
-        tick.obs = observations
-        tick.events, tick.logs = list(self.events), list(self.logs)
-        tick.verdicts, tick.hook_outcomes = list(self.verdicts), list(self.hook_outcomes)
-        return tick
-
-
 _ABSENT = object()
 
 
@@ -136,14 +97,12 @@ def _keeps_answers(before: Observations, after: Observations) -> bool:
 
 @dataclass(frozen=True)
 class Pending:
-    """The tick cannot go on without these observations. `checkpoint` lets `decide(..., resume=pending)`
-    continue where this round stopped (it takes no part in comparisons)."""
+    """The tick cannot go on without these observations."""
 
     canary: Canary
     hooks: tuple[HookRequest, ...] = ()
     metrics: tuple[MetricRequest, ...] = ()
     check_providers: bool = False  # answer with Observations.providers
-    checkpoint: _Checkpoint | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -231,7 +190,6 @@ class _NeedInputs(Exception):
         self.hooks = hooks
         self.metrics = metrics
         self.providers = providers
-        self.checkpoint: _Checkpoint | None = None  # set by `_Tick.pipeline` on the way out
 
 
 class _EndTick(Exception):
@@ -343,36 +301,26 @@ def decide(
     observations: Observations = Observations(),
     facts: TargetFacts | None = None,
     *,
-    resume: Pending | None = None,
     answer: Answer | None = None,
 ) -> Decision | Pending:
     """Decide one tick of `canary` at `now`. `facts` (from `read_target_facts` on the same canary, cluster
-    and settings) may be passed to save re-deriving them on each round of the protocol. `resume`, the
-    `Pending` this tick returned last round, lets it continue from where it stopped; the outcome is the one
-    a run from the start would give (a `resume` that does not fit these arguments is ignored).
+    and settings) may be passed to save re-deriving them on each round of the protocol.
 
     `answer`, for a shell that can answer on the spot: the tick hands it each `Pending` at the point it
     needs the observations and carries on with the `Observations` it returns (all it had plus the answers),
     instead of returning the `Pending` and being called again; it returns None to have the `Pending`
     returned after all. Same requests in the same order, same outcome as the round trips: observations that
     change or drop an answer the tick already used make it start over with them, as a new round would."""
-    checkpoint = resume.checkpoint if resume is not None else None
-    if checkpoint is not None and checkpoint.fits(canary, cluster, now, settings, observations):
-        tick, start = checkpoint.restore(observations), checkpoint.step
-        tick.answer = answer
-    else:
-        if facts is not None and (facts.canary is not canary or facts.cluster is not cluster or (facts.settings is not settings and facts.settings != settings)):
-            facts = None
-        tick, start = _Tick(canary, cluster, now, settings, observations, facts, answer), 0
+    if facts is not None and (facts.canary is not canary or facts.cluster is not cluster or (facts.settings is not settings and facts.settings != settings)):
+        facts = None
+    tick = _Tick(canary, cluster, now, settings, observations, facts, answer)
     while True:
         try:
-            return tick.run(start)
+            return tick.run()
         except _NeedInputs as need:
-            return build_frozen(Pending, {
-                "canary": canary, "hooks": need.hooks, "metrics": need.metrics, "check_providers": need.providers, "checkpoint": need.checkpoint,
-            })
+            return build_frozen(Pending, {"canary": canary, "hooks": need.hooks, "metrics": need.metrics, "check_providers": need.providers})
         except _Restart as restart:
-            tick, start = _Tick(canary, cluster, now, settings, restart.observations, facts, answer), 0
+            tick = _Tick(canary, cluster, now, settings, restart.observations, facts, answer)
 
 
 _PHASES = {p.value: p for p in Phase}
@@ -480,7 +428,7 @@ class _Tick:
         """Get observations the tick lacks: from `answer` if the caller gave one (the tick then carries on
         with them; the caller looks again), else by ending this call with a `Pending`."""
         if self.answer is not None:
-            pending = build_frozen(Pending, {"canary": self.canary, "hooks": hooks, "metrics": metrics, "check_providers": providers, "checkpoint": None})
+            pending = build_frozen(Pending, {"canary": self.canary, "hooks": hooks, "metrics": metrics, "check_providers": providers})
             observations = self.answer(pending)
             if observations is not None:
                 if not _keeps_answers(self.obs, observations):
@@ -587,41 +535,17 @@ class _Tick:
         self.end()
 
     # ----------------------------------------------------------------- the pipeline
-    def run(self, start: int = 0) -> Decision:
-        if start == 0 and not is_due(self.canary, self.now):
+    def run(self) -> Decision:
+        if not is_due(self.canary, self.now):
             due = next_due_time(self.canary)
             return Decision(self.canary, self.now_text, False, format_time(due) if due else None, self.status, False)
         try:
-            self.pipeline(start)
+            self.pipeline()
         except _EndTick:
             pass
         return self.finish()
 
-    def pipeline(self, start: int = 0) -> None:
-        """Run the pipeline from segment `start` (0, or where a checkpoint was noted when resuming). Before
-        each segment but the first the scratchpad is noted, so a `_NeedInputs` carries a `_Checkpoint` out."""
-        mark: tuple[Any, ...] | None = None
-        try:
-            for index in range(start, len(_SEGMENTS)):
-                if index and self.answer is None:  # with `answer`, no Pending leaves this call mid-way
-                    mark = (index, self.__dict__.copy(), len(self.events), len(self.logs), len(self.verdicts), len(self.hook_outcomes))
-                _SEGMENTS[index](self)
-        except _NeedInputs as need:
-            if mark is not None:
-                index, state, events, logs, verdicts, outcomes = mark
-                need.checkpoint = _Checkpoint(
-                    index, state, tuple(self.events[:events]), tuple(self.logs[:logs]),
-                    tuple(self.verdicts[:verdicts]), tuple(self.hook_outcomes[:outcomes]),
-                )
-            raise
-
-    # The pipeline in four segments; a round that asks for something resumes at the start of its segment.
-    # The segments start where a tick most often asks: rollback hooks (every analysis tick that has them),
-    # pre-rollout and rollout hooks and the metrics, confirm-traffic-increase and confirm-promotion hooks. A
-    # tick that asks for something in the first segment (metric providers while initializing, confirm-rollout
-    # hooks, post-rollout hooks after a failure) runs it again. The attributes of `_Tick` must stay immutable
-    # values, except the four lists, which are only appended to: `_Checkpoint` relies on it.
-    def segment_prepare(self) -> None:
+    def pipeline(self) -> None:
         if self.status.conditions is None:
             self.update(phase=_PHASE_VALUES[Phase.NONE])
             self.move(Trigger.DISCOVERED)
@@ -645,8 +569,6 @@ class _Tick:
         self.gate_canary()
         if self.spec.skip_analysis:
             self.skip_analysis()
-
-    def segment_rollback(self) -> None:
         self.rollback_hooks()
         if self.phase is _PROMOTING:
             self.promotion_traffic_shift()
@@ -654,6 +576,8 @@ class _Tick:
             self.finalise()
         if self.status.failed_checks >= self.analysis.threshold:
             self.rollback()
+        self.analyse()
+        self.advance_canary()
 
     def read_target(self) -> None:
         facts = self.facts or read_target_facts(self.canary, self.cluster, self.settings)
@@ -986,5 +910,3 @@ class _Tick:
         transition_time = previous.last_transition_time if previous is not None and previous.status == cond_status else self.now_text
         return (Condition("Promoted", cond_status, reason, message, self.now_text, transition_time),)
 
-
-_SEGMENTS = (_Tick.segment_prepare, _Tick.segment_rollback, _Tick.analyse, _Tick.advance_canary)
