@@ -18,12 +18,16 @@ Deployment rollout status are exactly what the engine itself produced; nothing i
 
 Cases:
   progressing  the seed canary at tick 5 of scenario-healthy: Progressing at weight 10, one rollout hook
-               (load-test) and two metrics judged, weight advanced to 20. 3 decide() calls per tick.
+               (load-test) and two metrics judged, weight advanced to 20. 1 decide() call: run_tick answers
+               the hook where the tick asks for it (decide's `answer`).
   idle         the seed canary after the rollout: Succeeded, nothing changed. 1 decide() call.
   not-due      the tick-5 canary asked 5 s after its last decision (interval 10 s). 1 decide() call.
   fleet        1,000 distinct canaries (own names and namespaces, each with its own target Deployment,
                primary, HPA, Services and TrafficSplit, all in one ClusterView), each at the tick-5
-               Progressing state, decided once each in one pass.
+               Progressing state, decided once each in one pass. Also timed (not in the table) with fresh
+               objects before every pass, as cluster mode reads them: every Canary parsed again and every
+               manifest a new dict, so nothing kept on the objects of an earlier pass can help (values
+               remembered by value, as lru_cache does, still can: they would in cluster mode too).
 
 The process pins itself to one CPU (os.sched_setaffinity) because the engine is single-threaded. Timings
 are wall-clock (time.perf_counter) with the garbage collector left on, as in production; every case is
@@ -59,6 +63,7 @@ from cronjob.simulation import SimulatedCluster, Simulation  # noqa: E402
 from cronjob.yamlio import load_single  # noqa: E402
 from engine.analysis import MetricResult  # noqa: E402
 from engine.canary_spec import parse_canary  # noqa: E402
+from engine.status_doc import canary_manifest  # noqa: E402
 from engine.cluster import ClusterView  # noqa: E402
 from engine.model import Canary  # noqa: E402
 from engine.tick import Decision, HookRequest, HookResult, MetricRequest, Settings  # noqa: E402
@@ -262,6 +267,30 @@ def time_fleet(states: list[State], reps: int) -> Timing:
     return Timing(f"fleet of {len(states):,} (one pass)", len(states), count_decide_calls(states[0]), seconds)
 
 
+def fresh_fleet(states: list[State]) -> tuple[list[State], ClusterView]:
+    """The fleet as a new pass of cluster mode reads it: every Canary parsed again from its manifest and every
+    object a new dict, equal in value to the originals but sharing no object with them."""
+    fresh = [State(parse_canary(canary_manifest(s.canary, s.canary.status)), copy.deepcopy(s.objects), s.now) for s in states]
+    return fresh, ClusterView.of(fleet_manifests(fresh))
+
+
+def time_fleet_fresh(states: list[State], reps: int) -> list[float]:
+    """One pass over fresh objects per repetition (built, and the garbage of building them collected, before
+    the clock starts). The decisions must equal those of the same fleet decided from the original objects."""
+    expected = decide_fleet(states, ClusterView.of(fleet_manifests(states)))
+    seconds = []
+    for rep in range(reps):
+        fresh, view = fresh_fleet(states)
+        gc.collect()
+        start = time.perf_counter()
+        decisions = decide_fleet(fresh, view)
+        seconds.append(time.perf_counter() - start)
+        if rep == 0:
+            assert decisions == expected, "fresh objects decided differently"
+        del decisions, fresh, view
+    return seconds
+
+
 def time_view_build(states: list[State], reps: int) -> list[float]:
     manifests = fleet_manifests(states)
     seconds = []
@@ -371,19 +400,25 @@ def main(argv: list[str] | None = None) -> int:
     print()
 
     fleet_timing = timings[-1]
+    fresh_seconds = time_fleet_fresh(fleet, reps)
     view_seconds = time_view_build(fleet, reps)
     peak, held, manifest_bytes = fleet_memory(fleet)
     print(f"fleet of {len(fleet):,}: one pass min {min(fleet_timing.seconds) * 1e3:.1f} ms, median {statistics.median(fleet_timing.seconds) * 1e3:.1f} ms")
+    fresh_rates = [len(fleet) / x for x in fresh_seconds]
+    print(
+        f"  one pass over fresh objects (re-parsed Canaries, new manifest dicts): min {min(fresh_seconds) * 1e3:.1f} ms,"
+        f" median {statistics.median(fresh_seconds) * 1e3:.1f} ms ({max(fresh_rates):,.0f} / {statistics.median(fresh_rates):,.0f} decisions/s)"
+    )
     print(f"  ClusterView.of over {len(fleet_manifests(fleet)):,} manifests: min {min(view_seconds) * 1e3:.2f} ms, median {statistics.median(view_seconds) * 1e3:.2f} ms")
     print(f"  tracemalloc peak, build view + decide all (decisions kept): {peak / 2**20:.1f} MiB; held after: {held / 2**20:.1f} MiB")
     print(f"  (the {len(fleet_manifests(fleet)):,} input manifests themselves, deep-copied: {manifest_bytes / 2**20:.1f} MiB)")
     goal = 5000
-    best, median = timings[0].rate
-    fleet_best, fleet_median = fleet_timing.rate
     print()
-    print(f"goal: >= {goal:,} decisions/s on one core (progressing tick)")
-    print(f"  seed progressing: best {best:,.0f}/s, median {median:,.0f}/s -> {'met' if median >= goal else 'NOT met'}")
-    print(f"  fleet pass:       best {fleet_best:,.0f}/s, median {fleet_median:,.0f}/s -> {'met' if fleet_median >= goal else 'NOT met'}")
+    print(f"goal: >= {goal:,} decisions/s on one core (best: the fastest repetition; median for the noise)")
+    for label, timing in (("seed progressing", timings[0]), ("idle", timings[1]), ("fleet pass", fleet_timing)):
+        best, median = timing.rate
+        verdict = "met" if median >= goal else ("met at best, not at the median" if best >= goal else "NOT met")
+        print(f"  {label + ':':17} best {best:,.0f}/s, median {median:,.0f}/s -> {verdict}")
 
     if args.profile:
         print()

@@ -3,6 +3,9 @@
     .venv/bin/python -m pytest bench/ --benchmark-only -p no:cacheprovider
 
 No timing is asserted (the machine is shared); each case checks that it decided what it should.
+`test_run_tick_decides_as_the_round_trips` (run without --benchmark-only) checks that run_tick, which answers
+the tick where it asks (decide's `answer`), decides exactly what the plain protocol — decide, Pending, answer,
+decide again from the start — decides for the benchmark's states, with the same requests in the same order.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_engine as b  # noqa: E402
+from engine.tick import Decision, Observations, decide, is_due, likely_metrics, read_target_facts  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -50,3 +54,49 @@ def test_fleet_one_pass(benchmark, fleet: list[b.State]) -> None:
     assert len(decisions) == len(fleet)
     for decision in decisions:
         b.check_progressing(decision)
+
+
+def _by_round_trips(state: b.State, asked: list[object]) -> Decision:
+    """The plain sans-I/O protocol, as cronjob.driver.run_tick drove it before `answer`."""
+    view = state.view()
+    hooks: dict = {}
+    metrics: dict = {}
+    providers = None
+    due = is_due(state.canary, state.now)
+    prefetch = likely_metrics(state.canary, b.SETTINGS) if due else ()
+    if prefetch:
+        asked.append(prefetch)
+        metrics.update(b.answer_metrics(prefetch))
+    for _ in range(64):
+        outcome = decide(state.canary, view, state.now, b.SETTINGS, Observations(dict(metrics), dict(hooks), providers))
+        if isinstance(outcome, Decision):
+            return outcome
+        for request in outcome.hooks:
+            asked.append(request)
+            hooks[request.hook.name] = b.answer_hook(request)
+        if outcome.metrics:
+            asked.append(outcome.metrics)
+            metrics.update(b.answer_metrics(outcome.metrics))
+        assert not outcome.check_providers
+    raise AssertionError("did not settle")
+
+
+def test_run_tick_decides_as_the_round_trips(progressing: b.State, fleet: list[b.State]) -> None:
+    for state in [progressing, b.idle_state(), b.not_due_state(), *fleet[::97]]:
+        expected_asks: list[object] = []
+        expected = _by_round_trips(state, expected_asks)
+        asks: list[object] = []
+
+        def answer_hook(request):  # type: ignore[no-untyped-def]
+            asks.append(request)
+            return b.answer_hook(request)
+
+        def answer_metrics(requests):  # type: ignore[no-untyped-def]
+            asks.append(requests)
+            return b.answer_metrics(requests)
+
+        view = state.view()
+        assert read_target_facts(state.canary, view, b.SETTINGS).problem == ""
+        decision = b.run_tick(state.canary, view, state.now, b.SETTINGS, answer_hook, answer_metrics)
+        assert decision == expected
+        assert asks == expected_asks

@@ -15,10 +15,10 @@ _V = TypeVar("_V")
 
 
 class derived(Generic[_V]):
-    """A property of a frozen value computed once per object from its fields and then kept in the object's
-    `__dict__` (so later reads are plain attribute reads): `functools.cached_property` without its lock,
-    which costs more than the values it guards here. Never part of the value: dataclass equality, hashing
-    and repr look at fields only."""
+    """A property of a frozen value computed once per object from its fields — on first read, or up front
+    by `derive_now` — and then kept in the object's `__dict__` (so later reads are plain attribute reads):
+    `functools.cached_property` without its lock, which costs more than the values it guards here. Never
+    part of the value: dataclass equality, hashing and repr look at fields only."""
 
     def __init__(self, compute: Callable[[Any], _V]) -> None:
         self.compute = compute
@@ -33,6 +33,17 @@ class derived(Generic[_V]):
             return self  # type: ignore[return-value]
         value = obj.__dict__[self.name] = self.compute(obj)
         return value
+
+
+def derive_now(obj: Any, *names: str) -> None:
+    """Compute `obj`'s `derived` properties `names` now — from `__post_init__`, so a parsed Canary carries
+    them and no tick pays for them. One that cannot be computed (a value built by hand with a field of the
+    wrong type) is left to raise where it is used, as it would without this."""
+    for name in names:
+        try:
+            getattr(obj, name)
+        except Exception:  # noqa: BLE001 - whatever it is, it surfaces on first use instead
+            pass
 
 
 def build_frozen(cls: type[_T], values: dict[str, Any]) -> _T:
@@ -104,6 +115,9 @@ class MetricSpec:
     template_ref: TemplateRef | None = None
     template_variables: tuple[tuple[str, str], ...] = ()
 
+    def __post_init__(self) -> None:
+        derive_now(self, "is_builtin")
+
     @derived
     def is_builtin(self) -> bool:
         return self.name in BUILTIN_METRICS and self.template_ref is None
@@ -148,6 +162,9 @@ class AnalysisSpec:
     metrics: tuple[MetricSpec, ...] = ()
     webhooks: tuple[WebhookSpec, ...] = ()
     alerts: tuple[AlertSpec, ...] = ()
+
+    def __post_init__(self) -> None:
+        derive_now(self, "max_weight", "_hooks_by_type")
 
     @derived
     def max_weight(self) -> int:
@@ -212,6 +229,9 @@ class CanarySpec:
     suspend: bool = False
     revert_on_deletion: bool = False
 
+    def __post_init__(self) -> None:
+        derive_now(self, "skip_analysis", "effective_analysis", "apex_name")
+
     @derived
     def skip_analysis(self) -> bool:
         """Flagger's `SkipAnalysis()`: the field, or no analysis block at all."""
@@ -261,6 +281,9 @@ class Canary:
     spec: CanarySpec
     status: CanaryStatus
     manifest: Mapping[str, Any] = field(compare=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        derive_now(self, "key")
 
     @derived
     def key(self) -> str:
