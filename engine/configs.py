@@ -69,12 +69,29 @@ def _config_refs(pod_spec: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str
 def referenced_configs(pod_spec: Mapping[str, Any]) -> list[ConfigRef]:
     """Every ConfigMap/Secret reference in volumes, projected volumes, env and envFrom, in order, deduplicated.
     A config is optional only if every reference to it is."""
+    if not _may_reference(pod_spec):
+        return []
     found: dict[tuple[str, str], bool] = {}
     for kind, ref, key in _config_refs(pod_spec):
         if ref.get(key):
             ident = (kind, str(ref[key]))
             found[ident] = found.get(ident, True) and bool(ref.get("optional", False))
     return [ConfigRef(kind, name, optional) for (kind, name), optional in found.items()]
+
+
+def _may_reference(pod_spec: Mapping[str, Any]) -> bool:
+    """False when `_config_refs` would find nothing: no volumes, and no container with envFrom or an env
+    var with valueFrom (most pod specs; checked without starting the generator)."""
+    if pod_spec.get("volumes"):
+        return True
+    for containers in (pod_spec.get("initContainers") or [], pod_spec.get("containers") or []):
+        for container in containers:
+            if container.get("envFrom"):
+                return True
+            for env in container.get("env") or []:
+                if env.get("valueFrom"):
+                    return True
+    return False
 
 
 def track_configs(pod_spec: Mapping[str, Any], namespace: str, cluster: ClusterView) -> TrackedConfigs:
