@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 
@@ -86,17 +87,22 @@ def test_run_tick_decides_as_the_round_trips(progressing: b.State, fleet: list[b
         expected_asks: list[object] = []
         expected = _by_round_trips(state, expected_asks)
         asks: list[object] = []
-
-        def answer_hook(request):  # type: ignore[no-untyped-def]
-            asks.append(request)
-            return b.answer_hook(request)
-
-        def answer_metrics(requests):  # type: ignore[no-untyped-def]
-            asks.append(requests)
-            return b.answer_metrics(requests)
-
         view = state.view()
         assert read_target_facts(state.canary, view, b.SETTINGS).problem == ""
-        decision = b.run_tick(state.canary, view, state.now, b.SETTINGS, answer_hook, answer_metrics)
+        decision = b.run_tick(state.canary, view, state.now, b.SETTINGS, *_recording(asks))
         assert decision == expected
         assert asks == expected_asks
+
+
+def _recording(asks: list[object]) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    """The benchmark's answers, noting each request in `asks`."""
+
+    def answer_hook(request: Any) -> Any:
+        asks.append(request)
+        return b.answer_hook(request)
+
+    def answer_metrics(requests: Any) -> Any:
+        asks.append(requests)
+        return b.answer_metrics(requests)
+
+    return answer_hook, answer_metrics

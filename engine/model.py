@@ -42,7 +42,7 @@ def derive_now(obj: Any, *names: str) -> None:
     for name in names:
         try:
             getattr(obj, name)
-        except Exception:  # noqa: BLE001 - whatever it is, it surfaces on first use instead
+        except Exception:  # noqa: BLE001, S110 - whatever it is, it surfaces on first use instead
             pass
 
 

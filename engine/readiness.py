@@ -19,13 +19,6 @@ class Readiness:
 READY = Readiness(True)
 
 
-def _condition(status: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
-    for cond in status.get("conditions") or []:
-        if cond.get("type") == kind:
-            return cond
-    return None
-
-
 def deployment_readiness(
     deployment: Mapping[str, Any], *, ready_threshold: int, progress_deadline_seconds: int, now: datetime
 ) -> Readiness:
@@ -35,7 +28,7 @@ def deployment_readiness(
     if int(meta.get("generation") or 0) > int(status.get("observedGeneration") or 0):
         return Readiness(False, True, "waiting for rollout to finish: observed deployment generation less than desired generation")
     stuck = False
-    # the first Progressing and the first Available condition, as _condition finds them, in one pass
+    # the first Progressing and the first Available condition, in one pass (stopping once both are found)
     progressing = available = None
     for cond in status.get("conditions") or []:
         kind = cond.get("type")

@@ -71,7 +71,8 @@ def render_services(
     The three depend on the canary's identity and `spec.service`, the target's selector label and value
     and — with port discovery only — the target's container ports. Without port discovery they are
     remembered by those values (as `lru_cache` would, so a canary's next tick, in this pass or the next,
-    finds them) and each call gets fresh copies (`_fresh`)."""
+    finds them); each call gets new object, `metadata` and `spec` dicts, the values below them shared and
+    read-only like every rendered value."""
     if owner is None:
         owner = owner_reference(canary)
     svc = canary.spec.service
@@ -91,13 +92,8 @@ def render_services(
         if len(_REMEMBERED) >= _REMEMBER_AT_MOST:
             _REMEMBERED.clear()
         _REMEMBERED[key] = remembered
-    return {role: {**obj, "metadata": dict(obj["metadata"]), "spec": dict(obj["spec"])} for role, obj in remembered[1].items()}  # _fresh
+    return {role: {**obj, "metadata": dict(obj["metadata"]), "spec": dict(obj["spec"])} for role, obj in remembered[1].items()}
 
 
 _REMEMBERED: dict[tuple[Any, ...], tuple[Mapping[str, Any], dict[str, dict[str, Any]]]] = {}
 _REMEMBER_AT_MOST = 8192
-
-
-def _fresh(obj: dict[str, Any]) -> dict[str, Any]:
-    """A new object dict with new `metadata` and `spec` dicts; the values below them are shared, read-only."""
-    return {**obj, "metadata": dict(obj["metadata"]), "spec": dict(obj["spec"])}

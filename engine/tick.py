@@ -14,8 +14,8 @@ a canary are asked for together, so the shell can batch them across a fleet.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from functools import lru_cache
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Callable, Mapping
 
 from .analysis import MetricResult, MetricVerdict, judge_metric
@@ -909,4 +909,3 @@ class _Tick:
             return tuple(self.canary.status.conditions or ())
         transition_time = previous.last_transition_time if previous is not None and previous.status == cond_status else self.now_text
         return (Condition("Promoted", cond_status, reason, message, self.now_text, transition_time),)
-
