@@ -147,3 +147,16 @@ def prometheus_factory():
     yield make
     for server in servers:
         server.close()
+
+
+# --------------------------------------------------------------------------------------------------------
+# The stateful Kubernetes API emulator (tests/kube_emulator.py), its clock at the seed scenario's start.
+
+
+@pytest.fixture
+def emulator():
+    from cluster_harness import START
+    from kube_emulator import KubeEmulator
+
+    with KubeEmulator(now=START) as server:
+        yield server

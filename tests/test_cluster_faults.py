@@ -9,16 +9,11 @@ import json
 import signal
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-from cluster_harness import START, SeedCluster
-from kube_emulator import KubeEmulator, RecordedRequest
-
-@pytest.fixture
-def emulator() -> Iterator[KubeEmulator]:
-    with KubeEmulator(now=START) as server:
-        yield server
+from cluster_harness import SeedCluster
+from kube_emulator import RecordedRequest
 
 
 @pytest.fixture

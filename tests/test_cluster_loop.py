@@ -6,7 +6,6 @@ so a 50 s budget runs in well under a second and every assertion is exact.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from cluster_harness import START, SeedCluster
@@ -20,11 +19,6 @@ from cronjob.prometheus import PrometheusMetrics
 from cronjob.webhooks import WebhookCaller
 from engine.tick import Settings
 
-
-@pytest.fixture
-def emulator() -> Iterator[KubeEmulator]:
-    with KubeEmulator(now=START) as server:
-        yield server
 
 
 @pytest.fixture

@@ -7,22 +7,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-from cluster_harness import START, SeedCluster
-from kube_emulator import KubeEmulator
+from cluster_harness import SeedCluster
 from test_cluster_tick import play
 
 from engine.alerts import alert_for_event
 from engine.canary_spec import parse_canary
 from engine.tick import Event
 
-
-@pytest.fixture
-def emulator() -> Iterator[KubeEmulator]:
-    with KubeEmulator(now=START) as server:
-        yield server
 
 
 def posted(httpserver, path: str) -> list[dict[str, Any]]:

@@ -9,20 +9,14 @@ the calls the emulator saw, as RBAC (group, resource, verb) triples, are compare
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-from cluster_harness import ROOT, START, SeedCluster
+from cluster_harness import ROOT, SeedCluster
 from kube_emulator import KubeEmulator
 from rbac import Permission, granted, render_kustomize
 
 DEPLOY = ROOT / "cronjob" / "deploy"
 
-
-@pytest.fixture
-def emulator() -> Iterator[KubeEmulator]:
-    with KubeEmulator(now=START) as server:
-        yield server
 
 
 def used(emulator: KubeEmulator) -> set[Permission]:

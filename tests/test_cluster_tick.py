@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from cluster_harness import NEW_IMAGE, SEED, START, SeedCluster
+from cluster_harness import NEW_IMAGE, SEED, SeedCluster
 from kube_emulator import KubeEmulator
 from prometheus_harness import failing
 
@@ -21,11 +21,6 @@ from cronjob.cli import main
 
 RESTING = ("Succeeded", "Failed")
 
-
-@pytest.fixture
-def emulator() -> Iterator[KubeEmulator]:
-    with KubeEmulator(now=START) as server:
-        yield server
 
 
 @pytest.fixture

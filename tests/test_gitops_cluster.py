@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
-from typing import Iterator
 
 import pygit2
-import pytest
 from click.testing import CliRunner
-from cluster_harness import START, SeedCluster
-from kube_emulator import KubeEmulator
+from cluster_harness import SeedCluster
 
 from cronjob.cli import main
 from cronjob.git_layout import KUSTOMIZATION, STATUS_FILE, TARGET_REPLICAS, load
@@ -22,11 +19,6 @@ from cronjob.git_layout import KUSTOMIZATION, STATUS_FILE, TARGET_REPLICAS, load
 CANARY_DIR = "cronary/test/podinfo"
 TOKEN = "s3cr3t-t0ken-value"
 
-
-@pytest.fixture
-def emulator() -> Iterator[KubeEmulator]:
-    with KubeEmulator(now=START) as server:
-        yield server
 
 
 class GitOpsCluster:
