@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 from urllib.parse import urlsplit, urlunsplit
-
-import requests
 
 from engine.alert_providers import DISCORD, GENERIC, MSTEAMS, SLACK, AlertProviderSpec, NotifierTarget, resolve_target
 from engine.alerts import ERROR, Alert, Delivery
 from engine.errors import SpecError
+
+if TYPE_CHECKING:
+    import requests  # imported when an alert is sent: a tick without alerts never loads it
 
 SecretReader = Callable[[str, str], Mapping[str, str] | None]
 DEFAULT_TIMEOUT_SECONDS = 5.0  # Flagger's notifier timeout
@@ -144,6 +145,8 @@ def _scrub(text: str, *secrets: str | None) -> str:
 
 
 def _describe(err: requests.RequestException) -> str:
+    import requests
+
     if isinstance(err, requests.exceptions.ProxyError):
         return "proxy error"
     if isinstance(err, requests.exceptions.SSLError):
@@ -162,6 +165,8 @@ def post_alert(alert: Alert, target: NotifierTarget, *, timeout: float = DEFAULT
         url, body, headers = request_for(alert, target)
     except ValueError as err:
         return _logged(alert, _replace(result, error=str(err)))
+    import requests
+
     proxies = {"http": target.proxy, "https": target.proxy} if target.proxy else None
     poster = session.post if session is not None else requests.post
     try:

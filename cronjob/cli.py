@@ -16,42 +16,25 @@ from typing import TYPE_CHECKING, Any, Callable
 import click
 
 from engine.alert_providers import global_target
-from engine.analysis import MetricResult
 from engine.durations import parse_go_duration
 from engine.errors import SpecError
 from engine.names import is_dns1123_label, is_http_url
 from engine.providers import resolve_provider
-from engine.status_doc import canary_manifest
 from engine.tick import HookRequest, HookResult, MetricRequest, Settings
 
-from .driver import providers_available, run_tick
 from .errors import InputError
-from .history import format_history_table, timeline_from_log
-from .inputs import (
-    build_cluster,
-    check_references,
-    cluster_objects,
-    default_hook_result,
-    hook_results,
-    metric_templates,
-    parse_now,
-    read_canaries,
-    read_canary,
-    read_metrics_file,
-    read_scenario,
-    template_secrets,
-)
-from .kube_api import KubeClient, api_client_for
+from .kube_api import SERVICE_ACCOUNT_DIR, KubeClient, configuration_for
 from .kube_read import Shard
 from .kube_tick import Tick, TickOptions
 from .logs import configure as configure_logs
 from .prometheus import PrometheusMetrics
-from .simulation import SimulatedCluster, Simulation
-from .timeline import format_table
 from .webhooks import WebhookCaller
-from .yamlio import dump_json, dump_yaml_stream, load_single
 
+# render, simulate, validate and history import their machinery (ruamel.yaml, the file readers, the simulator)
+# inside the command: `cronary tick` starts once a minute in every shard, and start-up is part of its budget.
 if TYPE_CHECKING:
+    from engine.analysis import MetricResult
+
     from .git_tick import GitOptions
 
 EXIT_BAD_INPUT = 2
@@ -94,6 +77,8 @@ def _bad_input(fn: Callable[..., None]) -> Callable[..., None]:
 
 
 def _prometheus(url: str | None, cluster_file: str, objects: list[dict[str, Any]], istio_seconds: bool) -> PrometheusMetrics | None:
+    from .inputs import metric_templates, template_secrets
+
     if url is None:
         return None
     if not is_http_url(url):
@@ -140,6 +125,12 @@ def render(
     mesh_provider: str | None, prometheus_url: str | None, istio_seconds: bool,
 ) -> None:
     """Print every object one tick would write and, last, the Canary with its next status."""
+    from engine.status_doc import canary_manifest
+
+    from .driver import providers_available, run_tick
+    from .inputs import build_cluster, check_references, cluster_objects, default_hook_result, hook_results, parse_now, read_canary, read_metrics_file
+    from .yamlio import dump_json, dump_yaml_stream, load_single
+
     now = parse_now(now_text)
     canary = read_canary(canary_file, mesh_provider)
     objects = cluster_objects(cluster_file)
@@ -195,6 +186,11 @@ def simulate(
     istio_seconds: bool,
 ) -> None:
     """Play ticks until the scenario is done and the canary rests; print the timeline."""
+    from .inputs import build_cluster, check_references, cluster_objects, read_canary, read_scenario
+    from .simulation import SimulatedCluster, Simulation
+    from .timeline import format_table
+    from .yamlio import dump_json
+
     canary = read_canary(canary_file, mesh_provider)
     objects = cluster_objects(cluster_file)
     cluster = build_cluster(objects)
@@ -215,6 +211,8 @@ def simulate(
 @_bad_input
 def validate(canary_files: tuple[str, ...], mesh_provider: str | None) -> None:
     """Check Canaries without a cluster; print one line per Canary."""
+    from .inputs import read_canaries
+
     lines = []
     for path in canary_files:
         for canary in read_canaries(path):
@@ -280,7 +278,7 @@ def _tick_options(
         settings=Settings(mesh_provider=mesh_provider, selector_labels=labels, config_tracking=not no_config_tracking, include_label_prefixes=include_label_prefixes),
         budget_seconds=_duration("--budget", budget, 1, 3600),
         once=once,
-        now=parse_now(now_text) if now_text else None,
+        now=_parse_now(now_text) if now_text else None,
         include_label_prefixes=include_label_prefixes,
         holder=_holder(),
         lease_namespace=None if no_lease else lease_namespace,
@@ -288,6 +286,12 @@ def _tick_options(
         global_alerts=global_alerts,
         cluster_name=cluster_name,
     )
+
+
+def _parse_now(text: str) -> Any:
+    from .inputs import parse_now
+
+    return parse_now(text)
 
 
 def _split_selector(selector: str) -> list[str]:
@@ -317,6 +321,7 @@ def _holder() -> str:
 @click.option("--lease-namespace", envvar="POD_NAMESPACE", default=None, metavar="NS", help="Namespace of the shard's Lease (default: $POD_NAMESPACE).")
 @click.option("--no-lease", is_flag=True, help="Do not take a Lease (the status resourceVersion precondition still prevents double decisions).")
 @click.option("--kubeconfig", default=None, metavar="PATH", help="Kubeconfig to use (default: in-cluster, else $KUBECONFIG or ~/.kube/config).")
+@click.option("--service-account-dir", envvar="CRONARY_SERVICE_ACCOUNT_DIR", default=SERVICE_ACCOUNT_DIR, show_default=True, metavar="DIR", help="In cluster: where the ServiceAccount token and ca.crt are mounted (env CRONARY_SERVICE_ACCOUNT_DIR).")
 @click.option("--now", "now_text", metavar="RFC3339", help="Pin the clock (one pass; for replays and tests). Default: the API server's clock.")
 @mesh_provider_option
 @click.option("--prometheus", "prometheus_url", default="http://prometheus:9090", show_default=True, metavar="URL", help="The metrics server (Flagger's -metrics-server).")
@@ -342,7 +347,7 @@ def _holder() -> str:
 @_bad_input
 def tick(
     once: bool, budget: str, namespaces: tuple[str, ...], selector: str | None, shard: str, lease_namespace: str | None, no_lease: bool,
-    kubeconfig: str | None, now_text: str | None, mesh_provider: str | None, prometheus_url: str, istio_seconds: bool,
+    kubeconfig: str | None, service_account_dir: str, now_text: str | None, mesh_provider: str | None, prometheus_url: str, istio_seconds: bool,
     no_config_tracking: bool, include_label_prefixes: tuple[str, ...], selector_labels: str, request_timeout: str,
     event_webhook: str | None, slack_url: str | None, slack_channel: str, slack_user: str, msteams_url: str | None, cluster_name: str,
     git_repo: str | None, git_branch: str, git_path: str, git_cache: str, git_commit_per_canary: bool, no_cluster: bool,
@@ -359,7 +364,7 @@ def tick(
         raise InputError("--prometheus", "", f"must be an http(s) URL, got {prometheus_url!r}")
     timeout = _duration("--request-timeout", request_timeout, 0.1, 300)
     configure_logs()
-    client = None if git is not None and not git.read_cluster else KubeClient(_api_client(kubeconfig), timeout)
+    client = None if git is not None and not git.read_cluster else KubeClient(_kube_configuration(kubeconfig, service_account_dir), timeout)
     metrics = PrometheusMetrics(prometheus_url, istio_seconds=istio_seconds)
     with WebhookCaller() as webhooks:
         if git is None:
@@ -384,9 +389,9 @@ def _git_timeouts(seconds: float) -> None:
     pygit2.settings.server_timeout = int(seconds * 1000)
 
 
-def _api_client(kubeconfig: str | None) -> Any:
+def _kube_configuration(kubeconfig: str | None, service_account_dir: str) -> Any:
     try:
-        return api_client_for(kubeconfig)
+        return configuration_for(kubeconfig, service_account_dir)
     except Exception as err:  # noqa: BLE001 - kubeconfig problems of every kind
         raise InputError(kubeconfig or "kubeconfig", "", f"cannot load the Kubernetes client configuration: {' '.join(str(err).split())[:200]}") from None
 
@@ -397,12 +402,12 @@ _GIT_URL = re.compile(r"^(https?://|ssh://|file://|/|[A-Za-z0-9._-]+@[A-Za-z0-9.
 def _git_options(
     url: str | None, branch: str, path: str, cache: str, per_canary: bool, no_cluster: bool, manifests: str, sync_delay: str,
 ) -> "GitOptions | None":
-    from .git_tick import GitOptions
-
     if url is None:
         if no_cluster:
             raise InputError("--no-cluster", "", "only with --git-repo (GitOps mode)")
         return None
+    from .git_tick import GitOptions  # git mode's modules (and ruamel.yaml) only when it is on
+
     if not _GIT_URL.match(url):
         raise InputError("--git-repo", "", "must be an https://, ssh://, file:// URL, user@host:path or an absolute path (the value is not shown)")
     if not re.fullmatch(r"[A-Za-z0-9._/-]+", branch) or ".." in branch or branch.startswith(("/", "-")):
@@ -427,6 +432,8 @@ def _git_options(
 def history(git_repo: str, git_branch: str, git_path: str, git_cache: str, canary_key: str | None, output: str) -> None:
     """Rebuild rollout timelines from `git log` alone: the trailers of cronary's commits."""
     from .git_repo import GitCredentials, GitError, GitWorkspace
+    from .history import format_history_table, timeline_from_log
+    from .yamlio import dump_json
 
     git = _git_options(git_repo, git_branch, git_path, git_cache, False, False, "", "0s")
     assert git is not None

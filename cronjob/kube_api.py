@@ -10,16 +10,20 @@ responses are parsed as plain JSON, which is what the engine reads anyway (and m
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Mapping
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
+
+from .deferred_import import import_deferred
 
 APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
 JSON = "application/json"
 FIELD_MANAGER = "cronary"
+USER_AGENT = "cronary"
 
 
 @dataclass(frozen=True)
@@ -180,29 +184,35 @@ def _status_error(request: ApiRequest, status: int, raw: bytes | str | None) -> 
 
 
 class KubeClient:
-    """Sends `ApiRequest`s with the official client's `ApiClient` (its configuration, auth and TLS).
-    No retries here: a failed call aborts that canary's tick, and the next tick starts over from what the
-    cluster says. Counts the calls it sends (the benchmark reports them)."""
+    """Sends `ApiRequest`s through the official client's HTTP layer: its `Configuration` (server, auth, TLS,
+    proxy) and its `RESTClientObject` (a urllib3 pool built from that configuration). The generated
+    `ApiClient` is not used: it only adds model (de)serialization that cronary does not want (bodies are plain
+    JSON both ways) and pydantic at import. No retries here: a failed call aborts that canary's tick, and the
+    next tick starts over from what the cluster says. Counts the calls it sends (the benchmark reports them)."""
 
-    def __init__(self, api_client: Any, timeout: float = 10.0) -> None:
-        self.api_client = api_client
+    def __init__(self, configuration: Any, timeout: float = 10.0) -> None:
+        (rest,) = import_deferred("kubernetes.client.rest")
+        self.configuration = configuration
+        self.rest = rest.RESTClientObject(configuration)
         self.timeout = timeout
         self.sent = 0
+        self._api_exception = rest.ApiException
 
     def send(self, request: ApiRequest) -> ApiResponse:
-        from kubernetes.client.exceptions import ApiException  # the client is imported only where it is used
-
-        headers = {"Accept": JSON}
+        headers = {"Accept": JSON, "User-Agent": USER_AGENT}
         if request.body is not None:
             headers["Content-Type"] = request.content_type or JSON
+        url = self.configuration.host + request.path
+        if request.query:
+            url += "?" + urlencode(request.query)
         self.sent += 1
         try:
-            method, url, header_params, body, _ = self.api_client.param_serialize(
-                request.method, request.path, query_params=list(request.query), header_params=headers, body=request.body, auth_settings=["BearerToken"]
-            )
-            response = self.api_client.call_api(method, url, header_params=header_params, body=body, _request_timeout=self.timeout)
+            for auth in self.configuration.auth_settings().values():  # the bearer token, refreshed when due
+                if auth["value"]:
+                    headers[auth["key"]] = auth["value"]
+            response = self.rest.request(request.method, url, headers=headers, body=request.body, _request_timeout=self.timeout)
             raw = response.read()
-        except ApiException as err:
+        except self._api_exception as err:  # TLS failures
             raise ApiError(request, int(err.status or 0), "RequestFailed", _transport_message(err)) from None
         except Exception as err:  # noqa: BLE001 - urllib3's transport errors (refused, reset, timeout)
             raise ApiError(request, 0, type(err).__name__, _transport_message(err)) from None
@@ -214,6 +224,9 @@ class KubeClient:
             raise ApiError(request, response.status, "InvalidResponse", "the answer is not JSON") from None
         return ApiResponse(response.status, parsed, parse_date(response.headers.get("Date")))
 
+    def close(self) -> None:
+        self.rest.close()
+
 
 def _transport_message(err: BaseException) -> str:
     text = str(getattr(err, "reason", "") or err)
@@ -224,19 +237,31 @@ def _transport_message(err: BaseException) -> str:
     return " ".join(text.split())[:200]
 
 
-def api_client_for(kubeconfig: str | None) -> Any:
-    """The official client's `ApiClient`: from `kubeconfig` when given, else in-cluster (the CronJob's
-    ServiceAccount), else the user's default kubeconfig (`$KUBECONFIG`, ~/.kube/config) like kubectl.
-    urllib3 retries are off: a tick never blocks on a retry loop it does not control."""
-    from kubernetes import client, config
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
-    configuration = client.Configuration()
-    if kubeconfig:
-        config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
-    else:
+
+def configuration_for(kubeconfig: str | None, service_account_dir: str = SERVICE_ACCOUNT_DIR, environ: Mapping[str, str] | None = None) -> Any:
+    """The official client's `Configuration`: from `kubeconfig` when given, else in-cluster (the CronJob's
+    ServiceAccount token and CA under `service_account_dir`, the API server from `KUBERNETES_SERVICE_HOST`
+    and `_PORT`), else the user's default kubeconfig (`$KUBECONFIG`, ~/.kube/config) like kubectl.
+
+    The in-cluster path imports only the client's small modules (see `deferred_import`); kubeconfig loading
+    imports the whole of `kubernetes.config` (exec plugins, OIDC, ...), which is fine on a desktop.
+    urllib3 retries are off: a tick never blocks on a retry loop it does not control."""
+    configuration_module, incluster = import_deferred("kubernetes.client.configuration", "kubernetes.config.incluster_config")
+    configuration = configuration_module.Configuration()
+    if not kubeconfig:
+        loader = incluster.InClusterConfigLoader(
+            token_filename=f"{service_account_dir}/token", cert_filename=f"{service_account_dir}/ca.crt", environ=os.environ if environ is None else environ,
+        )
         try:
-            config.load_incluster_config(client_configuration=configuration)
-        except config.ConfigException:
-            config.load_kube_config(client_configuration=configuration)
+            loader.load_and_set(configuration)
+        except incluster.ConfigException:
+            configuration = None
+    if configuration is None or kubeconfig:
+        from kubernetes.config import kube_config  # the full loader: exec plugins, OIDC, client certificates
+
+        configuration = configuration_module.Configuration()
+        kube_config.load_kube_config(config_file=kubeconfig or None, client_configuration=configuration)
     configuration.retries = False
-    return client.ApiClient(configuration)
+    return configuration

@@ -14,11 +14,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
-
-import requests
-from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
-from urllib3.util.retry import Retry
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from engine.analysis import NO_VALUES, MetricResult
 from engine.errors import SpecError
@@ -26,6 +22,9 @@ from engine.metric_templates import MetricTemplateSpec
 from engine.model import Canary
 from engine.queries import AggregateKey, RenderedQuery, query_for, split_aggregated_result
 from engine.tick import HookResult, MetricRequest
+
+if TYPE_CHECKING:  # imported at the first query: a tick without metrics never loads requests
+    from prometheus_api_client import PrometheusConnect
 
 SecretReader = Callable[[str, str], Mapping[str, str] | None]
 DEFAULT_TIMEOUT_SECONDS = 5.0  # Flagger's per-query timeout
@@ -36,6 +35,9 @@ class QueryFailed(Exception):
 
 
 def _describe(err: Exception) -> str:
+    import requests
+    from prometheus_api_client import PrometheusApiClientException
+
     if isinstance(err, PrometheusApiClientException):
         # prometheus-api-client puts the status and the body's repr in the message; Prometheus' JSON
         # `error` field is the useful part ("1:28: parse error: unclosed left parenthesis").
@@ -107,6 +109,9 @@ class PrometheusMetrics:
                     auth = (secret["username"], secret["password"])
                 else:
                     raise QueryFailed(f"secret {query.secret_namespace}/{query.secret_name} has neither token nor username and password")
+            from prometheus_api_client import PrometheusConnect
+            from urllib3.util.retry import Retry
+
             client = PrometheusConnect(
                 url=address,
                 headers=headers or None,
@@ -119,6 +124,9 @@ class PrometheusMetrics:
         return client
 
     def _run(self, query: RenderedQuery, promql: str) -> Any:
+        import requests
+        from prometheus_api_client import PrometheusApiClientException
+
         client = self._client(query)
         self.requests_made += 1
         try:

@@ -26,7 +26,9 @@ import json
 import random
 import re
 import socket
+import ssl
 import sys
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -679,6 +681,7 @@ class _Reply:
     body: Json
     created: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    encoded: bytes | None = None  # the body already as JSON (a LIST is encoded under the lock instead of copied)
 
 
 def user_agent_manager(user_agent: str | None) -> str:
@@ -699,7 +702,14 @@ class KubeEmulator:
     No controllers run except the Deployment controller `complete_rollouts()` stands in for.
     """
 
-    def __init__(self, now: datetime | None = None) -> None:
+    def __init__(self, now: datetime | None = None, *, token: str | None = None, tls: bool = False) -> None:
+        """`token`: requests without `Authorization: Bearer <token>` get 401, as a real server answers an
+        unauthenticated client. `tls`: serve HTTPS with a certificate for 127.0.0.1 from a throwaway CA
+        (`trustme`), so the in-cluster configuration (always https) can be used against it."""
+        self.token = token
+        self.tls = tls
+        self._ca: Any = None  # trustme.CA while serving TLS
+        self._tls_dir: tempfile.TemporaryDirectory[str] | None = None
         self._lock = threading.RLock()
         self._now = self._utc(now or datetime.now(timezone.utc))
         self._rv = 0
@@ -722,6 +732,8 @@ class KubeEmulator:
         if self._server is None:
             self._stopping.clear()
             self._server = _Server(("127.0.0.1", 0), _Handler, self)
+            if self.tls:
+                self._server.socket = self._tls_context().wrap_socket(self._server.socket, server_side=True)
             self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.005}, name="kube-emulator", daemon=True)
             self._thread.start()
         return self
@@ -740,6 +752,9 @@ class KubeEmulator:
         server.close_connections()
         if self._thread is not None:
             self._thread.join(5)
+        if self._tls_dir is not None:
+            self._tls_dir.cleanup()
+            self._tls_dir = None
 
     def __enter__(self) -> KubeEmulator:
         return self.start()
@@ -752,7 +767,42 @@ class KubeEmulator:
         if self._server is None:
             raise RuntimeError("the emulator is not running: call start()")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
+
+    # -- TLS and credentials ------------------------------------------------------------------------------------
+    def _tls_context(self) -> ssl.SSLContext:
+        import trustme  # a test extra, needed only where a test serves TLS
+
+        self._ca = trustme.CA()
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self._ca.issue_cert("127.0.0.1").configure_cert(context)
+        self._tls_dir = tempfile.TemporaryDirectory(prefix="kube-emulator-tls-")
+        FsPath(self._tls_dir.name, "ca.crt").write_bytes(self._ca.cert_pem.bytes())
+        return context
+
+    @property
+    def ca_file(self) -> str | None:
+        """The CA certificate (PEM) that signed the server's certificate, when serving TLS."""
+        return None if self._tls_dir is None else str(FsPath(self._tls_dir.name, "ca.crt"))
+
+    def write_service_account(self, directory: str | FsPath) -> dict[str, str]:
+        """What a pod's ServiceAccount mount holds (`token`, `ca.crt`) written to `directory`, and the
+        environment a pod gets (`KUBERNETES_SERVICE_HOST`/`_PORT`): the in-cluster configuration for this
+        server. Needs `tls` (in cluster is always https) and a `token`."""
+        if self.ca_file is None or self.token is None:
+            raise RuntimeError("an in-cluster configuration needs a running emulator with tls=True and a token")
+        folder = FsPath(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "token").write_text(self.token, encoding="utf-8")
+        (folder / "ca.crt").write_bytes(FsPath(self.ca_file).read_bytes())
+        host, port = self._server.server_address[:2] if self._server else ("", 0)
+        return {"KUBERNETES_SERVICE_HOST": str(host), "KUBERNETES_SERVICE_PORT": str(port)}
+
+    def _authorized(self, authorization: str | None) -> bool:
+        if self.token is None:
+            return True
+        scheme, _, credentials = (authorization or "").partition(" ")
+        return scheme.lower() == "bearer" and credentials.strip() == self.token
 
     # -- clock ------------------------------------------------------------------------------------------------
     @staticmethod
@@ -776,10 +826,13 @@ class KubeEmulator:
     # -- clients ----------------------------------------------------------------------------------------------
     def write_kubeconfig(self, path: str | FsPath) -> str:
         """A kubeconfig (JSON is YAML) for `kubernetes.config.load_kube_config(config_file=...)`: no auth."""
+        cluster: Json = {"server": self.url}
+        if self.ca_file is not None:
+            cluster["certificate-authority"] = self.ca_file
         config = {
             "apiVersion": "v1", "kind": "Config", "preferences": {},
-            "clusters": [{"name": "emulator", "cluster": {"server": self.url}}],
-            "users": [{"name": "emulator", "user": {}}],
+            "clusters": [{"name": "emulator", "cluster": cluster}],
+            "users": [{"name": "emulator", "user": {"token": self.token} if self.token else {}}],
             "contexts": [{"name": "emulator", "context": {"cluster": "emulator", "user": "emulator", "namespace": "default"}}],
             "current-context": "emulator",
         }
@@ -794,6 +847,9 @@ class KubeEmulator:
         configuration = client.Configuration()
         configuration.host = self.url
         configuration.retries = False
+        configuration.ssl_ca_cert = self.ca_file
+        if self.token:
+            configuration.api_key["BearerToken"] = f"Bearer {self.token}"
         api = client.ApiClient(configuration)
         self._clients.append(api)
         return api
@@ -997,7 +1053,10 @@ class KubeEmulator:
             target.group if target else None, target.plural if target else None, target.subresource if target else None,
             target.namespace if target else None, target.name if target else None, target.verb(method) if target else None, False, 0,
         )
-        reply = self._respond(record, target, body, handler.headers.get("User-Agent"))
+        if not self._authorized(handler.headers.get("Authorization")):
+            reply: _Reply | None = _Reply(401, ApiError(401, "Unauthorized", "Unauthorized").status())
+        else:
+            reply = self._respond(record, target, body, handler.headers.get("User-Agent"))
         if reply is None:  # the server stopped during an injected delay: hang up without an answer
             handler.close_connection = True
             return
@@ -1025,7 +1084,7 @@ class KubeEmulator:
             return _Reply(500, ApiError(500, "InternalError", f"emulator error: {type(err).__name__}: {err}").status())
 
     def _send(self, handler: BaseHTTPRequestHandler, reply: _Reply) -> None:
-        data = json.dumps(reply.body).encode()
+        data = reply.encoded if reply.encoded is not None else json.dumps(reply.body).encode()
         try:
             handler.send_response_only(reply.status)
             handler.send_header("Content-Type", "application/json")
@@ -1119,14 +1178,12 @@ class KubeEmulator:
         return {"name": group, "versions": listed, "preferredVersion": listed[0]}
 
     # -- reading ----------------------------------------------------------------------------------------------------
-    def _present(self, rt: ResourceType, version: str, obj: Json, *, listed: bool = False) -> Json:
-        """The object as served in `version`; LIST items of built-in kinds carry no apiVersion/kind."""
-        out = copy.deepcopy(obj)
-        out["apiVersion"], out["kind"] = rt.api_version(version), rt.kind
-        out = {"apiVersion": out.pop("apiVersion"), "kind": out.pop("kind"), **out}
-        if listed and rt.builtin:
-            del out["apiVersion"], out["kind"]
-        return out
+    def _present(self, rt: ResourceType, version: str, obj: Json, *, listed: bool = False, copy_nested: bool = True) -> Json:
+        """The object as served in `version`; LIST items of built-in kinds carry no apiVersion/kind.
+        Without `copy_nested` the nested values are the stored ones: encode the result before the lock is let go."""
+        rest = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
+        out = rest if listed and rt.builtin else {"apiVersion": rt.api_version(version), "kind": rt.kind, **rest}
+        return copy.deepcopy(out) if copy_nested else out
 
     def _stored(self, ref: Ref) -> Json:
         found = self._objects[ref.rt.key].get(ref.key)
@@ -1144,12 +1201,14 @@ class KubeEmulator:
         rt, version = ref.rt, ref.version
         labels, fields = label_matcher(query.get("labelSelector")), field_matcher(query.get("fieldSelector"))
         items = [
-            self._present(rt, version, obj, listed=True)
+            self._present(rt, version, obj, listed=True, copy_nested=False)
             for key, obj in sorted(self._objects[rt.key].items())
             if (ref.namespace is None or key[0] == ref.namespace) and labels(obj["metadata"].get("labels") or {}) and fields(obj)
         ]
         body = {"apiVersion": rt.api_version(version), "kind": f"{rt.kind}List", "metadata": {"resourceVersion": str(self._rv)}, "items": items}
-        return _Reply(200, body)
+        # encoded now, while the lock is held, instead of deep-copying every item: a real API server serves
+        # LISTs from its watch cache without copying, and a 1,000-object LIST should not cost the emulator more
+        return _Reply(200, body, encoded=json.dumps(body).encode())
 
     @staticmethod
     def _scale_of(dep: Json) -> Json:

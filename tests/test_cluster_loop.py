@@ -11,7 +11,7 @@ import pytest
 from cluster_harness import START, SeedCluster
 from kube_emulator import KubeEmulator
 
-from cronjob.kube_api import KubeClient, api_client_for
+from cronjob.kube_api import KubeClient, configuration_for
 from cronjob.kube_lease import micro_time
 from cronjob.kube_read import Shard
 from cronjob.kube_tick import Tick, TickOptions
@@ -52,7 +52,7 @@ def loop(cluster: SeedCluster, budget: float = 50, lease: bool = True, shard: st
         shard=Shard(shard), settings=Settings(mesh_provider="smi:istio"), budget_seconds=budget,
         lease_namespace="cronary" if lease else None, holder="test-job",
     )
-    client = KubeClient(api_client_for(cluster.kubeconfig), timeout=5)
+    client = KubeClient(configuration_for(cluster.kubeconfig), timeout=5)
     with WebhookCaller() as hooks:
         tick = Tick(client.send, options, PrometheusMetrics(cluster.prometheus_url), hooks, sleep=time.sleep, monotonic=time.monotonic, clock=lambda: cluster.emulator.now)
         code = tick.run()
