@@ -393,7 +393,7 @@ def _kube_configuration(kubeconfig: str | None, service_account_dir: str) -> Any
     try:
         return configuration_for(kubeconfig, service_account_dir)
     except Exception as err:  # noqa: BLE001 - kubeconfig problems of every kind
-        raise InputError(kubeconfig or "kubeconfig", "", f"cannot load the Kubernetes client configuration: {' '.join(str(err).split())[:200]}") from None
+        raise InputError(kubeconfig or "in-cluster or kubeconfig", "", f"cannot load the Kubernetes client configuration: {' '.join(str(err).split())[:200]}") from None
 
 
 _GIT_URL = re.compile(r"^(https?://|ssh://|file://|/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)\S+$")

@@ -249,19 +249,24 @@ def configuration_for(kubeconfig: str | None, service_account_dir: str = SERVICE
     imports the whole of `kubernetes.config` (exec plugins, OIDC, ...), which is fine on a desktop.
     urllib3 retries are off: a tick never blocks on a retry loop it does not control."""
     configuration_module, incluster = import_deferred("kubernetes.client.configuration", "kubernetes.config.incluster_config")
-    configuration = configuration_module.Configuration()
+    configuration, in_cluster_error = configuration_module.Configuration(), ""
     if not kubeconfig:
         loader = incluster.InClusterConfigLoader(
             token_filename=f"{service_account_dir}/token", cert_filename=f"{service_account_dir}/ca.crt", environ=os.environ if environ is None else environ,
         )
         try:
             loader.load_and_set(configuration)
-        except incluster.ConfigException:
-            configuration = None
+        except incluster.ConfigException as err:
+            in_cluster_error, configuration = str(err), None
     if configuration is None or kubeconfig:
         from kubernetes.config import kube_config  # the full loader: exec plugins, OIDC, client certificates
 
         configuration = configuration_module.Configuration()
-        kube_config.load_kube_config(config_file=kubeconfig or None, client_configuration=configuration)
+        try:
+            kube_config.load_kube_config(config_file=kubeconfig or None, client_configuration=configuration)
+        except Exception as err:
+            if kubeconfig:
+                raise
+            raise kube_config.ConfigException(f"not in a cluster ({in_cluster_error}) and no kubeconfig ({err})") from None
     configuration.retries = False
     return configuration

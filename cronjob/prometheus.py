@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 from engine.analysis import NO_VALUES, MetricResult
 from engine.errors import SpecError
 from engine.metric_templates import MetricTemplateSpec
-from engine.model import Canary
+from engine.model import BUILTIN_METRICS, Canary
 from engine.queries import AggregateKey, RenderedQuery, query_for, split_aggregated_result
 from engine.tick import HookResult, MetricRequest
 
@@ -204,9 +204,32 @@ class PrometheusMetrics:
         return {request.metric.name: self.answer_one(canary, request) for request in requests_}
 
     def providers_available(self, canary: Canary) -> HookResult:
-        """Flagger's provider check: `vector(1)` must answer 1."""
-        try:
-            value = _single_value(self._run(RenderedQuery("vector(1)"), "vector(1)"))
-        except QueryFailed as err:
-            return HookResult(False, f"prometheus {self.url}: {err}")
-        return HookResult(value == 1, "" if value == 1 else f"prometheus {self.url}: vector(1) returned {value}")
+        """Flagger's `checkMetricProviderAvailability`: `vector(1)` must answer 1 on each metrics server the
+        canary's analysis uses — the default server for the built-in metrics, a MetricTemplate's own provider
+        for a template metric. A canary whose metrics need no server (none, or in-line queries) asks nothing."""
+        servers: dict[tuple[str | None, str | None], tuple[str, RenderedQuery]] = {}
+        for metric in canary.spec.effective_analysis.metrics:
+            ref = metric.template_ref
+            if ref is None:
+                if metric.name in BUILTIN_METRICS:
+                    servers.setdefault((None, None), (f"prometheus {self.url}", RenderedQuery("vector(1)")))
+                continue
+            namespace = ref.namespace or canary.namespace
+            template = self.templates.get((namespace, ref.name))
+            if template is None:
+                return HookResult(False, f"MetricTemplate {namespace}/{ref.name} not found")
+            probe = RenderedQuery(
+                "vector(1)", address=template.address, secret_name=template.secret_name,
+                secret_namespace=template.namespace if template.secret_name else None,
+                headers=template.headers, insecure_skip_verify=template.insecure_skip_verify,
+            )
+            label = f"{template.provider_type} in MetricTemplate {template.namespace}/{template.name}"
+            servers.setdefault((template.address or None, probe.secret_namespace and f"{probe.secret_namespace}/{probe.secret_name}"), (label, probe))
+        for label, probe in servers.values():
+            try:
+                value = _single_value(self._run(probe, "vector(1)"))
+            except QueryFailed as err:
+                return HookResult(False, f"{label}: {err}")
+            if value != 1:
+                return HookResult(False, f"{label}: vector(1) returned {value}")
+        return HookResult(True)

@@ -192,3 +192,14 @@ def test_bad_tick_flags_are_one_line_naming_the_option(argv: list[str], option: 
     line = _one_line(run(*argv, env=env_without_pod_namespace))
     assert line.startswith(f"error: {option}: "), line
     assert fragment in line, line
+
+
+def test_no_service_account_and_no_kubeconfig_is_one_line_naming_both(tmp_path: Path) -> None:
+    """In a pod without a token mount (automountServiceAccountToken: false) and no kubeconfig to fall back on."""
+    env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "POD_NAMESPACE")}
+    env.update(KUBERNETES_SERVICE_HOST="10.96.0.1", KUBERNETES_SERVICE_PORT="443", HOME=str(tmp_path))
+    line = _one_line(run("tick", "--once", "--no-lease", "--service-account-dir", str(tmp_path / "none"), env=env))
+    assert line == (
+        "error: in-cluster or kubeconfig: cannot load the Kubernetes client configuration: not in a cluster "
+        "(Service token file does not exist.) and no kubeconfig (Invalid kube-config file. No configuration found.)"
+    )

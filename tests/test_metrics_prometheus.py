@@ -24,7 +24,8 @@ from engine.canary_spec import parse_canary
 from engine.model import MetricSpec, TemplateRef
 from engine.providers import resolve_provider
 from engine.status_doc import canary_manifest
-from engine.tick import MetricRequest, Settings
+from engine.metric_templates import MetricTemplateSpec
+from engine.tick import HookResult, MetricRequest, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "seed"
@@ -134,6 +135,47 @@ def test_prometheus_stopped_mid_run_fails_the_check_and_never_advances(prometheu
     down = metrics.answer(canary, requests)
     assert all(r.value is None and r.error == "connection refused or unreachable" for r in down.values())
     assert not metrics.providers_available(canary).ok
+
+
+CLOSED = "http://127.0.0.1:9"  # the discard port: nothing listens
+
+
+def _template(address: str) -> MetricTemplateSpec:
+    return MetricTemplateSpec(name="error-rate", namespace="test", provider_type="prometheus", address=address, query="vector(0)")
+
+
+@pytest.mark.parametrize(
+    ("analysis", "templates", "ok", "message"),
+    [
+        pytest.param({"metrics": []}, {}, True, "", id="no-metrics-asks-nothing"),
+        pytest.param({"metrics": [{"name": "inline", "query": "vector(1)", "threshold": 1}]}, {}, True, "", id="inline-query-asks-nothing"),
+        pytest.param(None, {}, False, f"prometheus {CLOSED}: connection refused or unreachable", id="builtin-asks-the-default-server"),
+        pytest.param(
+            {"metrics": [{"name": "errors", "templateRef": {"name": "error-rate"}, "thresholdRange": {"max": 1}}]},
+            {("test", "error-rate"): _template(CLOSED)}, False,
+            "prometheus in MetricTemplate test/error-rate: connection refused or unreachable", id="template-asks-its-own-server",
+        ),
+        pytest.param(
+            {"metrics": [{"name": "errors", "templateRef": {"name": "missing"}, "thresholdRange": {"max": 1}}]},
+            {}, False, "MetricTemplate test/missing not found", id="missing-template",
+        ),
+    ],
+)
+def test_provider_check_asks_the_servers_the_analysis_uses(analysis: Any, templates: dict, ok: bool, message: str) -> None:
+    """Flagger's `checkMetricProviderAvailability` walks the canary's metrics: a canary without metrics (or with
+    in-line queries only) is never told its providers are unavailable because some Prometheus is down."""
+    canary = seed_canary(**analysis) if analysis is not None else seed_canary()
+    metrics = PrometheusMetrics(CLOSED, templates=templates)
+    result = metrics.providers_available(canary)
+    assert (result.ok, result.message) == (ok, message)
+    assert metrics.requests_made == (0 if ok else (0 if "not found" in message else 1))
+
+
+def test_provider_check_of_a_template_on_a_live_server_while_the_default_is_down(prometheus) -> None:
+    canary = seed_canary(metrics=[{"name": "errors", "templateRef": {"name": "error-rate"}, "thresholdRange": {"max": 1}}])
+    metrics = PrometheusMetrics(CLOSED, templates={("test", "error-rate"): _template(prometheus.url)})
+    assert metrics.providers_available(canary) == HookResult(True)
+    assert metrics.requests_made == 1
 
 
 def test_prometheus_down_during_a_simulated_rollout(prometheus_factory) -> None:
