@@ -17,7 +17,9 @@ involved: the benchmark measures the Kubernetes side of a tick (reads, decisions
 points at a closed port (nothing is ever asked). The provider is `smi:istio` (`--mesh-provider`).
 
 Each measured tick is `python -m cronjob.cli tick --once --no-lease ...` **as a subprocess**, as the CronJob runs
-it. The fleet is driven through the states of a rollout by the ticks themselves (and by the emulator's clock and
+it: in cluster, i.e. with `KUBERNETES_SERVICE_HOST`/`_PORT` set and a ServiceAccount directory (`token`, `ca.crt`;
+`--service-account-dir`), over HTTPS (the emulator serves TLS with a throwaway CA and requires the bearer token).
+`--kubeconfig` makes the ticks load a kubeconfig instead (the desktop path, with the full `kubernetes.config`). The fleet is driven through the states of a rollout by the ticks themselves (and by the emulator's clock and
 Deployment controller); every tick is measured, the cases of issue 4 are marked (a)-(d):
 
   (a) initialize      first tick: every canary's primary Deployment and Services created, status Initializing
@@ -72,6 +74,7 @@ from cronjob.yamlio import load_documents, load_single  # noqa: E402
 
 CANARY_API = "flagger.app/v1beta1"
 INTERVAL = 10  # the seed canary's analysis interval, seconds
+TOKEN = "bench-service-account-token"
 READS = ("list", "get")
 # kinds a due namespace is listed for with this fleet: Deployments, Services, HPAs, TrafficSplits, ConfigMaps and
 # Secrets (config tracking is on by default); plus the one Canary LIST over all namespaces
@@ -93,12 +96,16 @@ class Fleet:
     canaries: int
     namespaces: int
     keys: list[tuple[str, str]] = field(default_factory=list)  # (namespace, name) of every canary
+    pod_env: dict[str, str] = field(default_factory=dict)  # in cluster: KUBERNETES_SERVICE_*, the ServiceAccount dir
+    use_kubeconfig: bool = False
 
     @classmethod
     def build(cls, emulator: KubeEmulator, workdir: Path, canaries: int, namespaces: int) -> Fleet:
         if not 1 <= namespaces <= canaries:
             raise ValueError("need 1 <= namespaces <= canaries")
         fleet = cls(emulator, emulator.write_kubeconfig(workdir / "kubeconfig"), canaries, namespaces)
+        account = workdir / "serviceaccount"
+        fleet.pod_env = {**emulator.write_service_account(account), "CRONARY_SERVICE_ACCOUNT_DIR": str(account)}
         for path in sorted(DEPLOY_CRDS.glob("*.yaml")):
             emulator.install_crds_from(path)
         emulator.install_crds_from(SMI_CRD)
@@ -120,8 +127,9 @@ class Fleet:
         return fleet
 
     def args(self) -> list[str]:
+        where = ["--kubeconfig", self.kubeconfig] if self.use_kubeconfig else []  # default: in cluster, as the CronJob
         return [
-            "tick", "--once", "--no-lease", "--kubeconfig", self.kubeconfig, "--mesh-provider", "smi:istio",
+            "tick", "--once", "--no-lease", *where, "--mesh-provider", "smi:istio",
             "--prometheus", "http://127.0.0.1:9",  # discard port: never asked, the canaries have no metrics
         ]
 
@@ -307,7 +315,7 @@ def measure_tick(fleet: Fleet, step: Step, first: FirstRequests, env: dict[str, 
     first.arm()
     with tempfile.TemporaryFile() as out:
         cpu0, t0 = time.process_time(), time.monotonic()
-        code, wall, tick_cpu, rss = run_child([sys.executable, "-m", "cronjob.cli", *fleet.args()], env, stdout=out)
+        code, wall, tick_cpu, rss = run_child([sys.executable, "-m", "cronjob.cli", *fleet.args()], {**env, **fleet.pod_env}, stdout=out)
         emulator_cpu = time.process_time() - cpu0
         out.seek(0)
         output = out.read().decode("utf-8", "replace")
@@ -324,10 +332,11 @@ def measure_tick(fleet: Fleet, step: Step, first: FirstRequests, env: dict[str, 
     )
 
 
-def run_fleet(canaries: int, namespaces: int, env: dict[str, str], log: Callable[[str], None]) -> list[Measurement]:
-    with tempfile.TemporaryDirectory() as tmp, KubeEmulator(now=START) as emulator:
+def run_fleet(canaries: int, namespaces: int, env: dict[str, str], log: Callable[[str], None], use_kubeconfig: bool = False) -> list[Measurement]:
+    with tempfile.TemporaryDirectory() as tmp, KubeEmulator(now=START, token=TOKEN, tls=True) as emulator:
         started = time.monotonic()
         fleet = Fleet.build(emulator, Path(tmp), canaries, namespaces)
+        fleet.use_kubeconfig = use_kubeconfig
         log(f"fleet of {canaries} canaries in {namespaces} namespaces created in {time.monotonic() - started:.1f}s")
         first = FirstRequests()
         emulator.on_request(first)
@@ -346,14 +355,18 @@ def run_fleet(canaries: int, namespaces: int, env: dict[str, str], log: Callable
 
 
 # -- start-up cost -----------------------------------------------------------------------------------------------
-TICK_IMPORTS = "import cronjob.cli; from kubernetes import client, config"  # all a tick imports before its first LIST
-NO_VALIDATE = "import sys; sys.modules['kubernetes_validate'] = None; "  # as if not installed (ImportError)
+# all an in-cluster tick imports before its first LIST (what `configuration_for` and `KubeClient` import)
+TICK_IMPORTS = (
+    "import cronjob.cli; from cronjob.deferred_import import import_deferred; "
+    "import_deferred('kubernetes.client.rest', 'kubernetes.client.configuration', 'kubernetes.config.incluster_config')"
+)
+KUBECONFIG_IMPORTS = TICK_IMPORTS + "; from kubernetes.config import kube_config"  # with --kubeconfig
 STARTUP = (  # label, code, bytecode cached
     ("interpreter alone (`python -c pass`)", "pass", True),
     ("`import cronjob.cli`", "import cronjob.cli", True),
-    ("`import cronjob.cli` + `from kubernetes import client, config` (imported by `api_client_for`): all a tick imports before its first LIST", TICK_IMPORTS, True),
-    ("the same without `kubernetes_validate` (a test extra, absent from the image, that `kubernetes.dynamic` imports when present)", NO_VALIDATE + TICK_IMPORTS, True),
-    ("the same as the third row without bytecode for `engine/` and `cronjob/` (this dev shell's `PYTHONDONTWRITEBYTECODE=1`)", TICK_IMPORTS, False),
+    ("`import cronjob.cli` + the client modules of the in-cluster path: all a CronJob tick imports before its first LIST", TICK_IMPORTS, True),
+    ("the same with `--kubeconfig` (the full `kubernetes.config` loader)", KUBECONFIG_IMPORTS, True),
+    ("the third row without bytecode for `engine/` and `cronjob/` (this dev shell's `PYTHONDONTWRITEBYTECODE=1`)", TICK_IMPORTS, False),
 )
 
 
@@ -432,6 +445,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--namespaces", type=int, default=10, help="namespaces they are spread over (default 10)")
     parser.add_argument("--reps", type=int, default=1, help="play the whole sequence this many times on a fresh emulator; times are min–max (default 1)")
     parser.add_argument("--startup-only", action="store_true", help="only the start-up tables (no fleet)")
+    parser.add_argument("--kubeconfig", action="store_true", help="ticks load a kubeconfig instead of the in-cluster configuration")
     args = parser.parse_args(argv)
     canaries = args.canaries or (100 if args.quick else 1000)
 
@@ -443,14 +457,14 @@ def main(argv: list[str] | None = None) -> int:
         run_child([sys.executable, "-c", TICK_IMPORTS], env)  # compile engine/ and cronjob/ once, as the image has
         startup = startup_costs(3 if args.quick else 7, pycache)
         imports = biggest_imports(pycache)
-        runs = [] if args.startup_only else [run_fleet(canaries, args.namespaces, env, log) for _ in range(max(1, args.reps))]
+        runs = [] if args.startup_only else [run_fleet(canaries, args.namespaces, env, log, args.kubeconfig) for _ in range(max(1, args.reps))]
     load = os.getloadavg()
     print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the end.")
     if not os.access(TIME, os.X_OK):
         print(f"{TIME} not found: no peak RSS (see run_child).")
     if runs:
         bound = 1 + KINDS_PER_NAMESPACE * args.namespaces
-        print(f"\n## {canaries} canaries in {args.namespaces} namespaces, {len(runs)} repetition(s)\n")
+        print(f"\n## {canaries} canaries in {args.namespaces} namespaces, {len(runs)} repetition(s), {'--kubeconfig' if args.kubeconfig else 'in cluster'}\n")
         print(f"Reads bound: 1 Canary LIST + {KINDS_PER_NAMESPACE} kinds × {args.namespaces} namespaces = {bound} LISTs.\n")
         print(table(runs))
     print("\n### Start-up cost (processes that only import; best of several)\n")
