@@ -5,7 +5,9 @@ mistakes a real server rejects. This emulator keeps objects in memory and enforc
 enforces for the calls cronary makes: discovery, LIST with label selectors, GET, POST (AlreadyExists), PUT with
 optimistic concurrency (Conflict on a stale `resourceVersion`), the status and scale subresources, PATCH as
 server-side apply (field ownership, conflicts, `force`), merge patch and JSON patch, DELETE, `generation`,
-`managedFields`, and a `Date` header from a clock the test controls. Every error is a `Status` object, so the
+`managedFields`, and a `Date` header from a clock the test controls. Optionally it serves HTTPS (a throwaway CA
+from `trustme`) and requires a bearer token, so the in-cluster configuration (ServiceAccount `token` and `ca.crt`,
+`write_service_account`) can be used against it as in a pod. Every error is a `Status` object, so the
 official client raises `ApiException` exactly as it would against a cluster.
 
 Approximations (a real API server does more; see `KubeEmulator` for the list of what is not emulated):
