@@ -224,9 +224,6 @@ class KubeClient:
             raise ApiError(request, response.status, "InvalidResponse", "the answer is not JSON") from None
         return ApiResponse(response.status, parsed, parse_date(response.headers.get("Date")))
 
-    def close(self) -> None:
-        self.rest.close()
-
 
 def _transport_message(err: BaseException) -> str:
     text = str(getattr(err, "reason", "") or err)
