@@ -28,6 +28,9 @@ Cases:
                objects before every pass, as cluster mode reads them: every Canary parsed again and every
                manifest a new dict, so nothing kept on the objects of an earlier pass can help (values
                remembered by value, as lru_cache does, still can: they would in cluster mode too).
+  parse        the fleet's 1,000 Canary manifests (with their status) through `parse_canary`, as every
+               cluster tick does for every listed Canary before its first decision (not in the table: no
+               decision is made).
 
 The process pins itself to one CPU (os.sched_setaffinity) because the engine is single-threaded. Timings
 are wall-clock (time.perf_counter) with the garbage collector left on, as in production; every case is
@@ -291,6 +294,21 @@ def time_fleet_fresh(states: list[State], reps: int) -> list[float]:
     return seconds
 
 
+def time_parse(states: list[State], reps: int) -> list[float]:
+    """`parse_canary` over every fleet canary's manifest (status included) per repetition; each must parse back
+    to the canary it was written from."""
+    manifests = [canary_manifest(s.canary, s.canary.status) for s in states]
+    for state, manifest in zip(states, manifests):  # warm-up and correctness
+        assert parse_canary(manifest) == state.canary, state.canary.key
+    seconds = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        for manifest in manifests:
+            parse_canary(manifest)
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
 def time_view_build(states: list[State], reps: int) -> list[float]:
     manifests = fleet_manifests(states)
     seconds = []
@@ -402,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     fleet_timing = timings[-1]
     fresh_seconds = time_fleet_fresh(fleet, reps)
     view_seconds = time_view_build(fleet, reps)
+    parse_seconds = time_parse(fleet, reps)
     peak, held, manifest_bytes = fleet_memory(fleet)
     print(f"fleet of {len(fleet):,}: one pass min {min(fleet_timing.seconds) * 1e3:.1f} ms, median {statistics.median(fleet_timing.seconds) * 1e3:.1f} ms")
     fresh_rates = [len(fleet) / x for x in fresh_seconds]
@@ -410,6 +429,10 @@ def main(argv: list[str] | None = None) -> int:
         f" median {statistics.median(fresh_seconds) * 1e3:.1f} ms ({max(fresh_rates):,.0f} / {statistics.median(fresh_rates):,.0f} decisions/s)"
     )
     print(f"  ClusterView.of over {len(fleet_manifests(fleet)):,} manifests: min {min(view_seconds) * 1e3:.2f} ms, median {statistics.median(view_seconds) * 1e3:.2f} ms")
+    print(
+        f"  parse_canary over its {len(fleet):,} Canary manifests: min {min(parse_seconds) * 1e3:.1f} ms, median {statistics.median(parse_seconds) * 1e3:.1f} ms"
+        f" ({min(parse_seconds) / len(fleet) * 1e6:.0f} µs per Canary at best)"
+    )
     print(f"  tracemalloc peak, build view + decide all (decisions kept): {peak / 2**20:.1f} MiB; held after: {held / 2**20:.1f} MiB")
     print(f"  (the {len(fleet_manifests(fleet)):,} input manifests themselves, deep-copied: {manifest_bytes / 2**20:.1f} MiB)")
     goal = 5000

@@ -57,6 +57,12 @@ def test_fleet_one_pass(benchmark, fleet: list[b.State]) -> None:
         b.check_progressing(decision)
 
 
+def test_parse_fleet(benchmark, fleet: list[b.State]) -> None:
+    manifests = [b.canary_manifest(s.canary, s.canary.status) for s in fleet]
+    parsed = benchmark.pedantic(lambda: [b.parse_canary(m) for m in manifests], rounds=5, iterations=1, warmup_rounds=1)
+    assert parsed == [s.canary for s in fleet]
+
+
 def _by_round_trips(state: b.State, asked: list[object]) -> Decision:
     """The plain sans-I/O protocol, as cronjob.driver.run_tick drove it before `answer`."""
     view = state.view()

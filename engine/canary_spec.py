@@ -3,12 +3,19 @@
 Validation follows Flagger's CRDs (0.14.0 for v1alpha3, v1.44.0 for v1beta1) and goes further where the CRD
 lets through a Canary that could never work (a metric with no query, a weight above 100, a generated name
 longer than 63 characters). Every error names the field path.
+
+Every tick parses every listed Canary before its first decision, so the parse is on the hot path. The common
+case, a field that is present and valid, is checked inline by the `*_field` helpers, and the error's path string is
+built only once a field is rejected: the helpers then hand the value to the general checker (`_int`, `_bool`, ...)
+with the full path, which raises (or converts, e.g. 10.0 to 10) exactly as it always has.
+`tests/test_canary_spec_errors.py` pins every path and message.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from functools import lru_cache
+from typing import Any, Callable, Mapping, TypeVar
 
 from .durations import parse_go_duration
 from .errors import SpecError
@@ -31,8 +38,9 @@ from .model import (
     TemplateRef,
     ThresholdRange,
     WebhookSpec,
+    build_frozen,
 )
-from .names import is_http_url, require_label, require_port_name, require_subdomain
+from .names import is_dns1123_label, is_dns1123_subdomain, is_http_url, require_label, require_port_name, require_subdomain
 
 _INTERVAL_PATTERN = re.compile(r"^[0-9]+(m|s)")
 MIN_INTERVAL_SECONDS = 10.0
@@ -41,14 +49,14 @@ _HOOK_TYPES = {"": HookType.ROLLOUT, **{t.value: t for t in HookType}}
 _SEVERITIES = ("info", "warn", "error")
 _TRAFFIC_DISTRIBUTIONS = ("PreferClose", "PreferSameZone", "PreferSameNode")
 _MATCH_KINDS = ("exact", "prefix", "suffix", "regex")
+_NO_METADATA = ServiceMetadata()  # immutable, so every Service without the block can share one
+_NO_STATUS = CanaryStatus()
+_T = TypeVar("_T")
 
 
-def _required_str(obj: Mapping[str, Any], path: str, key: str) -> str:
-    if key not in obj or obj[key] in (None, ""):
-        raise SpecError(f"{path}.{key}", "required")
-    return require_str(f"{path}.{key}", obj[key])
-
-
+# ---------------------------------------------------------------------------------------------- general checkers
+# Each takes the field's full path and raises the field's error; the `*_field` helpers below call them only
+# for a value their fast check did not accept.
 def _bool(path: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise SpecError(path, f"must be true or false, got {value!r}")
@@ -56,7 +64,6 @@ def _bool(path: str, value: object) -> bool:
 
 
 def _int(path: str, value: object, lo: int | None = None, hi: int | None = None) -> int:
-    number = value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not value.is_integer()):
         bounds = f" {lo}..{hi}" if lo is not None and hi is not None else ""
         raise SpecError(path, f"must be an integer{bounds}, got {value!r}")
@@ -80,15 +87,6 @@ def _list(path: str, value: object) -> list[Any]:
     return value
 
 
-def _string_map(path: str, value: object) -> tuple[tuple[str, str], ...]:
-    if value is None:
-        return ()
-    items = require_map(path, value)
-    for key, item in items.items():
-        require_str(f"{path}.{key}", item)
-    return tuple(sorted((str(k), v) for k, v in items.items()))
-
-
 def _interval(path: str, value: object) -> tuple[str, float]:
     text = require_str(path, value)
     if not _INTERVAL_PATTERN.match(text):
@@ -100,31 +98,150 @@ def _interval(path: str, value: object) -> tuple[str, float]:
     return text, seconds
 
 
+# ---------------------------------------------------------------------------------------------- field readers
+# `block` is a map already checked, `path` its path, `key` the field: the field's path is f"{path}.{key}".
+def _required_str(block: Mapping[str, Any], path: str, key: str) -> str:
+    value = block.get(key)
+    if value is None or value == "":
+        raise SpecError(f"{path}.{key}", "required")
+    if type(value) is str:
+        return value
+    return require_str(f"{path}.{key}", value)
+
+
+def _bool_field(block: Mapping[str, Any], path: str, key: str) -> bool:
+    """`block[key]` as true or false, false when absent."""
+    value = block.get(key, False)
+    if value is True or value is False:
+        return value
+    return _bool(f"{path}.{key}", value)
+
+
+def _int_field(block: Mapping[str, Any], path: str, key: str, default: object, lo: int | None = None, hi: int | None = None) -> int:
+    """`block[key]` (`default` when absent) as an integer in lo..hi."""
+    value = block.get(key, default)
+    if type(value) is int and (lo is None or lo <= value) and (hi is None or value <= hi):
+        return value
+    return _int(f"{path}.{key}", value, lo, hi)
+
+
+def _optional_float_field(block: Mapping[str, Any], path: str, key: str) -> float | None:
+    """`block[key]` as a float, None when absent or null."""
+    value = block.get(key)
+    if value is None:
+        return None
+    if type(value) is float:
+        return value
+    if type(value) is int:
+        return float(value)
+    return _float(f"{path}.{key}", value)
+
+
+def _optional_str_field(block: Mapping[str, Any], path: str, key: str) -> str | None:
+    """`block[key]` as a string, None when absent or empty (or null, false, 0)."""
+    value = block.get(key) or None
+    if value is None or type(value) is str:
+        return value
+    return require_str(f"{path}.{key}", value)
+
+
+def _str_list_field(block: Mapping[str, Any], path: str, key: str) -> tuple[str, ...]:
+    """`block[key]` as a list of strings, () when absent or empty."""
+    value = block.get(key)
+    if not value:
+        return ()
+    items = value if type(value) is list else _list(f"{path}.{key}", value)
+    for i, item in enumerate(items):
+        if type(item) is not str:
+            require_str(f"{path}.{key}[{i}]", item)
+    return tuple(items)
+
+
+def _string_map_field(block: Mapping[str, Any], path: str, key: str) -> tuple[tuple[str, str], ...]:
+    """`block[key]` as a map of strings, sorted by key; () when absent."""
+    value = block.get(key)
+    if value is None:
+        return ()
+    where = f"{path}.{key}"
+    items = require_map(where, value)
+    for name, item in items.items():
+        if type(item) is not str:
+            require_str(f"{where}.{name}", item)
+    return tuple(sorted((str(name), item) for name, item in items.items()))
+
+
+def _interval_field(block: Mapping[str, Any], path: str, key: str) -> tuple[str, float]:
+    """`block[key]` as an interval (`30s`, `1m`) and its seconds; the field is present and not empty."""
+    value = block[key]
+    if type(value) is str:
+        seconds = _interval_seconds(value)
+        if seconds is not None:
+            return value, seconds
+    return _interval(f"{path}.{key}", value)
+
+
+@lru_cache(maxsize=1024)
+def _interval_seconds(text: str) -> float | None:
+    """The seconds of an interval string, None if `_interval` would reject it. Remembered: a fleet's canaries
+    say `1m` or `30s` over and over, and a string is immutable."""
+    if not _INTERVAL_PATTERN.match(text):
+        return None
+    try:
+        return parse_go_duration(text)
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=1024)
+def _duration_seconds(text: str) -> float | None:
+    """`parse_go_duration(text)`, None where it raises; remembered like `_interval_seconds`."""
+    try:
+        return parse_go_duration(text)
+    except ValueError:
+        return None
+
+
+def _build_derived(cls: type[_T], values: dict[str, Any]) -> _T:
+    """`cls(**values)` for a frozen dataclass whose `__post_init__` derives properties up front (`MetricSpec`,
+    `AnalysisSpec`, `CanarySpec`, `Canary`). It does what the dataclass `__init__` does, fields then
+    `__post_init__`, but sets the fields with `build_frozen` instead of one `object.__setattr__` each, which is
+    most of the cost of a frozen dataclass' `__init__`. `values` must hold every field."""
+    obj = build_frozen(cls, values)
+    obj.__post_init__()  # type: ignore[attr-defined]
+    return obj
+
+
+# ---------------------------------------------------------------------------------------------- blocks
 def _object_ref(path: str, value: object, kinds: tuple[str, ...]) -> ObjectRef:
     ref = require_map(path, value)
-    name = require_subdomain(f"{path}.name", _required_str(ref, path, "name"))
+    name = _required_str(ref, path, "name")
+    if not is_dns1123_subdomain(name):
+        require_subdomain(f"{path}.name", name)
     kind = _required_str(ref, path, "kind")
     if kind not in kinds:
         raise SpecError(f"{path}.kind", f"must be one of {', '.join(kinds)}, got {kind!r}")
     api_version = _required_str(ref, path, "apiVersion")
-    return ObjectRef(api_version=api_version, kind=kind, name=name)
+    return build_frozen(ObjectRef, {"api_version": api_version, "kind": kind, "name": name})
 
 
-def _metadata_block(path: str, value: object) -> ServiceMetadata:
+def _metadata_field(block: Mapping[str, Any], path: str, key: str) -> ServiceMetadata:
+    """`block[key]`, a Service's `apex`/`primary`/`canary` labels and annotations."""
+    value = block.get(key)
     if value is None:
-        return ServiceMetadata()
-    block = require_map(path, value)
-    return ServiceMetadata(
-        labels=_string_map(f"{path}.labels", block.get("labels")),
-        annotations=_string_map(f"{path}.annotations", block.get("annotations")),
-    )
+        return _NO_METADATA
+    where = f"{path}.{key}"
+    meta = require_map(where, value)
+    return build_frozen(ServiceMetadata, {
+        "labels": _string_map_field(meta, where, "labels"),
+        "annotations": _string_map_field(meta, where, "annotations"),
+    })
 
 
 def parse_service(path: str, value: object) -> ServiceSpec:
     svc = require_map(path, value)
     if "port" not in svc:
         raise SpecError(f"{path}.port", "required")
-    port = _int(f"{path}.port", svc["port"], 1, 65535)
+    port = _int_field(svc, path, "port", None, 1, 65535)
     target_port = svc.get("targetPort")
     if target_port is not None:
         if isinstance(target_port, str) and not target_port.isdigit():
@@ -132,25 +249,28 @@ def parse_service(path: str, value: object) -> ServiceSpec:
         else:
             target_port = _int(f"{path}.targetPort", int(target_port) if isinstance(target_port, str) else target_port, 1, 65535)
     name = svc.get("name")
-    if name is not None:
-        name = require_label(f"{path}.name", name)
+    if name is not None and not is_dns1123_label(name):
+        require_label(f"{path}.name", name)
     distribution = svc.get("trafficDistribution")
     if distribution is not None and distribution not in _TRAFFIC_DISTRIBUTIONS:
         raise SpecError(f"{path}.trafficDistribution", f"must be one of {', '.join(_TRAFFIC_DISTRIBUTIONS)}, got {distribution!r}")
-    return ServiceSpec(
-        port=port,
-        name=name,
-        port_name=require_label(f"{path}.portName", require_str(f"{path}.portName", svc.get("portName") or "http")),
-        target_port=target_port,
-        app_protocol=require_str(f"{path}.appProtocol", svc["appProtocol"]) if svc.get("appProtocol") else None,
-        port_discovery=_bool(f"{path}.portDiscovery", svc.get("portDiscovery", False)),
-        headless=_bool(f"{path}.headless", svc.get("headless", False)),
-        gateways=tuple(require_str(f"{path}.gateways[{i}]", g) for i, g in enumerate(_list(f"{path}.gateways", svc.get("gateways") or []))),
-        hosts=tuple(require_str(f"{path}.hosts[{i}]", h) for i, h in enumerate(_list(f"{path}.hosts", svc.get("hosts") or []))),
-        apex=_metadata_block(f"{path}.apex", svc.get("apex")),
-        primary=_metadata_block(f"{path}.primary", svc.get("primary")),
-        canary=_metadata_block(f"{path}.canary", svc.get("canary")),
-    )
+    port_name = svc.get("portName") or "http"
+    if not is_dns1123_label(port_name):
+        require_label(f"{path}.portName", require_str(f"{path}.portName", port_name))
+    return build_frozen(ServiceSpec, {
+        "port": port,
+        "name": name,
+        "port_name": port_name,
+        "target_port": target_port,
+        "app_protocol": _optional_str_field(svc, path, "appProtocol"),
+        "port_discovery": _bool_field(svc, path, "portDiscovery"),
+        "headless": _bool_field(svc, path, "headless"),
+        "gateways": _str_list_field(svc, path, "gateways"),
+        "hosts": _str_list_field(svc, path, "hosts"),
+        "apex": _metadata_field(svc, path, "apex"),
+        "primary": _metadata_field(svc, path, "primary"),
+        "canary": _metadata_field(svc, path, "canary"),
+    })
 
 
 def _metric(path: str, value: object) -> MetricSpec:
@@ -158,17 +278,18 @@ def _metric(path: str, value: object) -> MetricSpec:
     name = _required_str(item, path, "name")
     interval = "1m"
     if item.get("interval") not in (None, ""):
-        interval, _ = _interval(f"{path}.interval", item["interval"])
-    threshold = _float(f"{path}.threshold", item["threshold"]) if item.get("threshold") is not None else None
+        interval, _ = _interval_field(item, path, "interval")
+    threshold = _optional_float_field(item, path, "threshold")
     threshold_range = None
     if item.get("thresholdRange") is not None:
-        rng = require_map(f"{path}.thresholdRange", item["thresholdRange"])
-        lo = _float(f"{path}.thresholdRange.min", rng["min"]) if rng.get("min") is not None else None
-        hi = _float(f"{path}.thresholdRange.max", rng["max"]) if rng.get("max") is not None else None
+        where = f"{path}.thresholdRange"
+        rng = require_map(where, item["thresholdRange"])
+        lo = _optional_float_field(rng, where, "min")
+        hi = _optional_float_field(rng, where, "max")
         if lo is not None and hi is not None and lo > hi:
-            raise SpecError(f"{path}.thresholdRange", f"min {lo:g} is above max {hi:g}")
-        threshold_range = ThresholdRange(lo, hi)
-    query = require_str(f"{path}.query", item["query"]) if item.get("query") else None
+            raise SpecError(where, f"min {lo:g} is above max {hi:g}")
+        threshold_range = build_frozen(ThresholdRange, {"min": lo, "max": hi})
+    query = _optional_str_field(item, path, "query")
     template_ref = None
     if item.get("templateRef") is not None:
         ref = require_map(f"{path}.templateRef", item["templateRef"])
@@ -183,15 +304,15 @@ def _metric(path: str, value: object) -> MetricSpec:
         )
     if threshold is None and threshold_range is None:
         raise SpecError(path, f"metric {name!r} must set threshold or thresholdRange")
-    return MetricSpec(
-        name=name,
-        interval=interval,
-        threshold=threshold,
-        threshold_range=threshold_range,
-        query=query,
-        template_ref=template_ref,
-        template_variables=_string_map(f"{path}.templateVariables", item.get("templateVariables")),
-    )
+    return _build_derived(MetricSpec, {
+        "name": name,
+        "interval": interval,
+        "threshold": threshold,
+        "threshold_range": threshold_range,
+        "query": query,
+        "template_ref": template_ref,
+        "template_variables": _string_map_field(item, path, "templateVariables"),
+    })
 
 
 def _webhook(path: str, value: object) -> WebhookSpec:
@@ -200,29 +321,28 @@ def _webhook(path: str, value: object) -> WebhookSpec:
     url = _required_str(hook, path, "url")
     if not is_http_url(url):
         raise SpecError(f"{path}.url", f"must be an http or https URL with a host, got {url!r}")
-    type_text = require_str(f"{path}.type", hook.get("type") or "")
+    type_text = _optional_str_field(hook, path, "type") or ""
     if type_text not in _HOOK_TYPES:
         raise SpecError(f"{path}.type", f"must be one of {', '.join(t.value for t in HookType)}, got {type_text!r}")
-    timeout = require_str(f"{path}.timeout", hook.get("timeout") or "")
+    timeout = _optional_str_field(hook, path, "timeout") or ""
     if len(timeout) < 2:
         timeout = "10s"  # Flagger replaces anything shorter than two characters
-    try:
-        timeout_seconds = parse_go_duration(timeout)
-    except ValueError:
-        raise SpecError(f"{path}.timeout", f"must be a duration like 10s, got {timeout!r}") from None
+    timeout_seconds = _duration_seconds(timeout)
+    if timeout_seconds is None:
+        raise SpecError(f"{path}.timeout", f"must be a duration like 10s, got {timeout!r}")
     if timeout_seconds <= 0:
         raise SpecError(f"{path}.timeout", f"must be positive, got {timeout!r}")
-    return WebhookSpec(
-        name=name,
-        url=url,
-        type=_HOOK_TYPES[type_text],
-        timeout=timeout,
-        timeout_seconds=timeout_seconds,
-        retries=_int(f"{path}.retries", hook.get("retries", 0), 0, 100),
-        disable_tls=_bool(f"{path}.disableTLS", hook.get("disableTLS", False)),
-        mute_alert=_bool(f"{path}.muteAlert", hook.get("muteAlert", False)),
-        metadata=_string_map(f"{path}.metadata", hook.get("metadata")),
-    )
+    return build_frozen(WebhookSpec, {
+        "name": name,
+        "url": url,
+        "type": _HOOK_TYPES[type_text],
+        "timeout": timeout,
+        "timeout_seconds": timeout_seconds,
+        "retries": _int_field(hook, path, "retries", 0, 0, 100),
+        "disable_tls": _bool_field(hook, path, "disableTLS"),
+        "mute_alert": _bool_field(hook, path, "muteAlert"),
+        "metadata": _string_map_field(hook, path, "metadata"),
+    })
 
 
 def _alert(path: str, value: object) -> AlertSpec:
@@ -249,12 +369,30 @@ def _check_match(path: str, value: object) -> None:
                     raise SpecError(f"{path}[{i}].{section}.{key}", f"must set exactly one of {', '.join(_MATCH_KINDS)}")
 
 
-def _unique(path: str, names: list[str], what: str) -> None:
+def _items(block: Mapping[str, Any], path: str, key: str, parse: Callable[[str, object], _T]) -> tuple[_T, ...]:
+    """`block[key]`, a list, each item parsed by `parse(item_path, item)`; () when absent or empty."""
+    value = block.get(key)
+    if not value:
+        return ()
+    where = f"{path}.{key}"
+    return tuple(parse(f"{where}[{i}]", item) for i, item in enumerate(_list(where, value)))
+
+
+def _unique(path: str, key: str, names: list[str], what: str) -> None:
     seen: set[str] = set()
     for index, name in enumerate(names):
         if name in seen:
-            raise SpecError(f"{path}[{index}].name", f"duplicate {what} name {name!r}")
+            raise SpecError(f"{path}.{key}[{index}].name", f"duplicate {what} name {name!r}")
         seen.add(name)
+
+
+def _step_weights(path: str, value: object) -> tuple[int, ...]:
+    """`stepWeights`: each 1..100, each above the one before it."""
+    step_weights = tuple(_int(f"{path}[{i}]", w, 1, 100) for i, w in enumerate(_list(path, value)))
+    for i in range(1, len(step_weights)):
+        if step_weights[i] <= step_weights[i - 1]:
+            raise SpecError(f"{path}[{i}]", f"must be greater than the step before it ({step_weights[i - 1]}), got {step_weights[i]}")
+    return step_weights
 
 
 def parse_analysis(path: str, value: object, *, strict_crd: bool) -> AnalysisSpec:
@@ -274,76 +412,74 @@ def parse_analysis(path: str, value: object, *, strict_crd: bool) -> AnalysisSpe
         raise SpecError(f"{path}.mirror", "traffic mirroring is not supported by cronary yet")
     interval, seconds = "60s", DEFAULT_INTERVAL_SECONDS
     if block.get("interval") not in (None, ""):
-        interval, seconds = _interval(f"{path}.interval", block["interval"])
+        interval, seconds = _interval_field(block, path, "interval")
         seconds = max(seconds, MIN_INTERVAL_SECONDS)
-    threshold = _int(f"{path}.threshold", block.get("threshold", 0))
-    step_weights = tuple(
-        _int(f"{path}.stepWeights[{i}]", w, 1, 100) for i, w in enumerate(_list(f"{path}.stepWeights", block.get("stepWeights") or []))
-    )
-    for i in range(1, len(step_weights)):
-        if step_weights[i] <= step_weights[i - 1]:
-            raise SpecError(f"{path}.stepWeights[{i}]", f"must be greater than the step before it ({step_weights[i - 1]}), got {step_weights[i]}")
-    _check_match(f"{path}.match", block.get("match"))
+    threshold = _int_field(block, path, "threshold", 0)
+    step_weights = _step_weights(f"{path}.stepWeights", block["stepWeights"]) if block.get("stepWeights") else ()
+    match = block.get("match")
+    if match:
+        _check_match(f"{path}.match", match)
     affinity = block.get("sessionAffinity")
     if affinity is not None and not require_map(f"{path}.sessionAffinity", affinity).get("cookieName"):
         raise SpecError(f"{path}.sessionAffinity.cookieName", "required")
-    metrics = tuple(_metric(f"{path}.metrics[{i}]", m) for i, m in enumerate(_list(f"{path}.metrics", block.get("metrics") or [])))
-    _unique(f"{path}.metrics", [m.name for m in metrics], "metric")
-    webhooks = tuple(_webhook(f"{path}.webhooks[{i}]", h) for i, h in enumerate(_list(f"{path}.webhooks", block.get("webhooks") or [])))
-    _unique(f"{path}.webhooks", [h.name for h in webhooks], "webhook")
-    alerts = tuple(_alert(f"{path}.alerts[{i}]", a) for i, a in enumerate(_list(f"{path}.alerts", block.get("alerts") or [])))
-    return AnalysisSpec(
-        interval=interval,
-        interval_seconds=seconds,
-        threshold=threshold if threshold > 0 else 1,
-        max_weight_field=_int(f"{path}.maxWeight", block["maxWeight"], 1, 100) if block.get("maxWeight") is not None else None,
-        step_weight=_int(f"{path}.stepWeight", block["stepWeight"], 1, 100) if block.get("stepWeight") is not None else 0,
-        step_weights=step_weights,
-        step_weight_promotion=_int(f"{path}.stepWeightPromotion", block.get("stepWeightPromotion", 0), 0, 100),
-        iterations=_int(f"{path}.iterations", block.get("iterations", 0), 0, 10_000),
-        match=tuple(_list(f"{path}.match", block.get("match") or [])),
-        mirror=_bool(f"{path}.mirror", block.get("mirror", False)),
-        mirror_weight=_int(f"{path}.mirrorWeight", block.get("mirrorWeight", 0), 0, 100),
-        primary_ready_threshold=_int(f"{path}.primaryReadyThreshold", block.get("primaryReadyThreshold", 100), 0, 100),
-        canary_ready_threshold=_int(f"{path}.canaryReadyThreshold", block.get("canaryReadyThreshold", 100), 0, 100),
-        metrics=metrics,
-        webhooks=webhooks,
-        alerts=alerts,
-    )
+    metrics = _items(block, path, "metrics", _metric)
+    if metrics:
+        _unique(path, "metrics", [m.name for m in metrics], "metric")
+    webhooks = _items(block, path, "webhooks", _webhook)
+    if webhooks:
+        _unique(path, "webhooks", [h.name for h in webhooks], "webhook")
+    alerts = _items(block, path, "alerts", _alert)
+    return _build_derived(AnalysisSpec, {
+        "interval": interval,
+        "interval_seconds": seconds,
+        "threshold": threshold if threshold > 0 else 1,
+        "max_weight_field": _int_field(block, path, "maxWeight", None, 1, 100) if block.get("maxWeight") is not None else None,
+        "step_weight": _int_field(block, path, "stepWeight", None, 1, 100) if block.get("stepWeight") is not None else 0,
+        "step_weights": step_weights,
+        "step_weight_promotion": _int_field(block, path, "stepWeightPromotion", 0, 0, 100),
+        "iterations": _int_field(block, path, "iterations", 0, 0, 10_000),
+        "match": tuple(match) if match else (),  # a list: `_check_match` rejected anything else
+        "mirror": _bool_field(block, path, "mirror"),
+        "mirror_weight": _int_field(block, path, "mirrorWeight", 0, 0, 100),
+        "primary_ready_threshold": _int_field(block, path, "primaryReadyThreshold", 100, 0, 100),
+        "canary_ready_threshold": _int_field(block, path, "canaryReadyThreshold", 100, 0, 100),
+        "metrics": metrics,
+        "webhooks": webhooks,
+        "alerts": alerts,
+    })
 
 
 def parse_status(value: object) -> CanaryStatus:
     if value is None:
-        return CanaryStatus()
+        return _NO_STATUS
     status = require_map("status", value)
-    tracked = status.get("trackedConfigs")
     conditions = status.get("conditions")
     parsed_conditions = None
     if conditions is not None:
         parsed_conditions = tuple(
-            Condition(
-                type=str(c.get("type", "")),
-                status=str(c.get("status", "")),
-                reason=str(c.get("reason", "")),
-                message=str(c.get("message", "")),
-                last_update_time=str(c.get("lastUpdateTime", "")),
-                last_transition_time=str(c.get("lastTransitionTime", "")),
-            )
+            build_frozen(Condition, {
+                "type": str(c.get("type", "")),
+                "status": str(c.get("status", "")),
+                "reason": str(c.get("reason", "")),
+                "message": str(c.get("message", "")),
+                "last_update_time": str(c.get("lastUpdateTime", "")),
+                "last_transition_time": str(c.get("lastTransitionTime", "")),
+            })
             for i, c in enumerate(_list("status.conditions", conditions))
             if require_map(f"status.conditions[{i}]", c) is not None
         )
-    return CanaryStatus(
-        phase=require_str("status.phase", status.get("phase") or ""),
-        canary_weight=_int("status.canaryWeight", status.get("canaryWeight", 0), 0, 100),
-        failed_checks=_int("status.failedChecks", status.get("failedChecks", 0), 0),
-        iterations=_int("status.iterations", status.get("iterations", 0), -1),
-        last_applied_spec=require_str("status.lastAppliedSpec", status.get("lastAppliedSpec") or ""),
-        last_promoted_spec=require_str("status.lastPromotedSpec", status.get("lastPromotedSpec") or ""),
-        tracked_configs=_string_map("status.trackedConfigs", tracked) if tracked is not None else None,
-        last_transition_time=str(status["lastTransitionTime"]) if status.get("lastTransitionTime") else None,
-        conditions=parsed_conditions,
-        last_decision_time=str(status["lastDecisionTime"]) if status.get("lastDecisionTime") else None,
-    )
+    return build_frozen(CanaryStatus, {
+        "phase": require_str("status.phase", status.get("phase") or ""),
+        "canary_weight": _int_field(status, "status", "canaryWeight", 0, 0, 100),
+        "failed_checks": _int_field(status, "status", "failedChecks", 0, 0),
+        "iterations": _int_field(status, "status", "iterations", 0, -1),
+        "last_applied_spec": require_str("status.lastAppliedSpec", status.get("lastAppliedSpec") or ""),
+        "last_promoted_spec": require_str("status.lastPromotedSpec", status.get("lastPromotedSpec") or ""),
+        "tracked_configs": _string_map_field(status, "status", "trackedConfigs") if status.get("trackedConfigs") is not None else None,
+        "last_transition_time": str(status["lastTransitionTime"]) if status.get("lastTransitionTime") else None,
+        "conditions": parsed_conditions,
+        "last_decision_time": str(status["lastDecisionTime"]) if status.get("lastDecisionTime") else None,
+    })
 
 
 def parse_canary(manifest: object) -> Canary:
@@ -365,13 +501,15 @@ def parse_canary(manifest: object) -> Canary:
         raise SpecError("spec.service", "required")
     service = parse_service("spec.service", spec["service"])
     apex = service.name or target_ref.name
-    for generated in (f"{apex}-primary", f"{apex}-canary", f"{target_ref.name}-primary"):
-        if len(generated) > 63:
-            raise SpecError("spec.service.name" if service.name else "spec.targetRef.name", f"generated name {generated!r} is longer than 63 characters")
+    if len(apex) > 63 - len("-primary") or len(target_ref.name) > 63 - len("-primary"):  # "-canary" is shorter
+        for generated in (f"{apex}-primary", f"{apex}-canary", f"{target_ref.name}-primary"):
+            if len(generated) > 63:
+                raise SpecError("spec.service.name" if service.name else "spec.targetRef.name", f"generated name {generated!r} is longer than 63 characters")
     analysis_key = "canaryAnalysis" if api_version == V1ALPHA3 else "analysis"
-    if analysis_key not in spec or spec[analysis_key] is None:
+    analysis_block = spec.get(analysis_key)
+    if analysis_block is None:
         raise SpecError(f"spec.{analysis_key}", "required")
-    analysis = parse_analysis(f"spec.{analysis_key}", spec[analysis_key], strict_crd=api_version != V1ALPHA3)
+    analysis = parse_analysis(f"spec.{analysis_key}", analysis_block, strict_crd=api_version != V1ALPHA3)
     autoscaler = None
     if spec.get("autoscalerRef") is not None:
         autoscaler = _object_ref("spec.autoscalerRef", spec["autoscalerRef"], ("HorizontalPodAutoscaler",))
@@ -383,22 +521,22 @@ def parse_canary(manifest: object) -> Canary:
     provider = spec.get("provider")
     if provider is not None:
         provider = require_str("spec.provider", provider)
-    return Canary(
-        api_version=api_version,
-        name=name,
-        namespace=namespace,
-        uid=str(meta.get("uid") or ""),
-        spec=CanarySpec(
-            target_ref=target_ref,
-            service=service,
-            analysis=analysis,
-            autoscaler_ref=autoscaler,
-            provider=provider or None,
-            progress_deadline_seconds=_int("spec.progressDeadlineSeconds", spec.get("progressDeadlineSeconds", 600), 0),
-            skip_analysis_field=_bool("spec.skipAnalysis", spec.get("skipAnalysis", False)),
-            suspend=_bool("spec.suspend", spec.get("suspend", False)),
-            revert_on_deletion=_bool("spec.revertOnDeletion", spec.get("revertOnDeletion", False)),
-        ),
-        status=parse_status(doc.get("status")),
-        manifest=doc,
-    )
+    return _build_derived(Canary, {
+        "api_version": api_version,
+        "name": name,
+        "namespace": namespace,
+        "uid": str(meta.get("uid") or ""),
+        "spec": _build_derived(CanarySpec, {
+            "target_ref": target_ref,
+            "service": service,
+            "analysis": analysis,
+            "autoscaler_ref": autoscaler,
+            "provider": provider or None,
+            "progress_deadline_seconds": _int_field(spec, "spec", "progressDeadlineSeconds", 600, 0),
+            "skip_analysis_field": _bool_field(spec, "spec", "skipAnalysis"),
+            "suspend": _bool_field(spec, "spec", "suspend"),
+            "revert_on_deletion": _bool_field(spec, "spec", "revertOnDeletion"),
+        }),
+        "status": parse_status(doc.get("status")),
+        "manifest": doc,
+    })

@@ -14,6 +14,8 @@ def type_name(value: object) -> str:
 
 
 def require_map(path: str, value: object) -> Mapping[str, Any]:
+    if type(value) is dict:  # what YAML and JSON give: skip the slower `Mapping` ABC check
+        return value
     if not isinstance(value, Mapping):
         raise SpecError(path, f"must be a map, got {type_name(value)}")
     return value

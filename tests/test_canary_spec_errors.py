@@ -431,10 +431,23 @@ FULL = Canary(
 )
 
 
-def _same(parsed: Canary, expected: Canary) -> None:
-    """Equal, and equal in repr too: `==` takes 99 for 99.0, the repr does not."""
+def _layout(value: Any) -> Any:
+    """The instance attributes, in order, of every dataclass value inside `value`: fields and the `derived`
+    properties a `__post_init__` computed up front."""
+    if dataclasses.is_dataclass(value):
+        nested = [_layout(getattr(value, f.name)) for f in dataclasses.fields(value) if f.name != "manifest"]
+        return (type(value).__name__, list(vars(value)), [n for n in nested if n])
+    if isinstance(value, tuple):
+        return [_layout(item) for item in value]
+    return None
+
+
+def _same(parsed: Any, expected: Any) -> None:
+    """Equal, equal in repr too (`==` takes 99 for 99.0, the repr does not), and built alike: the same attributes
+    set, derived values included, as the dataclasses' own `__init__` sets."""
     assert parsed == expected
     assert repr(parsed) == repr(expected)
+    assert _layout(parsed) == _layout(expected)
 
 
 def test_every_field_parses_to_its_value() -> None:
