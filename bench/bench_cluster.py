@@ -104,8 +104,11 @@ class Fleet:
         if not 1 <= namespaces <= canaries:
             raise ValueError("need 1 <= namespaces <= canaries")
         fleet = cls(emulator, emulator.write_kubeconfig(workdir / "kubeconfig"), canaries, namespaces)
-        account = workdir / "serviceaccount"
-        fleet.pod_env = {**emulator.write_service_account(account), "CRONARY_SERVICE_ACCOUNT_DIR": str(account)}
+        if emulator.tls and emulator.token:  # in cluster is possible (else: --kubeconfig only)
+            account = workdir / "serviceaccount"
+            fleet.pod_env = {**emulator.write_service_account(account), "CRONARY_SERVICE_ACCOUNT_DIR": str(account)}
+        else:
+            fleet.use_kubeconfig = True
         for path in sorted(DEPLOY_CRDS.glob("*.yaml")):
             emulator.install_crds_from(path)
         emulator.install_crds_from(SMI_CRD)
