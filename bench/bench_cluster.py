@@ -19,7 +19,11 @@ points at a closed port (nothing is ever asked). The provider is `smi:istio` (`-
 Each measured tick is `python -m cronjob.cli tick --once --no-lease ...` **as a subprocess**, as the CronJob runs
 it: in cluster, i.e. with `KUBERNETES_SERVICE_HOST`/`_PORT` set and a ServiceAccount directory (`token`, `ca.crt`;
 `--service-account-dir`), over HTTPS (the emulator serves TLS with a throwaway CA and requires the bearer token).
-`--kubeconfig` makes the ticks load a kubeconfig instead (the desktop path, with the full `kubernetes.config`). The fleet is driven through the states of a rollout by the ticks themselves (and by the emulator's clock and
+`--kubeconfig` makes the ticks load a kubeconfig instead (the desktop path, with the full `kubernetes.config`).
+`--concurrency N` is passed to the ticks; `--latency-ms M` makes every request wait M ms at the emulator (outside
+its lock, so concurrent requests wait together), a stand-in for the network and a real API server.
+
+The fleet is driven through the states of a rollout by the ticks themselves (and by the emulator's clock and
 Deployment controller); every tick is measured, the cases of issue 4 are marked (a)-(d):
 
   (a) initialize      first tick: every canary's primary Deployment and Services created, status Initializing
@@ -98,6 +102,7 @@ class Fleet:
     keys: list[tuple[str, str]] = field(default_factory=list)  # (namespace, name) of every canary
     pod_env: dict[str, str] = field(default_factory=dict)  # in cluster: KUBERNETES_SERVICE_*, the ServiceAccount dir
     use_kubeconfig: bool = False
+    extra_args: tuple[str, ...] = ()  # e.g. --concurrency N
 
     @classmethod
     def build(cls, emulator: KubeEmulator, workdir: Path, canaries: int, namespaces: int) -> Fleet:
@@ -134,6 +139,7 @@ class Fleet:
         return [
             "tick", "--once", "--no-lease", *where, "--mesh-provider", "smi:istio",
             "--prometheus", "http://127.0.0.1:9",  # discard port: never asked, the canaries have no metrics
+            *self.extra_args,
         ]
 
     def states(self) -> Counter[tuple[Any, Any]]:
@@ -335,11 +341,17 @@ def measure_tick(fleet: Fleet, step: Step, first: FirstRequests, env: dict[str, 
     )
 
 
-def run_fleet(canaries: int, namespaces: int, env: dict[str, str], log: Callable[[str], None], use_kubeconfig: bool = False) -> list[Measurement]:
+def run_fleet(
+    canaries: int, namespaces: int, env: dict[str, str], log: Callable[[str], None], use_kubeconfig: bool = False,
+    concurrency: int | None = None, latency: float = 0.0,
+) -> list[Measurement]:
     with tempfile.TemporaryDirectory() as tmp, KubeEmulator(now=START, token=TOKEN, tls=True) as emulator:
         started = time.monotonic()
         fleet = Fleet.build(emulator, Path(tmp), canaries, namespaces)
         fleet.use_kubeconfig = use_kubeconfig
+        fleet.extra_args = ("--concurrency", str(concurrency)) if concurrency else ()
+        if latency:  # every request waits this long before it is served, outside the emulator's lock
+            emulator.fail(status=0, delay=latency, times=10**9)
         log(f"fleet of {canaries} canaries in {namespaces} namespaces created in {time.monotonic() - started:.1f}s")
         first = FirstRequests()
         emulator.on_request(first)
@@ -449,6 +461,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=1, help="play the whole sequence this many times on a fresh emulator; times are min–max (default 1)")
     parser.add_argument("--startup-only", action="store_true", help="only the start-up tables (no fleet)")
     parser.add_argument("--kubeconfig", action="store_true", help="ticks load a kubeconfig instead of the in-cluster configuration")
+    parser.add_argument("--concurrency", type=int, default=None, help="the ticks' --concurrency (default: the CLI's)")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="every API request waits this long at the server (a network and API server stand-in)")
     args = parser.parse_args(argv)
     canaries = args.canaries or (100 if args.quick else 1000)
 
@@ -460,14 +474,18 @@ def main(argv: list[str] | None = None) -> int:
         run_child([sys.executable, "-c", TICK_IMPORTS], env)  # compile engine/ and cronjob/ once, as the image has
         startup = startup_costs(3 if args.quick else 7, pycache)
         imports = biggest_imports(pycache)
-        runs = [] if args.startup_only else [run_fleet(canaries, args.namespaces, env, log, args.kubeconfig) for _ in range(max(1, args.reps))]
+        runs = [] if args.startup_only else [
+            run_fleet(canaries, args.namespaces, env, log, args.kubeconfig, args.concurrency, args.latency_ms / 1000) for _ in range(max(1, args.reps))
+        ]
     load = os.getloadavg()
     print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the end.")
     if not os.access(TIME, os.X_OK):
         print(f"{TIME} not found: no peak RSS (see run_child).")
     if runs:
         bound = 1 + KINDS_PER_NAMESPACE * args.namespaces
-        print(f"\n## {canaries} canaries in {args.namespaces} namespaces, {len(runs)} repetition(s), {'--kubeconfig' if args.kubeconfig else 'in cluster'}\n")
+        where = "--kubeconfig" if args.kubeconfig else "in cluster"
+        concurrency = f"--concurrency {args.concurrency}" if args.concurrency else "default --concurrency"
+        print(f"\n## {canaries} canaries in {args.namespaces} namespaces, {len(runs)} repetition(s), {where}, {concurrency}, {args.latency_ms:g} ms latency\n")
         print(f"Reads bound: 1 Canary LIST + {KINDS_PER_NAMESPACE} kinds × {args.namespaces} namespaces = {bound} LISTs.\n")
         print(table(runs))
     print("\n### Start-up cost (processes that only import; best of several)\n")

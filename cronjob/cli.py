@@ -228,6 +228,12 @@ def validate(canary_files: tuple[str, ...], mesh_provider: str | None) -> None:
 _SELECTOR = re.compile(r"^\s*!?[A-Za-z0-9./_-]+(\s*(=|==|!=)\s*[A-Za-z0-9._-]*|\s+(in|notin)\s*\([A-Za-z0-9._,\s-]*\))?\s*$")
 
 
+def _count(option: str, text: str, low: int, high: int) -> int:
+    if not (text.isascii() and text.isdigit() and low <= int(text) <= high):
+        raise InputError(option, "", f"must be a whole number from {low} to {high}, got {text!r}")
+    return int(text)
+
+
 def _duration(option: str, text: str, low: float, high: float) -> float:
     try:
         seconds = parse_go_duration(text)
@@ -242,7 +248,7 @@ def _tick_options(
     once: bool, budget: str, namespaces: tuple[str, ...], selector: str | None, shard: str, lease_namespace: str | None, no_lease: bool,
     now_text: str | None, mesh_provider: str | None, no_config_tracking: bool, include_label_prefixes: tuple[str, ...],
     selector_labels: str, event_webhook: str | None, slack_url: str | None, slack_channel: str, slack_user: str,
-    msteams_url: str | None, cluster_name: str,
+    msteams_url: str | None, cluster_name: str, concurrency: str,
 ) -> TickOptions:
     """Check every flag before anything is read or written; a bad one is one line and exit status 2."""
     for namespace in namespaces:
@@ -285,6 +291,7 @@ def _tick_options(
         event_webhook=event_webhook,
         global_alerts=global_alerts,
         cluster_name=cluster_name,
+        concurrency=_count("--concurrency", concurrency, 1, 64),
     )
 
 
@@ -330,6 +337,7 @@ def _holder() -> str:
 @click.option("--include-label-prefix", "include_label_prefixes", multiple=True, metavar="PREFIX", help="Labels copied to generated objects (Flagger's -include-label-prefix).")
 @click.option("--selector-labels", default="app,name,app.kubernetes.io/name", show_default=True, help="Selector labels of targets (Flagger's -selector-labels).")
 @click.option("--request-timeout", default="10s", show_default=True, metavar="DURATION", help="Timeout of each Kubernetes API call.")
+@click.option("--concurrency", default="8", show_default=True, metavar="N", help="Canaries of a namespace decided and written at once (1-64); each canary's own writes stay in order.")
 @click.option("--event-webhook", envvar="CRONARY_EVENT_WEBHOOK", default=None, metavar="URL", help="Send every event to this webhook (Flagger's -event-webhook; env CRONARY_EVENT_WEBHOOK).")
 @click.option("--slack-url", envvar="CRONARY_SLACK_URL", default=None, metavar="URL", help="Global Slack alerts for canaries without analysis.alerts (env CRONARY_SLACK_URL).")
 @click.option("--slack-channel", default="", metavar="NAME")
@@ -348,7 +356,7 @@ def _holder() -> str:
 def tick(
     once: bool, budget: str, namespaces: tuple[str, ...], selector: str | None, shard: str, lease_namespace: str | None, no_lease: bool,
     kubeconfig: str | None, service_account_dir: str, now_text: str | None, mesh_provider: str | None, prometheus_url: str, istio_seconds: bool,
-    no_config_tracking: bool, include_label_prefixes: tuple[str, ...], selector_labels: str, request_timeout: str,
+    no_config_tracking: bool, include_label_prefixes: tuple[str, ...], selector_labels: str, request_timeout: str, concurrency: str,
     event_webhook: str | None, slack_url: str | None, slack_channel: str, slack_user: str, msteams_url: str | None, cluster_name: str,
     git_repo: str | None, git_branch: str, git_path: str, git_cache: str, git_commit_per_canary: bool, no_cluster: bool,
     git_manifests: str, sync_delay: str,
@@ -358,7 +366,7 @@ def tick(
     git = _git_options(git_repo, git_branch, git_path, git_cache, git_commit_per_canary, no_cluster, git_manifests, sync_delay)
     options = _tick_options(
         once, budget, namespaces, selector, shard, lease_namespace, no_lease or git is not None, now_text, mesh_provider, no_config_tracking,
-        include_label_prefixes, selector_labels, event_webhook, slack_url, slack_channel, slack_user, msteams_url, cluster_name,
+        include_label_prefixes, selector_labels, event_webhook, slack_url, slack_channel, slack_user, msteams_url, cluster_name, concurrency,
     )
     if not is_http_url(prometheus_url):
         raise InputError("--prometheus", "", f"must be an http(s) URL, got {prometheus_url!r}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -50,6 +51,7 @@ class TickOptions:
     event_webhook: str | None = None  # Flagger's -event-webhook: every event of every canary
     global_alerts: NotifierTarget | None = None  # Flagger's -slack-url / -msteams-url
     cluster_name: str = ""
+    concurrency: int = 1  # canaries of a namespace decided and written at once (each canary's writes stay in order)
 
 
 @dataclass(frozen=True)
@@ -117,17 +119,46 @@ class Tick:
                 log.error("%s", err, extra={"tick": tick, "namespace": namespace})
                 outcomes.extend(Outcome(e.key, error=str(err), next_due=now + timedelta(seconds=_interval(e))) for e in group)
                 continue
-            for entry in group:
-                try:
-                    outcomes.append(self.decide_one(entry, snapshot, tick))
-                except ApiError as err:
-                    log.error("%s", err, extra={"canary": entry.key, "tick": tick})
-                    outcomes.append(Outcome(entry.key, error=str(err), next_due=now + timedelta(seconds=_interval(entry))))
-                if options.lease_namespace is not None:
-                    self.renew_lease_if_due()
+            outcomes.extend(self.decide_group(group, snapshot, tick))
             for key in [k for k in listed if k[0] == namespace and k[1] not in ("metrictemplates", "alertproviders") and k[0] not in shared]:
                 del listed[key]  # this namespace is done: keep memory to one namespace at a time
         return outcomes
+
+    def decide_group(self, group: list[CanaryEntry], snapshot: Snapshot, tick: str) -> list[Outcome]:
+        """Decide and write a namespace's canaries, up to `concurrency` at once. Canaries are independent, so
+        their writes may interleave; each canary's own writes (objects, status, Events) stay in order in one
+        thread. What overlaps is the waiting: API round trips, webhooks, Prometheus. The Lease is renewed
+        from this thread meanwhile; if it is lost, canaries not yet started are left to the next tick."""
+        workers = min(self.options.concurrency, len(group))
+        if workers <= 1:
+            outcomes = []
+            for entry in group:
+                outcomes.append(self.decide_guarded(entry, snapshot, tick))
+                self.renew_lease_if_due()
+            return outcomes
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cronary-canary") as pool:
+            futures = [pool.submit(self.decide_guarded, entry, snapshot, tick) for entry in group]
+            try:
+                pending: set[Future[Outcome]] = set(futures)
+                while pending:
+                    done, pending = wait(pending, timeout=self.options.lease_seconds / 3 if self.lease else None, return_when=FIRST_EXCEPTION)
+                    if any(f.exception() is not None for f in done):
+                        break  # a bug, not an API failure: stop starting canaries, as the sequential loop would
+                    self.renew_lease_if_due()
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)  # the canaries already started finish their writes
+        for future in futures:
+            if not future.cancelled() and future.exception() is not None:
+                raise future.exception()  # type: ignore[misc]
+        return [f.result() for f in futures]
+
+    def decide_guarded(self, entry: CanaryEntry, snapshot: Snapshot, tick: str) -> Outcome:
+        """`decide_one`, with an API failure confined to this canary (logged; it is due again next interval)."""
+        try:
+            return self.decide_one(entry, snapshot, tick)
+        except ApiError as err:
+            log.error("%s", err, extra={"canary": entry.key, "tick": tick})
+            return Outcome(entry.key, error=str(err), next_due=snapshot.now + timedelta(seconds=_interval(entry)))
 
     def decide_one(self, entry: CanaryEntry, snapshot: Snapshot, tick: str) -> Outcome:
         canary = entry.canary

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -198,15 +199,17 @@ class WebhookCaller:
     clock: Clock = time.monotonic
     attempts: int = 0
     _own_session: bool = field(default=False, repr=False)
+    _session_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # ticks call hooks from several threads
 
     def _session(self) -> requests.Session:
         """The session, made at the first call (importing requests costs a tick's start-up 50 ms)."""
-        if self.session is None:
-            import requests
+        with self._session_lock:
+            if self.session is None:
+                import requests
 
-            self.session = requests.Session()
-            self._own_session = True
-        return self.session
+                self.session = requests.Session()
+                self._own_session = True
+            return self.session
 
     def close(self) -> None:
         if self._own_session and self.session is not None:

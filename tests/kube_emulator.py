@@ -726,6 +726,8 @@ class KubeEmulator:
         self._stopping = threading.Event()
         self._clients: list[Any] = []
         self.errors: list[BaseException] = []  # unexpected exceptions while serving (each answered 500)
+        self.in_flight = 0  # requests being handled now
+        self.max_in_flight = 0  # the most at once since the last `clear_requests()`
         for rt in BUILTINS:
             self._register(rt)
 
@@ -1029,6 +1031,7 @@ class KubeEmulator:
     def clear_requests(self) -> None:
         with self._lock:
             self._requests.clear()
+            self.max_in_flight = self.in_flight
 
     def _take_fault(self, method: str, path: str) -> _Fault | None:
         with self._lock:
@@ -1055,6 +1058,16 @@ class KubeEmulator:
             target.group if target else None, target.plural if target else None, target.subresource if target else None,
             target.namespace if target else None, target.name if target else None, target.verb(method) if target else None, False, 0,
         )
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            self._handle_counted(handler, record, target, body)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _handle_counted(self, handler: BaseHTTPRequestHandler, record: RecordedRequest, target: Target | None, body: bytes) -> None:
         if not self._authorized(handler.headers.get("Authorization")):
             reply: _Reply | None = _Reply(401, ApiError(401, "Unauthorized", "Unauthorized").status())
         else:

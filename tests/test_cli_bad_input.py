@@ -182,6 +182,8 @@ TICK_CASES = [
     ("tick-event-webhook-not-a-url", [*TICK, "--no-lease", "--event-webhook", "ftp://x"], "--event-webhook", "not shown"),
     ("tick-slack-url-not-a-url", [*TICK, "--no-lease", "--slack-url", "hooks.slack.com/x"], "--slack-url", "URL"),
     ("tick-request-timeout-zero", [*TICK, "--no-lease", "--request-timeout", "0s"], "--request-timeout", "0s"),
+    ("tick-concurrency-zero", [*TICK, "--no-lease", "--concurrency", "0"], "--concurrency", "from 1 to 64, got '0'"),
+    ("tick-concurrency-not-a-number", [*TICK, "--no-lease", "--concurrency", "many"], "--concurrency", "'many'"),
     ("tick-kubeconfig-missing", [*TICK, "--no-lease"], MISSING, "cannot load the Kubernetes client configuration"),
 ]
 
