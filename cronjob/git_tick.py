@@ -66,7 +66,7 @@ CRONARY = Signature()  # the author of cronary's commits
 from .kube_api import ApiError
 from .kube_apply import contains
 from .kube_read import CanaryEntry, Send, parse_entry, read_shard
-from .kube_tick import TickOptions
+from .kube_tick import SIDE_EFFECTS, TickOptions
 from .notify import log_events, notify
 from .prometheus import PrometheusMetrics
 from .webhooks import WebhookCaller
@@ -110,6 +110,9 @@ class GitTick:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc).replace(microsecond=0))
     commits: list[str] = field(default_factory=list)
     cluster: ClusterView = field(default_factory=ClusterView)
+    # side-effecting hooks called in this process, by idempotency key: a decision made again after a refused
+    # push (same state, same key) does not start a second load test
+    side_effects: dict[str, HookResult] = field(default_factory=dict)
     canaries: list[Canary] = field(default_factory=list)
 
     # -- the pass ------------------------------------------------------------------------------------------
@@ -286,7 +289,13 @@ class GitTick:
                 if approval is not None:
                     log.info("gate %s (%s) opened by %s", request.hook.name, request.hook.type.value, approval, extra=extra)
                     return HookResult(True, f"approved in git by {approval}")
+            key = str(request.payload.get("idempotencyKey") or "") if request.hook.type in SIDE_EFFECTS else ""
+            if key in self.side_effects:
+                log.info("webhook %s (%s): already called for this decision before the push was refused; not called again", request.hook.name, request.hook.type.value, extra=extra)
+                return self.side_effects[key]
             result = self.webhooks(request)
+            if key:
+                self.side_effects[key] = result
             log.info("webhook %s (%s): %s", request.hook.name, request.hook.type.value, "ok" if result.ok else result.message, extra=extra)
             return result
 

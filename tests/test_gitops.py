@@ -232,6 +232,36 @@ def test_a_remote_that_moved_between_fetch_and_push_is_decided_again_on_the_new_
     assert repo.read("docs/README.md") is not None and repo.state()["status"]["phase"] == "Initializing"
 
 
+def test_a_decision_made_again_after_a_refused_push_does_not_call_the_load_test_again(tmp_path: Path, prometheus, loadtester, monkeypatch) -> None:
+    """The seed's load-test is a `rollout` hook: an action. The re-decision on the new head has the same state and
+    so the same idempotency key; the hook's answer is reused instead of starting a second load test."""
+    from cronjob.git_repo import GitWorkspace
+
+    repo = GitOpsRepo(tmp_path, prometheus.url, loadtester.url_for("/")).seed()
+    repo.tick()
+    repo.tick()
+    repo.set_image()
+    while repo.state()["status"].get("canaryWeight") != 10:  # the first step is not analysed: no load test yet
+        assert repo.tick().exit_code == 0 and repo.tick_number < 10
+    original_push = GitWorkspace.push
+    raced: list[str] = []
+
+    def push_after_someone_else(self: GitWorkspace) -> bool:
+        if not raced and self is not repo.developer:
+            raced.append(repo.human_commit({"docs/README.md": b"unrelated change\n"}, "docs: a readme"))
+        return original_push(self)
+
+    monkeypatch.setattr(GitWorkspace, "push", push_after_someone_else)
+    loadtester.clear_log()
+    run = repo.tick()
+    assert run.exit_code == 0 and raced
+    assert any("remote branch moved on" in log["msg"] for log in run.logs)
+    assert any("not called again" in log["msg"] for log in run.logs)
+    calls = [json.loads(request.data)["metadata"]["cmd"] for request, _ in loadtester.log]
+    assert calls == ["hey -z 1m -q 10 -c 2 http://podinfo.test:9898/"]  # once, though decided twice
+    assert repo.state()["status"]["canaryWeight"] == 20
+
+
 def test_two_writers_at_once_lose_nothing_and_move_the_canary_once(tmp_path: Path, prometheus, loadtester) -> None:
     import subprocess
     import sys
