@@ -211,10 +211,10 @@ def test_a_reverted_step_is_held_not_reapplied(tmp_path: Path, prometheus, loadt
     assert "hold" not in repo.state()
 
 
-def test_a_remote_that_moved_between_fetch_and_push_is_decided_again_on_the_new_head(tmp_path: Path, prometheus, loadtester, monkeypatch) -> None:
+def race_the_next_push(repo: GitOpsRepo, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Someone else pushes an unrelated commit just before cronary's next push; the list gets its id."""
     from cronjob.git_repo import GitWorkspace
 
-    repo = GitOpsRepo(tmp_path, prometheus.url, loadtester.url_for("/")).seed()
     original_push = GitWorkspace.push
     raced: list[str] = []
 
@@ -224,6 +224,12 @@ def test_a_remote_that_moved_between_fetch_and_push_is_decided_again_on_the_new_
         return original_push(self)
 
     monkeypatch.setattr(GitWorkspace, "push", push_after_someone_else)
+    return raced
+
+
+def test_a_remote_that_moved_between_fetch_and_push_is_decided_again_on_the_new_head(tmp_path: Path, prometheus, loadtester, monkeypatch) -> None:
+    repo = GitOpsRepo(tmp_path, prometheus.url, loadtester.url_for("/")).seed()
+    raced = race_the_next_push(repo, monkeypatch)
     run = repo.tick()
     assert run.exit_code == 0
     assert any("remote branch moved on" in log["msg"] for log in run.logs)
@@ -235,23 +241,13 @@ def test_a_remote_that_moved_between_fetch_and_push_is_decided_again_on_the_new_
 def test_a_decision_made_again_after_a_refused_push_does_not_call_the_load_test_again(tmp_path: Path, prometheus, loadtester, monkeypatch) -> None:
     """The seed's load-test is a `rollout` hook: an action. The re-decision on the new head has the same state and
     so the same idempotency key; the hook's answer is reused instead of starting a second load test."""
-    from cronjob.git_repo import GitWorkspace
-
     repo = GitOpsRepo(tmp_path, prometheus.url, loadtester.url_for("/")).seed()
     repo.tick()
     repo.tick()
     repo.set_image()
     while repo.state()["status"].get("canaryWeight") != 10:  # the first step is not analysed: no load test yet
         assert repo.tick().exit_code == 0 and repo.tick_number < 10
-    original_push = GitWorkspace.push
-    raced: list[str] = []
-
-    def push_after_someone_else(self: GitWorkspace) -> bool:
-        if not raced and self is not repo.developer:
-            raced.append(repo.human_commit({"docs/README.md": b"unrelated change\n"}, "docs: a readme"))
-        return original_push(self)
-
-    monkeypatch.setattr(GitWorkspace, "push", push_after_someone_else)
+    raced = race_the_next_push(repo, monkeypatch)
     loadtester.clear_log()
     run = repo.tick()
     assert run.exit_code == 0 and raced
