@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # one completion at a time; another thread asking meanwhile waits for it
 
 
 class DeferredPackage(types.ModuleType):
@@ -33,20 +33,27 @@ class DeferredPackage(types.ModuleType):
 
     def __getattr__(self, name: str) -> Any:
         complete(self)
+        if type(self) is DeferredPackage:  # its `__init__` is running in this thread: the name is not set yet
+            raise AttributeError(f"partially initialized module {self.__name__!r} has no attribute {name!r}")
         return getattr(self, name)
 
 
 def complete(module: types.ModuleType) -> None:
-    """Run a deferred package's own `__init__` in its module (no-op for any other module)."""
+    """Run a deferred package's own `__init__` in its module (no-op for any other module, and while that
+    `__init__` is already running in this thread). The module is a plain module once `__init__` has run."""
     with _lock:
-        if type(module) is not DeferredPackage:
+        if type(module) is not DeferredPackage or module.__dict__.get("__completing__"):
             return
         spec = module.__spec__
         assert spec is not None and isinstance(spec.loader, _DeferringLoader)
         real = spec.loader.real
-        module.__class__ = types.ModuleType
         spec.loader = module.__loader__ = real
-    real.exec_module(module)
+        module.__dict__["__completing__"] = True
+        try:
+            real.exec_module(module)
+        finally:
+            del module.__dict__["__completing__"]
+            module.__class__ = types.ModuleType
 
 
 class _DeferringLoader(importlib.abc.Loader):

@@ -7,6 +7,7 @@ import importlib
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,6 +64,43 @@ def test_from_import_completes_the_package(fakepkg: tuple[str, list[str]]) -> No
     exec(f"from {name}.sub import SUB", namespace)
     assert namespace["SUB"] == "sub loaded"
     assert ran == [f"{name}.sub.leaf", f"{name}.sub"]
+
+
+def test_threads_asking_at_once_all_get_the_complete_package(fakepkg: tuple[str, list[str]]) -> None:
+    name, ran = fakepkg
+    import_deferred(f"{name}.sub.leaf")
+    package = sys.modules[name]
+    start = threading.Barrier(8)
+    seen: list[str] = []
+
+    def ask() -> None:
+        start.wait()
+        seen.append(package.HEAVY)
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == ["loaded"] * 8
+    assert ran.count(name) == 1
+
+
+def test_a_package_init_reading_its_own_missing_name_gets_an_attribute_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As for any module being initialized: no endless recursion through the deferral."""
+    root = tmp_path / "selfref_pkg"
+    root.mkdir()
+    (root / "__init__.py").write_text("import sys\ntry:\n    sys.modules[__name__].LATER\nexcept AttributeError as err:\n    SEEN = str(err)\nLATER = 1\n")
+    (root / "leaf.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        import_deferred("selfref_pkg.leaf")
+        package = sys.modules["selfref_pkg"]
+        assert package.LATER == 1
+        assert "has no attribute 'LATER'" in package.SEEN
+    finally:
+        for module in [m for m in sys.modules if m.split(".")[0] == "selfref_pkg"]:
+            del sys.modules[module]
 
 
 def test_a_missing_name_is_still_an_attribute_error(fakepkg: tuple[str, list[str]]) -> None:
