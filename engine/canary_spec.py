@@ -17,7 +17,7 @@ import re
 from functools import lru_cache
 from typing import Any, Callable, Mapping, TypeVar
 
-from .durations import parse_go_duration
+from .durations import MAX_GO_DURATION_TEXT, DurationRangeError, parse_go_duration
 from .errors import SpecError
 from .fields import require_map, require_str, type_name
 from .model import (
@@ -51,6 +51,7 @@ _TRAFFIC_DISTRIBUTIONS = ("PreferClose", "PreferSameZone", "PreferSameNode")
 _MATCH_KINDS = ("exact", "prefix", "suffix", "regex")
 _NO_METADATA = ServiceMetadata()  # immutable, so every Service without the block can share one
 _NO_STATUS = CanaryStatus()
+_INT32_MAX = 2**31 - 1  # Flagger's `progressDeadlineSeconds` is an *int32: a larger number fails to decode
 _T = TypeVar("_T")
 
 
@@ -93,9 +94,15 @@ def _interval(path: str, value: object) -> tuple[str, float]:
         raise SpecError(path, f"must be a duration like 30s or 1m (pattern ^[0-9]+(m|s)), got {text!r}")
     try:
         seconds = parse_go_duration(text)
+    except DurationRangeError:
+        raise SpecError(path, _too_long(text)) from None
     except ValueError:
         raise SpecError(path, f"must be a duration like 30s or 1m, got {text!r}") from None
     return text, seconds
+
+
+def _too_long(text: str) -> str:
+    return f"must be at most {MAX_GO_DURATION_TEXT} (Go's longest duration), got {text!r}"
 
 
 # ---------------------------------------------------------------------------------------------- field readers
@@ -123,6 +130,17 @@ def _int_field(block: Mapping[str, Any], path: str, key: str, default: object, l
     if type(value) is int and (lo is None or lo <= value) and (hi is None or value <= hi):
         return value
     return _int(f"{path}.{key}", value, lo, hi)
+
+
+def _progress_deadline_field(spec: Mapping[str, Any]) -> int:
+    """`spec.progressDeadlineSeconds` (600 when absent), 0..2^31-1: Flagger decodes it into an int32."""
+    value = spec.get("progressDeadlineSeconds", 600)
+    if type(value) is int and 0 <= value <= _INT32_MAX:
+        return value
+    seconds = _int("spec.progressDeadlineSeconds", value, 0)
+    if seconds > _INT32_MAX:
+        raise SpecError("spec.progressDeadlineSeconds", f"must be at most {_INT32_MAX} (Flagger reads an int32), got {value!r}")
+    return seconds
 
 
 def _optional_float_field(block: Mapping[str, Any], path: str, key: str) -> float | None:
@@ -244,7 +262,7 @@ def parse_service(path: str, value: object) -> ServiceSpec:
     port = _int_field(svc, path, "port", None, 1, 65535)
     target_port = svc.get("targetPort")
     if target_port is not None:
-        if isinstance(target_port, str) and not target_port.isdigit():
+        if isinstance(target_port, str) and not (target_port.isdigit() and target_port.isascii()):  # not "²"
             require_port_name(f"{path}.targetPort", target_port)
         else:
             target_port = _int(f"{path}.targetPort", int(target_port) if isinstance(target_port, str) else target_port, 1, 65535)
@@ -329,6 +347,12 @@ def _webhook(path: str, value: object) -> WebhookSpec:
         timeout = "10s"  # Flagger replaces anything shorter than two characters
     timeout_seconds = _duration_seconds(timeout)
     if timeout_seconds is None:
+        try:
+            parse_go_duration(timeout)
+        except DurationRangeError:
+            raise SpecError(f"{path}.timeout", _too_long(timeout)) from None
+        except ValueError:
+            pass
         raise SpecError(f"{path}.timeout", f"must be a duration like 10s, got {timeout!r}")
     if timeout_seconds <= 0:
         raise SpecError(f"{path}.timeout", f"must be positive, got {timeout!r}")
@@ -360,13 +384,20 @@ def _alert(path: str, value: object) -> AlertSpec:
 
 
 def _check_match(path: str, value: object) -> None:
-    """The CRD's rule for A/B match conditions: every header/query condition names one way to match."""
-    for i, item in enumerate(_list(path, value or [])):
+    """The CRD's rules for A/B match conditions: a list of maps, whose `headers` and `queryParams` are maps of
+    conditions, each naming one way to match (`exact`, ...) with a string."""
+    for i, item in enumerate(_list(path, value)):
+        item = require_map(f"{path}[{i}]", item)
         for section in ("headers", "queryParams"):
-            for key, cond in (require_map(f"{path}[{i}]", item).get(section) or {}).items():
-                kinds = [k for k in _MATCH_KINDS if k in require_map(f"{path}[{i}].{section}.{key}", cond)]
+            conditions = item.get(section)
+            if conditions is None:
+                continue
+            for key, cond in require_map(f"{path}[{i}].{section}", conditions).items():
+                where = f"{path}[{i}].{section}.{key}"
+                kinds = [k for k in _MATCH_KINDS if k in require_map(where, cond)]
                 if len(kinds) != 1:
-                    raise SpecError(f"{path}[{i}].{section}.{key}", f"must set exactly one of {', '.join(_MATCH_KINDS)}")
+                    raise SpecError(where, f"must set exactly one of {', '.join(_MATCH_KINDS)}")
+                require_str(f"{where}.{kinds[0]}", cond[kinds[0]])
 
 
 def _items(block: Mapping[str, Any], path: str, key: str, parse: Callable[[str, object], _T]) -> tuple[_T, ...]:
@@ -417,7 +448,7 @@ def parse_analysis(path: str, value: object, *, strict_crd: bool) -> AnalysisSpe
     threshold = _int_field(block, path, "threshold", 0)
     step_weights = _step_weights(f"{path}.stepWeights", block["stepWeights"]) if block.get("stepWeights") else ()
     match = block.get("match")
-    if match:
+    if match is not None:
         _check_match(f"{path}.match", match)
     affinity = block.get("sessionAffinity")
     if affinity is not None and not require_map(f"{path}.sessionAffinity", affinity).get("cookieName"):
@@ -438,7 +469,7 @@ def parse_analysis(path: str, value: object, *, strict_crd: bool) -> AnalysisSpe
         "step_weights": step_weights,
         "step_weight_promotion": _int_field(block, path, "stepWeightPromotion", 0, 0, 100),
         "iterations": _int_field(block, path, "iterations", 0, 0, 10_000),
-        "match": tuple(match) if match else (),  # a list: `_check_match` rejected anything else
+        "match": tuple(match) if match else (),  # a list or None: `_check_match` rejected anything else
         "mirror": _bool_field(block, path, "mirror"),
         "mirror_weight": _int_field(block, path, "mirrorWeight", 0, 0, 100),
         "primary_ready_threshold": _int_field(block, path, "primaryReadyThreshold", 100, 0, 100),
@@ -532,7 +563,7 @@ def parse_canary(manifest: object) -> Canary:
             "analysis": analysis,
             "autoscaler_ref": autoscaler,
             "provider": provider or None,
-            "progress_deadline_seconds": _int_field(spec, "spec", "progressDeadlineSeconds", 600, 0),
+            "progress_deadline_seconds": _progress_deadline_field(spec),
             "skip_analysis_field": _bool_field(spec, "spec", "skipAnalysis"),
             "suspend": _bool_field(spec, "spec", "suspend"),
             "revert_on_deletion": _bool_field(spec, "spec", "revertOnDeletion"),

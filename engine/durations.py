@@ -5,11 +5,19 @@ from __future__ import annotations
 import re
 
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h)")
+MAX_GO_DURATION_SECONDS = (2**63 - 1) / 1e9
+"""The longest Go `time.Duration` (int64 nanoseconds, `2562047h47m16.854775807s`), about 292 years."""
+MAX_GO_DURATION_TEXT = "2562047h47m16.854775807s"
+
+
+class DurationRangeError(ValueError):
+    """A well-formed duration longer than Go's longest (`time.ParseDuration`: "invalid duration")."""
 
 
 def parse_go_duration(text: str) -> float:
-    """Seconds in a Go duration string such as `10s`, `1m30s` or `1.5h`; ValueError if it is not one."""
+    """Seconds in a Go duration string such as `10s`, `1m30s` or `1.5h`; ValueError if it is not one, and
+    `DurationRangeError` (a ValueError) if it is longer than Go's longest duration, as `time.ParseDuration` says."""
     if not isinstance(text, str) or not text:
         raise ValueError(f"not a duration: {text!r}")
     body = text[1:] if text[0] in "+-" else text
@@ -24,6 +32,8 @@ def parse_go_duration(text: str) -> float:
             raise ValueError(f"not a duration: {text!r}")
         total += float(match.group(1)) * _UNITS[match.group(2)]
         pos = match.end()
+    if total > MAX_GO_DURATION_SECONDS:
+        raise DurationRangeError(f"duration out of range: {text!r}")
     return -total if text[0] == "-" else total
 
 

@@ -391,6 +391,13 @@ CORPUS: list[tuple[str, dict[str, Any], bool]] = [
     # Fields cronary does not act on still have to be valid for the CRD.
     ("v1beta1-sessionAffinity-without-cookieName", edit(B, _set({"maxAge": 60}, "spec", "analysis", "sessionAffinity")), False),
     ("v1beta1-match-header-without-matcher", edit(B, _set([{"headers": {"x-canary": {}}}], "spec", "analysis", "match")), False),
+    ("v1beta1-match-empty-list", edit(B, _set([], "spec", "analysis", "match")), True),
+    ("v1beta1-match-header-exact", edit(B, _set([{"headers": {"x-canary": {"exact": "insider"}}}], "spec", "analysis", "match")), True),
+    ("v1beta1-match-empty-map", edit(B, _set({}, "spec", "analysis", "match")), False),
+    ("v1beta1-match-empty-string", edit(B, _set("", "spec", "analysis", "match")), False),
+    ("v1beta1-match-headers-string", edit(B, _set([{"headers": "x-canary"}], "spec", "analysis", "match")), False),
+    ("v1beta1-match-queryParams-list", edit(B, _set([{"queryParams": ["q"]}], "spec", "analysis", "match")), False),
+    ("v1beta1-match-header-exact-number", edit(B, _set([{"headers": {"x-canary": {"exact": 5}}}], "spec", "analysis", "match")), False),
     ("v1beta1-primaryScalerReplicas-min-0", edit(B, _set({"minReplicas": 0}, "spec", "autoscalerRef", "primaryScalerReplicas")), False),
     ("v1beta1-trafficDistribution-unknown", edit(B, _set("Random", "spec", "service", "trafficDistribution")), False),
     ("v1alpha3-missing-service", edit(A, _drop("spec", "service")), False),

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from engine.configs import NO_CONFIGS, ConfigRef, TrackedConfigs, referenced_configs, rewrite_config_refs
-from engine.durations import format_go_duration_ms, format_go_float, parse_go_duration
+from engine.durations import DurationRangeError, format_go_duration_ms, format_go_float, parse_go_duration
 from engine.hashing import canonical_json, compute_hash, config_checksum, derived_uuid, safe_encode
 from engine.model import AnalysisSpec
 from engine.phases import CONDITIONS, TRANSITIONS, IllegalTransition, Phase, Trigger, promoted_condition, transition
@@ -45,10 +45,19 @@ def test_parse_go_duration(text: str, seconds: float) -> None:
     assert parse_go_duration(text) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("text", ["", "10", "abc", "1x", "s", "1.5", "m1", "1m 30s", " 1m", "1m-30s", "-", "+", ".s"])
+@pytest.mark.parametrize("text", ["", "10", "abc", "1x", "s", "1.5", "m1", "1m 30s", " 1m", "1m-30s", "-", "+", ".s", "١٠s", "1²s"])
 def test_parse_go_duration_rejects(text: str) -> None:
     with pytest.raises(ValueError):
         parse_go_duration(text)
+
+
+@pytest.mark.parametrize("text", ["2562048h", "-2562048h", "9999999999999999m", "9" * 400 + "s", "2562047h47m17s"])
+def test_parse_go_duration_rejects_what_go_cannot_hold(text: str) -> None:
+    """Go's `time.ParseDuration` says "invalid duration" beyond int64 nanoseconds (about 292 years); a longer
+    interval would overflow `datetime` arithmetic in the tick."""
+    with pytest.raises(DurationRangeError):
+        parse_go_duration(text)
+    assert parse_go_duration("2562047h47m16s") == pytest.approx(9223372036.0)
 
 
 @pytest.mark.parametrize(
