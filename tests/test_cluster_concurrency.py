@@ -102,3 +102,19 @@ def test_a_failing_canary_leaves_the_others_of_its_group(emulator: KubeEmulator,
     assert result.exit_code == 1
     phases = {c["metadata"]["name"]: (c.get("status") or {}).get("phase") for c in emulator.list(bench.CANARY_API, "Canary")}
     assert phases == {"app-0000": "Initializing", "app-0001": "Initializing", "app-0002": None, "app-0003": "Initializing"}
+
+
+@pytest.mark.parametrize("concurrency", ["1", "4"])
+def test_an_unforeseen_error_on_one_canary_leaves_the_others(emulator: KubeEmulator, tmp_path: Path, concurrency: str) -> None:
+    """A status no check foresaw (a decision time in the year 9999 overflows the next-due arithmetic) is that
+    canary's problem: it is logged with its name, the others are decided, the tick exits 1."""
+    fleet = bench.Fleet.build(emulator, tmp_path, 3, 1)
+    odd = emulator.get(bench.CANARY_API, "Canary", "team-0", "app-0001")
+    assert odd is not None
+    odd["status"] = {"phase": "Initialized", "lastDecisionTime": "9999-12-31T23:59:59Z", "lastTransitionTime": "9999-12-31T23:59:59Z"}
+    emulator.replace(odd)
+    result = CliRunner().invoke(main, [*fleet.args(), "--concurrency", concurrency], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "app-0001.team-0 could not be decided" in result.output
+    phases = {c["metadata"]["name"]: (c.get("status") or {}).get("phase") for c in emulator.list(bench.CANARY_API, "Canary")}
+    assert phases["app-0000"] == phases["app-0002"] == "Initializing"
