@@ -1,9 +1,10 @@
 """`cronary tick` in cluster mode: read a shard, decide every canary that is due, write what it decided.
 
 One *pass* reads the shard (one LIST per kind per namespace), asks Prometheus once per aggregated query for
-the whole fleet, decides each due canary with the pure engine, and writes each decision — objects, then the
-status (conditioned on the `resourceVersion` read), then Events, event webhooks and alerts. A failure on
-one canary is logged and that canary's writes stop where they failed; the others go on. The loop repeats
+the whole fleet, decides each due canary with the pure engine (a namespace's canaries `concurrency` at a
+time), and writes each decision — objects, then the status (conditioned on the `resourceVersion` read), then
+Events, event webhooks and alerts. A failure on one canary is logged and that canary's writes stop where they
+failed; the others go on. The loop repeats
 passes until the next due time would fall outside the budget, holding the shard's Lease throughout.
 """
 

@@ -7,14 +7,13 @@ in the repository; metrics come from the real Prometheus and the load-test hook 
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pygit2
 from click.testing import CliRunner
+from cluster_harness import NEW_IMAGE, SEED, START, TickRun
 
 from cronjob.cli import main
 from cronjob.git_layout import dump, load
@@ -22,22 +21,9 @@ from cronjob.git_repo import GitWorkspace, Signature
 from cronjob.yamlio import load_documents, load_single
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT / "fixtures" / "seed"
-START = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)
 DEVELOPER = Signature("Dana Developer", "dana@example.com")
-NEW_IMAGE = "quay.io/stefanprodan/podinfo:1.7.1"
 APP = "apps/podinfo"
 CANARY_DIR = "cronary/test/podinfo"
-
-
-@dataclass
-class TickRun:
-    exit_code: int
-    output: str
-
-    @property
-    def logs(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.output.splitlines() if line.startswith("{")]
 
 
 class GitOpsRepo:
