@@ -23,6 +23,7 @@ from engine.cluster import ClusterView
 from engine.model import Canary, CanaryStatus
 from engine.render_meta import include_by_prefix, object_meta
 from engine.status_doc import status_manifest
+from engine.subset import contains
 from engine.tick import Decision, Event
 
 from .kube_api import CANARIES, EVENTS, ApiRequest, apply_request, scale_request
@@ -33,16 +34,6 @@ APPLIED = "cronary.dev/applied"
 def config_hash(manifest: Mapping[str, Any]) -> str:
     text = json.dumps(manifest, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def contains(live: Any, desired: Any) -> bool:
-    """Does `live` hold every field of `desired`? Maps: a subset; lists: the same length, item by item
-    (a real server adds defaults inside containers and ports); scalars: equal."""
-    if isinstance(desired, dict):  # JSON documents are dicts; `dict` is much cheaper to test than `typing.Mapping`
-        return isinstance(live, dict) and all(k in live and contains(live[k], v) for k, v in desired.items())
-    if isinstance(desired, list):
-        return isinstance(live, list) and len(live) == len(desired) and all(contains(a, b) for a, b in zip(live, desired))
-    return bool(live == desired)
 
 
 def marked(manifest: Mapping[str, Any]) -> dict[str, Any]:
@@ -125,9 +116,18 @@ def plan_writes(
     return requests
 
 
-def status_request(manifest: Mapping[str, Any], status: CanaryStatus) -> ApiRequest:
+def status_request(manifest: Mapping[str, Any], status: CanaryStatus, pending_events: list[dict[str, Any]] | None = None) -> ApiRequest:
     """Replace the Canary's status, conditioned on the `resourceVersion` it was read at: a 409 means another
-    tick decided this canary in the meantime, and its status stands."""
+    tick decided this canary in the meantime, and its status stands. This write is a decision's commit point
+    (docs/architecture.md, "Writes"): `pending_events` are the decision's Events, kept in the status until
+    they are recorded, so a Job killed before recording them leaves them for the next one."""
+    status_doc = status_manifest(status)
+    if pending_events:
+        status_doc[PENDING_EVENTS] = pending_events
+    return _status_put(manifest, status_doc, "update status of Canary")
+
+
+def _status_put(manifest: Mapping[str, Any], status: Mapping[str, Any], what: str) -> ApiRequest:
     meta = manifest.get("metadata") or {}
     namespace, name = str(meta.get("namespace") or "default"), str(meta.get("name"))
     body = {
@@ -135,36 +135,52 @@ def status_request(manifest: Mapping[str, Any], status: CanaryStatus) -> ApiRequ
         "kind": "Canary",
         "metadata": {"name": name, "namespace": namespace, "resourceVersion": str(meta.get("resourceVersion") or "")},
         "spec": manifest.get("spec"),
-        "status": status_manifest(status),
+        "status": dict(status),
     }
-    return ApiRequest("PUT", CANARIES.path(namespace, name, "status"), f"update status of Canary {namespace}/{name}", (), body)
+    return ApiRequest("PUT", CANARIES.path(namespace, name, "status"), f"{what} {namespace}/{name}", (), body)
+
+
+def with_resource_version(manifest: Mapping[str, Any], response_body: Any) -> dict[str, Any]:
+    """`manifest` with the status and `resourceVersion` a status write answered, for the next conditioned write."""
+    written = response_body if isinstance(response_body, Mapping) else {}
+    meta = {**(manifest.get("metadata") or {}), "resourceVersion": (written.get("metadata") or {}).get("resourceVersion")}
+    return {**manifest, "metadata": meta, "status": written.get("status", manifest.get("status"))}
 
 
 CALLED_WEBHOOKS = "calledWebhooks"
+PENDING_EVENTS = "pendingEvents"
 
 
 def called_webhooks(manifest: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    """The side-effecting hooks already called for the decision in progress, by idempotency key."""
+    """The side-effecting hooks of the decision in progress, by idempotency key: called (`ok` absent: its
+    answer was never recorded) or answered (`ok`, `message`)."""
     records = ((manifest.get("status") or {}).get(CALLED_WEBHOOKS)) or []
     return {str(r.get("idempotencyKey")): r for r in records if isinstance(r, Mapping) and r.get("idempotencyKey")}
 
 
 def hook_record_request(manifest: Mapping[str, Any], record: Mapping[str, Any]) -> ApiRequest:
-    """Before a side-effecting hook is called, note its idempotency key in the status the tick started from
-    (nothing else changes). A Job killed before its decision is written re-runs the same decision, finds the
-    key and does not start a second load test. The decision's own status write drops the notes."""
+    """Note a side-effecting hook in the status the tick started from (nothing else changes): once before it
+    is called (no `ok`), once more with its answer. A Job killed before its decision is written re-runs the
+    same decision and finds the note: an answer is used as it was given; a call without an answer is made
+    again with the same idempotency key (never taken as a pass). The decision's own status write drops the
+    notes."""
     status = dict(manifest.get("status") or {})
-    status[CALLED_WEBHOOKS] = [*(status.get(CALLED_WEBHOOKS) or []), dict(record)]
-    meta = manifest.get("metadata") or {}
-    namespace, name = str(meta.get("namespace") or "default"), str(meta.get("name"))
-    body = {
-        "apiVersion": CANARIES.api_version,
-        "kind": "Canary",
-        "metadata": {"name": name, "namespace": namespace, "resourceVersion": str(meta.get("resourceVersion") or "")},
-        "spec": manifest.get("spec"),
-        "status": status,
-    }
-    return ApiRequest("PUT", CANARIES.path(namespace, name, "status"), f"record webhook call in the status of Canary {namespace}/{name}", (), body)
+    key = record.get("idempotencyKey")
+    kept = [r for r in (status.get(CALLED_WEBHOOKS) or []) if not (isinstance(r, Mapping) and r.get("idempotencyKey") == key)]
+    status[CALLED_WEBHOOKS] = [*kept, dict(record)]
+    return _status_put(manifest, status, "record webhook call in the status of Canary")
+
+
+def pending_events(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The Events a decision committed to the status and may not have recorded (its Job may have died)."""
+    records = (manifest.get("status") or {}).get(PENDING_EVENTS) or []
+    return [r for r in records if isinstance(r, Mapping) and isinstance(r.get("name"), str) and isinstance(r.get("message"), str)]
+
+
+def without_pending_events(manifest: Mapping[str, Any]) -> ApiRequest:
+    """The status with its pending Events dropped: they are recorded."""
+    status = {k: v for k, v in (manifest.get("status") or {}).items() if k != PENDING_EVENTS}
+    return _status_put(manifest, status, "mark events recorded in the status of Canary")
 
 
 def event_name(canary_name: str, uid: str, now: str, index: int, event: Event) -> str:
@@ -174,26 +190,35 @@ def event_name(canary_name: str, uid: str, now: str, index: int, event: Event) -
     return f"{canary_name[:200]}.{digest}"
 
 
-def event_requests(decision: Decision, manifest: Mapping[str, Any], instance: str) -> list[ApiRequest]:
+def event_records(decision: Decision, manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A decision's Events as the status keeps them until they are recorded."""
+    meta = manifest.get("metadata") or {}
+    name, uid = str(meta.get("name")), str(meta.get("uid") or "")
+    return [
+        {"name": event_name(name, uid, decision.now, index, event), "type": event.type, "reason": event.reason, "message": event.message, "time": decision.now}
+        for index, event in enumerate(decision.events)
+    ]
+
+
+def event_requests(records: list[Mapping[str, Any]], manifest: Mapping[str, Any], instance: str) -> list[ApiRequest]:
     """Kubernetes Events on the Canary, with Flagger's reason (`Synced`), type and message."""
     meta = manifest.get("metadata") or {}
     namespace, name, uid = str(meta.get("namespace") or "default"), str(meta.get("name")), str(meta.get("uid") or "")
     requests = []
-    for index, event in enumerate(decision.events):
-        event_meta = {"name": event_name(name, uid, decision.now, index, event), "namespace": namespace}
+    for record in records:
         body = {
             "apiVersion": "v1",
             "kind": "Event",
-            "metadata": event_meta,
+            "metadata": {"name": str(record["name"]), "namespace": namespace},
             "involvedObject": {"apiVersion": str(manifest.get("apiVersion")), "kind": "Canary", "name": name, "namespace": namespace, "uid": uid},
-            "reason": event.reason,
-            "message": event.message,
-            "type": event.type,
+            "reason": str(record.get("reason") or "Synced"),
+            "message": str(record["message"]),
+            "type": "Warning" if record.get("type") == "Warning" else "Normal",
             "source": {"component": "cronary"},
             "reportingComponent": "cronary",
             "reportingInstance": instance[:128],
-            "firstTimestamp": decision.now,
-            "lastTimestamp": decision.now,
+            "firstTimestamp": str(record.get("time") or ""),
+            "lastTimestamp": str(record.get("time") or ""),
             "count": 1,
         }
         requests.append(ApiRequest("POST", EVENTS.path(namespace), f"record event on Canary {namespace}/{name}", (), body))

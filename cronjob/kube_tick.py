@@ -16,7 +16,7 @@ import time
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 from engine.alert_providers import NotifierTarget
 from engine.model import HookType
@@ -25,7 +25,17 @@ from engine.timefmt import format_time
 
 from .driver import run_tick
 from .kube_api import ApiError, ApiRequest, ApiResponse
-from .kube_apply import called_webhooks, event_requests, hook_record_request, plan_writes, status_request
+from .kube_apply import (
+    called_webhooks,
+    event_records,
+    event_requests,
+    hook_record_request,
+    pending_events,
+    plan_writes,
+    status_request,
+    with_resource_version,
+    without_pending_events,
+)
 from .kube_lease import Lease
 from .kube_read import CanaryEntry, Listed, Shard, Snapshot, list_canaries, namespace_reads, read_objects, template_reads
 from .notify import log_events, notify
@@ -165,28 +175,39 @@ class Tick:
             return Outcome(entry.key, error=f"{type(err).__name__}: {err}", next_due=snapshot.now + timedelta(seconds=_interval(entry)))
 
     def decide_one(self, entry: CanaryEntry, snapshot: Snapshot, tick: str) -> Outcome:
+        """Decide one canary and write the decision: the status first (the commit point, conditioned on the
+        `resourceVersion` read), then the objects, then the Events (docs/architecture.md, "Writes")."""
         canary = entry.canary
         assert canary is not None
         extra = {"canary": entry.key, "tick": tick}
+        manifest = self.record_pending_events(dict(entry.manifest), extra)  # its resourceVersion moves with each status write
 
         def answer_metrics(requests: tuple[MetricRequest, ...]) -> dict:
             return self.metrics.answer(canary, requests)
 
-        manifest = dict(entry.manifest)  # its resourceVersion moves when a hook call is recorded
         called = called_webhooks(manifest)
 
         def answer_hook(request: HookRequest) -> HookResult:
             nonlocal manifest
             hook, key = request.hook, str(request.payload.get("idempotencyKey") or "")
-            if hook.type in SIDE_EFFECTS and key:
-                if key in called:
-                    log.info("webhook %s (%s): already called for this step by an earlier run; not called again", hook.name, hook.type.value, extra=extra)
-                    return HookResult(True, "called by an earlier run of this decision")
-                record = {"name": hook.name, "type": hook.type.value, "idempotencyKey": key, "time": format_time(snapshot.now)}
-                written = self.send(hook_record_request(manifest, record)).body or {}
-                manifest = {**manifest, "metadata": {**manifest.get("metadata", {}), "resourceVersion": (written.get("metadata") or {}).get("resourceVersion")}}
-            result = self.webhooks(request)
-            log.info("webhook %s (%s): %s", hook.name, hook.type.value, "ok" if result.ok else result.message, extra=extra)
+            if hook.type not in SIDE_EFFECTS or not key:
+                return self.call_hook(request, extra)
+            note = called.get(key)
+            if note is not None and isinstance(note.get("ok"), bool):
+                log.info("webhook %s (%s): answered an earlier run of this decision; that answer stands", hook.name, hook.type.value, extra=extra)
+                return HookResult(bool(note["ok"]), str(note.get("message") or ""))
+            record = {"name": hook.name, "type": hook.type.value, "idempotencyKey": key, "time": format_time(snapshot.now)}
+            if note is None:
+                manifest = with_resource_version(manifest, self.send(hook_record_request(manifest, record)).body)
+            else:
+                log.warning(
+                    "webhook %s (%s): an earlier run of this decision called it and its answer was lost; calling it again with the same idempotency key",
+                    hook.name, hook.type.value, extra=extra,
+                )
+            result = self.call_hook(request, extra)
+            answered = {**record, "ok": result.ok, "message": result.message}
+            manifest = with_resource_version(manifest, self.send(hook_record_request(manifest, answered)).body)
+            called[key] = answered
             return result
 
         try:
@@ -203,32 +224,63 @@ class Tick:
         if not decision.due:
             return Outcome(entry.key, next_due=next_due)
         writes = plan_writes(decision, snapshot.cluster, snapshot.secret_objects, self.options.include_label_prefixes)
-        for request in writes:
-            if request.note:
-                log.warning("%s", request.note, extra=extra)
-            self.send(request)
+        events = event_records(decision, manifest)
         status_written = False
         if decision.status_changed:
             try:
-                self.send(status_request(manifest, decision.status))
+                written = self.send(status_request(manifest, decision.status, events))
             except ApiError as err:
                 if not err.conflict:
                     raise
                 log.info("Canary %s was decided by another tick; its status stands", entry.key, extra=extra)
-                return Outcome(entry.key, decided=True, wrote=len(writes), conflict=True, next_due=next_due)
+                return Outcome(entry.key, decided=True, conflict=True, next_due=next_due)
+            manifest = with_resource_version(manifest, written.body)
             status_written = True
-        self.report(decision, entry, extra)
+        for request in writes:
+            if request.note:
+                log.warning("%s", request.note, extra=extra)
+            self.send(request)
+        self.report(decision, events, manifest, extra)
         return Outcome(entry.key, decided=True, wrote=len(writes), status_written=status_written, next_due=next_due)
 
-    def report(self, decision: Decision, entry: CanaryEntry, extra: dict) -> None:
-        """Events, logs, event webhooks and alerts of a decision whose status is written."""
-        log_events(decision, extra)
-        for request in event_requests(decision, entry.manifest, self.options.holder):
+    def call_hook(self, request: HookRequest, extra: dict) -> HookResult:
+        result = self.webhooks(request)
+        log.info("webhook %s (%s): %s", request.hook.name, request.hook.type.value, "ok" if result.ok else result.message, extra=extra)
+        return result
+
+    def record_events(self, events: list[Mapping[str, Any]], manifest: dict[str, Any], extra: dict) -> dict[str, Any]:
+        """Record Events the status holds as pending, then drop them from the status (conditioned on its
+        `resourceVersion`). One that cannot be recorded stays pending for the next pass; a 409 on an Event
+        means an earlier run recorded it (their names are deterministic)."""
+        recorded = True
+        for request in event_requests(events, manifest, self.options.holder):
             try:
                 self.send(request)
             except ApiError as err:
-                if not err.conflict:  # 409: this decision's event was recorded by an earlier run
+                if not err.conflict:
                     log.warning("%s", err, extra=extra)
+                    recorded = False
+        if recorded and pending_events(manifest):
+            try:
+                manifest = with_resource_version(manifest, self.send(without_pending_events(manifest)).body)
+            except ApiError as err:
+                if not err.conflict:
+                    raise
+                log.info("Canary %s is being decided by another tick; its pending events stay with it", manifest["metadata"].get("name"), extra=extra)
+        return manifest
+
+    def record_pending_events(self, manifest: dict[str, Any], extra: dict) -> dict[str, Any]:
+        """Events an earlier Job committed with its decision but did not live to record."""
+        events = pending_events(manifest)
+        if not events:
+            return manifest
+        log.info("recording %d event(s) of the decision at %s", len(events), events[0].get("time"), extra=extra)
+        return self.record_events(events, manifest, extra)
+
+    def report(self, decision: Decision, events: list[dict[str, Any]], manifest: dict[str, Any], extra: dict) -> None:
+        """Events, logs, event webhooks and alerts of a decision whose status is written."""
+        log_events(decision, extra)
+        self.record_events(events, manifest, extra)
         if self.snapshot is not None:
             notify(decision, self.options, self.webhooks, self.snapshot.cluster, self.snapshot.read_secret, extra)
 

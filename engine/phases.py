@@ -45,6 +45,7 @@ class Trigger(str, Enum):
     SKIPPED = "analysis skipped"
     ROLLBACK = "rollback"
     PROMOTION_FAILED = "primary failed during promotion"
+    PROMOTION_LOST = "promoted revision gone before the primary got it"  # cronary's own: a lost write, not in Flagger
 
 
 _P = Phase
@@ -59,6 +60,8 @@ TRANSITIONS: dict[tuple[Phase, Trigger], Phase] = {
     **{(p, _T.REVISION_ACCEPTED): _P.PROGRESSING for p in (_P.INITIALIZED, _P.SUCCEEDED, _P.FAILED, _P.WAITING)},
     **{(p, _T.ROLLBACK): _P.FAILED for p in (_P.INITIALIZED, _P.SUCCEEDED, _P.FAILED, _P.WAITING)},
     **{(p, _T.RESTART): _P.PROGRESSING for p in ANALYSING},
+    # cronary's own: a promotion whose primary write was lost while the target moved on (tick.finish_promotion)
+    **{(p, _T.PROMOTION_LOST): _P.PROGRESSING for p in (_P.PROMOTING, _P.FINALISING)},
     (_P.PROGRESSING, _T.PROMOTION_GATE_CLOSED): _P.WAITING_PROMOTION,
     (_P.WAITING_PROMOTION, _T.PROMOTION_GATE_CLOSED): _P.WAITING_PROMOTION,
     **{(p, _T.PROMOTE): _P.PROMOTING for p in ANALYSING},

@@ -23,17 +23,18 @@ from .cluster import ClusterView
 from .configs import NO_CONFIGS, ConfigError, TrackedConfigs, configs_changed, track_configs
 from .errors import SpecError
 from .hashing import canonical_json, compute_hash, derived_uuid, pod_template_hash
-from .model import Canary, CanaryStatus, Condition, HookType, MetricSpec, WebhookSpec, build_frozen
+from .model import AnalysisSpec, Canary, CanaryStatus, Condition, HookType, MetricSpec, WebhookSpec, build_frozen
 from .phases import ACTIVE, ANALYSING, INITIAL, Phase, Trigger, promoted_condition, transition
 from .providers import Provider, resolve_provider
 from .readiness import Readiness, deployment_readiness
 from .render_hpa import render_primary_hpa
 from .render_meta import canary_uid, owner_reference
-from .render_primary import primary_template, render_config_copies, render_primary_deployment, render_scale
+from .render_primary import FLAGGER_ID, primary_template, render_config_copies, render_primary_deployment, render_scale
 from .render_services import render_services
 from .render_split import read_canary_weight, render_traffic_split
+from .subset import contains
 from .timefmt import format_time, parse_time
-from .weights import advance, next_step_weight, promote_step
+from .weights import advance, next_step_weight, promote_step, top_weight
 
 DEFAULT_SELECTOR_LABELS = ("app", "name", "app.kubernetes.io/name")
 
@@ -335,6 +336,18 @@ _COUNTING = _ROUTED | {Phase.WAITING_PROMOTION}  # phases that keep their iterat
 _PROMOTED_PHASES = frozenset({Phase.SUCCEEDED, Phase.INITIALIZED})
 _UNDER_WAY = frozenset({Phase.PROGRESSING, Phase.WAITING_PROMOTION, Phase.PROMOTING, Phase.FINALISING})
 _PAST_TRAFFIC_STEPS = frozenset({Phase.PROMOTING, Phase.WAITING_PROMOTION, Phase.FINALISING})
+_GROWING = frozenset({Phase.PROGRESSING, Phase.WAITING, Phase.WAITING_PROMOTION})  # analysed: the canary's traffic only grows
+
+
+def recorded_weight(status: CanaryStatus, phase: Phase, analysis: AnalysisSpec) -> int:
+    """The canary weight the status says is routed: its `canaryWeight` while traffic is on the canary or
+    after a failed promotion, the last step's weight while waiting for promotion approval (the status keeps
+    0 there, as Flagger's does), else 0."""
+    if phase is Phase.WAITING_PROMOTION:
+        return top_weight(analysis)
+    if phase in _ROUTED or phase is Phase.FAILED:
+        return status.canary_weight
+    return 0
 _HOOK_TYPE_VALUES = {t: t.value for t in HookType}
 _GATES = (HookType.CONFIRM_ROLLOUT, HookType.CONFIRM_TRAFFIC_INCREASE, HookType.CONFIRM_PROMOTION)
 _PASSED = {
@@ -391,6 +404,9 @@ class _Tick:
     scale_to: int | None = None
     promote = False
     canary_weight: int | None = None
+    live_weight: int | None = None  # the canary weight the routes had when the tick read them
+    recorded_weight = 0  # the canary weight the status says is routed
+    restamp = False  # the tick finished a step the status records: its interval starts now
     tracked: TrackedConfigs = NO_CONFIGS
     hash = ""
     label = value = ""
@@ -561,7 +577,9 @@ class _Tick:
         if self.phase in INITIAL and not self.spec.skip_analysis:
             self.check_metric_providers()
         self.initialize()
+        self.finish_promotion()
         if not self.should_advance():
+            self.settle()
             self.end()
         self.gate_primary()
         self.check_canary_status()
@@ -570,6 +588,7 @@ class _Tick:
         if self.spec.skip_analysis:
             self.skip_analysis()
         self.rollback_hooks()
+        self.finish_routes()
         if self.phase is _PROMOTING:
             self.promotion_traffic_shift()
         if self.phase is _FINALISING:
@@ -620,12 +639,12 @@ class _Tick:
                 self.end()
         self.stage = _STAGE_ALL
         split = self.objects.get(("TrafficSplit", ns, self.spec.apex_name))
-        observed = read_canary_weight(self.canary, split)
-        if observed is None:
-            observed = self.status.canary_weight if self.phase != Phase.WAITING_PROMOTION else self.analysis.max_weight
-            if self.phase not in ACTIVE:
-                observed = 0
-        self.canary_weight = observed
+        self.live_weight = live = read_canary_weight(self.canary, split)
+        self.recorded_weight = recorded = recorded_weight(self.status, self.phase, self.analysis)
+        # The status is the record of what was routed (it is written before the routes, docs/architecture.md):
+        # a weight the status has not recorded is never advanced from, and while the canary is being analysed
+        # it never gets more traffic than recorded, even from routes a killed tick left higher.
+        self.canary_weight = min(live, recorded) if live is not None and self.phase in _GROWING else recorded
         if self.phase in INITIAL:
             self.logs.append(f"Scaling down Deployment {self.key_target}")
             self.scale_to = 0
@@ -637,6 +656,81 @@ class _Tick:
                 failed_checks=0,
             )
             self.event(f"Initialization done! {self.key_canary}")
+
+    # ----------------------------------------------------------------- finishing a recorded step
+    def finish_routes(self) -> None:
+        """The routes must be what the status records before anything is analysed or advanced. They differ
+        when a tick wrote the status and died before its routes (or a route write failed, or someone edited
+        them): route the recorded weight now and analyse it for a whole interval from now."""
+        live, recorded = self.live_weight, self.recorded_weight
+        if live is None or live == recorded or self.phase not in ACTIVE:
+            return
+        self.canary_weight = recorded
+        self.logs.append(
+            f"Routes of {self.key_canary} had canary weight {live}, its status records {recorded}: "
+            f"routing {recorded} and analysing it from now"
+        )
+        self.restamp = True
+        self.end()
+
+    def finish_promotion(self) -> None:
+        """The primary must run what the status says it runs. A tick that wrote `Promoting` (or `Succeeded`
+        with skipAnalysis) and died before the primary write leaves the old template in place: copy the
+        revision again while the target still has it; if the target has moved on, the promotion cannot
+        be finished and the new revision is analysed from the start, as if the promotion never began."""
+        status = self.status
+        if self.phase in (_PROMOTING, _FINALISING):
+            if self.primary_runs(status.last_applied_spec, status.tracked_configs):
+                return
+            if self.hash == status.last_applied_spec and not configs_changed(status.tracked_configs, self.tracked):
+                self.copy_to_primary_again()
+            self.event(f"New revision detected! Restarting analysis for {self.key_target}")
+            self.canary_weight = 0
+            self.move(Trigger.PROMOTION_LOST, canary_weight=0, failed_checks=0, iterations=0, last_applied_spec=self.hash, tracked_configs=self.tracked.checksums)
+            self.end()
+        if self.phase in _PROMOTED_PHASES and self.hash == status.last_promoted_spec and not configs_changed(status.tracked_configs, self.tracked):
+            if not self.primary_runs(status.last_promoted_spec, status.tracked_configs):
+                self.copy_to_primary_again()
+
+    def primary_runs(self, revision: str, tracked: tuple[tuple[str, str], ...] | None) -> bool:
+        """Does the live primary run `revision`? Yes if cronary promoted it there (its `flagger-id`), or — when
+        the target is at that revision — if the primary's template holds every field a copy would have
+        (a primary Flagger promoted carries a random id)."""
+        primary = self.objects.get(("Deployment", self.canary.namespace, self.primary_name))
+        if primary is None:
+            return True  # nothing to finish: the primary is created by this tick's render
+        template = (primary.get("spec") or {}).get("template") or {}
+        live_id = ((template.get("metadata") or {}).get("annotations") or {}).get(FLAGGER_ID)
+        for reason in ("promote", "create"):
+            if live_id == derived_uuid("flagger-id", canary_uid(self.canary), revision, canonical_json(tracked or ()), reason):
+                return True
+        if revision != self.hash:
+            return False
+        want = primary_template(
+            self.target, label=self.label, value=self.value, tracked=self.tracked, flagger_id=str(live_id), selector_labels=self.settings.selector_labels
+        )
+        return contains(template, want)
+
+    def copy_to_primary_again(self) -> None:
+        self.logs.append(
+            f"{self.primary_name}.{self.canary.namespace} does not run the revision the status of {self.key_canary} records: "
+            f"copying {self.key_target} template spec to {self.primary_name}.{self.canary.namespace} again"
+        )
+        self.promote = True
+        self.restamp = True
+        self.end()
+
+    def settle(self) -> None:
+        """A resting canary's target runs no pods (Flagger scales it to zero on every way to rest). A tick that
+        wrote the resting status and died before the scale-down leaves it running: scale it down now."""
+        status = self.status
+        resting = self.phase in _PROMOTED_PHASES or (self.phase is _FAILED and bool(status.last_promoted_spec) and self.recorded_weight == 0)
+        if not resting:
+            return
+        replicas = (self.target.get("spec") or {}).get("replicas", 1)
+        if replicas != 0 and (self.live_weight or 0) == 0:
+            self.logs.append(f"Scaling down Deployment {self.key_target}")
+            self.scale_to = 0
 
     def should_advance(self) -> bool:
         status = self.status
@@ -869,7 +963,7 @@ class _Tick:
         before = self.canary.status
         status = self.status
         changed = status is not before and _core(status) != _core(before)
-        acted = changed or bool(self.events) or self.scale_to is not None
+        acted = changed or bool(self.events) or self.scale_to is not None or self.restamp
         if acted:
             stamps: dict[str, Any] = {"last_decision_time": self.now_text}
             if changed:

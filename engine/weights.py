@@ -32,3 +32,15 @@ def promote_step(analysis: AnalysisSpec, primary_weight: int, canary_weight: int
     """(primary, canary) after one `stepWeightPromotion` step."""
     step = analysis.step_weight_promotion
     return min(TOTAL_WEIGHT, primary_weight + step), max(0, canary_weight - step)
+
+
+def top_weight(analysis: AnalysisSpec) -> int:
+    """The canary weight the advances end at: the first step at or past `maxWeight`. A canary waiting for
+    promotion approval is routed that much (its status keeps `canaryWeight` 0, as Flagger's does)."""
+    weight = 0
+    while weight < analysis.max_weight:
+        _, after = advance(analysis, TOTAL_WEIGHT - weight, weight)
+        if after <= weight:
+            return weight
+        weight = after
+    return weight

@@ -101,6 +101,7 @@ class RecordedRequest:
     verb: str | None  # get, list, create, update, patch, delete (deletecollection); None for discovery
     created: bool  # a server-side apply that created the object (a real authorizer then also checks `create`)
     status_code: int  # 0 while the request is being handled (what `on_request` callbacks see)
+    body: bytes = field(default=b"", repr=False, compare=False)  # what the client sent
 
 
 class ApiError(Exception):
@@ -1056,7 +1057,7 @@ class KubeEmulator:
         record = RecordedRequest(
             method, split.path, query, content_type, query.get("fieldManager"),
             target.group if target else None, target.plural if target else None, target.subresource if target else None,
-            target.namespace if target else None, target.name if target else None, target.verb(method) if target else None, False, 0,
+            target.namespace if target else None, target.name if target else None, target.verb(method) if target else None, False, 0, body,
         )
         with self._lock:
             self.in_flight += 1

@@ -67,9 +67,10 @@ FAULTS = [
 
 @pytest.mark.parametrize("method, path, status", FAULTS)
 def test_an_api_fault_aborts_the_tick_without_partial_status_and_the_next_tick_recovers(cluster: SeedCluster, method: str, path: str, status: int) -> None:
-    """Like Flagger, the next weight is computed from the live TrafficSplit: if the failed tick's apply landed
-    (before a failed status write, or after the client gave up waiting), its step stands and the next tick
-    takes the following one; if not, the next tick takes it again. Either way, one step per interval."""
+    """The status is written first and is the record of the step: a fault before it (a read, the status write
+    itself) leaves nothing of the decision; a fault after it (a route write, or a status write that lands
+    after the client gave up) leaves a committed step whose routes the next tick finishes before analysing
+    it. The routes never run ahead of the status, and every step gets its interval: 20, 30, 40, 50."""
     advance_to_progressing(cluster, 20)
     before = cluster.status()
     cluster.emulator.complete_rollouts()
@@ -77,13 +78,18 @@ def test_an_api_fault_aborts_the_tick_without_partial_status_and_the_next_tick_r
     cluster.emulator.fail(method=method, path=path, status=status, delay=1.5 if status == 0 else 0.0)
     run = cluster.tick("--request-timeout", "1s")
     assert run.exit_code == 1, run.output
+    time.sleep(0.6 if status == 0 else 0)  # let the emulator finish the abandoned request
     after = cluster.status()
     notes = after.pop("calledWebhooks", [])
-    assert after == before  # nothing of the decision was recorded...
-    assert [n["name"] for n in notes] in ([], ["load-test"])  # ...but the load test, if it was started
-    time.sleep(0.6 if status == 0 else 0)  # let the emulator finish the abandoned request
-    weights = [20, cluster.split_weights()["podinfo-canary"]]
-    assert weights[1] in (20, 30)  # at most the step the failed tick was taking
+    assert [n["name"] for n in notes] in ([], ["load-test"])  # the load test, if it may have been started...
+    assert all(n.get("ok", True) is True for n in notes)  # ...with its answer, or none (then it is called again)
+    routed = cluster.split_weights()["podinfo-canary"]
+    if after.get("canaryWeight") == 20:
+        assert after == before  # nothing of the decision was recorded
+    else:
+        assert after["canaryWeight"] == 30  # the decision was committed...
+    assert routed <= after["canaryWeight"]  # ...and the routes never run ahead of it
+    weights = [20, routed]
     cluster.emulator.advance(10)
     assert finish(cluster, weights) == "Succeeded"
     assert steps(weights) == [20, 30, 40, 50]
@@ -99,35 +105,42 @@ def test_a_failed_event_write_is_logged_and_the_step_stands(cluster: SeedCluster
     assert any(log["level"] == "warn" and "event" in log["msg"] for log in run.logs)
 
 
-def test_a_job_killed_between_apply_and_status_write_is_converged_by_the_next_job(cluster: SeedCluster, httpserver) -> None:
+def test_a_job_killed_between_status_write_and_route_apply_is_finished_by_the_next_job(cluster: SeedCluster, httpserver) -> None:
+    """The window the write-ahead status opens: the step is committed, its routes are not. The next Job routes
+    the recorded weight and analyses it for a whole interval before the next step."""
     advance_to_progressing(cluster, 20)
     cluster.emulator.complete_rollouts()
     process = None
-    applied: list[str] = []
 
-    def kill_at_status_write(request: RecordedRequest) -> None:
-        """The decision's status write (the one after the TrafficSplit apply) never lands: the Job dies."""
-        if request.method == "PATCH" and request.resource == "trafficsplits":
-            applied.append(request.path)
-        if request.method == "PUT" and request.subresource == "status" and applied and process is not None:
-            cluster.emulator.fail(method="PUT", path=r"/canaries/podinfo/status$", status=500)
+    def kill_at_route_apply(request: RecordedRequest) -> None:
+        """The decision's TrafficSplit apply never lands: the Job dies."""
+        if request.method == "PATCH" and request.resource == "trafficsplits" and process is not None:
+            cluster.emulator.fail(method="PATCH", path=r"/trafficsplits/podinfo$", status=500)
             process.send_signal(signal.SIGKILL)
             process.wait(10)
 
-    cluster.emulator.on_request(kill_at_status_write)
+    cluster.emulator.on_request(kill_at_route_apply)
     process = cluster.tick_process()
     process.wait(60)
     cluster.emulator.on_request(None)
     assert process.returncode == -signal.SIGKILL
-    assert cluster.status()["canaryWeight"] == 20  # the status was never written
-    weights = [20, cluster.split_weights()["podinfo-canary"]]
-    assert weights[1] == 30  # but the TrafficSplit was
+    assert cluster.status()["canaryWeight"] == 30  # the step was committed
+    assert cluster.split_weights()["podinfo-canary"] == 20  # but not routed
+    assert cluster.status()["pendingEvents"][0]["message"] == "Advance podinfo.test canary weight 30"
+    cluster.emulator.advance(10)
+    cluster.emulator.complete_rollouts()
+    finishing = cluster.tick()
+    assert finishing.exit_code == 0
+    assert cluster.split_weights()["podinfo-canary"] == 30 and cluster.status()["canaryWeight"] == 30  # routed, not advanced
+    assert "pendingEvents" not in cluster.status()
+    events = [e["message"] for e in cluster.emulator.list("v1", "Event", "test")]
+    assert events.count("Advance podinfo.test canary weight 30") == 1  # recorded by the next Job, once
+    weights = [20, 30]
     cluster.emulator.advance(10)
     assert finish(cluster, weights) == "Succeeded"
-    assert steps(weights) == [20, 30, 40, 50]  # the killed Job's step stands; none is repeated or skipped
-    # the killed Job started the step's load test; the next Job found the note and did not start it again
+    assert steps(weights) == [20, 30, 40, 50]
     keys = [json.loads(request.data)["idempotencyKey"] for request, _ in httpserver.log]
-    assert len(keys) == len(set(keys))
+    assert len(keys) == len(set(keys))  # no load test was started twice
     assert "calledWebhooks" not in cluster.status()
 
 

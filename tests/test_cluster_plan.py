@@ -20,6 +20,7 @@ from cronjob.kube_apply import (
     APPLIED,
     called_webhooks,
     contains,
+    event_records,
     event_requests,
     hook_record_request,
     is_current,
@@ -160,7 +161,8 @@ def test_status_is_written_through_the_subresource_with_the_resource_version_rea
 def test_event_names_are_stable_for_a_decision_so_a_rerun_does_not_record_twice() -> None:
     decision, _ = first_decision()
     manifest = read_canary(CANARY, "smi:istio").manifest
-    first, again = event_requests(decision, manifest, "job-a"), event_requests(decision, manifest, "job-b")
+    first = event_requests(event_records(decision, manifest), manifest, "job-a")
+    again = event_requests(event_records(decision, manifest), manifest, "job-b")
     assert [r.body["metadata"]["name"] for r in first] == [r.body["metadata"]["name"] for r in again]
     assert len({r.body["metadata"]["name"] for r in first}) == len(first) == len(decision.events) > 0
     event = first[0].body

@@ -46,7 +46,8 @@ def test_the_next_decision_has_a_new_key() -> None:
         metrics={k: MetricResult(v) for k, v in metrics.items()}, hooks={"load-test": HookResult(True)}))
     assert decision.status.canary_weight == 30
     after = dataclasses.replace(canary, status=decision.status)
-    assert _load_test_key(after, cluster, now + timedelta(seconds=10)) != first
+    routed = dataclasses.replace(cluster, objects={**cluster.objects, **{(o["kind"], "test", o["metadata"]["name"]): o for o in decision.objects if o["kind"] == "TrafficSplit"}})
+    assert _load_test_key(after, routed, now + timedelta(seconds=10)) != first
 
 
 def test_gate_keys_change_with_time() -> None:
