@@ -336,6 +336,7 @@ _COUNTING = _ROUTED | {Phase.WAITING_PROMOTION}  # phases that keep their iterat
 _PROMOTED_PHASES = frozenset({Phase.SUCCEEDED, Phase.INITIALIZED})
 _UNDER_WAY = frozenset({Phase.PROGRESSING, Phase.WAITING_PROMOTION, Phase.PROMOTING, Phase.FINALISING})
 _PAST_TRAFFIC_STEPS = frozenset({Phase.PROMOTING, Phase.WAITING_PROMOTION, Phase.FINALISING})
+_SCALED_UP = frozenset({Phase.PROGRESSING, Phase.WAITING_PROMOTION, Phase.PROMOTING})  # phases whose target runs pods
 _GROWING = frozenset({Phase.PROGRESSING, Phase.WAITING, Phase.WAITING_PROMOTION})  # analysed: the canary's traffic only grows
 
 
@@ -584,6 +585,7 @@ class _Tick:
         self.gate_primary()
         self.check_canary_status()
         self.restart_on_new_revision()
+        self.finish_scale_up()
         self.gate_canary()
         if self.spec.skip_analysis:
             self.skip_analysis()
@@ -621,6 +623,10 @@ class _Tick:
         ns = self.canary.namespace
         primary = self.objects.get(("Deployment", ns, self.primary_name))
         self.stage = _STAGE_PRIMARY
+        if self.phase in INITIAL and primary is not None and not self.primary_runs(self.hash, self.tracked.checksums):
+            # The target changed after the primary was created from it. Nothing routes to the primary yet, so it
+            # gets the target's revision before initialization records that revision as the promoted one.
+            self.copy_to_primary_again()
         if self.phase in INITIAL and not self.spec.skip_analysis:
             if primary is None:
                 fresh = {"metadata": {"generation": 1}, "spec": {"replicas": 1}, "status": {}}
@@ -670,6 +676,17 @@ class _Tick:
             f"Routes of {self.key_canary} had canary weight {live}, its status records {recorded}: "
             f"routing {recorded} and analysing it from now"
         )
+        self.restamp = True
+        self.end()
+
+    def finish_scale_up(self) -> None:
+        """A canary under analysis runs pods. A tick that wrote `Progressing` and died before scaling the target
+        up leaves it at zero replicas, which Flagger's readiness check calls ready: scale it up now and judge
+        its readiness on the next tick, before it gets any more traffic."""
+        if self.phase not in _SCALED_UP or (self.target.get("spec") or {}).get("replicas", 1) != 0:
+            return
+        self.scale_to = self.scale_up_replicas()
+        self.logs.append(f"Deployment {self.key_target} has no replicas while {self.key_canary} is {self.status.phase}: scaling it up")
         self.restamp = True
         self.end()
 
