@@ -109,10 +109,11 @@ class ApiResponse:
 
 
 class ApiError(Exception):
-    """A call that did not succeed: an HTTP error status, or `status` 0 for a transport failure or timeout."""
+    """A call that did not succeed: an HTTP error status, or `status` 0 for a transport failure or timeout.
+    `date` is the server's `Date` header when it answered (the Lease keeps its clock from it)."""
 
-    def __init__(self, request: ApiRequest, status: int, reason: str, message: str) -> None:
-        self.request, self.status, self.reason, self.message = request, status, reason, message
+    def __init__(self, request: ApiRequest, status: int, reason: str, message: str, date: datetime | None = None) -> None:
+        self.request, self.status, self.reason, self.message, self.date = request, status, reason, message, date
         detail = f"HTTP {status} {reason}" if status else reason
         super().__init__(f"{request.what}: {detail}: {message}" if message else f"{request.what}: {detail}")
 
@@ -172,7 +173,7 @@ def parse_date(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def _status_error(request: ApiRequest, status: int, raw: bytes | str | None) -> ApiError:
+def _status_error(request: ApiRequest, status: int, raw: bytes | str | None, date: datetime | None = None) -> ApiError:
     reason, message = "", ""
     try:
         doc = json.loads(raw or b"")
@@ -180,7 +181,7 @@ def _status_error(request: ApiRequest, status: int, raw: bytes | str | None) -> 
             reason, message = str(doc.get("reason") or ""), str(doc.get("message") or "")
     except ValueError:
         pass
-    return ApiError(request, status, reason or "Error", " ".join(message.split())[:300])
+    return ApiError(request, status, reason or "Error", " ".join(message.split())[:300], date)
 
 
 class KubeClient:
@@ -216,13 +217,14 @@ class KubeClient:
             raise ApiError(request, int(err.status or 0), "RequestFailed", _transport_message(err)) from None
         except Exception as err:  # noqa: BLE001 - urllib3's transport errors (refused, reset, timeout)
             raise ApiError(request, 0, type(err).__name__, _transport_message(err)) from None
+        date = parse_date(response.headers.get("Date"))
         if not 200 <= response.status < 300:
-            raise _status_error(request, response.status, raw)
+            raise _status_error(request, response.status, raw, date)
         try:
             parsed = json.loads(raw) if raw else None
         except ValueError:
-            raise ApiError(request, response.status, "InvalidResponse", "the answer is not JSON") from None
-        return ApiResponse(response.status, parsed, parse_date(response.headers.get("Date")))
+            raise ApiError(request, response.status, "InvalidResponse", "the answer is not JSON", date) from None
+        return ApiResponse(response.status, parsed, date)
 
 
 def _transport_message(err: BaseException) -> str:

@@ -36,7 +36,7 @@ from .kube_apply import (
     with_resource_version,
     without_pending_events,
 )
-from .kube_lease import Lease
+from .kube_lease import Lease, LeaseError, ServerClock
 from .kube_read import CanaryEntry, Listed, Shard, Snapshot, list_canaries, namespace_reads, read_objects, template_reads
 from .notify import log_events, notify
 from .prometheus import PrometheusMetrics
@@ -289,15 +289,19 @@ class Tick:
     _renewed_at: float = 0.0
 
     def take_lease(self) -> bool:
+        """Acquire the shard's Lease, judged and written on the API server's clock (this Tick's `clock` is
+        the node's, used only until an answer carries a `Date`). LeaseError when a call on it failed."""
         options = self.options
         if options.lease_namespace is None:
             return True
-        self.lease = Lease(self.send, options.lease_namespace, f"cronary-{options.shard.name}", options.holder, options.lease_seconds, self.clock)
+        clock = ServerClock(self.clock, self.monotonic)
+        self.lease = Lease(self.send, options.lease_namespace, f"cronary-{options.shard.name}", options.holder, options.lease_seconds, clock)
         taken = self.lease.acquire()
         self._renewed_at = self.monotonic()
         return taken
 
     def renew_lease_if_due(self, force: bool = False) -> None:
+        """LeaseLost when another tick took the Lease, LeaseError when renewing it failed."""
         if self.lease is None:
             return
         if force or self.monotonic() - self._renewed_at >= self.options.lease_seconds / 3:
@@ -305,17 +309,46 @@ class Tick:
                 raise LeaseLost(f"Lease {self.lease.namespace}/{self.lease.name} was taken by another tick")
             self._renewed_at = self.monotonic()
 
+    def release_lease(self) -> bool:
+        """Give the Lease up; False (and one warning) when that failed."""
+        if self.lease is None:
+            return True
+        lease, self.lease = self.lease, None
+        try:
+            lease.release()
+        except LeaseError as err:
+            log.warning("%s; it expires by itself %ds after its last renewal", err, lease.duration)
+            return False
+        return True
+
     # -- the loop ------------------------------------------------------------------------------------
     def run(self) -> int:
-        """Passes until the budget is spent; 0 when every canary was handled, 1 when any failed."""
+        """Passes until the budget is spent; 0 when every canary was handled (or another tick holds the
+        Lease), 1 when any failed or a call on the Lease failed. Each failure is one log line."""
         started = self.monotonic()
-        failed = False
-        if not self.take_lease():
-            lease = self.lease
-            holder = lease.other_holder if lease else ""
-            until = format_time(lease.other_until) if lease and lease.other_until else "now"
-            log.info("shard %s is being ticked by %s (Lease held until %s); this tick exits", self.options.shard.name, holder or "another tick", until, extra={"holder": holder})
+        try:
+            taken = self.take_lease()
+        except LeaseError as err:
+            log.error("%s; this tick decides nothing", err)
+            return 1
+        if not taken:
+            self.log_lease_held()
             return 0
+        try:
+            status = self.loop(started)
+        finally:
+            released = self.release_lease()
+        return status if released else 1
+
+    def log_lease_held(self) -> None:
+        lease = self.lease
+        holder = lease.other_holder if lease else ""
+        until = format_time(lease.other_until) if lease and lease.other_until else "now"
+        log.info("shard %s is being ticked by %s (Lease held until %s); this tick exits", self.options.shard.name, holder or "another tick", until, extra={"holder": holder})
+
+    def loop(self, started: float) -> int:
+        """Passes, sleeping between them, until the budget is spent or the Lease is lost; the exit status."""
+        failed = False
         try:
             while True:
                 pass_started = self.monotonic()
@@ -330,14 +363,13 @@ class Tick:
                 self.idle(wait)
         except LeaseLost as err:
             log.warning("%s; this tick stops", err)
-            self.lease = None
+            return 1
+        except LeaseError as err:
+            log.error("%s; this tick stops", err)
             return 1
         except ApiError as err:
             log.error("%s", err)
             return 1
-        finally:
-            if self.lease is not None:
-                self.lease.release()
         return 1 if failed else 0
 
     def seconds_to_next_due(self, outcomes: list[Outcome]) -> float | None:

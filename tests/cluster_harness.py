@@ -3,7 +3,8 @@
 `SeedCluster` installs cronary's CRDs (cronjob/deploy/crds) and the SMI TrafficSplit CRD, creates the
 guide's objects (namespace test, Deployment and HPA podinfo, the podinfo Canary with its load-test hook
 pointed at a local HTTP server), and runs `cronary tick` through its command line, in process (CliRunner)
-or as a real subprocess. The emulator's clock is the API server's: `advance()` moves time for the tick.
+or as a real subprocess. The emulator's clock is the API server's: `advance()` moves time for the tick, and
+`VirtualTime` gives an in-process `Tick` a `sleep` and a `monotonic` that move and read that clock.
 """
 
 from __future__ import annotations
@@ -58,6 +59,25 @@ class TickRun:
     @property
     def events(self) -> list[str]:
         return [line["msg"] for line in self.logs if "eventType" in line]
+
+
+class VirtualTime:
+    """`sleep` moves the emulator's clock (and, with `controller`, finishes Deployment rollouts the way the
+    cluster would while the Job sleeps); `monotonic` reads it."""
+
+    def __init__(self, emulator: KubeEmulator, controller: bool = False) -> None:
+        self.emulator = emulator
+        self.controller = controller
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.emulator.advance(seconds)
+        if self.controller:
+            self.emulator.complete_rollouts()
+
+    def monotonic(self) -> float:
+        return (self.emulator.now - START).total_seconds()
 
 
 class SeedCluster:

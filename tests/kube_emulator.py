@@ -2,12 +2,13 @@
 
 No API server can run on the test machines, and a mock that answers whatever a test scripted cannot catch the
 mistakes a real server rejects. This emulator keeps objects in memory and enforces what a real API server
-enforces for the calls cronary makes: discovery, LIST with label selectors, GET, POST (AlreadyExists), PUT with
-optimistic concurrency (Conflict on a stale `resourceVersion`), the status and scale subresources, PATCH as
-server-side apply (field ownership, conflicts, `force`), merge patch and JSON patch, DELETE, `generation`,
-`managedFields`, and a `Date` header from a clock the test controls. Optionally it serves HTTPS (a throwaway CA
-from `trustme`) and requires a bearer token, so the in-cluster configuration (ServiceAccount `token` and `ca.crt`,
-`write_service_account`) can be used against it as in a pod. Every error is a `Status` object, so the
+enforces for the calls cronary makes: discovery, LIST with label selectors, GET, POST (AlreadyExists; NotFound
+for a namespace that does not exist, also for an apply that creates), PUT with optimistic concurrency (Conflict
+on a stale `resourceVersion`), the status and scale subresources, PATCH as server-side apply (field ownership,
+conflicts, `force`), merge patch and JSON patch, DELETE, `generation`, `managedFields`, and a `Date` header
+from a clock the test controls. Optionally it serves HTTPS (a throwaway CA from `trustme`) and requires a
+bearer token, so the in-cluster configuration (ServiceAccount `token` and `ca.crt`, `write_service_account`)
+can be used against it as in a pod. Every error is a `Status` object, so the
 official client raises `ApiException` exactly as it would against a cluster.
 
 Approximations (a real API server does more; see `KubeEmulator` for the list of what is not emulated):
@@ -1375,6 +1376,7 @@ class KubeEmulator:
     def _create(self, ref: Ref, body: bytes, manager: str) -> _Reply:
         rt, version = ref.rt, ref.version
         obj = self._check_object(ref, drop_nulls(self._decode_json(body)), name_required=False)
+        self._require_namespace(ref)
         meta = obj["metadata"]
         if meta.get("resourceVersion"):
             raise ApiError(500, "InternalError", "resourceVersion should not be set on objects to be created")
@@ -1391,6 +1393,12 @@ class KubeEmulator:
             obj.pop("status", None)
         stored = self._commit(rt, version, key, None, obj, Manager(manager, "Update", rt.api_version(version)))
         return _Reply(201, self._present(rt, version, stored))
+
+    def _require_namespace(self, ref: Ref) -> None:
+        """An object is created only in a namespace that exists: a real server's NamespaceLifecycle admission
+        answers 404 for the namespace otherwise (reads and LISTs of a missing namespace are not refused)."""
+        if ref.rt.namespaced and ("", ref.namespace or "") not in self._objects[("", "namespaces")]:
+            raise ApiError(404, "NotFound", f'namespaces "{ref.namespace}" not found', {"name": ref.namespace, "kind": "namespaces"})
 
     def _generate_name(self, rt: ResourceType, namespace: str | None, prefix: str) -> str:
         alphabet = "bcdfghjklmnpqrstvwxz2456789"
@@ -1501,6 +1509,7 @@ class KubeEmulator:
             raise rt.not_found(ref.name or "")
         if old is None:
             self._check_name(rt, ref.name or "")
+            self._require_namespace(ref)
         else:
             self._precondition(ref, old, meta.get("resourceVersion"), required=False)
         who = self._manager(ref, manager, "Apply")

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cluster_harness import START, SeedCluster
+from cluster_harness import START, SeedCluster, VirtualTime
 from kube_emulator import KubeEmulator
 
 from cronjob.kube_api import KubeClient, configuration_for
@@ -22,30 +22,10 @@ from cronjob.webhooks import WebhookCaller
 from engine.tick import Settings
 
 
-
 @pytest.fixture
 def cluster(emulator, tmp_path: Path, prometheus, httpserver) -> SeedCluster:
     httpserver.expect_request("/", method="POST").respond_with_data("ok")
     return SeedCluster(emulator, tmp_path, prometheus.url, httpserver.url_for("/")).install()
-
-
-class VirtualTime:
-    """`sleep` moves the emulator's clock (and, with `controller`, finishes Deployment rollouts the way the
-    cluster would while the Job sleeps); `monotonic` reads it."""
-
-    def __init__(self, emulator: KubeEmulator, controller: bool = False) -> None:
-        self.emulator = emulator
-        self.controller = controller
-        self.slept: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.emulator.advance(seconds)
-        if self.controller:
-            self.emulator.complete_rollouts()
-
-    def monotonic(self) -> float:
-        return (self.emulator.now - START).total_seconds()
 
 
 def loop(cluster: SeedCluster, budget: float = 50, lease: bool = True, shard: str = "default", controller: bool = False) -> tuple[Tick, VirtualTime, int]:

@@ -53,6 +53,7 @@ def emulator() -> Iterator[KubeEmulator]:
     with KubeEmulator(now=START) as server:
         server.install_crds_from(FLAGGER_CRDS)
         server.install_crds_from(SMI_CRD)
+        server.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})  # objects are created only in one that exists
         yield server
         assert server.errors == []  # no request made the emulator itself fail
 
@@ -307,6 +308,20 @@ def test_create_of_an_existing_object_is_409_already_exists(api: ApiClient) -> N
 def test_create_refuses_what_a_server_refuses(api: ApiClient, metadata: dict[str, Any], code: int, reason: str) -> None:
     answer = call(api, "POST", CONFIGMAPS, body={"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata})
     assert (answer.status, answer.body["reason"]) == (code, reason)
+
+
+@pytest.mark.parametrize("how", ["post", "apply"])
+def test_creating_in_a_namespace_that_does_not_exist_is_404_for_the_namespace(api: ApiClient, emulator: KubeEmulator, how: str) -> None:
+    """As a real server's NamespaceLifecycle admission answers; reading from such a namespace is no error."""
+    lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "x"}, "spec": {"holderIdentity": "me"}}
+    leases = "/apis/coordination.k8s.io/v1/namespaces/nowhere/leases"
+    answer = call(api, "POST", leases, body=lease) if how == "post" else apply(api, f"{leases}/x", lease)
+    assert (answer.status, answer.body["reason"], answer.body["message"]) == (404, "NotFound", 'namespaces "nowhere" not found')
+    assert answer.body["details"] == {"name": "nowhere", "kind": "namespaces"}
+    assert call(api, "GET", f"{leases}/x").body["message"] == 'leases.coordination.k8s.io "x" not found'
+    assert call(api, "GET", leases).body["items"] == []
+    emulator.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "nowhere"}})
+    assert call(api, "POST", leases, body=lease).status == 201
 
 
 def test_create_of_another_api_version_is_a_bad_request(api: ApiClient) -> None:
@@ -966,8 +981,8 @@ def test_a_kubeconfig_for_the_official_loader(emulator: KubeEmulator, tmp_path: 
     config.load_kube_config(config_file=emulator.write_kubeconfig(tmp_path / "kubeconfig"), client_configuration=configuration)
     assert configuration.host == emulator.url
     with ApiClient(configuration) as api:
-        client.CoreV1Api(api).create_namespaced_config_map("default", {"metadata": {"name": "settings"}})
-    assert emulator.get("v1", "ConfigMap", "default", "settings") is not None
+        client.CoreV1Api(api).create_namespaced_config_map(NS, {"metadata": {"name": "settings"}})
+    assert emulator.get("v1", "ConfigMap", NS, "settings") is not None
 
 
 def test_stop_leaves_no_threads_and_no_port(tmp_path: Path) -> None:
