@@ -46,7 +46,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import jsonpatch
 
-__all__ = ["ApiError", "KubeEmulator", "RecordedRequest"]
+__all__ = ["ApiError", "Commit", "EmulatorSnapshot", "KubeEmulator", "RecordedRequest"]
 
 Path = tuple[str, ...]
 Json = dict[str, Any]
@@ -103,6 +103,32 @@ class RecordedRequest:
     created: bool  # a server-side apply that created the object (a real authorizer then also checks `create`)
     status_code: int  # 0 while the request is being handled (what `on_request` callbacks see)
     body: bytes = field(default=b"", repr=False, compare=False)  # what the client sent
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One change to the store, as it landed: the object as stored after it (None when it was deleted). Every
+    write that changed something is one `Commit`, whoever made it (HTTP or the direct store methods); a write
+    that changed nothing (an apply of what is already there) is none."""
+
+    group: str
+    plural: str
+    namespace: str
+    name: str
+    obj: Json | None
+
+
+@dataclass(frozen=True)
+class EmulatorSnapshot:
+    """Everything a later request can observe of the store: objects, the `resourceVersion` counter, the clock,
+    the Deployment rollouts in progress, the served resource types and the armed faults (see `snapshot`)."""
+
+    objects: dict[tuple[str, str], dict[tuple[str, str], Json]]
+    rv: int
+    now: datetime
+    rollouts: dict[tuple[str, str], tuple[int, datetime]]
+    types: dict[tuple[str, str], Any]
+    faults: tuple[Any, ...]
 
 
 class ApiError(Exception):
@@ -723,6 +749,7 @@ class KubeEmulator:
         self._faults: list[_Fault] = []
         self._requests: list[RecordedRequest] = []
         self._callback: Callable[[RecordedRequest], None] | None = None
+        self._commit_callback: Callable[[Commit], None] | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -953,6 +980,36 @@ class KubeEmulator:
         del self._objects[rt.key][key]
         if rt.key == ("apps", "deployments"):
             self._rollouts.pop(key, None)
+        self._committed(rt, key, None)
+
+    def _committed(self, rt: ResourceType, key: tuple[str, str], stored: Json | None) -> None:
+        """Tell the `on_commit` callback (under the lock, so commits arrive in the order they landed)."""
+        callback = self._commit_callback
+        if callback is not None:
+            callback(Commit(rt.group, rt.plural, key[0], key[1], None if stored is None else self._present(rt, rt.storage_version, stored)))
+
+    # -- snapshots ------------------------------------------------------------------------------------------
+    def snapshot(self) -> EmulatorSnapshot:
+        """The store as it is now (deep copies): `restore` puts it back, so a test can replay from any moment
+        instead of replaying the requests that led there. Connections, callbacks and the request log are not
+        part of it."""
+        with self._lock:
+            return EmulatorSnapshot(
+                copy.deepcopy(self._objects), self._rv, self._now, dict(self._rollouts), dict(self._types),
+                tuple(dc_replace(fault) for fault in self._faults),
+            )
+
+    def restore(self, snapshot: EmulatorSnapshot) -> None:
+        """Make the store what it was at `snapshot` (objects, resourceVersions, clock, rollouts, types, faults).
+        `resourceVersion`s handed out after the snapshot are handed out again, as after an etcd restore: a
+        client must not keep any across a `restore`."""
+        with self._lock:
+            self._objects = copy.deepcopy(snapshot.objects)
+            self._rv = snapshot.rv
+            self._now = snapshot.now
+            self._rollouts = dict(snapshot.rollouts)
+            self._types = dict(snapshot.types)
+            self._faults = [dc_replace(fault) for fault in snapshot.faults]
 
     # -- the Deployment controller ----------------------------------------------------------------------------
     def complete_rollouts(self, hold: Iterable[tuple[str, str]] = ()) -> None:
@@ -1024,6 +1081,11 @@ class KubeEmulator:
     def on_request(self, callback: Callable[[RecordedRequest], None] | None) -> None:
         """Call `callback` (holding no lock) before each request is handled; `status_code` is 0 then."""
         self._callback = callback
+
+    def on_commit(self, callback: Callable[[Commit], None] | None) -> None:
+        """Call `callback` with every `Commit` (each change to the store, in order), holding the store's lock:
+        the callback must not make HTTP requests to the emulator (the direct store methods are fine)."""
+        self._commit_callback = callback
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -1349,6 +1411,7 @@ class KubeEmulator:
         self._rv += 1
         meta["resourceVersion"] = str(self._rv)
         self._objects[rt.key][key] = new
+        self._committed(rt, key, new)
         return new
 
     def _server_metadata(self, rt: ResourceType, key: tuple[str, str], old: Json | None, new: Json, entries: list[Entry]) -> None:

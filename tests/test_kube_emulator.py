@@ -973,6 +973,42 @@ def test_namespaces_are_cluster_scoped(api: ApiClient, emulator: KubeEmulator) -
     assert emulator.get("v1", "Namespace", None, "cronary") is not None
 
 
+# -- commits and snapshots ------------------------------------------------------------------------------------------
+
+
+def test_on_commit_sees_every_change_in_order_and_no_noop(api: ApiClient, emulator: KubeEmulator) -> None:
+    seen: list[tuple[str, str, Any]] = []
+    emulator.on_commit(lambda commit: seen.append((commit.plural, commit.name, commit.obj and commit.obj["metadata"]["resourceVersion"])))
+    created = apply(api, f"{CONFIGMAPS}/settings", {**configmap("settings"), "data": {"a": "1"}})
+    apply(api, f"{CONFIGMAPS}/settings", {**configmap("settings"), "data": {"a": "1"}})  # changes nothing: no commit
+    emulator.create(deployment())
+    emulator.delete("v1", "ConfigMap", NS, "settings")
+    emulator.on_commit(None)
+    emulator.create(configmap("after"))
+    assert [(plural, name) for plural, name, _ in seen] == [("configmaps", "settings"), ("deployments", "podinfo"), ("configmaps", "settings")]
+    assert seen[0][2] == created.body["metadata"]["resourceVersion"] and seen[-1][2] is None  # as stored; None: deleted
+
+
+def test_restore_puts_back_objects_versions_clock_rollouts_and_faults(api: ApiClient, emulator: KubeEmulator) -> None:
+    emulator.create(deployment())
+    emulator.fail(method="GET", path="/configmaps$", status=503)
+    snapshot = emulator.snapshot()
+    stored = emulator.get("apps/v1", "Deployment", NS, "podinfo")
+    assert call(api, "GET", CONFIGMAPS).status == 503  # the fault is used up...
+    emulator.advance(60)
+    emulator.create(configmap("later"))
+    emulator.complete_rollouts()
+    emulator.restore(snapshot)
+    assert emulator.now == START and emulator.list("v1", "ConfigMap") == []
+    assert emulator.get("apps/v1", "Deployment", NS, "podinfo") == stored  # status, resourceVersion and all
+    assert call(api, "GET", CONFIGMAPS).status == 503  # ...and armed again
+    created = emulator.create(configmap("again"))
+    assert int(created["metadata"]["resourceVersion"]) == int(stored["metadata"]["resourceVersion"]) + 1
+    emulator.complete_rollouts(hold=[(NS, "podinfo")])
+    progressing = emulator.get("apps/v1", "Deployment", NS, "podinfo")["status"]["conditions"][1]
+    assert progressing["lastUpdateTime"] == "2026-03-01T12:00:00Z"  # the rollout started before the snapshot
+
+
 # -- lifecycle -----------------------------------------------------------------------------------------------------
 
 
