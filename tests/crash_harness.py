@@ -50,6 +50,7 @@ INTERVAL = 10  # seconds between two Jobs, the seed canary's analysis interval
 IMAGE_TICK = 3  # the new revision is shipped before this tick (test_cluster_tick.play's `image_at`)
 LEASE_NAMESPACE = "cronary"
 MAX_TICKS = 60
+SETTLE_TICKS = 2  # ticks a replay goes on at rest: they finish what the decision that brought it to rest committed
 
 
 class Killed(BaseException):
@@ -243,7 +244,7 @@ class HookServer:
 # Observable history
 
 
-Entry = tuple[str, ...]  # ("weight", "30") | ("image", image) | ("phase", phase) | ("event", name, message)
+Entry = tuple[str, ...]  # ("weight", "30") | ("image", image) | ("phase", phase) | ("event", name, message, decision time)
 
 
 class Recorder:
@@ -267,12 +268,30 @@ class Recorder:
         elif commit.plural == "canaries" and commit.name == self.name:
             self.entries.append(("phase", str((obj.get("status") or {}).get("phase"))))
         elif commit.plural == "events" and (obj.get("involvedObject") or {}).get("name") == self.name:
-            self.entries.append(("event", commit.name, str(obj.get("message"))))
+            self.entries.append(("event", commit.name, str(obj.get("message")), str(obj.get("firstTimestamp"))))
 
 
 def _runs(values: list[str]) -> tuple[str, ...]:
     """Consecutive duplicates removed."""
     return tuple(v for i, v in enumerate(values) if i == 0 or values[i - 1] != v)
+
+
+def _is_wait(message: str) -> bool:
+    """An event that says the canary is waiting for something (a rollout), not that anything was decided."""
+    return " not ready: " in message or message == "all the metrics providers are available!"
+
+
+def _without_repeated_waits(decisions: list[list[str]]) -> tuple[str, ...]:
+    """The events of the decisions in order, where a decision that only repeats the previous one's wait is
+    left out: a finished lost write delays a rollout by an interval, which makes a wait one decision longer
+    (never a different path). Repeated decisions that decide something (a failed check) all count."""
+    out: list[str] = []
+    previous: list[str] | None = None
+    for messages in decisions:
+        if not (messages == previous and all(_is_wait(m) for m in messages)):
+            out.extend(messages)
+        previous = messages
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -289,21 +308,24 @@ class History:
 
     @staticmethod
     def of(entries: list[Entry], calls: list[HookCall]) -> History:
-        events: dict[str, str] = {}
+        decisions: dict[str, list[str]] = {}  # the events of each decision, by its time, in the order written
+        seen: set[str] = set()
         for entry in entries:
-            if entry[0] == "event":
-                events.setdefault(entry[1], entry[2])
+            if entry[0] == "event" and entry[1] not in seen:
+                seen.add(entry[1])
+                decisions.setdefault(entry[3], []).append(entry[2])
         phases = _runs([e[1] for e in entries if e[0] == "phase"])
         keys: dict[str, set[str]] = {}
         for call in calls:
             keys.setdefault(call.hook, set()).add(call.key)
         return History(
-            weights=_runs([e[1] for e in entries if e[0] == "weight"]),
+            # before the first TrafficSplit, the apex Service sends everything to the primary: canary weight 0
+            weights=_runs(["0", *[e[1] for e in entries if e[0] == "weight"]]),
             primary_images=_runs([e[1] for e in entries if e[0] == "image"]),
             phases=phases,
             final_phase=phases[-1] if phases else None,
             hook_keys=tuple(sorted((hook, len(found)) for hook, found in keys.items())),
-            events=tuple(events.values()),
+            events=_without_repeated_waits(list(decisions.values())),
         )
 
     def dead_ends(self, partial: History) -> list[str]:
@@ -577,6 +599,7 @@ class Lab:
         reference = base.history
         log: list[str] = []
         ended = "rested"
+        rested = 0
         for n in range(start, MAX_TICKS + 1):
             if n > start:
                 self.prepare(n)
@@ -587,7 +610,9 @@ class Lab:
                     ended = "converged"
                     break
                 if self.resting():
-                    break
+                    rested += 1
+                    if rested > SETTLE_TICKS:  # ticks at rest finish what the last decision committed
+                        break
             if n in disruptions:
                 log.extend(f"tick {n}: {line}" for line in disruptions[n](self))
             else:
