@@ -338,6 +338,15 @@ _UNDER_WAY = frozenset({Phase.PROGRESSING, Phase.WAITING_PROMOTION, Phase.PROMOT
 _PAST_TRAFFIC_STEPS = frozenset({Phase.PROMOTING, Phase.WAITING_PROMOTION, Phase.FINALISING})
 _SCALED_UP = frozenset({Phase.PROGRESSING, Phase.WAITING_PROMOTION, Phase.PROMOTING})  # phases whose target runs pods
 _GROWING = frozenset({Phase.PROGRESSING, Phase.WAITING, Phase.WAITING_PROMOTION})  # analysed: the canary's traffic only grows
+_HOOK_TYPE_VALUES = {t: t.value for t in HookType}
+_GATES = (HookType.CONFIRM_ROLLOUT, HookType.CONFIRM_TRAFFIC_INCREASE, HookType.CONFIRM_PROMOTION)
+_PASSED = {
+    HookType.CONFIRM_ROLLOUT: "Confirm-rollout check {} passed",
+    HookType.CONFIRM_TRAFFIC_INCREASE: "Confirm-traffic-increase check {} passed",
+    HookType.CONFIRM_PROMOTION: "Confirm-promotion check {} passed",
+    HookType.PRE_ROLLOUT: "Pre-rollout check {} passed",
+    HookType.POST_ROLLOUT: "Post-rollout check {} passed",
+}
 
 
 def recorded_weight(status: CanaryStatus, phase: Phase, analysis: AnalysisSpec) -> int:
@@ -349,15 +358,6 @@ def recorded_weight(status: CanaryStatus, phase: Phase, analysis: AnalysisSpec) 
     if phase in _ROUTED or phase is Phase.FAILED:
         return status.canary_weight
     return 0
-_HOOK_TYPE_VALUES = {t: t.value for t in HookType}
-_GATES = (HookType.CONFIRM_ROLLOUT, HookType.CONFIRM_TRAFFIC_INCREASE, HookType.CONFIRM_PROMOTION)
-_PASSED = {
-    HookType.CONFIRM_ROLLOUT: "Confirm-rollout check {} passed",
-    HookType.CONFIRM_TRAFFIC_INCREASE: "Confirm-traffic-increase check {} passed",
-    HookType.CONFIRM_PROMOTION: "Confirm-promotion check {} passed",
-    HookType.PRE_ROLLOUT: "Pre-rollout check {} passed",
-    HookType.POST_ROLLOUT: "Post-rollout check {} passed",
-}
 
 
 def _hook_type_value(hook: WebhookSpec) -> str:

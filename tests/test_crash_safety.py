@@ -19,10 +19,12 @@ disturbed in one of these ways:
 4. a real `cronary tick` process SIGKILLed a seeded-random time into its API calls, eight times over the healthy
    rollout; the next Job is another pod, so it waits out the dead one's Lease.
 
-Histories are sequences, not tick numbers: a protocol that needs another interval after a crash passes; one that
-skips, doubles or reorders a step, promotes early, loses or duplicates an Event, starts a load test twice for one
-step or never, or counts a failed hook as passed does not. Against the code these tests were written for, many
-points fail: that is issue 11. The harness is in `crash_harness.py`; its own tests come first.
+Histories are sequences, not tick numbers: a protocol that needs another interval after a crash passes (its
+waits may last a decision longer, and a replay goes on a few ticks at rest); one that skips, doubles or reorders a
+step, promotes early, loses or duplicates an Event, starts a load test twice for one step or never, or counts a
+failed hook as passed does not. Against the code before the write protocol of docs/architecture.md ("Writes: the
+status first"), 90 of 234 kill replays, 35 of 144 interleavings and 4 of 6 late writes failed; now none does.
+The harness is in `crash_harness.py`; its own tests come first.
 """
 
 from __future__ import annotations
