@@ -6,6 +6,7 @@ written to stdout in that case (output is built completely before it is printed)
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import socket
@@ -23,7 +24,7 @@ from engine.providers import resolve_provider
 from engine.tick import HookRequest, HookResult, MetricRequest, Settings
 
 from .errors import InputError
-from .kube_api import SERVICE_ACCOUNT_DIR, KubeClient, configuration_for
+from .kube_api import SERVICE_ACCOUNT_DIR, KubeClient, KubeconfigError, configuration_for
 from .kube_read import Shard
 from .kube_tick import Tick, TickOptions
 from .logs import configure as configure_logs
@@ -398,9 +399,17 @@ def _git_timeouts(seconds: float) -> None:
 
 
 def _kube_configuration(kubeconfig: str | None, service_account_dir: str) -> Any:
+    """The client configuration. A kubeconfig that is missing or unreadable is bad input (exit 2, one line
+    naming `--kubeconfig` or `KUBECONFIG` and the file); credentials its exec plugin could not get are a failed
+    run (exit 1, one JSON log line): the tick never goes on without them."""
     try:
         return configuration_for(kubeconfig, service_account_dir)
-    except Exception as err:  # noqa: BLE001 - kubeconfig problems of every kind
+    except KubeconfigError as err:
+        if err.credentials:
+            logging.getLogger("cronary").error("%s: %s; this tick decides nothing", err.source, err.message)
+            sys.exit(1)
+        raise InputError(err.source, "", f"cannot load the Kubernetes client configuration: {err.message}") from None
+    except Exception as err:  # noqa: BLE001 - anything else the loaders raise
         raise InputError(kubeconfig or "in-cluster or kubeconfig", "", f"cannot load the Kubernetes client configuration: {' '.join(str(err).split())[:200]}") from None
 
 

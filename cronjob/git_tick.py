@@ -38,7 +38,6 @@ from engine.tick import (
     MetricRequest,
     interval_seconds,
     is_due,
-    likely_metrics,
     read_target_facts,
 )
 from engine.timefmt import format_time
@@ -114,6 +113,7 @@ class GitTick:
     # push (same state, same key) does not start a second load test
     side_effects: dict[str, HookResult] = field(default_factory=dict)
     canaries: list[Canary] = field(default_factory=list)
+    unread: dict[str, str] = field(default_factory=dict)  # what the last read could not list ("Canary a.b", "namespace x") -> why
 
     # -- the pass ------------------------------------------------------------------------------------------
     def run(self) -> int:
@@ -196,7 +196,9 @@ class GitTick:
         self.metrics.new_tick()
         holds = self.reverted_steps()
         plans: list[Planned] = []
-        failed = False
+        failed = bool(self.unread)
+        for what, why in self.unread.items():  # a LIST that failed: those canaries wait for the next pass
+            log.error("%s not decided: %s", what, why, extra={"canary": what.removeprefix("Canary ")} if what.startswith("Canary ") else {})
         due = []
         for entry in entries:
             if entry.canary is None:
@@ -204,7 +206,7 @@ class GitTick:
                 failed = True
                 continue
             due.append(entry)
-        self.metrics.prefetch((e.canary, r) for e in due if e.canary is not None for r in likely_metrics(e.canary, self.options.settings))
+        self.metrics.prefetch_canaries((e.canary for e in due if e.canary is not None), self.options.settings)
         for entry in due:
             try:
                 plan = self.plan_one(entry, cluster, now, holds)
@@ -222,8 +224,10 @@ class GitTick:
         if self.git.read_cluster and self.send is not None:
             snapshot = read_shard(self.send, self.options.shard, self.options.settings, self.options.now, self.clock)
             self.metrics.templates, self.metrics.read_secret = snapshot.templates, snapshot.read_secret
+            self.unread = snapshot.failed
             return [self.with_git_state(e) for e in snapshot.canaries], snapshot.cluster, snapshot.now
         now = self.options.now or self.clock()
+        self.unread = {}
         entries, cluster = self.read_repository()
         return [self.with_git_state(e) for e in entries], cluster, now
 

@@ -10,7 +10,9 @@ responses are parsed as plain JSON, which is what the engine reads anyway (and m
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -18,6 +20,7 @@ from typing import Any, Mapping
 from urllib.parse import quote, urlencode
 
 from .deferred_import import import_deferred
+from .webhooks import origin  # the API server named as scheme://host:port, never its path
 
 APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
@@ -214,9 +217,9 @@ class KubeClient:
             response = self.rest.request(request.method, url, headers=headers, body=request.body, _request_timeout=self.timeout)
             raw = response.read()
         except self._api_exception as err:  # TLS failures
-            raise ApiError(request, int(err.status or 0), "RequestFailed", _transport_message(err)) from None
+            raise ApiError(request, int(err.status or 0), "RequestFailed", _transport_message(err, self.configuration.host)) from None
         except Exception as err:  # noqa: BLE001 - urllib3's transport errors (refused, reset, timeout)
-            raise ApiError(request, 0, type(err).__name__, _transport_message(err)) from None
+            raise ApiError(request, 0, type(err).__name__, _transport_message(err, self.configuration.host)) from None
         date = parse_date(response.headers.get("Date"))
         if not 200 <= response.status < 300:
             raise _status_error(request, response.status, raw, date)
@@ -227,16 +230,86 @@ class KubeClient:
         return ApiResponse(response.status, parsed, date)
 
 
-def _transport_message(err: BaseException) -> str:
+def _transport_message(err: BaseException, host: str) -> str:
+    """A failure below HTTP in a few words — host not found, refused, timed out, TLS, no valid HTTP answer — and
+    the API server as scheme://host:port: urllib3's own text names connection objects and request paths."""
     text = str(getattr(err, "reason", "") or err)
-    if "timed out" in text.lower() or "timeout" in type(err).__name__.lower():
-        return "timed out"
-    if "refused" in text.lower():
-        return "connection refused"
-    return " ".join(text.split())[:200]
+    lowered = text.lower()
+    if "ssl" in lowered or "certificate" in lowered:
+        detail = re.search(r"\] ([^(\]]+?)\s*(\(_ssl|$)", text)
+        reason = f"TLS handshake failed: {detail.group(1).strip()}" if detail else "TLS handshake failed"
+    elif "timed out" in lowered or "timeout" in type(err).__name__.lower():
+        reason = "timed out"
+    elif "refused" in lowered:
+        reason = "connection refused"
+    elif "NameResolutionError" in text or "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+        reason = "host not found"
+    elif "BadStatusLine" in text or "RemoteDisconnected" in text or "Connection aborted" in text or "Connection reset" in text:
+        reason = "connection closed without a valid HTTP answer"
+    else:
+        reason = "connection failed"
+    return f"{reason} ({origin(host)})"
 
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+class KubeconfigError(Exception):
+    """The client configuration cannot be loaded: `source` is what named it (`--kubeconfig`, `KUBECONFIG`, the
+    default kubeconfig, in-cluster), the message says why in one line. `credentials` is True when the file is
+    fine but its credentials could not be had (an exec plugin failed): a failed run, not bad input."""
+
+    def __init__(self, source: str, message: str, *, credentials: bool = False) -> None:
+        self.source, self.message, self.credentials = source, " ".join(message.split())[:300], credentials
+        super().__init__(f"{source}: {self.message}")
+
+
+class _LoaderErrors(logging.Filter):
+    """The official kubeconfig loader logs a failed exec credential plugin on the root logger and goes on without
+    credentials (every call would then be a 401 or anonymous). This filter takes those lines off the log while
+    a kubeconfig is loaded, so that the failure stops the tick as one line of ours instead."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "kubernetes" in record.pathname.replace("\\", "/") and record.levelno >= logging.ERROR:
+            self.messages.append(record.getMessage())
+            return False
+        return True
+
+
+def _kubeconfig_files(kubeconfig: str | None, environ: Mapping[str, str]) -> tuple[str, str]:
+    """(what names the kubeconfig, its path list) as kubectl reads them: `--kubeconfig`, else `$KUBECONFIG` (a
+    list of paths), else ~/.kube/config. A name whose files all do not exist is a KubeconfigError naming them."""
+    if kubeconfig:
+        source, paths = "--kubeconfig", kubeconfig
+    elif environ.get("KUBECONFIG"):
+        source, paths = "KUBECONFIG", environ["KUBECONFIG"]
+    else:
+        source, paths = "kubeconfig", "~/.kube/config"
+    files = [p for p in (paths.split(os.pathsep) if source == "KUBECONFIG" else [paths]) if p]
+    if not any(os.path.isfile(os.path.expanduser(f)) for f in files):
+        raise KubeconfigError(source, f"{', '.join(files)}: no such file")
+    return source, paths
+
+
+def _load_kubeconfig(configuration: Any, source: str, paths: str) -> None:
+    """The full loader (exec plugins, OIDC, client certificates), with an exec plugin's failure raised."""
+    from kubernetes.config import kube_config
+
+    captured = _LoaderErrors()
+    root = logging.getLogger()
+    root.addFilter(captured)
+    try:
+        kube_config.load_kube_config(config_file=paths, client_configuration=configuration)
+    except Exception as err:  # noqa: BLE001 - YAML, missing keys, unknown context... all one line
+        raise KubeconfigError(source, f"{paths}: {err}") from None
+    finally:
+        root.removeFilter(captured)
+    if captured.messages:
+        raise KubeconfigError(source, f"the exec credential plugin failed: {captured.messages[0]}", credentials=True)
 
 
 def configuration_for(kubeconfig: str | None, service_account_dir: str = SERVICE_ACCOUNT_DIR, environ: Mapping[str, str] | None = None) -> Any:
@@ -246,26 +319,26 @@ def configuration_for(kubeconfig: str | None, service_account_dir: str = SERVICE
 
     The in-cluster path imports only the client's small modules (see `deferred_import`); kubeconfig loading
     imports the whole of `kubernetes.config` (exec plugins, OIDC, ...), which is fine on a desktop.
-    urllib3 retries are off: a tick never blocks on a retry loop it does not control."""
+    urllib3 retries are off: a tick never blocks on a retry loop it does not control. Every failure is a
+    KubeconfigError naming the file (or the variable) and the reason; a failed exec plugin is one too."""
     configuration_module, incluster = import_deferred("kubernetes.client.configuration", "kubernetes.config.incluster_config")
+    env = os.environ if environ is None else environ
     configuration, in_cluster_error = configuration_module.Configuration(), ""
     if not kubeconfig:
         loader = incluster.InClusterConfigLoader(
-            token_filename=f"{service_account_dir}/token", cert_filename=f"{service_account_dir}/ca.crt", environ=os.environ if environ is None else environ,
+            token_filename=f"{service_account_dir}/token", cert_filename=f"{service_account_dir}/ca.crt", environ=env,
         )
         try:
             loader.load_and_set(configuration)
         except incluster.ConfigException as err:
             in_cluster_error, configuration = str(err), None
     if configuration is None or kubeconfig:
-        from kubernetes.config import kube_config  # the full loader: exec plugins, OIDC, client certificates
-
         configuration = configuration_module.Configuration()
         try:
-            kube_config.load_kube_config(config_file=kubeconfig or None, client_configuration=configuration)
-        except Exception as err:
-            if kubeconfig:
+            _load_kubeconfig(configuration, *_kubeconfig_files(kubeconfig, env))
+        except KubeconfigError as err:
+            if kubeconfig or err.credentials or err.source == "KUBECONFIG":
                 raise
-            raise kube_config.ConfigException(f"not in a cluster ({in_cluster_error}) and no kubeconfig ({err})") from None
+            raise KubeconfigError("in-cluster or kubeconfig", f"not in a cluster ({in_cluster_error}) and no kubeconfig ({err})") from None
     configuration.retries = False
     return configuration

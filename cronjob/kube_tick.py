@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping
 
 from engine.alert_providers import NotifierTarget
 from engine.model import HookType
-from engine.tick import Decision, HookRequest, HookResult, MetricRequest, Settings, interval_seconds, is_due, likely_metrics
+from engine.tick import Decision, HookRequest, HookResult, MetricRequest, Settings, interval_seconds, is_due
 from engine.timefmt import format_time
 
 from .driver import run_tick
@@ -37,7 +37,7 @@ from .kube_apply import (
     without_pending_events,
 )
 from .kube_lease import Lease, LeaseError, ServerClock
-from .kube_read import CanaryEntry, Listed, Shard, Snapshot, list_canaries, namespace_reads, read_objects, template_reads
+from .kube_read import CanaryEntry, Listed, Shard, Snapshot, failed_read, list_canaries, namespace_reads, read_objects, template_reads
 from .notify import log_events, notify
 from .prometheus import PrometheusMetrics
 from .webhooks import WebhookCaller, max_duration_seconds
@@ -95,14 +95,21 @@ class Tick:
     # -- one pass ------------------------------------------------------------------------------------
     def run_pass(self) -> list[Outcome]:
         """List the Canaries, then read and decide one namespace at a time: the first decision comes after a
-        handful of LISTs instead of all of them, and the reads stay one LIST per kind per namespace."""
+        handful of LISTs instead of all of them, and the reads stay one LIST per kind per namespace. A LIST that
+        fails, or answers something that is not a list, fails the namespace (or the canaries) that needed it, and
+        the metrics prefetch fails the checks of the canaries it serves: neither stops the pass."""
         options = self.options
-        listed_now, entries = list_canaries(self.send, options.shard, options.settings.mesh_provider)
-        now = options.now or listed_now or self.clock()
+        listing = list_canaries(self.send, options.shard, options.settings.mesh_provider)
+        entries = listing.entries
+        now = options.now or listing.now or self.clock()
         self.snapshot = Snapshot(now, entries)
         self.passes += 1
         tick = format_time(now)
         self.metrics.new_tick()
+        outcomes = []
+        for namespace, err in listing.failed.items():
+            log.error("%s", err, extra={"tick": tick})
+            outcomes.append(Outcome(f"namespace {namespace}" if namespace else "all namespaces", error=str(err)))
         if self.passes == 1:
             for warning in hook_budget_warnings(entries, options.budget_seconds):
                 log.warning("%s", warning, extra={"tick": tick})
@@ -110,10 +117,9 @@ class Tick:
         listed: Listed = {}
         # MetricTemplates first (any namespace), so one aggregated Prometheus query serves the whole fleet
         shared = template_reads([e.canary for e in due if e.canary is not None], options.settings)
-        templates = read_objects(self.send, shared, now, entries, listed)
+        templates = read_objects(self.send, shared, now, entries, listed, partial=True)
         self.metrics.templates, self.metrics.read_secret = templates.templates, templates.read_secret
-        self.metrics.prefetch((e.canary, r) for e in due if e.canary is not None for r in likely_metrics(e.canary, options.settings))
-        outcomes = []
+        self.metrics.prefetch_canaries((e.canary for e in due if e.canary is not None), options.settings)
         for entry in entries:
             if entry.canary is None:
                 log.error("Canary %s is invalid: %s", entry.key, entry.error, extra={"canary": entry.key, "tick": tick})
@@ -123,14 +129,14 @@ class Tick:
             if entry.canary is not None:
                 groups.setdefault(entry.canary.namespace, []).append(entry)
         for namespace, group in groups.items():
-            due_here = [e.canary for e in group if e.canary is not None and _due(e, now)]
-            try:
-                snapshot = self.snapshot = read_objects(self.send, namespace_reads(due_here, options.settings), now, entries, listed) if due_here else Snapshot(now, entries)
-            except ApiError as err:
-                log.error("%s", err, extra={"tick": tick, "namespace": namespace})
-                outcomes.extend(Outcome(e.key, error=str(err), next_due=now + timedelta(seconds=_interval(e))) for e in group)
-                continue
-            outcomes.extend(self.decide_group(group, snapshot, tick))
+            due_here = [e for e in group if e.canary is not None and _due(e, now)]
+            reads = namespace_reads([e.canary for e in due_here if e.canary is not None], options.settings)
+            snapshot = self.snapshot = read_objects(self.send, reads, now, entries, listed, partial=True) if due_here else Snapshot(now, entries)
+            unread = {e.key: err for e in due_here if e.canary is not None and (err := failed_read(namespace_reads([e.canary], options.settings), listed))}
+            for key, err in unread.items():
+                log.error("Canary %s not decided: %s", key, err, extra={"canary": key, "tick": tick})
+            outcomes.extend(Outcome(e.key, error=str(unread[e.key]), next_due=now + timedelta(seconds=_interval(e))) for e in group if e.key in unread)
+            outcomes.extend(self.decide_group([e for e in group if e.key not in unread], snapshot, tick))
             for key in [k for k in listed if k[0] == namespace and k[1] not in ("metrictemplates", "alertproviders") and k[0] not in shared]:
                 del listed[key]  # this namespace is done: keep memory to one namespace at a time
         return outcomes

@@ -3,29 +3,35 @@
 Built-in metrics of many canaries are answered from one aggregated query per (metric, window, query set),
 grouped by namespace and workload, so the number of Prometheus requests in a tick does not grow with the
 number of canaries; custom queries (in-line or MetricTemplate) run per canary. Every failure — no data,
-NaN, a PromQL error, Prometheus unreachable — becomes a `MetricResult` the engine counts as a failed check;
-nothing here raises into the tick. Credentials from a MetricTemplate's `secretRef` stay in memory: they are
+NaN, a PromQL error, Prometheus unreachable, an answer that is not what Prometheus' HTTP API promises —
+becomes a `MetricResult` the engine counts as a failed check, with one line naming the server as
+scheme://host:port and the reason; nothing here raises into the tick, and a bad answer to an aggregated
+query fails only the checks of the canaries it serves. Credentials from a MetricTemplate's `secretRef` stay in memory: they are
 never logged and never put into a result or an error text.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import math
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, TypeVar
 
 from engine.analysis import NO_VALUES, MetricResult
 from engine.errors import SpecError
 from engine.metric_templates import MetricTemplateSpec
 from engine.model import BUILTIN_METRICS, Canary
 from engine.queries import AggregateKey, RenderedQuery, query_for, split_aggregated_result
-from engine.tick import HookResult, MetricRequest
+from engine.tick import HookResult, MetricRequest, Settings, likely_metrics
+
+from .webhooks import origin  # the one place a metrics server is named: scheme://host:port
 
 if TYPE_CHECKING:  # imported at the first query: a tick without metrics never loads requests
     from prometheus_api_client import PrometheusConnect
 
+T = TypeVar("T")
+log = logging.getLogger("cronary")
 SecretReader = Callable[[str, str], Mapping[str, str] | None]
 DEFAULT_TIMEOUT_SECONDS = 5.0  # Flagger's per-query timeout
 
@@ -34,37 +40,101 @@ class QueryFailed(Exception):
     """A query could not be answered; the text is safe to show (no credentials)."""
 
 
-def _describe(err: Exception) -> str:
-    import requests
-    from prometheus_api_client import PrometheusApiClientException
+MAX_REASON_CHARS = 300
+"""Longest reason put into a failed check: the rest of a server's text would only flood Events and commits."""
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*(e[+-]?\d+)?|\.\d+(e[+-]?\d+)?|inf|nan)", re.IGNORECASE)
+_MEDIA_TYPE = re.compile(r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+")
 
-    if isinstance(err, PrometheusApiClientException):
-        # prometheus-api-client puts the status and the body's repr in the message; Prometheus' JSON
-        # `error` field is the useful part ("1:28: parse error: unclosed left parenthesis").
-        text = str(err).replace("\\\\", "\\")
-        found = re.search(r'"error":"((?:[^"\\]|\\.)*)"', text)
-        if found is None:
-            return text.split(" (", 1)[0]
-        try:
-            return str(json.loads(f'"{found.group(1)}"'))
-        except ValueError:
-            return found.group(1)
-    if isinstance(err, requests.exceptions.Timeout):
+
+def _clip(text: str) -> str:
+    """One printable line of at most `MAX_REASON_CHARS`: a reason goes into log lines, Events and commits."""
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 1].rstrip() + "…"
+
+
+def _transport_reason(err: Exception) -> str:
+    """A failure below HTTP in a few words, told apart (the server is named by the caller); requests' own text
+    names the whole URL, query and all, so it is never shown."""
+    import requests
+
+    exceptions = requests.exceptions
+    if isinstance(err, exceptions.SSLError):  # before ConnectionError, which it is too
+        return "TLS handshake failed (certificate not trusted? a MetricTemplate can set insecureSkipVerify)"
+    if isinstance(err, exceptions.Timeout):
         return "timed out"
-    if isinstance(err, requests.exceptions.ConnectionError):
-        return "connection refused or unreachable"
-    return type(err).__name__
+    if isinstance(err, exceptions.ConnectionError):
+        text = str(err)
+        if "Connection refused" in text or "Errno 111" in text:
+            return "connection refused"
+        if "NameResolutionError" in text or "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+            return "host not found"
+        if "RemoteDisconnected" in text or "BadStatusLine" in text or "Connection aborted" in text or "Connection reset" in text:
+            return "connection closed without a valid HTTP answer"
+        return "connection failed"
+    if isinstance(err, (exceptions.ChunkedEncodingError, exceptions.ContentDecodingError)):
+        return "connection closed while reading the answer"
+    if isinstance(err, (exceptions.InvalidURL, exceptions.MissingSchema, exceptions.InvalidSchema)):
+        return "invalid URL"
+    return f"request failed ({type(err).__name__})"
+
+
+def _check_answer(response: Any, *_args: Any, **_kwargs: Any) -> None:
+    """A `requests` response hook: an answer that is not what Prometheus' HTTP API promises (`{"status":
+    "success", "data": {"resultType": …, "result": […]}}` with HTTP 200, an `error` text otherwise) raises
+    QueryFailed before `prometheus-api-client` indexes into it. HTTP status, an error Prometheus reports and
+    a malformed body are told apart; the body itself is never echoed (a proxy's HTML page is not a reason)."""
+    status = response.status_code
+    if 300 <= status < 400:
+        return  # requests follows the redirect and calls this hook again with the answer
+    try:
+        doc = response.json()
+    except ValueError:
+        doc = None
+    if status != 200:
+        error = doc.get("error") if isinstance(doc, dict) else None
+        raise QueryFailed(f"HTTP {status}: {error}" if isinstance(error, str) and error else f"HTTP {status}")
+    if doc is None:
+        kind = _MEDIA_TYPE.match(response.headers.get("Content-Type") or "")
+        raise QueryFailed(f"malformed answer: not JSON ({kind.group(0)})" if kind else "malformed answer: not JSON")
+    if not isinstance(doc, dict):
+        raise QueryFailed(f"malformed answer: a JSON {type(doc).__name__}, not an object")
+    if doc.get("status") == "error":
+        raise QueryFailed(f"HTTP 200 with status error: {doc.get('errorType') or ''}: {doc.get('error') or ''}".rstrip(": "))
+    if doc.get("status") != "success":
+        raise QueryFailed("malformed answer: no status success")
+    data = doc.get("data")
+    if not isinstance(data, dict):
+        raise QueryFailed("malformed answer: no data object")
+    if not isinstance(data.get("result"), list):
+        raise QueryFailed("malformed answer: data.result is not a list")
+
+
+def _number(text: Any) -> float:
+    """A sample value as Prometheus writes it (a JSON string: `1.5`, `NaN`, `+Inf`); anything else is a malformed
+    answer (Python's float() would also take `1_000` or a JSON number)."""
+    if not isinstance(text, str) or not _NUMBER.fullmatch(text):
+        raise QueryFailed(f"malformed answer: sample value {text!r} is not a number")
+    return float(text)
 
 
 def _single_value(result: Any) -> float | None:
-    """Flagger's reading of an instant-query result: the last sample's value; None for no data."""
-    if isinstance(result, list) and len(result) == 2 and not isinstance(result[0], dict):
+    """Flagger's reading of an instant-query result: the last sample's value; None for no data. NaN and ±Inf come
+    back as they are (`answer_one` counts them as no values); a sample that is not `{metric, value: [t, "v"]}`
+    is a malformed answer."""
+    if not isinstance(result, list):
+        raise QueryFailed("malformed answer: data.result is not a list")
+    if len(result) == 2 and not isinstance(result[0], dict):
         raise QueryFailed("query returned a scalar, not a vector")
     value = None
-    for sample in result or []:
+    for sample in result:
+        if not isinstance(sample, dict):
+            raise QueryFailed("malformed answer: a sample is not an object")
         if "values" in sample:
             raise QueryFailed("query returned multiple values")
-        value = float(sample["value"][1])
+        pair = sample.get("value")
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise QueryFailed("malformed answer: a sample has no [time, value] pair")
+        value = _number(pair[1])
     return None if value is None or math.isnan(value) else value
 
 
@@ -109,30 +179,48 @@ class PrometheusMetrics:
                     auth = (secret["username"], secret["password"])
                 else:
                     raise QueryFailed(f"secret {query.secret_namespace}/{query.secret_name} has neither token nor username and password")
+            import requests
             from prometheus_api_client import PrometheusConnect
             from urllib3.util.retry import Retry
 
+            session = requests.Session()  # ours, so every answer passes _check_answer before the library reads it
+            session.verify = not query.insecure_skip_verify
+            session.hooks["response"].append(_check_answer)
             client = PrometheusConnect(
                 url=address,
                 headers=headers or None,
                 auth=auth,
-                disable_ssl=query.insecure_skip_verify,
                 retry=Retry(total=0),
                 timeout=self.timeout,
+                session=session,
             )
             self._clients[key] = client
         return client
 
-    def _run(self, query: RenderedQuery, promql: str) -> Any:
-        import requests
+    def _run(self, query: RenderedQuery, promql: str, read: Callable[[list[Any]], T]) -> T:
+        """Send `promql` and `read` its `data.result`. Every failure, of the transport, of HTTP, of the body or
+        of `read`, leaves as one QueryFailed naming the server as scheme://host:port (never userinfo, path or
+        query) and the reason: the network edge of metrics never raises anything else into a tick."""
         from prometheus_api_client import PrometheusApiClientException
+        from requests.exceptions import RequestException
 
+        server = origin(query.address or self.url)
         client = self._client(query)
         self.requests_made += 1
         try:
-            return client.custom_query(promql)
-        except (PrometheusApiClientException, requests.exceptions.RequestException, ValueError) as err:
-            raise QueryFailed(_describe(err)) from None
+            return read(client.custom_query(promql))
+        except QueryFailed as err:  # _check_answer or `read`
+            reason = str(err)
+        except RequestException as err:
+            reason = _transport_reason(err)
+        except PrometheusApiClientException as err:  # a final 3xx: the only status _check_answer lets through
+            found = re.match(r"HTTP Status Code (\d+)", str(err))
+            reason = f"HTTP {found.group(1)}" if found else "HTTP error"
+        except ValueError as err:  # an aggregated result split_aggregated_result cannot read
+            reason = f"malformed answer: {err}"
+        except Exception as err:  # noqa: BLE001 - an answer nobody foresaw fails this check, not the tick
+            reason = f"request failed ({type(err).__name__})"
+        raise QueryFailed(f"{server}: {_clip(reason)}")
 
     # -- answering -----------------------------------------------------------------------------------
     def _render(self, canary: Canary, request: MetricRequest) -> RenderedQuery:
@@ -159,21 +247,37 @@ class PrometheusMetrics:
         for canary, request in items:
             try:
                 query = self._render(canary, request)
-            except SpecError:
+            except Exception:  # noqa: BLE001 - a query that cannot be rendered is reported by its canary's answer
                 continue
             if query.aggregate is not None and query.series is not None:
                 wanted.setdefault(query.aggregate, set()).add(query.series)
         for key, series in wanted.items():
             self._fetch_aggregate(key, series)
 
-    def _fetch_aggregate(self, key: AggregateKey, series: set[tuple[str, str]]) -> None:
-        promql = key.promql_for(series)
+    def prefetch_canaries(self, canaries: Iterable[Canary], settings: Settings) -> None:
+        """`prefetch` the metrics these canaries' decisions will most likely ask for. Never raises: a canary whose
+        metrics cannot be worked out is left to its own decision (which reports why), and whatever goes wrong
+        with a query is kept as the result of the checks that query serves."""
+        pairs: list[tuple[Canary, MetricRequest]] = []
+        for canary in canaries:
+            try:
+                pairs.extend((canary, request) for request in likely_metrics(canary, settings))
+            except Exception:  # noqa: BLE001 - reported by this canary's own decision
+                continue
         try:
-            values: dict[tuple[str, str], float] | QueryFailed = split_aggregated_result(key.metric, key.query_set, self._run(RenderedQuery(promql), promql))
+            self.prefetch(pairs)
+        except Exception as err:  # noqa: BLE001 - a bug here must not stop a pass: each canary asks on its own
+            log.warning("metrics prefetch failed (%s); each canary's metrics are asked for on their own", type(err).__name__)
+
+    def _fetch_aggregate(self, key: AggregateKey, series: set[tuple[str, str]]) -> None:
+        values: dict[tuple[str, str], float] | QueryFailed
+        try:
+            promql = key.promql_for(series)
+            values = self._run(RenderedQuery(promql), promql, lambda result: split_aggregated_result(key.metric, key.query_set, result))
         except QueryFailed as err:
             values = err
-        except ValueError as err:
-            values = QueryFailed(str(err))
+        except Exception as err:  # noqa: BLE001 - the fleet prefetch never stops a pass: these canaries' checks fail
+            values = QueryFailed(f"aggregated {key.metric} query failed ({type(err).__name__})")
         covered, known = self._aggregated.get(key, (frozenset(), {}))
         if isinstance(values, QueryFailed):
             self._aggregated[key] = (covered | series, values)
@@ -181,6 +285,9 @@ class PrometheusMetrics:
             self._aggregated[key] = (covered | series, {**(known if isinstance(known, dict) else {}), **values})
 
     def answer_one(self, canary: Canary, request: MetricRequest) -> MetricResult:
+        """One metric's result. NaN (0/0: series, but no traffic in the window) is Flagger HEAD's "no values
+        found"; so is ±Inf (a histogram without a finite bucket), which `MetricResult.has_value` never counts as
+        a measurement either. Both fail the check, as no data does."""
         try:
             query = self._render(canary, request)
         except SpecError as err:
@@ -195,7 +302,7 @@ class PrometheusMetrics:
                     raise values
                 value = values.get(query.series)
             else:
-                value = _single_value(self._run(query, query.promql))
+                value = self._run(query, query.promql, _single_value)
         except QueryFailed as err:
             return MetricResult(None, str(err))
         return MetricResult(value, None) if value is not None and math.isfinite(value) else MetricResult(None, NO_VALUES)
@@ -212,7 +319,7 @@ class PrometheusMetrics:
             ref = metric.template_ref
             if ref is None:
                 if metric.name in BUILTIN_METRICS:
-                    servers.setdefault((None, None), (f"prometheus {self.url}", RenderedQuery("vector(1)")))
+                    servers.setdefault((None, None), ("prometheus", RenderedQuery("vector(1)")))  # the error names the server
                 continue
             namespace = ref.namespace or canary.namespace
             template = self.templates.get((namespace, ref.name))
@@ -227,7 +334,7 @@ class PrometheusMetrics:
             servers.setdefault((template.address or None, probe.secret_namespace and f"{probe.secret_namespace}/{probe.secret_name}"), (label, probe))
         for label, probe in servers.values():
             try:
-                value = _single_value(self._run(probe, "vector(1)"))
+                value = self._run(probe, "vector(1)", _single_value)
             except QueryFailed as err:
                 return HookResult(False, f"{label}: {err}")
             if value != 1:

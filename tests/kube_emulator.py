@@ -700,6 +700,8 @@ class _Fault:
     times: int
     delay: float
     reason: str | None
+    raw: bytes | None = None  # answer exactly these bytes (`serve_raw`) instead of a Status
+    content_type: str = "application/json"
 
     def matches(self, method: str, path: str) -> bool:
         return self.times > 0 and (self.method is None or self.method == method) and self.path.search(path) is not None
@@ -712,6 +714,7 @@ class _Reply:
     created: bool = False
     headers: dict[str, str] = field(default_factory=dict)
     encoded: bytes | None = None  # the body already as JSON (a LIST is encoded under the lock instead of copied)
+    content_type: str = "application/json"
 
 
 def user_agent_manager(user_agent: str | None) -> str:
@@ -1078,6 +1081,13 @@ class KubeEmulator:
         with self._lock:
             self._faults.append(_Fault(method.upper() if method else None, re.compile(path), status, times, delay, reason))
 
+    def serve_raw(self, body: bytes, *, method: str | None = "GET", path: str = ".*", status: int = 200, content_type: str = "application/json", times: int = 1) -> None:
+        """The next `times` requests matching `method` and the `path` regex get exactly `body` (with `status` and
+        `content_type`) instead of what the store would answer: a broken API server or a proxy in front of it
+        (`{"items": [1, 2]}`, a bare JSON list, an HTML page). Every other request is served as strictly as ever."""
+        with self._lock:
+            self._faults.append(_Fault(method.upper() if method else None, re.compile(path), status, times, 0.0, None, bytes(body), content_type))
+
     def on_request(self, callback: Callable[[RecordedRequest], None] | None) -> None:
         """Call `callback` (holding no lock) before each request is handled; `status_code` is 0 then."""
         self._callback = callback
@@ -1151,6 +1161,8 @@ class KubeEmulator:
             if fault is not None:
                 if self._stopping.wait(fault.delay):
                     return None
+                if fault.raw is not None:
+                    return _Reply(fault.status, {}, encoded=fault.raw, content_type=fault.content_type)
                 if fault.status:
                     reason = fault.reason or REASONS.get(fault.status, "InternalError")
                     return _Reply(fault.status, ApiError(fault.status, reason, f"injected fault: HTTP {fault.status} {reason}").status(), headers={"Retry-After": "1"} if fault.status == 429 else {})
@@ -1166,7 +1178,7 @@ class KubeEmulator:
         data = reply.encoded if reply.encoded is not None else json.dumps(reply.body).encode()
         try:
             handler.send_response_only(reply.status)
-            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Type", reply.content_type)
             handler.send_header("Content-Length", str(len(data)))
             handler.send_header("Date", format_datetime(self._now, usegmt=True))
             handler.send_header("Cache-Control", "no-cache, private")

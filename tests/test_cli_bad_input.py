@@ -184,7 +184,7 @@ TICK_CASES = [
     ("tick-request-timeout-zero", [*TICK, "--no-lease", "--request-timeout", "0s"], "--request-timeout", "0s"),
     ("tick-concurrency-zero", [*TICK, "--no-lease", "--concurrency", "0"], "--concurrency", "from 1 to 64, got '0'"),
     ("tick-concurrency-not-a-number", [*TICK, "--no-lease", "--concurrency", "many"], "--concurrency", "'many'"),
-    ("tick-kubeconfig-missing", [*TICK, "--no-lease"], MISSING, "cannot load the Kubernetes client configuration"),
+    ("tick-kubeconfig-missing", [*TICK, "--no-lease"], "--kubeconfig", f"cannot load the Kubernetes client configuration: {MISSING}: no such file"),
 ]
 
 
@@ -203,5 +203,5 @@ def test_no_service_account_and_no_kubeconfig_is_one_line_naming_both(tmp_path: 
     line = _one_line(run("tick", "--once", "--no-lease", "--service-account-dir", str(tmp_path / "none"), env=env))
     assert line == (
         "error: in-cluster or kubeconfig: cannot load the Kubernetes client configuration: not in a cluster "
-        "(Service token file does not exist.) and no kubeconfig (Invalid kube-config file. No configuration found.)"
+        "(Service token file does not exist.) and no kubeconfig (kubeconfig: ~/.kube/config: no such file)"
     )

@@ -133,7 +133,7 @@ def test_prometheus_stopped_mid_run_fails_the_check_and_never_advances(prometheu
     server.stop()
     metrics.new_tick()
     down = metrics.answer(canary, requests)
-    assert all(r.value is None and r.error == "connection refused or unreachable" for r in down.values())
+    assert all(r.value is None and r.error == f"{server.url}: connection refused" for r in down.values())
     assert not metrics.providers_available(canary).ok
 
 
@@ -149,11 +149,11 @@ def _template(address: str) -> MetricTemplateSpec:
     [
         pytest.param({"metrics": []}, {}, True, "", id="no-metrics-asks-nothing"),
         pytest.param({"metrics": [{"name": "inline", "query": "vector(1)", "threshold": 1}]}, {}, True, "", id="inline-query-asks-nothing"),
-        pytest.param(None, {}, False, f"prometheus {CLOSED}: connection refused or unreachable", id="builtin-asks-the-default-server"),
+        pytest.param(None, {}, False, f"prometheus: {CLOSED}: connection refused", id="builtin-asks-the-default-server"),
         pytest.param(
             {"metrics": [{"name": "errors", "templateRef": {"name": "error-rate"}, "thresholdRange": {"max": 1}}]},
             {("test", "error-rate"): _template(CLOSED)}, False,
-            "prometheus in MetricTemplate test/error-rate: connection refused or unreachable", id="template-asks-its-own-server",
+            f"prometheus in MetricTemplate test/error-rate: {CLOSED}: connection refused", id="template-asks-its-own-server",
         ),
         pytest.param(
             {"metrics": [{"name": "errors", "templateRef": {"name": "missing"}, "thresholdRange": {"max": 1}}]},
@@ -187,7 +187,7 @@ def test_prometheus_down_during_a_simulated_rollout(prometheus_factory) -> None:
     timeline = simulate(url)
     all_events = events(timeline)
     assert any(e.startswith("Error checking metric providers: prometheus") for e in all_events)
-    assert [e for e in all_events if e.startswith("Prometheus query failed")] == ["Prometheus query failed: connection refused or unreachable"] * 5
+    assert [e for e in all_events if e.startswith("Prometheus query failed")] == [f"Prometheus query failed: {url}: connection refused"] * 5
     assert max(t["canaryWeight"] for t in timeline) == 10
     assert timeline[-1]["phase"] == "Failed"
 
