@@ -427,8 +427,7 @@ def _git_options(
 
     if not _GIT_URL.match(url):
         raise InputError("--git-repo", "", "must be an https://, ssh://, file:// URL, user@host:path or an absolute path (the value is not shown)")
-    if not re.fullmatch(r"[A-Za-z0-9._/-]+", branch) or ".." in branch or branch.startswith(("/", "-")):
-        raise InputError("--git-branch", "", f"must be a branch name, got {branch!r}")
+    _check_branch(branch)
     for option, value in (("--git-path", path), ("--git-manifests", manifests)):
         if value and (not re.fullmatch(r"[A-Za-z0-9._/-]+", value) or ".." in value.split("/") or value.startswith("/")):
             raise InputError(option, "", f"must be a relative path inside the repository, got {value!r}")
@@ -436,6 +435,20 @@ def _git_options(
         url=url, branch=branch, path=path.strip("/"), cache_dir=cache, per_canary=per_canary,
         sync_delay_seconds=_duration("--sync-delay", sync_delay, 0, 86400), manifests=manifests.strip("/"), read_cluster=not no_cluster,
     )
+
+
+def _check_branch(branch: str) -> None:
+    """git's own rules for a branch name (`git check-ref-format --branch`): libgit2's check of `refs/heads/NAME`
+    (no `..`, `@{`, `//`, `.lock` ending, trailing `/` or `.`, spaces, control or glob characters …) plus the two
+    `--branch` adds (no leading `-`, not `HEAD`). Checked before anything is fetched or written."""
+    import pygit2  # git mode only
+
+    try:
+        valid = pygit2.reference_is_valid_name(f"refs/heads/{branch}")
+    except (ValueError, TypeError):  # a NUL byte, or bytes that are not UTF-8 in the argument
+        valid = False
+    if not valid or not branch or branch.startswith("-") or branch == "HEAD":
+        raise InputError("--git-branch", "", f"not a branch name git accepts (git check-ref-format --branch): {branch!r}")
 
 
 @main.command()
@@ -457,8 +470,9 @@ def history(git_repo: str, git_branch: str, git_path: str, git_cache: str, canar
     workspace = GitWorkspace(git.url, git.branch, git.cache_dir, GitCredentials.from_env(os.environ))
     try:
         workspace.sync()
-    except GitError as err:
-        raise InputError("--git-repo", "", str(err)) from None
+    except GitError as err:  # the remote did not answer (or not as git): a failed run, not bad input
+        click.echo(f"error: --git-repo: {err}", err=True)
+        sys.exit(1)
     commits = [(c.oid, c.message) for c in workspace.log(git.path or None)]
     entries = timeline_from_log(commits, canary_key)
     if output == "json":

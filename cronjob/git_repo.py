@@ -27,6 +27,8 @@ from urllib.parse import quote, unquote
 import pygit2
 from pygit2.enums import CredentialType, FetchPrune, RepositoryOpenFlag, SortMode
 
+from .webhooks import origin  # a network remote is named as scheme://host:port
+
 __all__ = ["CommitInfo", "GitCredentials", "GitError", "GitWorkspace", "Signature", "scrub"]
 
 _REMOTE = "origin"
@@ -75,6 +77,11 @@ class GitCredentials:
             ssh_public_key=get("SSH_PUBLIC_KEY"),
             ssh_passphrase=get("SSH_PASSPHRASE"),
         )
+
+    @property
+    def empty(self) -> bool:
+        """Nothing configured (every CRONARY_GIT_* unset)."""
+        return not (self.username or self.password or self.ssh_key or self.ssh_public_key or self.ssh_passphrase)
 
     def __repr__(self) -> str:
         hidden = lambda value: None if value is None else "***"
@@ -146,6 +153,40 @@ def scrub(text: str, url: str | None = None, credentials: GitCredentials | None 
         for form in {secret, quote(secret, safe=""), quote(secret)}:
             text = text.replace(form, "***")
     return _URL_USERINFO.sub(r"\1***@", text)
+
+
+def _remote_label(url: str, local: Path | None) -> str:
+    """How messages name the remote: scheme://host:port for a network remote (never userinfo, path or query;
+    `user@host:path` is ssh://host), the directory for a repository on this machine (no credential can be in
+    it, and it is what a person has to look at)."""
+    if local is not None:
+        return str(local)
+    if "://" not in url:
+        host = url.rsplit("@", 1)[-1].split(":", 1)[0]  # scp-like: [user@]host:path
+        return f"ssh://{host}"
+    return origin(url)
+
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+_REASONS = (  # libgit2's words for the failures a person has to tell apart, in a few words of ours
+    (re.compile(r"failed to resolve address|Name or service not known|nodename nor servname", re.I), "host not found"),
+    (re.compile(r"Connection refused", re.I), "connection refused"),
+    (re.compile(r"timed out|timeout", re.I), "timed out"),
+    (re.compile(r"certificate|SSL|TLS", re.I), "TLS handshake failed (certificate not trusted?)"),
+    (re.compile(r"unexpected http status code: (\d+)", re.I), r"HTTP \1"),
+    (re.compile(r"invalid content-type", re.I), "the answer is not a git server's"),
+)
+
+
+def _reason(text: str) -> str:
+    """A libgit2 error in a few words when it is one of the usual network failures; else its text on one line,
+    any URL in it cut to scheme://host:port, at most 300 characters."""
+    for pattern, words in _REASONS:
+        found = pattern.search(text)
+        if found:
+            return found.expand(words)
+    text = " ".join(_URL.sub(lambda m: origin(m.group(0)), text).split())
+    return text if len(text) <= 300 else text[:299] + "…"
 
 
 def _local_remote_path(url: str) -> Path | None:
@@ -278,7 +319,8 @@ class _Callbacks(pygit2.RemoteCallbacks):
             return pygit2.UserPass(c.username or username_from_url or "git", c.password)
         if allowed_types & CredentialType.USERNAME:
             return pygit2.Username(username_from_url or c.username or "git")
-        raise GitError(f"the remote asks for {allowed_types!r} credentials and none of that kind are configured")
+        kinds = [word for flag, word in ((CredentialType.USERPASS_PLAINTEXT, "a username and password or token"), (CredentialType.SSH_KEY, "an SSH key")) if allowed_types & flag]
+        raise GitError(f"the remote asks for {' or '.join(kinds) or 'credentials'} and none of that kind are configured (CRONARY_GIT_*)")
 
     def certificate_check(self, certificate: None, valid: bool, host: bytes) -> bool:  # type: ignore[override]
         # pygit2's default accepts *any* SSH host key (its pass-through returns 0 for SSH); libgit2 has already
@@ -321,7 +363,7 @@ class GitWorkspace:
             raise ValueError(f"invalid branch name {branch!r}")
         clean, user, password = _split_userinfo(url)
         self._raw_url = url  # kept only to scrub it out of messages; never stored or sent as-is
-        if credentials is None and (user or password):
+        if (credentials is None or credentials.empty) and (user or password):  # CRONARY_GIT_* unset: the URL's
             credentials = GitCredentials(username=user, password=password)
         self._credentials = credentials
         self._local = _local_remote_path(clean)
@@ -345,9 +387,10 @@ class GitWorkspace:
         return scrub(text, self._raw_url, self._credentials)
 
     def _fail(self, what: str, exc: BaseException | None = None) -> GitError:
-        """A GitError with a scrubbed message and no chained original (a traceback would print it unscrubbed)."""
-        detail = "" if exc is None else f": {exc}" if str(exc) else f": {type(exc).__name__}"
-        return GitError(self._scrub(f"{what} ({self._url}, branch {self._branch}){detail}"))
+        """A GitError with a scrubbed one-line message naming the remote as scheme://host:port (`_remote_label`)
+        and the reason, and no chained original (a traceback would print it unscrubbed)."""
+        detail = "" if exc is None else f": {_reason(self._scrub(str(exc)))}" if str(exc) else f": {type(exc).__name__}"
+        return GitError(self._scrub(f"{what} ({_remote_label(self._url, self._local)}, branch {self._branch}){detail}"))
 
     # ------------------------------------------------------------------------------------------ cache
 
@@ -401,7 +444,7 @@ class GitWorkspace:
     @property
     def _r(self) -> pygit2.Repository:
         if self._repo is None:
-            raise GitError(self._scrub(f"workspace for {self._url} is not synced: call sync() first"))
+            raise GitError(self._scrub(f"workspace for {_remote_label(self._url, self._local)} is not synced: call sync() first"))
         return self._repo
 
     def _set_head(self, oid: pygit2.Oid | None) -> None:
