@@ -66,6 +66,8 @@ def _transport_reason(err: Exception) -> str:
         text = str(err)
         if "Connection refused" in text or "Errno 111" in text:
             return "connection refused"
+        if "timed out" in text.lower():  # a read timeout after retries are spent comes as a ConnectionError
+            return "timed out"
         if "NameResolutionError" in text or "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
             return "host not found"
         if "RemoteDisconnected" in text or "BadStatusLine" in text or "Connection aborted" in text or "Connection reset" in text:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -108,6 +109,8 @@ def redact(text: str, url: str) -> str:
 
 
 def _one_line(text: str) -> str:
+    """Printable characters on one line (a receiver's bytes go into logs, Events and commits), bounded."""
+    text = "".join(c if c.isprintable() else " " for c in text)
     text = re.sub(r"\s+", " ", text).strip()
     if len(text) > MAX_MESSAGE_CHARS:
         text = text[: MAX_MESSAGE_CHARS - 1].rstrip() + "…"
@@ -185,6 +188,7 @@ class _Answer:
     status: int
     body: str
     retry_after: str | None
+    content_type: str = ""
 
 
 @dataclass
@@ -260,14 +264,54 @@ class WebhookCaller:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _attempt(self, hook: WebhookSpec, body: bytes, headers: Mapping[str, str]) -> _Answer:
-        timeout = hook.timeout_seconds
+        """One POST and its whole answer within the hook's timeout. Each socket read has a timeout of its own,
+        which a receiver trickling its headers or its body a byte at a time never reaches; so the exchange runs
+        in a helper thread and this one waits for it at most `timeout`. Then the connection is shut down (once
+        the headers are in: that ends the helper's read) and the attempt has timed out."""
+        exchange = _Exchange(self._session(), hook, body, headers, self.clock)
+        helper = threading.Thread(target=exchange.run, name="cronary-webhook", daemon=True)
+        helper.start()
+        if not exchange.done.wait(hook.timeout_seconds):
+            exchange.abort()
+            raise _TimedOut()
+        if exchange.error is not None:
+            raise exchange.error
+        assert exchange.answer is not None
+        return exchange.answer
+
+
+@dataclass
+class _Exchange:
+    """One attempt's HTTP exchange, run by a helper thread (`WebhookCaller._attempt`): at most `MAX_BODY_BYTES`
+    of the body are read, the rest is never downloaded."""
+
+    session: requests.Session
+    hook: WebhookSpec
+    body: bytes
+    headers: Mapping[str, str]
+    clock: Clock
+    answer: _Answer | None = None
+    error: BaseException | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+    _response: Any = None
+
+    def run(self) -> None:
+        try:
+            self.answer = self._exchange()
+        except BaseException as err:  # noqa: BLE001 - handed to the waiting thread, which describes it
+            self.error = err
+        finally:
+            self.done.set()
+
+    def _exchange(self) -> _Answer:
+        timeout = self.hook.timeout_seconds
         deadline = self.clock() + timeout
-        response = self._session().post(
-            hook.url,
-            data=body,
-            headers=dict(headers),
+        response = self._response = self.session.post(
+            self.hook.url,
+            data=self.body,
+            headers=dict(self.headers),
             timeout=(timeout, timeout),
-            verify=not hook.disable_tls,
+            verify=not self.hook.disable_tls,
             allow_redirects=False,
             stream=True,
         )
@@ -277,24 +321,54 @@ class WebhookCaller:
             for chunk in response.iter_content(chunk_size=8192):
                 if self.clock() > deadline:
                     raise _TimedOut()
-                if size < MAX_BODY_BYTES:
-                    chunks.append(chunk[: MAX_BODY_BYTES - size])
-                size += len(chunk)
-            if self.clock() > deadline:
-                raise _TimedOut()
+                chunks.append(chunk[: MAX_BODY_BYTES - size])
+                size += len(chunks[-1])
+                if size >= MAX_BODY_BYTES:
+                    break  # enough for a message: a huge body is not downloaded (the connection is dropped)
         finally:
             response.close()
         text = b"".join(chunks).decode("utf-8", errors="replace")
-        return _Answer(response.status_code, text, response.headers.get("Retry-After"))
+        return _Answer(response.status_code, text, response.headers.get("Retry-After"), response.headers.get("Content-Type") or "")
+
+    def abort(self) -> None:
+        """Shut the connection down under the helper's feet, if the headers are in (before that, the helper ends
+        with the first socket read that times out or the receiver giving up)."""
+        connection = getattr(getattr(self._response, "raw", None), "connection", None)
+        sock = getattr(connection, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+_HTML = re.compile(r"\s*<(!doctype|html|head|body)\b", re.IGNORECASE)
 
 
 def _status_message(answer: _Answer, url: str) -> str:
-    text = _one_line(redact(answer.body, url))
+    """The failure text of a non-2xx answer: its body on one printable line, without the hook's path should the
+    receiver echo it; an HTML page (a proxy's, a login form) is named, not printed."""
+    if "html" in answer.content_type.lower() or _HTML.match(answer.body):
+        return f"HTTP {answer.status} with an HTML page"
+    text = _one_line(_without_path(redact(answer.body, url), url))
     if text:
         return text
     if 300 <= answer.status <= 399:
         return f"HTTP {answer.status} redirect (not followed)"
     return f"HTTP {answer.status} with an empty body"
+
+
+def _without_path(text: str, url: str) -> str:
+    """`text` with the hook URL's path (raw and decoded) replaced by `/***`: a receiver that echoes the request
+    line must not print a path that may carry a token (`/hooks/T000/B000/XXXX`)."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return text
+    for form in sorted({path, unquote(path)}, key=len, reverse=True):
+        if len(form) > 1:
+            text = text.replace(form, "/***")
+    return text
 
 
 def _with_attempts(message: str, attempt: int) -> str:
