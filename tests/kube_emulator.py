@@ -6,7 +6,8 @@ enforces for the calls cronary makes: discovery, LIST with label selectors, GET,
 for a namespace that does not exist, also for an apply that creates), PUT with optimistic concurrency (Conflict
 on a stale `resourceVersion`), the status and scale subresources, PATCH as server-side apply (field ownership,
 conflicts, `force`), merge patch and JSON patch, DELETE, `generation`, `managedFields`, and a `Date` header
-from a clock the test controls. Optionally it serves HTTPS (a throwaway CA from `trustme`) and requires a
+from a clock the test controls. Faults are injected per method and path: an error `Status` after an optional
+delay (`fail`), or exact bytes of a broken server or proxy (`serve_raw`). Optionally it serves HTTPS (a throwaway CA from `trustme`) and requires a
 bearer token, so the in-cluster configuration (ServiceAccount `token` and `ca.crt`, `write_service_account`)
 can be used against it as in a pod. Every error is a `Status` object, so the
 official client raises `ApiException` exactly as it would against a cluster.

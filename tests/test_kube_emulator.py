@@ -817,6 +817,23 @@ def test_a_fault_matches_only_its_method_and_path(api: ApiClient, emulator: Kube
     assert [call(api, "PUT", f"{CONFIGMAPS}/settings", body=configmap("settings")).body.get("reason") for _ in range(3)] == ["Custom", "Custom", None]
 
 
+def test_a_raw_answer_is_served_as_given_once_then_the_store_answers_as_strictly_as_ever(api: ApiClient, emulator: KubeEmulator) -> None:
+    """`serve_raw` stands in for a broken API server or a proxy: the exact bytes, status and content type, for the
+    matching requests only; everything else (and the next request) is the emulator's strict answer."""
+    emulator.create(configmap("settings"))
+    emulator.serve_raw(b"<html>502 Bad Gateway</html>", path=r"/configmaps$", status=502, content_type="text/html")
+    emulator.serve_raw(b"[1, 2]", path=r"/configmaps$")
+    method, url, headers, _, _ = api.param_serialize("GET", CONFIGMAPS, header_params={"Accept": "application/json"})
+    first = api.call_api(method, url, header_params=headers)
+    assert (first.status, first.read(), first.headers["Content-Type"]) == (502, b"<html>502 Bad Gateway</html>", "text/html")
+    second = api.call_api(method, url, header_params=headers)
+    assert (second.status, second.read()) == (200, b"[1, 2]")
+    listed = call(api, "GET", CONFIGMAPS)
+    assert listed.status == 200 and [i["metadata"]["name"] for i in listed.body["items"]] == ["settings"]
+    assert call(api, "GET", f"{CONFIGMAPS}/missing").status == 404  # unmatched paths never saw the raw answers
+    assert [r.status_code for r in emulator.requests] == [502, 200, 200, 404]
+
+
 def test_faults_are_used_in_the_order_added(api: ApiClient, emulator: KubeEmulator) -> None:
     emulator.fail(path="/api", status=500)
     emulator.fail(path="/api", status=503)
