@@ -291,7 +291,8 @@ def _kubeconfig_files(kubeconfig: str | None, environ: Mapping[str, str]) -> tup
         source, paths = "kubeconfig", "~/.kube/config"
     files = [p for p in (paths.split(os.pathsep) if source == "KUBECONFIG" else [paths]) if p]
     if not any(os.path.isfile(os.path.expanduser(f)) for f in files):
-        raise KubeconfigError(source, f"{', '.join(files)}: no such file")
+        there = any(os.path.exists(os.path.expanduser(f)) for f in files)
+        raise KubeconfigError(source, f"{', '.join(files)}: {'not a regular file' if there else 'no such file'}")
     return source, paths
 
 

@@ -101,7 +101,8 @@ def _check_answer(response: Any, *_args: Any, **_kwargs: Any) -> None:
     if not isinstance(doc, dict):
         raise QueryFailed(f"malformed answer: a JSON {type(doc).__name__}, not an object")
     if doc.get("status") == "error":
-        raise QueryFailed(f"HTTP 200 with status error: {doc.get('errorType') or ''}: {doc.get('error') or ''}".rstrip(": "))
+        said = ": ".join(str(doc[k]) for k in ("errorType", "error") if doc.get(k))
+        raise QueryFailed(f"HTTP 200 with status error: {said}" if said else "HTTP 200 with status error")
     if doc.get("status") != "success":
         raise QueryFailed("malformed answer: no status success")
     data = doc.get("data")
@@ -207,7 +208,12 @@ class PrometheusMetrics:
         from requests.exceptions import RequestException
 
         server = origin(query.address or self.url)
-        client = self._client(query)
+        try:
+            client = self._client(query)
+        except QueryFailed:
+            raise  # a missing or unusable secretRef: named by its Secret, not by the server
+        except Exception as err:  # noqa: BLE001 - an address the HTTP library cannot use
+            raise QueryFailed(f"{server}: cannot query this address ({type(err).__name__})") from None
         self.requests_made += 1
         try:
             return read(client.custom_query(promql))

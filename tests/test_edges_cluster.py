@@ -14,11 +14,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pygit2
 import pytest
+from click.testing import CliRunner
 from cluster_harness import DEPLOY_CRDS, NEW_IMAGE, SEED, START, SeedCluster, TickRun, hpa_v2
 from kube_emulator import KubeEmulator
 from werkzeug import Request, Response
 
+from cronjob.cli import main
 from cronjob.yamlio import load_documents
 
 NAMESPACES = ("--namespace", "test", "--namespace", "prod")
@@ -250,6 +253,12 @@ def test_kubeconfig_env_pointing_at_a_missing_file_names_the_file(tmp_path: Path
     assert run.stderr == f"error: KUBECONFIG: cannot load the Kubernetes client configuration: {named.format(missing=missing)}: no such file\n"
 
 
+def test_a_kubeconfig_that_is_a_directory_is_named(tmp_path: Path) -> None:
+    run = cronary("tick", "--once", "--no-lease", "--kubeconfig", str(tmp_path), env=outside_a_cluster(tmp_path))
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr == f"error: --kubeconfig: cannot load the Kubernetes client configuration: {tmp_path}: not a regular file\n"
+
+
 def exec_kubeconfig(emulator, tmp_path: Path, plugin: str) -> str:
     """A kubeconfig whose user gets its token from an exec credential plugin (a shell script)."""
     script = tmp_path / "credential-plugin"
@@ -301,3 +310,35 @@ def test_an_exec_credential_plugin_that_works_gives_the_tick_its_token(tmp_path:
         assert run.returncode == 0, run
         assert PLUGIN_TOKEN not in run.stdout + run.stderr
         assert [r.status_code for r in emulator.requests] == [200]  # the (empty) Canary LIST, authenticated
+
+
+# ------------------------------------------------------------------------------------------------ GitOps mode
+def _committed_status(remote: Path, namespace: str) -> dict[str, Any] | None:
+    from cronjob.git_layout import load
+
+    repo = pygit2.Repository(str(remote))
+    head = repo.references.get("refs/heads/main")
+    if head is None:
+        return None
+    try:
+        blob = repo.get(head.target).peel(pygit2.Tree)[f"cronary/{namespace}/podinfo/status.yaml"]
+    except KeyError:
+        return None
+    return load(blob.data)["status"]
+
+
+@pytest.mark.parametrize("path, body, message", [
+    pytest.param(CANARY_LIST, raw([]), "namespace test not decided: list canaries in test: HTTP 200 InvalidResponse: the answer is not a CanaryList: a JSON list", id="canary-list"),
+    pytest.param(DEPLOYMENT_LIST, raw({"items": "x"}), "Canary podinfo.test not decided: list deployments in test: HTTP 200 InvalidResponse: the answer is not a DeploymentList: no items list", id="deployment-list"),
+])
+def test_in_git_mode_a_bad_list_leaves_out_its_namespace_and_the_other_is_committed(two: SeedCluster, tmp_path: Path, path: str, body: bytes, message: str) -> None:
+    remote = tmp_path / "remote.git"
+    pygit2.init_repository(str(remote), bare=True, initial_head="main")
+    two.emulator.serve_raw(body, path=path)
+    args = two.args(*NAMESPACES, "--git-repo", str(remote), "--git-cache", str(tmp_path / "cache"))
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    run = TickRun(result.exit_code, result.output)
+    assert run.exit_code == 1, run.output
+    assert [b["msg"] for b in problems(run)] == [message]
+    assert _committed_status(remote, "test") is None
+    assert (_committed_status(remote, "prod") or {}).get("phase") == "Initializing"
