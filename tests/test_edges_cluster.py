@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -342,3 +344,67 @@ def test_in_git_mode_a_bad_list_leaves_out_its_namespace_and_the_other_is_commit
     assert [b["msg"] for b in problems(run)] == [message]
     assert _committed_status(remote, "test") is None
     assert (_committed_status(remote, "prod") or {}).get("phase") == "Initializing"
+
+
+# ------------------------------------------------------------------------------------------------ below HTTP
+@pytest.fixture
+def raw_servers() -> Any:
+    """`start(reply)`: a TCP server on loopback that reads a request's first bytes and sends `reply` (None: never
+    answers); its port."""
+    servers: list[socket.socket] = []
+    held: list[socket.socket] = []
+
+    def start(reply: bytes | None) -> int:
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        servers.append(server)
+
+        def serve() -> None:
+            while True:
+                try:
+                    conn, _ = server.accept()
+                except OSError:
+                    return
+                held.append(conn)
+                try:
+                    conn.recv(65536)
+                    if reply is not None:
+                        conn.sendall(reply)
+                        conn.close()
+                except OSError:
+                    pass
+
+        threading.Thread(target=serve, daemon=True).start()
+        return server.getsockname()[1]
+
+    yield start
+    for sock in servers + held:
+        sock.close()
+
+
+def test_api_server_transport_failures_are_told_apart_and_name_the_server(raw_servers) -> None:
+    from kubernetes.client.configuration import Configuration
+
+    from cronjob.kube_api import CANARIES, ApiError, KubeClient, list_request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    silent, garbage = raw_servers(None), raw_servers(b"garbage\r\n\r\n")
+    plain = raw_servers(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+    cases = {
+        "https://kube.nonexistent.invalid:6443/prefix?token=abc": "host not found (https://kube.nonexistent.invalid:6443)",
+        f"https://someone:pw@127.0.0.1:{closed}/secret-path": f"connection refused (https://127.0.0.1:{closed})",
+        f"http://127.0.0.1:{silent}": f"timed out (http://127.0.0.1:{silent})",
+        f"http://127.0.0.1:{garbage}": f"connection closed without a valid HTTP answer (http://127.0.0.1:{garbage})",
+        f"https://127.0.0.1:{plain}": f"TLS handshake failed: wrong version number (https://127.0.0.1:{plain})",
+    }
+    for host, expected in cases.items():
+        configuration = Configuration()
+        configuration.host, configuration.retries = host, False
+        with pytest.raises(ApiError) as caught:
+            KubeClient(configuration, timeout=0.5).send(list_request(CANARIES, "test"))
+        text = str(caught.value)
+        assert text.startswith("list canaries in test: ") and text.endswith(expected), (host, text)
+        assert "pw" not in text and "secret-path" not in text and "token" not in text and "prefix" not in text
