@@ -5,7 +5,8 @@ grouped by namespace and workload, so the number of Prometheus requests in a tic
 number of canaries; custom queries (in-line or MetricTemplate) run per canary. Every failure — no data,
 NaN, a PromQL error, Prometheus unreachable — becomes a `MetricResult` the engine counts as a failed check;
 nothing here raises into the tick. Credentials from a MetricTemplate's `secretRef` stay in memory: they are
-never logged and never put into a result or an error text.
+never logged and never put into a result or an error text. A server is named by its origin only, and what it
+answers passes `engine.redact` (the one redactor) with its URL.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from engine.errors import SpecError
 from engine.metric_templates import MetricTemplateSpec
 from engine.model import BUILTIN_METRICS, Canary
 from engine.queries import AggregateKey, RenderedQuery, query_for, split_aggregated_result
+from engine.redact import origin, redact
 from engine.tick import HookResult, MetricRequest
 
 if TYPE_CHECKING:  # imported at the first query: a tick without metrics never loads requests
@@ -132,7 +134,7 @@ class PrometheusMetrics:
         try:
             return client.custom_query(promql)
         except (PrometheusApiClientException, requests.exceptions.RequestException, ValueError) as err:
-            raise QueryFailed(_describe(err)) from None
+            raise QueryFailed(redact(_describe(err), query.address or self.url)) from None  # a server may echo its URL
 
     # -- answering -----------------------------------------------------------------------------------
     def _render(self, canary: Canary, request: MetricRequest) -> RenderedQuery:
@@ -212,7 +214,7 @@ class PrometheusMetrics:
             ref = metric.template_ref
             if ref is None:
                 if metric.name in BUILTIN_METRICS:
-                    servers.setdefault((None, None), (f"prometheus {self.url}", RenderedQuery("vector(1)")))
+                    servers.setdefault((None, None), (f"prometheus {origin(self.url)}", RenderedQuery("vector(1)")))
                 continue
             namespace = ref.namespace or canary.namespace
             template = self.templates.get((namespace, ref.name))
