@@ -104,6 +104,7 @@ _RUN = _Invocation()
 
 
 def _set_debug(_ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """`--debug` is read before the command runs (eager), so an error in any later step knows of it."""
     if value:
         _RUN.debug = True
 
@@ -153,7 +154,7 @@ class _Cli(click.Group):
         except RunFailed as err:
             _report(str(err), EXIT_FAILED, err)
         except Exception as err:  # noqa: BLE001 - a bug or an environment nobody foresaw: one line, not a traceback
-            _report(f"unexpected error: {type(err).__name__}: {err}", EXIT_FAILED, err, unexpected=True)
+            _report(f"unexpected error: {type(err).__name__}" + (f": {err}" if str(err) else ""), EXIT_FAILED, err, unexpected=True)
 
     def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
         name, command, rest = super().resolve_command(ctx, args)

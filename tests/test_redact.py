@@ -55,6 +55,7 @@ TEXTS = [
     pytest.param("echo s3cret-Pa55! and S3CRET-PA55%21", ("https://u:s3cret-Pa55%21@h/x",), (), f"echo {MASK} and {MASK}", id="percent-encoded-decoded-and-recased"),
     pytest.param("echo a b/c", ("http://h/?q=a+b%2Fc",), (), f"echo {MASK}", id="query-plus-and-percent"),
     pytest.param("auth with s3cret-Pa55 failed", (), ("s3cret-Pa55",), f"auth with {MASK} failed", id="extra-secret"),
+    pytest.param("token ghp_abc in https://ghp_abc@h/x", ("https://ghp_abc@h/x",), (), f"token {MASK} in https://h", id="token-as-user"),
     pytest.param("failed for 'org/repo.git'", ("https://git.example/org/repo.git",), (), f"failed for '{MASK}'", id="git-path"),
     pytest.param("other url ssh://git:pw@h/x", (), (), "other url ssh://h", id="any-url-in-text"),
     pytest.param("Max retries exceeded with url: /api/v1/x?labelSelector=a (Caused by X)", (), (), f"Max retries exceeded with url: {MASK} (Caused by X)", id="urllib3-request-target"),
