@@ -5,7 +5,7 @@ cronary's own (docs/alerts.md). Transport as in Flagger's `postMessage`: one JSO
 provider's proxy if any, success is HTTP 2xx, no retries. Nothing here raises into the tick: every failure
 is a `SendResult` with `ok=False` and an error text. A webhook address (and a token, and a proxy with its
 credentials) is a secret: it never appears in a log line, an error text or a result — providers are named
-by `<name>.<namespace>`.
+by `<name>.<namespace>`, and an endpoint's answer passes `engine.redact` (the one redactor) first.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 from engine.alert_providers import DISCORD, GENERIC, MSTEAMS, SLACK, AlertProviderSpec, NotifierTarget, resolve_target
 from engine.alerts import ERROR, Alert, Delivery
 from engine.errors import SpecError
+from engine.redact import redact
 
 if TYPE_CHECKING:
     import requests  # imported when an alert is sent: a tick without alerts never loads it
@@ -121,29 +122,6 @@ class SendResult:
     status: int | None = None
 
 
-def _scrub(text: str, *secrets: str | None) -> str:
-    """Remove every secret (and a URL's path and host-with-path, which carry Slack/Teams tokens) from a text."""
-    pieces: set[str] = set()
-    for secret in secrets:
-        if not secret:
-            continue
-        pieces.add(secret)
-        try:
-            parts = urlsplit(secret)
-        except ValueError:
-            continue
-        if parts.path and parts.path != "/":
-            pieces.add(parts.path)
-            pieces.add(parts.netloc + parts.path)
-        if parts.query:
-            pieces.add(parts.query)
-        if parts.username or parts.password:
-            pieces.add(parts.netloc)
-    for piece in sorted(pieces, key=len, reverse=True):
-        text = text.replace(piece, "<redacted>")
-    return text
-
-
 def _describe(err: requests.RequestException) -> str:
     import requests
 
@@ -177,9 +155,10 @@ def post_alert(alert: Alert, target: NotifierTarget, *, timeout: float = DEFAULT
         return _logged(alert, _replace(result, error=f"sending notification failed: {type(err).__name__}"))
     if 200 <= response.status_code < 300:
         return _logged(alert, _replace(result, ok=True, status=response.status_code))
-    snippet = (response.text or "")[:MAX_ERROR_BODY].strip()
+    # redacted before it is cut: a credential cut in half would no longer be recognised
+    snippet = redact(response.text or "", target.url, url, target.proxy, secrets=(target.token,))[:MAX_ERROR_BODY].strip()
     error = f"sending notification bad response {response.status_code}" + (f": {snippet}" if snippet else "")
-    return _logged(alert, _replace(result, error=_scrub(error, target.url, url, target.token, target.proxy), status=response.status_code))
+    return _logged(alert, _replace(result, error=error, status=response.status_code))
 
 
 def _replace(result: SendResult, **changes: Any) -> SendResult:

@@ -1,7 +1,13 @@
-"""The `cronary` command line: render, simulate, validate, tick.
+"""The `cronary` command line: render, simulate, validate, tick, history.
 
-Bad input of any kind exits with status 2 and one line `FILE: FIELD.PATH: message` on stderr; nothing is
-written to stdout in that case (output is built completely before it is printed).
+The output contract (docs/cli.md), kept in one place, `_Cli`:
+
+* Exit status 2 for bad input of any kind (a file, a field, a flag, a usage error), 1 for a run that failed
+  (including an exception nobody foresaw), 0 otherwise.
+* An error is one line: `error: FILE: FIELD.PATH: message` on stderr, nothing on stdout (output is built
+  completely before it is printed). `tick` logs JSON lines on stdout, so its errors are JSON log lines too,
+  the last one before it exits; a log pipeline never sees anything else.
+* No traceback unless `--debug` asks for it; it then goes to stderr. Every line passes `engine.redact`.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import re
 import socket
 import sys
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 import click
@@ -21,12 +28,14 @@ from engine.durations import parse_go_duration
 from engine.errors import SpecError
 from engine.names import is_dns1123_label, is_http_url
 from engine.providers import resolve_provider
+from engine.redact import origin, redact
 from engine.tick import HookRequest, HookResult, MetricRequest, Settings
 
-from .errors import InputError
+from .errors import EXIT_BAD_INPUT, EXIT_FAILED, InputError, RunFailed
 from .kube_api import SERVICE_ACCOUNT_DIR, KubeClient, KubeconfigError, configuration_for
 from .kube_read import Shard
 from .kube_tick import Tick, TickOptions
+from .logs import LEVELS, LOGGER, traceback_text
 from .logs import configure as configure_logs
 from .prometheus import PrometheusMetrics
 from .webhooks import WebhookCaller
@@ -37,8 +46,6 @@ if TYPE_CHECKING:
     from engine.analysis import MetricResult
 
     from .git_tick import GitOptions
-
-EXIT_BAD_INPUT = 2
 
 prometheus_option = click.option(
     "--prometheus",
@@ -62,50 +69,102 @@ mesh_provider_option = click.option(
 )
 
 
-def _bad_input(fn: Callable[..., None]) -> Callable[..., None]:
-    """Turn InputError into one line on stderr and exit status 2."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        try:
-            fn(*args, **kwargs)
-        except InputError as err:
-            click.echo(f"error: {err.line}", err=True)
-            sys.exit(EXIT_BAD_INPUT)
-
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper
-
-
 def _prometheus(url: str | None, cluster_file: str, objects: list[dict[str, Any]], istio_seconds: bool) -> PrometheusMetrics | None:
     from .inputs import metric_templates, template_secrets
 
     if url is None:
         return None
     if not is_http_url(url):
-        raise InputError("--prometheus", "", f"must be an http(s) URL, got {url!r}")
+        raise InputError("--prometheus", "", _not_a_url(url))
     templates = metric_templates(cluster_file, objects)
     secrets = template_secrets(cluster_file, objects, templates)
     return PrometheusMetrics(url, templates=templates, read_secret=lambda ns, name: secrets.get((ns, name)), istio_seconds=istio_seconds)
 
 
-class _OneLineErrors(click.Group):
-    """Usage errors (a missing option, an unknown flag) as one line and exit status 2, like bad input."""
+def _not_a_url(url: str) -> str:
+    """Why a URL flag was refused, showing no more of it than its origin (it may carry a credential)."""
+    return f"must be an http(s) URL with a host and no user:password@, got {origin(url)}"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the output contract: exit statuses, one-line errors, tracebacks only with --debug
+
+
+@dataclass
+class _Invocation:
+    """What the error handling needs to know about the command being run. The CLI runs one command per
+    process (tests run them one after another), so one instance, reset by each `main()`, is enough."""
+
+    command: str | None = None
+    debug: bool = False
+    logs_configured: bool = False  # tick: its JSON log handler is set up for this run
+
+
+_RUN = _Invocation()
+
+
+def _set_debug(_ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """`--debug` is read before the command runs (eager), so an error in any later step knows of it."""
+    if value:
+        _RUN.debug = True
+
+
+debug_option = click.option(
+    "--debug", is_flag=True, is_eager=True, expose_value=False, callback=_set_debug,
+    help="On an error, also print its traceback (to stderr).",
+)
+
+
+def _configure_logs(level: int = logging.INFO) -> None:
+    configure_logs(level=level, debug=_RUN.debug)
+    _RUN.logs_configured = True
+
+
+def _report(message: str, status: int, err: BaseException, unexpected: bool = False) -> None:
+    """The one line of an error (a JSON log line in `tick`, naming the exception's type when it was not
+    foreseen), after its traceback when `--debug` asks, then exit with `status`."""
+    if _RUN.debug:
+        click.echo(traceback_text(err), err=True)
+    line = redact(message)
+    if _RUN.command == "tick":
+        if not _RUN.logs_configured:
+            _configure_logs()
+        logging.getLogger(LOGGER).error("%s", line, extra={"exception": type(err).__name__} if unexpected else {})
+    else:
+        click.echo(f"error: {line}", err=True)
+    sys.exit(status)
+
+
+class _Cli(click.Group):
+    """Every command's errors end here (see the module docstring): usage errors and `InputError` exit 2,
+    `RunFailed` and unexpected exceptions exit 1, each as one line."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        global _RUN
+        _RUN = _Invocation()
+        kwargs.pop("standalone_mode", None)
         try:
-            kwargs.pop("standalone_mode", None)
             return super().main(*args, standalone_mode=False, **kwargs)
-        except click.exceptions.Abort:
-            click.echo("aborted", err=True)
-            sys.exit(1)
+        except click.exceptions.Abort as err:
+            _report("aborted", EXIT_FAILED, err)
         except click.ClickException as err:
-            click.echo(f"error: {err.format_message()}", err=True)
-            sys.exit(EXIT_BAD_INPUT if isinstance(err, click.UsageError) else err.exit_code)
+            _report(err.format_message(), EXIT_BAD_INPUT if isinstance(err, click.UsageError) else err.exit_code, err)
+        except InputError as err:
+            _report(err.line, EXIT_BAD_INPUT, err)
+        except RunFailed as err:
+            _report(str(err), EXIT_FAILED, err)
+        except Exception as err:  # noqa: BLE001 - a bug or an environment nobody foresaw: one line, not a traceback
+            _report(f"unexpected error: {type(err).__name__}" + (f": {err}" if str(err) else ""), EXIT_FAILED, err, unexpected=True)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        name, command, rest = super().resolve_command(ctx, args)
+        _RUN.command = command.name if command is not None else name
+        return name, command, rest
 
 
-@click.group(cls=_OneLineErrors)
+@click.group(cls=_Cli)
 @click.version_option(package_name="cronary")
+@debug_option
 def main() -> None:
     """cronary: Flagger-compatible canary analysis as a pure function, ticked by a CronJob."""
 
@@ -120,7 +179,7 @@ def main() -> None:
 @mesh_provider_option
 @prometheus_option
 @istio_seconds_option
-@_bad_input
+@debug_option
 def render(
     canary_file: str, cluster_file: str, metrics_file: str | None, hooks_file: str | None, now_text: str | None, output: str,
     mesh_provider: str | None, prometheus_url: str | None, istio_seconds: bool,
@@ -181,7 +240,7 @@ def render(
 @mesh_provider_option
 @prometheus_option
 @istio_seconds_option
-@_bad_input
+@debug_option
 def simulate(
     canary_file: str, cluster_file: str, scenario_file: str, output: str, mesh_provider: str | None, prometheus_url: str | None,
     istio_seconds: bool,
@@ -209,7 +268,7 @@ def simulate(
 @main.command()
 @click.argument("canary_files", metavar="CANARY.yaml...", nargs=-1, required=True)
 @mesh_provider_option
-@_bad_input
+@debug_option
 def validate(canary_files: tuple[str, ...], mesh_provider: str | None) -> None:
     """Check Canaries without a cluster; print one line per Canary."""
     from .inputs import read_canaries
@@ -353,26 +412,30 @@ def _holder() -> str:
 @click.option("--no-cluster", is_flag=True, help="GitOps mode without cluster access: Canaries and targets come from the repository.")
 @click.option("--git-manifests", default="", metavar="PATH", help="With --no-cluster: where the team's Canaries and Deployments are in the repository (default: all of it).")
 @click.option("--sync-delay", default="60s", show_default=True, metavar="DURATION", help="With --no-cluster: how long the GitOps tool takes to sync a commit.")
-@_bad_input
+@click.option(
+    "--log-level", envvar="CRONARY_LOG_LEVEL", type=click.Choice(list(LEVELS), case_sensitive=False), default="info", show_default=True,
+    help="The least severe log lines printed (env CRONARY_LOG_LEVEL).",
+)
+@debug_option
 def tick(
     once: bool, budget: str, namespaces: tuple[str, ...], selector: str | None, shard: str, lease_namespace: str | None, no_lease: bool,
     kubeconfig: str | None, service_account_dir: str, now_text: str | None, mesh_provider: str | None, prometheus_url: str, istio_seconds: bool,
     no_config_tracking: bool, include_label_prefixes: tuple[str, ...], selector_labels: str, request_timeout: str, concurrency: str,
     event_webhook: str | None, slack_url: str | None, slack_channel: str, slack_user: str, msteams_url: str | None, cluster_name: str,
     git_repo: str | None, git_branch: str, git_path: str, git_cache: str, git_commit_per_canary: bool, no_cluster: bool,
-    git_manifests: str, sync_delay: str,
+    git_manifests: str, sync_delay: str, log_level: str,
 ) -> None:
     """Decide every due Canary of the shard and write the decisions to the cluster, or commit them to git with
     --git-repo (the CronJob's entry point)."""
+    _configure_logs(LEVELS[log_level.lower()])  # first: a bad flag below is a JSON log line too
     git = _git_options(git_repo, git_branch, git_path, git_cache, git_commit_per_canary, no_cluster, git_manifests, sync_delay)
     options = _tick_options(
         once, budget, namespaces, selector, shard, lease_namespace, no_lease or git is not None, now_text, mesh_provider, no_config_tracking,
         include_label_prefixes, selector_labels, event_webhook, slack_url, slack_channel, slack_user, msteams_url, cluster_name, concurrency,
     )
     if not is_http_url(prometheus_url):
-        raise InputError("--prometheus", "", f"must be an http(s) URL, got {prometheus_url!r}")
+        raise InputError("--prometheus", "", _not_a_url(prometheus_url))
     timeout = _duration("--request-timeout", request_timeout, 0.1, 300)
-    configure_logs()
     client = None if git is not None and not git.read_cluster else KubeClient(_kube_configuration(kubeconfig, service_account_dir), timeout)
     metrics = PrometheusMetrics(prometheus_url, istio_seconds=istio_seconds)
     with WebhookCaller() as webhooks:
@@ -406,8 +469,7 @@ def _kube_configuration(kubeconfig: str | None, service_account_dir: str) -> Any
         return configuration_for(kubeconfig, service_account_dir)
     except KubeconfigError as err:
         if err.credentials:
-            logging.getLogger("cronary").error("%s: %s; this tick decides nothing", err.source, err.message)
-            sys.exit(1)
+            raise RunFailed(f"{err.source}: {err.message}; this tick decides nothing") from None
         raise InputError(err.source, "", f"cannot load the Kubernetes client configuration: {err.message}") from None
     except Exception as err:  # noqa: BLE001 - anything else the loaders raise
         raise InputError(kubeconfig or "in-cluster or kubeconfig", "", f"cannot load the Kubernetes client configuration: {' '.join(str(err).split())[:200]}") from None
@@ -458,7 +520,7 @@ def _check_branch(branch: str) -> None:
 @click.option("--git-cache", envvar="CRONARY_GIT_CACHE", default="/tmp/cronary-git", show_default=True, metavar="DIR")
 @click.option("--canary", "canary_key", default=None, metavar="NAME.NAMESPACE", help="Only this canary (e.g. podinfo.test).")
 @click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@_bad_input
+@debug_option
 def history(git_repo: str, git_branch: str, git_path: str, git_cache: str, canary_key: str | None, output: str) -> None:
     """Rebuild rollout timelines from `git log` alone: the trailers of cronary's commits."""
     from .git_repo import GitCredentials, GitError, GitWorkspace
@@ -471,8 +533,7 @@ def history(git_repo: str, git_branch: str, git_path: str, git_cache: str, canar
     try:
         workspace.sync()
     except GitError as err:  # the remote did not answer (or not as git): a failed run, not bad input
-        click.echo(f"error: --git-repo: {err}", err=True)
-        sys.exit(1)
+        raise RunFailed(f"--git-repo: {err}") from None
     commits = [(c.oid, c.message) for c in workspace.log(git.path or None)]
     entries = timeline_from_log(commits, canary_key)
     if output == "json":

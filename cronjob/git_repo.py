@@ -5,7 +5,9 @@ Why it looks the way it does:
 * No working tree. A tick changes a few files among thousands; writing blobs and rebuilding only the changed
   trees is far cheaper than checking out, stat-ing and re-indexing the whole repository every minute.
 * Credentials never touch disk or messages. The URL stored in the cache has no userinfo; usernames, passwords,
-  tokens and SSH keys reach libgit2 only through `RemoteCallbacks`, and every error text passes `scrub`.
+  tokens and SSH keys reach libgit2 only through `RemoteCallbacks`. A message names the remote by its origin
+  (`scheme://host:port`, `file://` for a local one) and every error text from libgit2 or the remote passes
+  `engine.redact` (the one redactor) with the URL and the credentials.
 * Pushes are compare-and-swap. Over HTTPS/SSH the server's receive-pack checks the old value. libgit2's
   *local* transport (file:// and plain paths) does not: it writes the remote ref with force, so two racing
   pushers can both "succeed" and one commit is lost. Local remotes are therefore pushed by hand here: the
@@ -15,21 +17,20 @@ Why it looks the way it does:
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 import pygit2
 from pygit2.enums import CredentialType, FetchPrune, RepositoryOpenFlag, SortMode
 
-from .webhooks import origin  # a network remote is named as scheme://host:port
+from engine.redact import MASK, origin, redact
 
-__all__ = ["CommitInfo", "GitCredentials", "GitError", "GitWorkspace", "Signature", "scrub"]
+__all__ = ["CommitInfo", "GitCredentials", "GitError", "GitWorkspace", "Signature"]
 
 _REMOTE = "origin"
 _TREE = pygit2.GIT_FILEMODE_TREE
@@ -40,11 +41,10 @@ _OBJ_COMMIT = int(pygit2.GIT_OBJECT_COMMIT)  # a submodule (gitlink): no object 
 _LOCK_WAIT_S = 5.0  # a pusher holds the remote ref's lock for milliseconds; longer means a crashed writer
 _STALE_LOCK_S = 120.0  # a lock file this old in our own cache was left by a killed Job
 _MAX_AUTH_ATTEMPTS = 3  # libgit2 asks again after a rejected credential; don't loop forever
-_URL_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@")
 
 
 class GitError(Exception):
-    """Anything git-side that went wrong (network, auth, a corrupt cache). The message is always scrubbed."""
+    """Anything git-side that went wrong (network, auth, a corrupt cache). The message is always redacted."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -84,7 +84,7 @@ class GitCredentials:
         return not (self.username or self.password or self.ssh_key or self.ssh_public_key or self.ssh_passphrase)
 
     def __repr__(self) -> str:
-        hidden = lambda value: None if value is None else "***"
+        hidden = lambda value: None if value is None else MASK
         return (
             f"GitCredentials(username={self.username!r}, password={hidden(self.password)}, "
             f"ssh_key={self.ssh_key!r}, ssh_public_key={self.ssh_public_key!r}, "
@@ -135,24 +135,6 @@ def _split_userinfo(url: str) -> tuple[str, str | None, str | None]:
     else:
         kept = f"{user}@" if user else ""
     return f"{scheme}://{kept}{host}{slash}{path}", user_dec, password_dec
-
-
-def scrub(text: str, url: str | None = None, credentials: GitCredentials | None = None) -> str:
-    """Remove every secret we know of from `text`: the password/token/passphrase in `credentials`, the password
-    in `url` (raw and percent-encoded), and the userinfo of any URL that appears in the text."""
-    secrets: set[str] = set()
-    if credentials is not None:
-        secrets.update(s for s in (credentials.password, credentials.ssh_passphrase) if s)
-    if url:
-        _, user, password = _split_userinfo(url)
-        if password:
-            secrets.add(password)
-        if user and password is None and url.lower().startswith(("http://", "https://")):
-            secrets.add(user)  # https://TOKEN@host: the "user" is the token
-    for secret in sorted(secrets, key=len, reverse=True):
-        for form in {secret, quote(secret, safe=""), quote(secret)}:
-            text = text.replace(form, "***")
-    return _URL_USERINFO.sub(r"\1***@", text)
 
 
 def _remote_label(url: str, local: Path | None) -> str:
@@ -362,7 +344,7 @@ class GitWorkspace:
         if not branch or not pygit2.reference_is_valid_name(f"refs/heads/{branch}"):
             raise ValueError(f"invalid branch name {branch!r}")
         clean, user, password = _split_userinfo(url)
-        self._raw_url = url  # kept only to scrub it out of messages; never stored or sent as-is
+        self._raw_url = url  # kept only to redact it out of messages; never stored or sent as-is
         if (credentials is None or credentials.empty) and (user or password):  # CRONARY_GIT_* unset: the URL's
             credentials = GitCredentials(username=user, password=password)
         self._credentials = credentials
@@ -379,18 +361,18 @@ class GitWorkspace:
         self._base: pygit2.Oid | None = None  # the remote branch as of the last sync/push
 
     def __repr__(self) -> str:
-        return f"GitWorkspace(url={self._url!r}, branch={self._branch!r}, cache_dir={str(self._cache)!r})"
+        return f"GitWorkspace(url={origin(self._raw_url)!r}, branch={self._branch!r}, cache_dir={str(self._cache)!r})"
 
     # ------------------------------------------------------------------------------------------ errors
 
-    def _scrub(self, text: str) -> str:
-        return scrub(text, self._raw_url, self._credentials)
-
     def _fail(self, what: str, exc: BaseException | None = None) -> GitError:
-        """A GitError with a scrubbed one-line message naming the remote as scheme://host:port (`_remote_label`)
-        and the reason, and no chained original (a traceback would print it unscrubbed)."""
-        detail = "" if exc is None else f": {_reason(self._scrub(str(exc)))}" if str(exc) else f": {type(exc).__name__}"
-        return GitError(self._scrub(f"{what} ({_remote_label(self._url, self._local)}, branch {self._branch}){detail}"))
+        """A GitError with a redacted one-line message naming the remote (`_remote_label`) and the reason (no
+        userinfo, path or query of the URL, no credential), and no chained original (a traceback would print
+        it unredacted)."""
+        detail = "" if exc is None else f": {_reason(str(exc))}" if str(exc) else f": {type(exc).__name__}"
+        c = self._credentials
+        detail = redact(detail, self._raw_url, self._url, secrets=() if c is None else (c.password, c.ssh_passphrase))
+        return GitError(f"{what} ({_remote_label(self._url, self._local)}, branch {self._branch}){detail}")
 
     # ------------------------------------------------------------------------------------------ cache
 
@@ -401,11 +383,9 @@ class GitWorkspace:
             try:
                 repo = pygit2.Repository(str(path), RepositoryOpenFlag.NO_SEARCH | RepositoryOpenFlag.BARE)
             except pygit2.GitError:
-                raise GitError(
-                    self._scrub(f"cache directory {path} is neither empty nor a git repository; refusing to delete it")
-                ) from None
+                raise GitError(f"cache directory {path} is neither empty nor a git repository; refusing to delete it") from None
             if Path(repo.path).resolve() != path.resolve():
-                raise GitError(self._scrub(f"cache directory {path} is not the root of its repository"))
+                raise GitError(f"cache directory {path} is not the root of its repository")
             try:
                 url = repo.remotes[_REMOTE].url
             except (KeyError, pygit2.GitError):
@@ -444,7 +424,7 @@ class GitWorkspace:
     @property
     def _r(self) -> pygit2.Repository:
         if self._repo is None:
-            raise GitError(self._scrub(f"workspace for {_remote_label(self._url, self._local)} is not synced: call sync() first"))
+            raise GitError(f"workspace for {_remote_label(self._url, self._local)} is not synced: call sync() first")
         return self._repo
 
     def _set_head(self, oid: pygit2.Oid | None) -> None:
@@ -472,7 +452,7 @@ class GitWorkspace:
                 repo.references.create("HEAD", self._ref, force=True)
             self._base = base
             self._set_head(base)
-        except Exception as exc:  # noqa: BLE001 - every failure leaves as a scrubbed GitError
+        except Exception as exc:  # noqa: BLE001 - every failure leaves as a redacted GitError
             raise self._fail("sync failed", exc) from None
         return None if base is None else str(base)
 

@@ -18,19 +18,18 @@ won the race, on renew the Lease was lost.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
+
+from engine.redact import redact
 
 from .kube_api import LEASES, ApiError, ApiRequest, ApiResponse
 
 Send = Callable[[ApiRequest], ApiResponse]
 DEFAULT_DURATION_SECONDS = 20
 _VERBS = {"GET": "get", "POST": "create", "PUT": "update"}
-_URL = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)(?:[^\s/@'\"]*@)?([^\s/?#'\"]+)[^\s'\"]*")  # keeps scheme://host:port
-_URL_PATH = re.compile(r"\b(url: )/[^\s'\"]*")  # urllib3's "Max retries exceeded with url: /path?query"
 
 
 def micro_time(moment: datetime) -> str:
@@ -85,7 +84,7 @@ class LeaseError(Exception):
 def _failure(namespace: str, name: str, doing: str, err: ApiError) -> LeaseError:
     verb = _VERBS.get(err.request.method, err.request.method.lower())
     cause = f"HTTP {err.status} {err.reason}" if err.status else err.reason
-    message = _URL_PATH.sub(r"\1(path not shown)", _URL.sub(r"\1\2", err.message))
+    message = redact(err.message)  # scheme://host:port of any URL, and no request target (`url: /path?query`)
     return LeaseError(f"Lease {namespace}/{name} could not be {doing}: {verb}: {cause}" + (f": {message}" if message else ""))
 
 

@@ -7,7 +7,8 @@ NaN, a PromQL error, Prometheus unreachable, an answer that is not what Promethe
 becomes a `MetricResult` the engine counts as a failed check, with one line naming the server as
 scheme://host:port and the reason; nothing here raises into the tick, and a bad answer to an aggregated
 query fails only the checks of the canaries it serves. Credentials from a MetricTemplate's `secretRef` stay in memory: they are
-never logged and never put into a result or an error text.
+never logged and never put into a result or an error text. What a server answers passes `engine.redact` (the one
+redactor) with its URL.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from engine.errors import SpecError
 from engine.metric_templates import MetricTemplateSpec
 from engine.model import BUILTIN_METRICS, Canary
 from engine.queries import AggregateKey, RenderedQuery, query_for, split_aggregated_result
+from engine.redact import origin, redact
 from engine.tick import HookResult, MetricRequest, Settings, likely_metrics
 
-from .webhooks import origin  # the one place a metrics server is named: scheme://host:port
 
 if TYPE_CHECKING:  # imported at the first query: a tick without metrics never loads requests
     from prometheus_api_client import PrometheusConnect
@@ -228,7 +229,7 @@ class PrometheusMetrics:
             reason = f"malformed answer: {err}"
         except Exception as err:  # noqa: BLE001 - an answer nobody foresaw fails this check, not the tick
             reason = f"request failed ({type(err).__name__})"
-        raise QueryFailed(f"{server}: {_clip(reason)}")
+        raise QueryFailed(f"{server}: {_clip(redact(reason, query.address or self.url))}")  # a server may echo its URL
 
     # -- answering -----------------------------------------------------------------------------------
     def _render(self, canary: Canary, request: MetricRequest) -> RenderedQuery:

@@ -17,7 +17,8 @@ The rules, each a decision recorded in `docs/webhooks.md`:
   the same cap. Everything else (4xx, 3xx, certificate errors, a bad URL) is final at once.
 * The failure message is the answer's body on one line, at most `MAX_MESSAGE_CHARS` long, or a short
   description of the transport error. It names the hook's origin (`scheme://host:port`) at most: never the
-  path, the userinfo or the query string, and any userinfo or query value echoed back in a body is masked.
+  path, the userinfo or the query string, and any of those a receiver echoes back in its body is masked
+  (`engine.redact`, the one redactor).
 * Nothing here raises into the caller; every failure is a `HookResult(False, message)`.
 * An idempotency key in the payload (`idempotencyKey`, which the engine may add) is also sent as the
   `Idempotency-Key` header; none is invented here.
@@ -35,9 +36,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlsplit
-
 from engine.model import WebhookSpec
+from engine.redact import origin, redact
 from engine.tick import Event, HookRequest, HookResult
 
 if TYPE_CHECKING:
@@ -62,50 +62,7 @@ Clock = Callable[[], float]
 
 
 # ----------------------------------------------------------------------------------------------------------
-# what may be shown of a URL
-
-
-def origin(url: str) -> str:
-    """`scheme://host[:port]` of a URL — the only part of a hook URL a message or a log line shows."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port
-    except ValueError:
-        return "(invalid URL)"
-    if not parts.scheme or not host:
-        return "(invalid URL)"
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
-
-
-def _secrets_of(url: str) -> list[str]:
-    """The parts of a URL that may hold a credential: userinfo, the query string and its values."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return [url]
-    found: list[str] = []
-    if "@" in parts.netloc:
-        userinfo = parts.netloc.rsplit("@", 1)[0]
-        found += [userinfo, unquote(userinfo)]
-        user, _, password = userinfo.partition(":")
-        found += [password, unquote(password), user, unquote(user)]
-    if parts.query:
-        found += [parts.query, unquote(parts.query)]
-        found += [value for _name, value in parse_qsl(parts.query, keep_blank_values=True)]
-    if parts.fragment:
-        found.append(parts.fragment)
-    # longest first, so a whole userinfo is masked before its parts; very short values would mask noise
-    return sorted({s for s in found if len(s) >= 3}, key=len, reverse=True)
-
-
-def redact(text: str, url: str) -> str:
-    """`text` with every userinfo or query fragment of `url` replaced by `***`."""
-    for secret in _secrets_of(url):
-        text = text.replace(secret, "***")
-    return text
+# messages
 
 
 def _one_line(text: str) -> str:

@@ -41,6 +41,7 @@ from .model import (
     build_frozen,
 )
 from .names import is_dns1123_label, is_dns1123_subdomain, is_http_url, require_label, require_port_name, require_subdomain
+from .redact import origin
 
 _INTERVAL_PATTERN = re.compile(r"^[0-9]+(m|s)")
 MIN_INTERVAL_SECONDS = 10.0
@@ -338,7 +339,7 @@ def _webhook(path: str, value: object) -> WebhookSpec:
     name = _required_str(hook, path, "name")
     url = _required_str(hook, path, "url")
     if not is_http_url(url):
-        raise SpecError(f"{path}.url", f"must be an http or https URL with a host, got {url!r}")
+        raise SpecError(f"{path}.url", f"must be an http or https URL with a host and no user:password@, got {origin(url)}")
     type_text = _optional_str_field(hook, path, "type") or ""
     if type_text not in _HOOK_TYPES:
         raise SpecError(f"{path}.type", f"must be one of {', '.join(t.value for t in HookType)}, got {type_text!r}")

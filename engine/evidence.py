@@ -37,9 +37,10 @@ Everything else (`:`, `#`, `---`, non-ASCII) is written as is. So `git interpret
 same key/value pairs as `parse_commit_message`, and a message with a newline comes back exactly.
 
 No URLs, secrets or PromQL of its own: metrics are shown by name, value and bound (never a query), webhooks
-by name and type (never a URL), and a URL inside a webhook's message is cut to its origin (`scheme://host`).
-Events are written as the engine emitted them (they must come back exactly; the shell keeps secrets out of
-them, as it must for Kubernetes Events and logs anyway).
+by name and type (never a URL), and a URL inside a webhook's message is cut to its origin (`scheme://host`,
+by `engine.redact`, the one redactor; the tick has already masked what a receiver echoed of the hook's URL).
+Events are written as the engine emitted them (they must come back exactly); the engine cuts every URL in an
+event to its origin when it records it, for Kubernetes Events and logs as much as for commits.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from .analysis import MetricVerdict
 from .durations import format_go_float
 from .model import CanaryStatus
 from .phases import Phase
+from .redact import redact
 from .tick import Decision
 
 SUBJECT_REASON_LIMIT = 60  # characters of a reason in a subject line before it is cut with "…"
@@ -141,7 +143,6 @@ _HALT = re.compile(r"^Halt (?:\S+ )?advancement ")
 _NO_DATA = re.compile(r"^no values found for (?:.* )?metric:? (\S+?):?(?: |$)")
 _NOT_READY = re.compile(r"^(.*? not ready): ")
 _HOOK_FAILED = re.compile(r"^((?:pre-rollout|external) check .+? failed) ")
-_URL = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*)://(?:[^\s/?#@]*@)?([^\s/?#]*)[^\s]*")
 
 
 def _short(text: str, why: bool = False, limit: int = SUBJECT_REASON_LIMIT) -> str:
@@ -254,11 +255,6 @@ def _verdict_line(verdict: MetricVerdict) -> str:
     return f"- {escape_line(verdict.metric)}: {_number(verdict.value)} (threshold {escape_line(verdict.bound)}) {result}"
 
 
-def _origins_only(text: str) -> str:
-    """URLs cut to `scheme://host[:port]`: no credentials, paths or query strings in a commit."""
-    return _URL.sub(lambda m: f"{m.group(1)}://{m.group(2)}", text)
-
-
 def _body(change: Change) -> list[str]:
     decision = change.decision
     lines: list[str] = []
@@ -275,7 +271,7 @@ def _body(change: Change) -> list[str]:
         lines.append("Webhooks:")
         for hook in decision.hooks:
             result = "ok" if hook.ok else "failed"
-            message = escape_line(_origins_only(hook.message))
+            message = escape_line(redact(hook.message))  # URLs cut to their origin: no credentials, paths or queries
             lines.append(f"- {escape_line(hook.name)} ({escape_line(hook.type)}): {result}" + (f": {message}" if message else ""))
     return lines
 

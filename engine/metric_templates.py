@@ -15,6 +15,7 @@ from .fields import require_map, require_str
 from .names import is_http_url
 from .model import V1BETA1
 from .queries import parse_template, require_name
+from .redact import origin
 
 SUPPORTED_PROVIDER_TYPES = ("prometheus",)
 # Every type Flagger's CRD allows; all but prometheus are "not supported by cronary yet".
@@ -94,7 +95,7 @@ def parse_metric_template(manifest: object, default_namespace: str = "default") 
         raise SpecError("spec.provider.address", "required (Flagger's prometheus provider needs an address)")
     address = require_str("spec.provider.address", address)
     if not is_http_url(address):
-        raise SpecError("spec.provider.address", f"must be an http or https URL with a host, got {address!r}")
+        raise SpecError("spec.provider.address", f"must be an http or https URL with a host and no user:password@, got {origin(address)}")
     secret_name = None
     if provider.get("secretRef") is not None:
         ref = require_map("spec.provider.secretRef", provider["secretRef"])

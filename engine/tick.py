@@ -27,6 +27,7 @@ from .model import AnalysisSpec, Canary, CanaryStatus, Condition, HookType, Metr
 from .phases import ACTIVE, ANALYSING, INITIAL, Phase, Trigger, promoted_condition, transition
 from .providers import Provider, resolve_provider
 from .readiness import Readiness, deployment_readiness
+from .redact import redact
 from .render_hpa import render_primary_hpa
 from .render_meta import canary_uid, owner_reference
 from .render_primary import FLAGGER_ID, primary_template, render_config_copies, render_primary_deployment, render_scale
@@ -423,7 +424,13 @@ class _Tick:
         return self.canary.key
 
     def event(self, message: str, warning: bool = False) -> None:
-        self.events.append(build_frozen(Event, {"type": "Warning" if warning else "Normal", "message": message, "phase": self.status.phase, "reason": "Synced"}))
+        """Record an event. Its message goes to logs, Kubernetes Events, the status and commits as is, so any
+        URL in it is cut to its origin here (`redact`), whoever wrote the text it quotes."""
+        self.events.append(build_frozen(Event, {"type": "Warning" if warning else "Normal", "message": redact(message), "phase": self.status.phase, "reason": "Synced"}))
+
+    def hook_message(self, hook: WebhookSpec) -> str:
+        """A hook's answer as events and commits quote it: whatever of its URL a receiver echoed, masked."""
+        return redact(self.obs.hooks[hook.name].message, hook.url)
 
     def update(self, **changes: Any) -> None:
         assert _STATUS_FIELDS.issuperset(changes), changes
@@ -459,7 +466,7 @@ class _Tick:
         while result is None:
             self.need(hooks=(build_frozen(HookRequest, {"hook": hook, "payload": self.hook_payload(hook, phase)}),))
             result = self.obs.hooks.get(hook.name)
-        self.hook_outcomes.append(build_frozen(HookOutcome, {"name": hook.name, "type": _hook_type_value(hook), "ok": result.ok, "message": result.message}))
+        self.hook_outcomes.append(build_frozen(HookOutcome, {"name": hook.name, "type": _hook_type_value(hook), "ok": result.ok, "message": redact(result.message, hook.url)}))
         return result
 
     def hook_payload(self, hook: WebhookSpec, phase: str) -> dict[str, Any]:
@@ -500,7 +507,7 @@ class _Tick:
     def post_rollout_hooks(self, phase: Phase) -> None:
         failed = self.run_hooks(HookType.POST_ROLLOUT, _PHASE_VALUES[phase])
         if failed is not None:
-            self.event(f"Post-rollout hook {failed.name} failed {self.obs.hooks[failed.name].message}", warning=True)
+            self.event(f"Post-rollout hook {failed.name} failed {self.hook_message(failed)}", warning=True)
 
     def readiness(self, deployment: Mapping[str, Any], threshold: int) -> Readiness:
         return deployment_readiness(
@@ -876,13 +883,13 @@ class _Tick:
             self.event(f"Starting canary analysis for {self.key_target}")
             failed = self.run_hooks(HookType.PRE_ROLLOUT, _PROGRESSING)
             if failed is not None:
-                self.event(f"Halt {self.key_canary} advancement pre-rollout check {failed.name} failed {self.obs.hooks[failed.name].message}", warning=True)
+                self.event(f"Halt {self.key_canary} advancement pre-rollout check {failed.name} failed {self.hook_message(failed)}", warning=True)
                 self.fail_check()
             return
         for hook in self.analysis.hooks(_ROLLOUT_HOOK):
             result = self.hook_result(hook, _PROGRESSING)
             if not result.ok:
-                self.event(f"Halt {self.key_canary} advancement external check {hook.name} failed {result.message}", warning=True)
+                self.event(f"Halt {self.key_canary} advancement external check {hook.name} failed {self.hook_message(hook)}", warning=True)
                 self.fail_check()
         metrics = self.analysis.metrics
         while missing := [m for m in metrics if m.name not in self.obs.metrics]:

@@ -1,12 +1,14 @@
 """The bad-input rule of the CLI contract (DESIGN.md): bad input of any kind exits with status 2 and prints one
 line naming the file and the field path (`podinfo-canary.yaml: spec.analysis.stepWeight: must be 1..100, got
-150`) on stderr; nothing is written to stdout and no traceback is shown.
+150`) on stderr; nothing is written to stdout and no traceback is shown. `tick`, whose output is JSON log
+lines on stdout, prints that line as its one JSON log line instead, and nothing on stderr.
 
 Runs the installed `cronary` entry point in a subprocess, as a user or CI job would.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -178,7 +180,7 @@ TICK_CASES = [
     ("tick-lease-namespace-unset", [*TICK], "--lease-namespace", "not set"),
     ("tick-lease-namespace-not-a-name", [*TICK, "--lease-namespace", "-x"], "--lease-namespace", "'-x'"),
     ("tick-mesh-provider-unknown", [*TICK, "--no-lease", "--mesh-provider", "consul"], "--mesh-provider", "consul"),
-    ("tick-prometheus-not-a-url", [*TICK, "--no-lease", "--prometheus", "prometheus:9090"], "--prometheus", "prometheus:9090"),
+    ("tick-prometheus-not-a-url", [*TICK, "--no-lease", "--prometheus", "prometheus:9090"], "--prometheus", "must be an http(s) URL"),
     ("tick-event-webhook-not-a-url", [*TICK, "--no-lease", "--event-webhook", "ftp://x"], "--event-webhook", "not shown"),
     ("tick-slack-url-not-a-url", [*TICK, "--no-lease", "--slack-url", "hooks.slack.com/x"], "--slack-url", "URL"),
     ("tick-request-timeout-zero", [*TICK, "--no-lease", "--request-timeout", "0s"], "--request-timeout", "0s"),
@@ -188,11 +190,23 @@ TICK_CASES = [
 ]
 
 
+def _one_log_line(result: subprocess.CompletedProcess[str]) -> str:
+    """`tick` logs JSON lines on stdout, its errors included (docs/cli.md): exit 2, one JSON error line, an
+    empty stderr. Returns the line's `msg`."""
+    assert result.returncode == 2, f"exit {result.returncode}\nstdout: {result.stdout[:500]}\nstderr: {result.stderr[:2000]}"
+    assert result.stderr == "", f"stderr must be empty, got: {result.stderr[:2000]!r}"
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1 and result.stdout.endswith("\n"), f"expected exactly one line on stdout, got {len(lines)}: {result.stdout!r}"
+    line = json.loads(lines[0])
+    assert line["level"] == "error", line
+    return str(line["msg"])
+
+
 @pytest.mark.parametrize("argv,option,fragment", [pytest.param(a, o, f, id=i) for i, a, o, f in TICK_CASES])
-def test_bad_tick_flags_are_one_line_naming_the_option(argv: list[str], option: str, fragment: str) -> None:
+def test_bad_tick_flags_are_one_log_line_naming_the_option(argv: list[str], option: str, fragment: str) -> None:
     env_without_pod_namespace = {k: v for k, v in os.environ.items() if k != "POD_NAMESPACE"}
-    line = _one_line(run(*argv, env=env_without_pod_namespace))
-    assert line.startswith(f"error: {option}: "), line
+    line = _one_log_line(run(*argv, env=env_without_pod_namespace))
+    assert line.startswith(f"{option}: "), line
     assert fragment in line, line
 
 
@@ -200,8 +214,8 @@ def test_no_service_account_and_no_kubeconfig_is_one_line_naming_both(tmp_path: 
     """In a pod without a token mount (automountServiceAccountToken: false) and no kubeconfig to fall back on."""
     env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "POD_NAMESPACE")}
     env.update(KUBERNETES_SERVICE_HOST="10.96.0.1", KUBERNETES_SERVICE_PORT="443", HOME=str(tmp_path))
-    line = _one_line(run("tick", "--once", "--no-lease", "--service-account-dir", str(tmp_path / "none"), env=env))
+    line = _one_log_line(run("tick", "--once", "--no-lease", "--service-account-dir", str(tmp_path / "none"), env=env))
     assert line == (
-        "error: in-cluster or kubeconfig: cannot load the Kubernetes client configuration: not in a cluster "
+        "in-cluster or kubeconfig: cannot load the Kubernetes client configuration: not in a cluster "
         "(Service token file does not exist.) and no kubeconfig (kubeconfig: ~/.kube/config: no such file)"
     )

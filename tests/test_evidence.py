@@ -304,7 +304,7 @@ def test_no_urls_or_queries_in_a_commit() -> None:
     change = played(SEED_CANARY, "scenario-healthy.yaml").changes[5]
     hook = HookOutcome("load-test", "rollout", False, "POST https://user:token@loadtester.test:8080/run?key=s3cret: HTTP 500")
     message = commit_message([dataclasses.replace(change, decision=dataclasses.replace(change.decision, hooks=(hook,)))])
-    assert "- load-test (rollout): failed: POST https://loadtester.test:8080 HTTP 500\n" in message
+    assert "- load-test (rollout): failed: POST https://loadtester.test:8080: HTTP 500\n" in message
     assert "s3cret" not in message and "token" not in message
 
 

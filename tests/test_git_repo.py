@@ -26,7 +26,6 @@ from cronjob.git_repo import (
     GitError,
     GitWorkspace,
     Signature,
-    scrub,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -524,38 +523,6 @@ def test_credentials_from_env() -> None:
 def test_repr_never_shows_secrets(creds: GitCredentials) -> None:
     assert SECRET not in repr(creds) and SECRET not in str(creds) and SECRET not in f"{creds}"
     assert "***" in repr(creds)
-
-
-@pytest.mark.parametrize(
-    "text, url, creds, expected",
-    [
-        pytest.param(
-            "could not reach https://bot:s3cret-Pa55@git.example/x.git",
-            "https://bot:s3cret-Pa55@git.example/x.git",
-            None,
-            "could not reach https://***@git.example/x.git",
-            id="userinfo-in-url",
-        ),
-        pytest.param(
-            "auth with s3cret-Pa55 failed", None, GitCredentials(password=SECRET), "auth with *** failed", id="password"
-        ),
-        pytest.param("echo s3cret-Pa55%21", "https://u:s3cret-Pa55%21@h/x", None, "echo ***", id="percent-encoded"),
-        pytest.param("echo s3cret-Pa55!", "https://u:s3cret-Pa55%21@h/x", None, "echo ***", id="decoded"),
-        pytest.param(
-            "token ghp_abc in https://ghp_abc@h/x",
-            "https://ghp_abc@h/x",
-            None,
-            "token *** in https://***@h/x",
-            id="token-as-user",
-        ),
-        pytest.param("other url ssh://git:pw@h/x", None, None, "other url ssh://***@h/x", id="any-url"),
-        pytest.param(
-            "key pass s3cret-Pa55", None, GitCredentials(ssh_passphrase=SECRET), "key pass ***", id="passphrase"
-        ),
-    ],
-)
-def test_scrub(text: str, url: str | None, creds: GitCredentials | None, expected: str) -> None:
-    assert scrub(text, url, creds) == expected
 
 
 @pytest.mark.parametrize(

@@ -40,11 +40,11 @@ from cronjob.webhooks import (
     call_webhook,
     event_request,
     max_duration_seconds,
-    origin,
 )
 from engine.analysis import MetricResult
 from engine.canary_spec import parse_canary
 from engine.model import Canary, HookType, WebhookSpec
+from engine.redact import origin
 from engine.status_doc import canary_manifest
 from engine.tick import (
     Decision,
@@ -439,11 +439,11 @@ def test_userinfo_and_query_never_appear_in_a_failure_message_or_log(httpserver:
     refused = call(f"http://alice:s3cr3t-pw@127.0.0.1:{closed_port()}/?token=t0ken-value")
     request, _response = httpserver.log[0]
     assert request.authorization is not None and request.authorization.password == "s3cr3t-pw"  # userinfo is sent as basic auth
-    assert not result.ok and result.message.startswith("rejected /***?***")  # the echoed path is masked too
+    assert not result.ok and result.message == "rejected *** auth=*** (giving up after 2 attempts)"  # the path and the query are masked too
     ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("cronjob"))
     assert "attempt 1/2: HTTP 500" in ours
     for text in (result.message, refused.message, ours):
-        for secret in ("s3cr3t-pw", "alice", "t0ken-value", "token=", "blue"):
+        for secret in ("s3cr3t-pw", "alice", "t0ken-value", "token=", "blue", "/hook"):
             assert secret not in text
     assert refused.message.startswith("POST http://127.0.0.1:") and refused.message.endswith("connection refused")
 
