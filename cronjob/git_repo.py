@@ -17,6 +17,7 @@ Why it looks the way it does:
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator, Mapping
@@ -138,18 +139,16 @@ def _split_userinfo(url: str) -> tuple[str, str | None, str | None]:
 
 
 def _remote_label(url: str, local: Path | None) -> str:
-    """How messages name the remote: scheme://host:port for a network remote (never userinfo, path or query;
-    `user@host:path` is ssh://host), the directory for a repository on this machine (no credential can be in
-    it, and it is what a person has to look at)."""
+    """How messages name the remote: scheme://host:port (never userinfo, path or query; `user@host:path` is
+    ssh://host; a repository on this machine is `file://`, without its path, like any other remote's)."""
     if local is not None:
-        return str(local)
+        return "file://"
     if "://" not in url:
         host = url.rsplit("@", 1)[-1].split(":", 1)[0]  # scp-like: [user@]host:path
         return f"ssh://{host}"
     return origin(url)
 
 
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
 _REASONS = (  # libgit2's words for the failures a person has to tell apart, in a few words of ours
     (re.compile(r"failed to resolve address|Name or service not known|nodename nor servname", re.I), "host not found"),
     (re.compile(r"Connection refused", re.I), "connection refused"),
@@ -167,7 +166,7 @@ def _reason(text: str) -> str:
         found = pattern.search(text)
         if found:
             return found.expand(words)
-    text = " ".join(_URL.sub(lambda m: origin(m.group(0)), text).split())
+    text = " ".join(redact(text).split())
     return text if len(text) <= 300 else text[:299] + "…"
 
 

@@ -307,25 +307,12 @@ def _status_message(answer: _Answer, url: str) -> str:
     receiver echo it; an HTML page (a proxy's, a login form) is named, not printed."""
     if "html" in answer.content_type.lower() or _HTML.match(answer.body):
         return f"HTTP {answer.status} with an HTML page"
-    text = _one_line(_without_path(redact(answer.body, url), url))
+    text = _one_line(redact(answer.body, url))
     if text:
         return text
     if 300 <= answer.status <= 399:
         return f"HTTP {answer.status} redirect (not followed)"
     return f"HTTP {answer.status} with an empty body"
-
-
-def _without_path(text: str, url: str) -> str:
-    """`text` with the hook URL's path (raw and decoded) replaced by `/***`: a receiver that echoes the request
-    line must not print a path that may carry a token (`/hooks/T000/B000/XXXX`)."""
-    try:
-        path = urlsplit(url).path
-    except ValueError:
-        return text
-    for form in sorted({path, unquote(path)}, key=len, reverse=True):
-        if len(form) > 1:
-            text = text.replace(form, "/***")
-    return text
 
 
 def _with_attempts(message: str, attempt: int) -> str:

@@ -652,7 +652,8 @@ class _Tick:
                 self.end()
         self.stage = _STAGE_ALL
         split = self.objects.get(("TrafficSplit", ns, self.spec.apex_name))
-        self.live_weight = live = read_canary_weight(self.canary, split)
+        # no route object: the apex Service selects the primary, so the canary gets nothing (None: unreadable)
+        self.live_weight = live = 0 if split is None else read_canary_weight(self.canary, split)
         self.recorded_weight = recorded = recorded_weight(self.status, self.phase, self.analysis)
         # The status is the record of what was routed (it is written before the routes, docs/architecture.md):
         # a weight the status has not recorded is never advanced from, and while the canary is being analysed
@@ -676,13 +677,11 @@ class _Tick:
         when a tick wrote the status and died before its routes (or a route write failed, or someone edited
         them): route the recorded weight now and analyse it for a whole interval from now."""
         live, recorded = self.live_weight, self.recorded_weight
-        if live is None or live == recorded or self.phase not in ACTIVE:
+        if live == recorded or self.phase not in ACTIVE:
             return
         self.canary_weight = recorded
-        self.logs.append(
-            f"Routes of {self.key_canary} had canary weight {live}, its status records {recorded}: "
-            f"routing {recorded} and analysing it from now"
-        )
+        had = "an unreadable canary weight" if live is None else f"canary weight {live}"
+        self.logs.append(f"Routes of {self.key_canary} had {had}, its status records {recorded}: routing {recorded} and analysing it from now")
         self.restamp = True
         self.end()
 

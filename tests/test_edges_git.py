@@ -79,8 +79,12 @@ def test_a_branch_name_git_refuses_is_bad_input_before_anything_is_written(tmp_p
     cache = tmp_path / "cache"
     run = cronary(*command(str(remote), cache, branch))
     assert run.returncode == 2, run
-    assert run.stdout == "" and "Traceback" not in run.stderr
-    assert run.stderr == f"error: --git-branch: not a branch name git accepts (git check-ref-format --branch): {branch!r}\n"
+    assert "Traceback" not in run.stdout + run.stderr
+    message = f"--git-branch: not a branch name git accepts (git check-ref-format --branch): {branch!r}"
+    if "tick" in command(str(remote), cache, branch):  # tick: every error is one JSON log line on stdout
+        assert run.stderr == "" and [json.loads(line)["msg"] for line in run.stdout.splitlines()] == [message]
+    else:
+        assert run.stdout == "" and run.stderr == f"error: {message}\n"
     assert not cache.exists() and _tree(remote) == before
 
 

@@ -147,7 +147,7 @@ def test_prometheus_errors_in_render_and_simulate(receiver: HTTPServer, command:
     extra = ("--now", "2026-11-27T10:00:00Z") if command == "render" else ("--scenario", str(SEED / "scenario-healthy.yaml"), "-o", "json")
     result = cronary(*seed(command, str(SEED / "podinfo-canary.yaml"), *extra, "--prometheus", prometheus_url(receiver)))
     assert result.returncode == 0, result.stderr
-    assert f"Error checking metric providers: prometheus {_base(receiver)}: " in result.stdout, result.stdout[:2000]
+    assert f"Error checking metric providers: prometheus: {_base(receiver)}: " in result.stdout, result.stdout[:2000]
     assert receiver.log, "Prometheus was asked"
     assert_clean(result.stdout + result.stderr, f"{command}'s output")
 
