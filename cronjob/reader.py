@@ -203,7 +203,7 @@ class _Composer(Composer):
         path = _path_text(self.path[1:])
         if self.document > 0:  # the first document of a stream is the file; later ones are numbered
             path = f"[{self.document}]" + ("" if not path or path.startswith("[") else ".") + path
-        return _LimitError(_abbreviate(path), message + where)
+        return _LimitError(path, message + where)
 
 
 def _tag(tag: Any) -> str:
@@ -211,7 +211,9 @@ def _tag(tag: Any) -> str:
     return "!!" + text[len(_YAML):] if text.startswith(_YAML) else text
 
 
-def _path_text(path: list[Any]) -> str:
+def _path_text(path: list[Any], keep: int = 80) -> str:
+    """`spec.containers[0].image`. A path a few hundred levels deep would fill the screen: then its first and
+    last `keep` characters or so, whole steps only, with `...` between."""
     parts: list[str] = []
     for index in path:
         if isinstance(index, int):
@@ -219,12 +221,19 @@ def _path_text(path: list[Any]) -> str:
         else:
             name = str(index.value) if isinstance(index, ScalarNode) else "(key)" if index is None else "(complex key)"
             parts.append(f".{name}" if parts else name)
-    return "".join(parts)
+    if sum(map(len, parts)) <= 2 * keep:
+        return "".join(parts)
+    head, tail = _within(parts, keep), _within(parts[::-1], keep)[::-1]
+    return "".join(head) + "..." + "".join(tail)
 
 
-def _abbreviate(path: str, keep: int = 80) -> str:
-    """A path a few hundred levels deep would fill the screen: its start and its end say where it is."""
-    return path if len(path) <= 2 * keep else f"{path[:keep]}...{path[-keep:]}"
+def _within(parts: list[str], keep: int) -> list[str]:
+    out: list[str] = []
+    for part in parts:
+        if sum(map(len, out)) + len(part) > keep:
+            break
+        out.append(part)
+    return out
 
 
 def _loader(limits: Limits) -> YAML:
