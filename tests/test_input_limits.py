@@ -11,6 +11,7 @@ to the API server. No timing is asserted: the subprocess timeout is what "does n
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -396,3 +397,106 @@ def test_a_canary_at_the_latest_time_with_the_longest_interval_is_decided(tmp_pa
     ran = in_process(["render", str(file), "--cluster", CLUSTER, "--mesh-provider", "smi:istio", "--now", "9000-01-01T00:00:00Z"])
     assert ran.exit_code == 0, ran.stderr
     assert "# not due: podinfo.test is next decided at 9292-" in ran.stdout
+
+
+# ---------------------------------------------------------------------------------------------- tick: one canary at a time
+def test_tick_reports_a_deployment_time_it_cannot_use_for_that_canary_only(emulator, tmp_path: Path, prometheus, httpserver) -> None:
+    """The primary's Available condition says "MinimumReplicasUnavailable since 9999": the engine cannot add the
+    progress deadline to that. The canary's tick fails with a line naming the Deployment and the field; another
+    canary in the namespace is decided; the tick exits 1."""
+    from cluster_harness import SeedCluster  # noqa: PLC0415 - the emulator harness only where it is used
+
+    httpserver.expect_request("/", method="POST").respond_with_data("ok")
+    cluster = SeedCluster(emulator, tmp_path, prometheus.url, httpserver.url_for("/")).install()
+    target = cluster.deployment("podinfo")
+    assert target is not None
+    target["metadata"] = {"name": "podinfo", "namespace": "test", "generation": 1}
+    emulator.create(json.loads(json.dumps(target).replace("podinfo", "other")))  # its own target
+    other = cluster.seed_canary("other")
+    other["spec"]["targetRef"]["name"] = "other"
+    del other["spec"]["autoscalerRef"]
+    emulator.create(other)
+    assert cluster.tick().exit_code == 0  # both initializing: their primaries created
+    primary = cluster.deployment("podinfo-primary")
+    assert primary is not None
+    primary["status"] = {**stuck_deployment("9999-12-31T23:59:59Z")["status"], "observedGeneration": primary["metadata"]["generation"]}
+    emulator.replace(primary)
+    emulator.advance(10)
+    run = cluster.tick()
+    assert run.exit_code == 1, run.output
+    errors = [log for log in run.logs if log["level"] == "error"]
+    assert [log["canary"] for log in errors] == ["podinfo.test"], errors
+    assert "podinfo.test could not be decided: SpecError: Deployment test/podinfo-primary: status.conditions[0].lastUpdateTime: " + RANGE in errors[0]["msg"]
+    assert "Overflow" not in run.output
+    assert cluster.status("other")["lastDecisionTime"] == "2026-11-27T10:00:10Z"
+    assert cluster.status("podinfo")["lastDecisionTime"] == "2026-11-27T10:00:00Z"
+
+
+# ---------------------------------------------------------------------------------------------- files in a GitOps repository
+@pytest.fixture
+def gitops(tmp_path: Path, prometheus, httpserver) -> Any:
+    """The seed in a GitOps repository (`--no-cluster`), plus a second canary `other` (the seed renamed)."""
+    from cronjob.git_layout import dump  # noqa: PLC0415
+    from cronjob.yamlio import load_documents  # noqa: PLC0415
+    from gitops_harness import APP, GitOpsRepo  # noqa: PLC0415
+
+    httpserver.expect_request("/", method="POST").respond_with_data("ok")
+    repo = GitOpsRepo(tmp_path, prometheus.url, httpserver.url_for("/")).seed()
+    files = {}
+    for name in ("canary", "deployment", "horizontalpodautoscaler"):
+        files[f"apps/other/{name}.yaml"] = repo.developer.read(f"{APP}/{name}.yaml").replace(b"podinfo", b"other")
+    repo.human_commit(files, "other: deploy with a canary")
+    return repo
+
+
+def cronary_commits(repo: Any) -> list[Any]:
+    return [c for c in repo.log() if c.email != "dana@example.com"]
+
+
+@pytest.mark.parametrize("content,message", [
+    pytest.param(b"canary: test/podinfo\nstatus:\n  phase: Initialized\n  lastTransitionTime: 9999-12-31T23:59:59Z\n",
+                 "status.lastTransitionTime: " + RANGE, id="year-9999"),
+    pytest.param(b"canary: test/podinfo\nstatus:\n  phase: Initialized\n  lastDecisionTime: 2026-02-30T10:00:00Z\n",
+                 "status.lastDecisionTime: " + RFC3339, id="feb-30"),
+    pytest.param(("canary: test/podinfo\nstatus: {phase: Initialized}\n" + BOMB).encode(),
+                 "x.f[0]: more than 100,000 YAML nodes (the alias *e repeats 66,430 nodes: an alias bomb?)", id="alias-bomb"),
+    pytest.param(b"canary: test/podinfo\nstatus: {phase: Initialized}\n# caf\xe9\n", "not UTF-8 text (byte 0xe9", id="latin-1"),
+])
+def test_an_unreadable_status_file_in_git_is_that_canarys_error(gitops: Any, content: bytes, message: str) -> None:
+    """status.yaml is read through the same reader: a bad one is that canary's error line naming the file (and
+    the field); nothing is committed for it, and the other canary is decided."""
+    gitops.human_commit({"cronary/test/podinfo/status.yaml": content}, "a hand-edited state")
+    run = gitops.tick()
+    assert run.exit_code == 1, run.output
+    errors = [log for log in run.logs if log["level"] == "error"]
+    assert [log["canary"] for log in errors] == ["podinfo.test"], errors
+    assert f"Canary podinfo.test is invalid: cronary/test/podinfo/status.yaml: {message}" in errors[0]["msg"]
+    assert "Traceback" not in run.output
+    assert gitops.developer.read("cronary/test/podinfo/status.yaml") == content
+    assert (gitops.read("cronary/test/other/status.yaml") or {}).get("status", {}).get("phase") == "Initializing"
+
+
+def test_an_unreadable_manifest_in_git_is_skipped_with_a_warning(gitops: Any) -> None:
+    """With `--no-cluster`, a file under the manifests path that the reader refuses is named in a warning and
+    skipped; the canaries in the other files are decided."""
+    gitops.human_commit({"apps/podinfo/notes.yaml": "# café\n".encode("latin-1"), "apps/other/bomb.yaml": BOMB.encode()}, "odd files")
+    run = gitops.tick()
+    assert run.exit_code == 0, run.output
+    warnings = [log["msg"] for log in run.logs if log["level"] == "warn" and log["msg"].startswith("skipped: ")]
+    assert warnings == [
+        "skipped: apps/other/bomb.yaml: x.f[0]: more than 100,000 YAML nodes (the alias *e repeats 66,430 nodes: an alias bomb?) (line 7, column 10)",
+        "skipped: apps/podinfo/notes.yaml: not UTF-8 text (byte 0xe9 at offset 5; cronary reads UTF-8 only)",
+    ]
+    for name in ("podinfo", "other"):
+        assert (gitops.read(f"cronary/test/{name}/status.yaml") or {}).get("status", {}).get("phase") == "Initializing"
+
+
+def test_repository_files_are_read_with_the_same_limits() -> None:
+    """`git_layout.load` (status.yaml, committed objects, approvals) is the reader's `load_bytes`."""
+    from cronjob.git_layout import load  # noqa: PLC0415
+
+    assert load(b"a: 2026-11-27T10:00:00Z\n", "f.yaml") == {"a": "2026-11-27T10:00:00Z"}
+    for data, message in ((BOMB.encode(), "more than 100,000 YAML nodes"), (b"a: 1\n---\nb: 2\n", "must hold one YAML document, found 2"),
+                          (b"#" * (LIMITS.max_bytes + 1), "too large")):
+        with pytest.raises(InputError, match=re.escape(message)):
+            load(data, "f.yaml")
