@@ -22,6 +22,8 @@ from typing import Any, Callable
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cronjob.cli import main
 from cronjob.errors import InputError
@@ -500,3 +502,30 @@ def test_repository_files_are_read_with_the_same_limits() -> None:
                           (b"#" * (LIMITS.max_bytes + 1), "too large")):
         with pytest.raises(InputError, match=re.escape(message)):
             load(data, "f.yaml")
+
+
+# ---------------------------------------------------------------------------------------------- any text at all
+TOKENS = [*"ab01:-[]{},&*!?|>'\"#% \n\t.~<=", "!!binary ", "!!int ", "!!set ", "&a ", "*a", "<<: ", "2026-02-30", "9" * 120, "\ufeff", "\x00", "\xe9", "\x07"]
+YAMLISH = st.lists(st.sampled_from(TOKENS), max_size=40).map("".join)
+
+
+@settings(max_examples=500, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=YAMLISH)
+def test_the_reader_raises_nothing_but_input_error(text: str) -> None:
+    """Whatever the bytes, the reader returns plain documents or raises `InputError` (one line) — never a
+    ruamel, Unicode, recursion or conversion error."""
+    try:
+        docs = load_bytes(text.encode("utf-8", "surrogatepass"), "f.yaml")
+    except InputError as err:
+        assert err.line.startswith("f.yaml: ") and "\n" not in err.line
+        return
+    assert all(_plain(doc) for doc in docs)
+
+
+def _plain(value: Any) -> bool:
+    """Only what JSON has: maps with scalar keys, lists, strings, numbers, booleans, null."""
+    if isinstance(value, dict):
+        return all(isinstance(k, (str, int, float, bool, type(None))) and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return isinstance(value, (str, int, float, bool, type(None)))
