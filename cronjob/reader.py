@@ -1,5 +1,6 @@
-"""The one reader of every input file: CANARY, `--cluster`, `--scenario`, `--metrics`, `--webhooks` files
-(MetricTemplates and AlertProviders live in them) and the files cronary reads from a GitOps repository.
+"""The one reader of every input file: CANARY, `--cluster` (with its MetricTemplates and AlertProviders),
+`--scenario`, `--metrics` and `--webhooks` files, and the files cronary reads from a GitOps repository
+(`status.yaml`, committed objects, approvals, and the team's manifests with `--no-cluster`).
 
 Every file is bad input until shown otherwise, so every limit is checked before the work it bounds:
 
@@ -133,7 +134,7 @@ class _Composer(Composer):
         self.sizes: dict[Any, int] = {}  # anchor -> nodes under it, for anchors whose node is complete
         self.document = -1
 
-    def compose_document(self: Any) -> Any:
+    def compose_document(self) -> Any:
         self.document += 1
         self.sizes = {}
         return super().compose_document()
