@@ -24,6 +24,9 @@ from ruamel.yaml import YAML
 
 from engine.names import is_dns1123_label, is_dns1123_subdomain
 
+from .errors import InputError
+from .reader import load_bytes
+
 STATUS_FILE = "status.yaml"
 KUSTOMIZATION = "kustomization.yaml"
 TARGET_REPLICAS = "target-replicas.patch.yaml"
@@ -75,10 +78,15 @@ def dump(document: Any, header: str = "") -> bytes:
     return out.getvalue().encode()
 
 
-def load(data: bytes | None) -> Any:
+def load(data: bytes | None, source: str = "a repository file") -> Any:
+    """One YAML document of a file read from the repository (None when there is no file), through the same
+    reader and limits as every input file: an `InputError` naming `source` if it is not one within them."""
     if data is None:
         return None
-    return _yaml().load(data.decode("utf-8"))
+    docs = load_bytes(data, source)
+    if len(docs) > 1:
+        raise InputError(source, "", f"must hold one YAML document, found {len(docs)}")
+    return docs[0] if docs else None
 
 
 @dataclass(frozen=True)
@@ -101,8 +109,8 @@ class CanaryState:
         return doc
 
 
-def read_state(data: bytes | None) -> CanaryState | None:
-    doc = load(data)
+def read_state(data: bytes | None, source: str = STATUS_FILE) -> CanaryState | None:
+    doc = load(data, source)
     if not isinstance(doc, Mapping) or not isinstance(doc.get("status"), Mapping):
         return None
     copies = tuple((str(c.get("from")), str(c.get("to"))) for c in doc.get("secretCopies") or [] if isinstance(c, Mapping))

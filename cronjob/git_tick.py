@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable, Mapping
 from engine.evidence import Change, commit_message, parse_commit_message, subject_for
 
 from engine.analysis import MetricVerdict
+from engine.canary_spec import parse_status
 from engine.cluster import ClusterView
 from engine.errors import SpecError
 from engine.metric_templates import MetricTemplateSpec, parse_metric_template
@@ -60,6 +61,8 @@ from .git_layout import (
     replicas_patch,
 )
 from .git_repo import CommitInfo, GitError, GitWorkspace, Signature
+from .errors import InputError
+from .reader import load_bytes
 
 CRONARY = Signature()  # the author of cronary's commits
 from .kube_api import ApiError
@@ -234,10 +237,20 @@ class GitTick:
     def with_git_state(self, entry: CanaryEntry) -> CanaryEntry:
         """The canary with its status from the repository (state lives in git; the cluster's copy is a mirror)."""
         meta = entry.manifest.get("metadata") or {}
-        directory = canary_dir(self.git.path, str(meta.get("namespace") or "default"), str(meta.get("name")))
-        state = read_state(self.workspace.read(f"{directory}/{STATUS_FILE}"))
-        if state is None:
-            return entry
+        try:
+            directory = canary_dir(self.git.path, str(meta.get("namespace") or "default"), str(meta.get("name")))
+        except ValueError:
+            return entry  # no directory of its own: invalid already (its name is)
+        path = f"{directory}/{STATUS_FILE}"
+        try:
+            state = read_state(self.workspace.read(path), path)
+            if state is None:
+                return entry
+            parse_status(state.status)
+        except InputError as err:  # one canary's unreadable state is that canary's error; the others go on
+            return CanaryEntry(entry.manifest, None, err.line)
+        except SpecError as err:
+            return CanaryEntry(entry.manifest, None, f"{path}: {err.path}: {err.message}")
         return parse_entry({**entry.manifest, "status": dict(state.status)}, self.options.settings.mesh_provider)
 
     def read_repository(self) -> tuple[list[CanaryEntry], ClusterView]:
@@ -256,7 +269,7 @@ class GitTick:
             ours = bool(root) and (path == root or path.startswith(root + "/"))
             if ours and path.rsplit("/", 1)[-1] in _NOT_OBJECTS or "/approvals/" in path:
                 continue
-            for doc in _documents(self.workspace.read(path)):
+            for doc in _documents(self.workspace.read(path), path):
                 kind = doc.get("kind")
                 if kind == "Canary" and not ours:
                     canaries.append(parse_entry(doc, self.options.settings.mesh_provider))
@@ -271,7 +284,8 @@ class GitTick:
         canary = entry.canary
         assert canary is not None
         directory = canary_dir(self.git.path, canary.namespace, canary.name)
-        state = read_state(self.workspace.read(f"{directory}/{STATUS_FILE}")) or CanaryState(status_manifest(canary.status))
+        state_file = f"{directory}/{STATUS_FILE}"
+        state = read_state(self.workspace.read(state_file), state_file) or CanaryState(status_manifest(canary.status))
         extra = {"canary": canary.key, "tick": format_time(now)}
         revision = read_target_facts(canary, cluster, self.options.settings).hash
         hold = state.hold or holds.get(canary.key)
@@ -329,7 +343,7 @@ class GitTick:
             name = path.rsplit("/", 1)[-1]
             if name in _NOT_OBJECTS or "/approvals/" in path:
                 continue
-            committed = load(self.workspace.read(path))
+            committed = load(self.workspace.read(path), path)
             if not isinstance(committed, Mapping) or "kind" not in committed:
                 continue
             meta = committed.get("metadata") or {}
@@ -360,7 +374,7 @@ class GitTick:
     def approval(self, directory: str, gate: HookType, revision: str) -> str | None:
         """Who approved this gate for this revision in git, or None."""
         path = approval_file(directory, gate.value)
-        doc = load(self.workspace.read(path))
+        doc = load(self.workspace.read(path), path)
         if not isinstance(doc, Mapping) or str(doc.get("revision") or "") != revision:
             return None
         commits = self.workspace.log(path, limit=1)
@@ -387,14 +401,15 @@ def _find(by_oid: Mapping[str, CommitInfo], prefix: str) -> CommitInfo | None:
     return next((c for oid, c in by_oid.items() if oid.startswith(prefix)), None)
 
 
-def _documents(data: bytes | None) -> Iterable[dict[str, Any]]:
-    from ruamel.yaml import YAML
-
+def _documents(data: bytes | None, path: str) -> Iterable[dict[str, Any]]:
+    """The objects of a repository file, read like every input file. A file that is not YAML within the
+    limits is not one cronary can read: skipped, with a warning naming it (it may be a Canary nobody sees)."""
     if not data:
         return []
     try:
-        return [d for d in YAML(typ="safe", pure=True).load_all(data.decode("utf-8")) if isinstance(d, dict)]
-    except Exception:  # noqa: BLE001 - a file that is not YAML is not one of ours to read
+        return [d for d in load_bytes(data, path) if isinstance(d, dict)]
+    except InputError as err:
+        log.warning("skipped: %s", err.line)
         return []
 
 

@@ -17,19 +17,21 @@ from engine.metric_templates import MetricTemplateSpec, parse_metric_template
 from engine.model import Canary, HookType
 from engine.providers import resolve_provider
 from engine.tick import HookResult
+from engine.timefmt import TIME_EXAMPLE, check_time, read_time
 
 from .errors import InputError
 from .yamlio import load_documents, load_single
 
 
-def parse_now(text: str | None, source: str = "--now") -> datetime:
+def parse_now(text: str | None, source: str = "--now", path: str = "") -> datetime:
+    """`--now` (or a scenario's `start`): the local clock when not given, else an RFC 3339 time in the range
+    cronary reads (`engine.timefmt`), or an `InputError` naming the option or field."""
     if not text:
         return datetime.now(timezone.utc).replace(microsecond=0)
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(source, "", f"must be an RFC 3339 time like 2026-11-27T10:00:00Z, got {text!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return read_time(text)
+    except ValueError as err:
+        raise InputError(source, path, str(err)) from None
 
 
 def read_canary(path: str, mesh_provider: str | None) -> Canary:
@@ -65,8 +67,24 @@ def cluster_objects(path: str) -> list[dict[str, Any]]:
         meta = doc.get("metadata")
         if not isinstance(meta, dict) or not meta.get("name"):
             raise InputError(path, f"{where}.metadata.name", "required")
+        if doc.get("kind") == "Deployment":
+            _check_condition_times(path, where, doc)
         objects.append(doc)
     return objects
+
+
+def _check_condition_times(path: str, where: str, deployment: Mapping[str, Any]) -> None:
+    """The times of a Deployment's conditions, which the engine reads (the progress deadline counts from
+    `lastUpdateTime`): checked here, so a bad one is this file's line, not the engine's error mid-tick."""
+    status = deployment.get("status")
+    conditions = status.get("conditions") if isinstance(status, dict) else None
+    for index, cond in enumerate(conditions if isinstance(conditions, list) else ()):
+        for key in ("lastUpdateTime", "lastTransitionTime"):
+            if isinstance(cond, dict) and cond.get(key) not in (None, ""):
+                try:
+                    check_time(f"{where}.status.conditions[{index}].{key}", cond[key])
+                except SpecError as err:
+                    raise InputError(path, err.path, err.message) from None
 
 
 def metric_templates(path: str, objects: list[Mapping[str, Any]]) -> dict[tuple[str, str], MetricTemplateSpec]:
@@ -201,13 +219,9 @@ def read_scenario(path: str) -> Scenario:
     if "start" not in doc:
         raise InputError(path, "start", "required (RFC 3339 time)")
     start_text = doc["start"]
-    if isinstance(start_text, datetime):
-        start = start_text if start_text.tzinfo else start_text.replace(tzinfo=timezone.utc)
-    else:
-        try:
-            start = parse_now(str(start_text), path)
-        except InputError as err:
-            raise InputError(path, "start", err.message) from None
+    if not isinstance(start_text, str) or not start_text:
+        raise InputError(path, "start", f"must be an RFC 3339 time like {TIME_EXAMPLE}, got {start_text!r}")
+    start = parse_now(start_text, path, "start")
     ticks = doc.get("ticks", 100)
     if isinstance(ticks, bool) or not isinstance(ticks, int) or not 1 <= ticks <= 100_000:
         raise InputError(path, "ticks", f"must be an integer 1..100000, got {ticks!r}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Mapping
 
 from engine.analysis import MetricResult
@@ -18,7 +18,7 @@ from engine.cluster import ClusterView, SecretSummary
 from engine.model import Canary
 from engine.status_doc import canary_manifest
 from engine.tick import Decision, HookRequest, HookResult, MetricRequest, Settings, interval_seconds
-from engine.timefmt import format_time
+from engine.timefmt import LATEST, add_seconds, format_time
 
 from .driver import providers_available, run_tick
 from .errors import InputError
@@ -98,7 +98,7 @@ class SimulatedCluster:
                 self.rollouts.pop(key)
                 continue
             deadline = int((dep.get("spec") or {}).get("progressDeadlineSeconds") or 600)
-            if now - rollout.started > timedelta(seconds=deadline):
+            if (now - rollout.started).total_seconds() > deadline:  # no timedelta(deadline): it may be huge
                 for cond in dep["status"]["conditions"]:
                     if cond["type"] == "Progressing":
                         cond.update(status="False", reason="ProgressDeadlineExceeded", lastUpdateTime=format_time(now))
@@ -216,7 +216,12 @@ class Simulation:
         primary = {(self.canary.namespace, f"{self.canary.spec.target_ref.name}-primary")}
         step_seconds = interval_seconds(self.canary)
         for tick in range(1, self.scenario.ticks + 1):
-            now = self.scenario.start + timedelta(seconds=step_seconds * (tick - 1))
+            now = add_seconds(self.scenario.start, step_seconds * (tick - 1))
+            if now is None:
+                raise InputError(
+                    self.scenario_path, "ticks",
+                    f"tick {tick} ({tick - 1} intervals of {step_seconds:g}s after start) would come after {format_time(LATEST)}, the latest time cronary reads",
+                )
             self.cluster.progress_rollouts(now, primary)
             for step in self.scenario.steps:
                 if step.at == tick:

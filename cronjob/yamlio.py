@@ -1,37 +1,23 @@
-"""Safe YAML loading (never arbitrary tags) and stable YAML/JSON output."""
+"""YAML input files as documents (read by `cronjob.reader`, the one reader with limits) and stable YAML/JSON
+output."""
 
 from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 from typing import Any, Iterable
 
 from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
 from .errors import InputError
-
-
-def _safe_loader() -> YAML:
-    return YAML(typ="safe", pure=True)
+from .reader import load_file
 
 
 def load_documents(path: str) -> list[Any]:
-    """Every non-empty document of a YAML file; `v1 List` objects are flattened into their items."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise InputError(path, "", f"cannot read: {err.strerror or err}") from None
-    try:
-        docs = [doc for doc in _safe_loader().load_all(text) if doc is not None]
-    except YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise InputError(path, "", f"not valid YAML{where}: {problem}") from None
+    """Every non-empty document of a YAML file, read within the input limits (`cronjob.reader`); `v1 List`
+    objects are flattened into their items."""
     out: list[Any] = []
-    for index, doc in enumerate(docs):
+    for doc in load_file(path):
         if isinstance(doc, dict) and doc.get("kind") == "List" and isinstance(doc.get("items"), list):
             out.extend(doc["items"])
         else:

@@ -42,6 +42,7 @@ from .model import (
 )
 from .names import is_dns1123_label, is_dns1123_subdomain, is_http_url, require_label, require_port_name, require_subdomain
 from .redact import origin
+from .timefmt import check_time
 
 _INTERVAL_PATTERN = re.compile(r"^[0-9]+(m|s)")
 MIN_INTERVAL_SECONDS = 10.0
@@ -187,6 +188,16 @@ def _string_map_field(block: Mapping[str, Any], path: str, key: str) -> tuple[tu
         if type(item) is not str:
             require_str(f"{where}.{name}", item)
     return tuple(sorted((str(name), item) for name, item in items.items()))
+
+
+def _time_field(block: Mapping[str, Any], path: str, key: str) -> str | None:
+    """`block[key]`, a time the engine computes with (`lastDecisionTime + interval`), None when absent or
+    empty. A time it cannot use (malformed, `2026-02-30`, year 9999) makes the Canary invalid, naming the
+    field: guessing "never decided" would let it advance early, and the sum would overflow."""
+    value = block.get(key)
+    if value is None or value == "":
+        return None
+    return check_time(f"{path}.{key}", value)
 
 
 def _interval_field(block: Mapping[str, Any], path: str, key: str) -> tuple[str, float]:
@@ -494,8 +505,8 @@ def parse_status(value: object) -> CanaryStatus:
                 "status": str(c.get("status", "")),
                 "reason": str(c.get("reason", "")),
                 "message": str(c.get("message", "")),
-                "last_update_time": str(c.get("lastUpdateTime", "")),
-                "last_transition_time": str(c.get("lastTransitionTime", "")),
+                "last_update_time": _time_field(c, f"status.conditions[{i}]", "lastUpdateTime") or "",
+                "last_transition_time": _time_field(c, f"status.conditions[{i}]", "lastTransitionTime") or "",
             })
             for i, c in enumerate(_list("status.conditions", conditions))
             if require_map(f"status.conditions[{i}]", c) is not None
@@ -508,9 +519,9 @@ def parse_status(value: object) -> CanaryStatus:
         "last_applied_spec": require_str("status.lastAppliedSpec", status.get("lastAppliedSpec") or ""),
         "last_promoted_spec": require_str("status.lastPromotedSpec", status.get("lastPromotedSpec") or ""),
         "tracked_configs": _string_map_field(status, "status", "trackedConfigs") if status.get("trackedConfigs") is not None else None,
-        "last_transition_time": str(status["lastTransitionTime"]) if status.get("lastTransitionTime") else None,
+        "last_transition_time": _time_field(status, "status", "lastTransitionTime"),
         "conditions": parsed_conditions,
-        "last_decision_time": str(status["lastDecisionTime"]) if status.get("lastDecisionTime") else None,
+        "last_decision_time": _time_field(status, "status", "lastDecisionTime"),
     })
 
 

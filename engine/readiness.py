@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
-from .timefmt import parse_time
+from .timefmt import check_time, read_time
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,17 @@ class Readiness:
 
 
 READY = Readiness(True)
+
+
+def _update_time(meta: Mapping[str, Any], index: int, condition: Mapping[str, Any]) -> datetime | None:
+    """The condition's `lastUpdateTime`, None when absent. A time the engine cannot add the progress deadline
+    to (malformed, or outside `EARLIEST..LATEST`) is a `SpecError` naming the Deployment and the field: the
+    canary's tick fails with that line, never with an OverflowError."""
+    value = condition.get("lastUpdateTime")
+    if not value:
+        return None
+    where = f"Deployment {meta.get('namespace') or 'default'}/{meta.get('name')}: status.conditions[{index}].lastUpdateTime"
+    return read_time(check_time(where, value))
 
 
 def deployment_readiness(
@@ -30,18 +41,19 @@ def deployment_readiness(
     stuck = False
     # the first Progressing and the first Available condition, in one pass (stopping once both are found)
     progressing = available = None
-    for cond in status.get("conditions") or []:
+    available_index = 0
+    for index, cond in enumerate(status.get("conditions") or []):
         kind = cond.get("type")
         if kind == "Progressing":
             if progressing is None:
                 progressing = cond
         elif kind == "Available" and available is None:
-            available = cond
+            available, available_index = cond, index
         if progressing is not None and available is not None:
             break
     if progressing is not None and available is not None:
         if available.get("status") == "False" and available.get("reason") == "MinimumReplicasUnavailable":
-            updated_at = parse_time(str(available.get("lastUpdateTime") or ""))
+            updated_at = _update_time(meta, available_index, available)
             if updated_at is not None and updated_at + timedelta(seconds=progress_deadline_seconds) < now:
                 stuck = True
     if progressing is not None and progressing.get("reason") == "ProgressDeadlineExceeded":

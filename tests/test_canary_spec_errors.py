@@ -119,7 +119,7 @@ def full() -> dict[str, Any]:
             "lastTransitionTime": "2024-01-01T00:00:00Z",
             "lastDecisionTime": "2024-01-01T00:00:10Z",
             "conditions": [
-                {"type": "Promoted", "status": "Unknown", "reason": "Progressing", "message": "m", "lastUpdateTime": "t1", "lastTransitionTime": "t2"}
+                {"type": "Promoted", "status": "Unknown", "reason": "Progressing", "message": "m", "lastUpdateTime": "2024-01-01T00:00:01Z", "lastTransitionTime": "2024-01-01T00:00:02Z"}
             ],
         },
     }
@@ -350,6 +350,14 @@ ERRORS: list[tuple[str, str, tuple[Any, ...], Any, str, str]] = [
     ('status-trackedConfigs-list', 'full', ('status', 'trackedConfigs'), [], 'status.trackedConfigs', 'must be a map, got a list'),
     ('status-trackedConfig-value-number', 'full', ('status', 'trackedConfigs', 'configmap/x'), 1, 'status.trackedConfigs.configmap/x', 'must be a string, got int 1'),
     ('status-conditions-map', 'full', ('status', 'conditions'), {}, 'status.conditions', 'must be a list, got a map'),
+    # times the engine computes with: unusable ones make the Canary invalid, naming the field (engine.timefmt)
+    ('status-lastTransitionTime-year-9999', 'full', ('status', 'lastTransitionTime'), '9999-12-31T23:59:59Z', 'status.lastTransitionTime', "must be a time from 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z, got '9999-12-31T23:59:59Z'"),
+    ('status-lastTransitionTime-year-1', 'full', ('status', 'lastTransitionTime'), '0001-01-01T00:00:00Z', 'status.lastTransitionTime', "must be a time from 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z, got '0001-01-01T00:00:00Z'"),
+    ('status-lastDecisionTime-feb-30', 'full', ('status', 'lastDecisionTime'), '2026-02-30T10:00:00Z', 'status.lastDecisionTime', "must be an RFC 3339 time like 2026-11-27T10:00:00Z, got '2026-02-30T10:00:00Z'"),
+    ('status-lastDecisionTime-hour-24', 'full', ('status', 'lastDecisionTime'), '2026-11-27T24:00:00Z', 'status.lastDecisionTime', "must be an RFC 3339 time like 2026-11-27T10:00:00Z, got '2026-11-27T24:00:00Z'"),
+    ('status-lastDecisionTime-number', 'full', ('status', 'lastDecisionTime'), 1764237600, 'status.lastDecisionTime', 'must be an RFC 3339 time like 2026-11-27T10:00:00Z, got 1764237600'),
+    ('status-condition-lastUpdateTime-words', 'full', ('status', 'conditions', 0, 'lastUpdateTime'), 'yesterday', 'status.conditions[0].lastUpdateTime', "must be an RFC 3339 time like 2026-11-27T10:00:00Z, got 'yesterday'"),
+    ('status-condition-lastTransitionTime-year-9999', 'full', ('status', 'conditions', 0, 'lastTransitionTime'), '9999-01-01T00:00:00Z', 'status.conditions[0].lastTransitionTime', "must be a time from 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z, got '9999-01-01T00:00:00Z'"),
     ('status-condition-string', 'full', ('status', 'conditions', 0), 'Promoted', 'status.conditions[0]', 'must be a map, got a string'),
 ]
 
@@ -445,7 +453,7 @@ FULL = Canary(
         last_promoted_spec="def",
         tracked_configs=(("configmap/x", "h"),),
         last_transition_time="2024-01-01T00:00:00Z",
-        conditions=(Condition(type="Promoted", status="Unknown", reason="Progressing", message="m", last_update_time="t1", last_transition_time="t2"),),
+        conditions=(Condition(type="Promoted", status="Unknown", reason="Progressing", message="m", last_update_time="2024-01-01T00:00:01Z", last_transition_time="2024-01-01T00:00:02Z"),),
         last_decision_time="2024-01-01T00:00:10Z",
     ),
 )

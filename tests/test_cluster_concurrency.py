@@ -15,12 +15,15 @@ import sys
 import threading
 from collections import Counter
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import pytest
 from click.testing import CliRunner
 from kube_emulator import KubeEmulator, RecordedRequest
 
 from cronjob.cli import main
+from cronjob.driver import run_tick
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
@@ -106,8 +109,27 @@ def test_a_failing_canary_leaves_the_others_of_its_group(emulator: KubeEmulator,
 
 @pytest.mark.parametrize("concurrency", ["1", "4"])
 def test_an_unforeseen_error_on_one_canary_leaves_the_others(emulator: KubeEmulator, tmp_path: Path, concurrency: str) -> None:
-    """A status no check foresaw (a decision time in the year 9999 overflows the next-due arithmetic) is that
-    canary's problem: it is logged with its name, the others are decided, the tick exits 1."""
+    """A failure no check foresaw (here: deciding one canary raises) is that canary's problem: it is logged
+    with its name, the others are decided, the tick exits 1."""
+    fleet = bench.Fleet.build(emulator, tmp_path, 3, 1)
+
+    def decide(canary: Any, *args: Any, **kwargs: Any) -> Any:
+        if canary.key == "app-0001.team-0":
+            raise RuntimeError("nobody foresaw this")
+        return run_tick(canary, *args, **kwargs)
+
+    with mock.patch("cronjob.kube_tick.run_tick", decide):
+        result = CliRunner().invoke(main, [*fleet.args(), "--concurrency", concurrency], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "app-0001.team-0 could not be decided: RuntimeError: nobody foresaw this" in result.output
+    phases = {c["metadata"]["name"]: (c.get("status") or {}).get("phase") for c in emulator.list(bench.CANARY_API, "Canary")}
+    assert phases["app-0000"] == phases["app-0002"] == "Initializing"
+
+
+@pytest.mark.parametrize("concurrency", ["1", "4"])
+def test_a_status_time_the_engine_cannot_use_makes_that_canary_invalid(emulator: KubeEmulator, tmp_path: Path, concurrency: str) -> None:
+    """A decision time in the year 9999 (next due = 9999 + interval would overflow): the engine reports that
+    Canary invalid, naming the field; the others are decided, the tick exits 1, and nothing overflows."""
     fleet = bench.Fleet.build(emulator, tmp_path, 3, 1)
     odd = emulator.get(bench.CANARY_API, "Canary", "team-0", "app-0001")
     assert odd is not None
@@ -115,6 +137,8 @@ def test_an_unforeseen_error_on_one_canary_leaves_the_others(emulator: KubeEmula
     emulator.replace(odd)
     result = CliRunner().invoke(main, [*fleet.args(), "--concurrency", concurrency], catch_exceptions=False)
     assert result.exit_code == 1
-    assert "app-0001.team-0 could not be decided" in result.output
+    assert "Canary app-0001.team-0 is invalid: status.lastTransitionTime: must be a time from 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z" in result.output
+    assert "Overflow" not in result.output and "Traceback" not in result.output
     phases = {c["metadata"]["name"]: (c.get("status") or {}).get("phase") for c in emulator.list(bench.CANARY_API, "Canary")}
     assert phases["app-0000"] == phases["app-0002"] == "Initializing"
+    assert phases["app-0001"] == "Initialized"  # untouched
