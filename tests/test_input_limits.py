@@ -72,8 +72,15 @@ def as_process(argv: list[str]) -> Ran:
 
 def one_line(ran: Ran) -> str:
     """The bad-input contract: exit 2, one line on stderr, nothing on stdout, no traceback; the line without
-    its `error: ` prefix."""
+    its `error: ` prefix. `tick` prints its one line as a JSON log line on stdout instead (docs/cli.md)."""
     assert ran.exit_code == 2, f"exit {ran.exit_code}\nstdout: {ran.stdout[:300]}\nstderr: {ran.stderr[:2000]}"
+    if ran.stdout.startswith("{"):
+        assert ran.stderr == "" and "Traceback" not in ran.stdout, ran.stderr
+        lines = ran.stdout.splitlines()
+        assert len(lines) == 1, f"expected exactly one JSON line: {ran.stdout!r}"
+        record = json.loads(lines[0])
+        assert record["level"] == "error", record
+        return str(record["msg"])
     assert "Traceback" not in ran.stderr, ran.stderr
     assert ran.stdout == "", f"nothing may be written on bad input, got {ran.stdout[:300]!r}"
     lines = ran.stderr.splitlines()
