@@ -19,8 +19,10 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Mapping
 from urllib.parse import quote, urlencode
 
+from engine.redact import origin  # the API server named as scheme://host:port, never its path
+from engine.timefmt import EARLIEST, LATEST
+
 from .deferred_import import import_deferred
-from .webhooks import origin  # the API server named as scheme://host:port, never its path
 
 APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
@@ -173,7 +175,8 @@ def parse_date(value: str | None) -> datetime | None:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if EARLIEST <= parsed <= LATEST else None  # a server clock nobody could mean: not used
 
 
 def _status_error(request: ApiRequest, status: int, raw: bytes | str | None, date: datetime | None = None) -> ApiError:

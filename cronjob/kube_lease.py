@@ -24,6 +24,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from engine.redact import redact
+from engine.timefmt import EARLIEST, LATEST
 
 from .kube_api import LEASES, ApiError, ApiRequest, ApiResponse
 
@@ -43,11 +44,15 @@ def parse_micro_time(text: Any) -> datetime | None:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    value = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if EARLIEST <= value <= LATEST else None  # a renewal time nobody could mean: the Lease is free
 
 
 def _node_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+MAX_DURATION_SECONDS = 366 * 86400  # a Lease someone wrote for longer is read as held for a year
 
 
 def _whole(value: Any) -> int:
@@ -140,7 +145,8 @@ class Lease:
         spec = lease.get("spec") if isinstance(lease.get("spec"), dict) else {}
         holder = spec.get("holderIdentity") or ""
         renewed = parse_micro_time(spec.get("renewTime"))
-        until = renewed + timedelta(seconds=_whole(spec.get("leaseDurationSeconds"))) if renewed else None
+        duration = min(_whole(spec.get("leaseDurationSeconds")), MAX_DURATION_SECONDS)  # never past LATEST
+        until = renewed + timedelta(seconds=duration) if renewed else None
         if holder and holder != self.holder and until is not None and until > self.clock.now():
             self.other_holder, self.other_until = str(holder), until
             return False

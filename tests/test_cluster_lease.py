@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cluster_harness import SeedCluster, VirtualTime
+from cluster_harness import START, SeedCluster, VirtualTime
 from kube_emulator import KubeEmulator, RecordedRequest
 
 from cronjob import logs
@@ -339,3 +339,40 @@ def test_the_server_clock_runs_on_from_the_latest_date_and_never_backwards() -> 
     assert clock.now() == server + timedelta(seconds=4)
     ticks[0] += 1
     assert clock.now() == server + timedelta(seconds=5)
+
+
+@pytest.mark.parametrize(
+    ("renew_time", "duration", "taken"),
+    [
+        pytest.param("9999-12-31T23:59:59.000000Z", 20, True, id="renewed-in-year-9999"),
+        pytest.param("0001-01-01T00:00:00.000000Z", 20, True, id="renewed-in-year-1"),
+        pytest.param("not a time", 20, True, id="renew-time-garbage"),
+        pytest.param(micro_time(START), 10**30, False, id="held-for-10^30-seconds"),
+    ],
+)
+def test_a_lease_with_times_nobody_could_mean_is_judged_without_overflow(cluster: SeedCluster, renew_time: str, duration: int, taken: bool) -> None:
+    """A Lease another writer filled with garbage times: a renewal time outside 1970..9000 is no renewal (the
+    Lease is free); a duration beyond a year is read as a year. Never an OverflowError."""
+    cluster.emulator.create({
+        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "cronary-default", "namespace": "cronary"},
+        "spec": {"holderIdentity": "someone-else", "renewTime": renew_time, "leaseDurationSeconds": duration},
+    })
+    run = cluster.tick("--lease-namespace", "cronary", no_lease=False)
+    assert run.exit_code == 0 and "Traceback" not in run.output, run.output
+    held_by_other = any("is being ticked by someone-else" in line["msg"] for line in run.logs)
+    assert held_by_other is not taken, run.output
+
+
+@pytest.mark.parametrize(
+    ("header", "parsed"),
+    [
+        pytest.param("Fri, 27 Nov 2026 10:00:00 GMT", datetime(2026, 11, 27, 10, tzinfo=timezone.utc), id="a-real-date"),
+        pytest.param("Fri, 31 Dec 9999 23:59:59 GMT", None, id="year-9999"),
+        pytest.param("Fri, 01 Jan 1960 00:00:00 GMT", None, id="before-1970"),
+        pytest.param("yesterday", None, id="garbage"),
+    ],
+)
+def test_a_server_date_nobody_could_mean_is_not_used(header: str, parsed: datetime | None) -> None:
+    from cronjob.kube_api import parse_date
+
+    assert parse_date(header) == parsed
