@@ -31,6 +31,7 @@ from engine.cluster import ClusterView
 from engine.errors import SpecError
 from engine.metric_templates import MetricTemplateSpec, parse_metric_template
 from engine.model import Canary, HookType
+from engine.phases import KEEPS_FAILED_CHECKS
 from engine.status_doc import status_manifest
 from engine.tick import (
     Decision,
@@ -68,7 +69,7 @@ CRONARY = Signature()  # the author of cronary's commits
 from .kube_api import ApiError
 from .kube_apply import contains
 from .kube_read import CanaryEntry, Send, parse_entry, read_shard
-from .kube_tick import SIDE_EFFECTS, TickOptions
+from .kube_tick import TickOptions
 from .notify import log_events, notify
 from .prometheus import PrometheusMetrics
 from .webhooks import WebhookCaller
@@ -307,7 +308,7 @@ class GitTick:
                 if approval is not None:
                     log.info("gate %s (%s) opened by %s", request.hook.name, request.hook.type.value, approval, extra=extra)
                     return HookResult(True, f"approved in git by {approval}")
-            key = str(request.payload.get("idempotencyKey") or "") if request.hook.type in SIDE_EFFECTS else ""
+            key = str(request.payload.get("idempotencyKey") or "") if request.hook.type.has_side_effects else ""
             if key in self.side_effects:
                 log.info("webhook %s (%s): already called for this decision before the push was refused; not called again", request.hook.name, request.hook.type.value, extra=extra)
                 return self.side_effects[key]
@@ -457,13 +458,13 @@ def state_moved(canary: Canary, decision: Decision) -> bool:
     return before != after
 
 
-_ANALYSING = ("Progressing", "Waiting", "WaitingPromotion", "Promoting")
+_KEEPS_FAILED_CHECKS = frozenset(p.value for p in KEEPS_FAILED_CHECKS)
 
 
 def halted_checks(state: CanaryState, decision: Decision) -> tuple[dict[str, Any], ...]:
     """The failed metric checks of the analysis in progress, kept in status.yaml until it ends, so the commit that
     rolls back (a tick that runs no analysis of its own) can show the values that caused it."""
-    if decision.status.phase not in _ANALYSING or decision.status.failed_checks == 0:
+    if decision.status.phase not in _KEEPS_FAILED_CHECKS or decision.status.failed_checks == 0:
         return ()
     failed = tuple({"metric": v.metric, "value": v.value, "bound": v.bound, "message": v.message} for v in decision.verdicts if not v.passed)
     return failed or state.halted

@@ -19,7 +19,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
 from engine.alert_providers import NotifierTarget
-from engine.model import HookType
 from engine.tick import Decision, HookRequest, HookResult, MetricRequest, Settings, interval_seconds, is_due
 from engine.timefmt import format_time
 
@@ -43,8 +42,6 @@ from .prometheus import PrometheusMetrics
 from .webhooks import WebhookCaller, max_duration_seconds
 
 log = logging.getLogger("cronary")
-# hooks whose call is an action (a load test, a migration), not a question: called at most once per decision
-SIDE_EFFECTS = (HookType.PRE_ROLLOUT, HookType.ROLLOUT, HookType.POST_ROLLOUT)
 Send = Callable[[ApiRequest], ApiResponse]
 
 
@@ -196,7 +193,7 @@ class Tick:
         def answer_hook(request: HookRequest) -> HookResult:
             nonlocal manifest
             hook, key = request.hook, str(request.payload.get("idempotencyKey") or "")
-            if hook.type not in SIDE_EFFECTS or not key:
+            if not hook.type.has_side_effects or not key:
                 return self.call_hook(request, extra)
             note = called.get(key)
             if note is not None and isinstance(note.get("ok"), bool):

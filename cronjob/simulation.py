@@ -16,6 +16,7 @@ from engine.analysis import MetricResult
 from engine.canary_spec import parse_canary
 from engine.cluster import ClusterView, SecretSummary
 from engine.model import Canary
+from engine.phases import IDLE
 from engine.status_doc import canary_manifest
 from engine.tick import Decision, HookRequest, HookResult, MetricRequest, Settings, interval_seconds
 from engine.timefmt import LATEST, add_seconds, format_time
@@ -25,7 +26,7 @@ from .errors import InputError
 from .inputs import Scenario, ScenarioStep, default_hook_result
 from .prometheus import PrometheusMetrics
 
-RESTING = ("Succeeded", "Failed", "Initialized")
+RESTING = frozenset(p.value for p in IDLE)
 
 
 @dataclass

@@ -77,6 +77,21 @@ class HookType(str, Enum):
     ROLLBACK = "rollback"
     EVENT = "event"
 
+    @property
+    def is_gate(self) -> bool:
+        """A question (may the rollout go on?), asked afresh each time: its idempotency key carries the time."""
+        return self in _GATE_TYPES
+
+    @property
+    def has_side_effects(self) -> bool:
+        """An action (a load test, a migration): its call and answer are noted in the status, so a re-run uses
+        the answer instead of acting twice."""
+        return self in _SIDE_EFFECT_TYPES
+
+
+_GATE_TYPES = frozenset({HookType.CONFIRM_ROLLOUT, HookType.CONFIRM_TRAFFIC_INCREASE, HookType.CONFIRM_PROMOTION})
+_SIDE_EFFECT_TYPES = frozenset({HookType.PRE_ROLLOUT, HookType.ROLLOUT, HookType.POST_ROLLOUT})
+
 
 class Strategy(str, Enum):
     """Deployment strategy as Flagger's `DeploymentStrategy()` selects it. Only CANARY is implemented."""

@@ -25,10 +25,19 @@ class Phase(str, Enum):
     TERMINATED = "Terminated"
 
 
+# Phase groups: every rule that names several phases names one of these (the tick, the shell, the tests).
 ACTIVE = frozenset({Phase.PROGRESSING, Phase.WAITING, Phase.WAITING_PROMOTION, Phase.PROMOTING, Phase.FINALISING})
-IDLE = frozenset({Phase.INITIALIZED, Phase.SUCCEEDED, Phase.FAILED})
+IDLE = frozenset({Phase.INITIALIZED, Phase.SUCCEEDED, Phase.FAILED})  # at rest: nothing happens until something changes
 INITIAL = frozenset({Phase.NONE, Phase.INITIALIZING})
 ANALYSING = frozenset({Phase.PROGRESSING, Phase.WAITING_PROMOTION})
+ROUTED = frozenset({Phase.PROGRESSING, Phase.WAITING, Phase.PROMOTING})  # keep their canary weight on a move
+COUNTING = ROUTED | {Phase.WAITING_PROMOTION}  # keep their iterations on a move
+PROMOTED = frozenset({Phase.SUCCEEDED, Phase.INITIALIZED})  # the primary runs `lastPromotedSpec`, set on entering
+UNDER_WAY = frozenset({Phase.PROGRESSING, Phase.WAITING_PROMOTION, Phase.PROMOTING, Phase.FINALISING})  # a revision accepted
+PAST_TRAFFIC_STEPS = frozenset({Phase.PROMOTING, Phase.WAITING_PROMOTION, Phase.FINALISING})  # no more canary steps
+SCALED_UP = frozenset({Phase.PROGRESSING, Phase.WAITING_PROMOTION, Phase.PROMOTING})  # the target runs pods
+GROWING = frozenset({Phase.PROGRESSING, Phase.WAITING, Phase.WAITING_PROMOTION})  # the canary's traffic only grows
+KEEPS_FAILED_CHECKS = frozenset({Phase.PROGRESSING, Phase.WAITING, Phase.WAITING_PROMOTION, Phase.PROMOTING})  # an analysis' checks still count
 
 
 class Trigger(str, Enum):

@@ -24,6 +24,7 @@ from .configs import NO_CONFIGS, ConfigError, TrackedConfigs, configs_changed, t
 from .errors import SpecError
 from .hashing import canonical_json, compute_hash, derived_uuid, pod_template_hash
 from .model import AnalysisSpec, Canary, CanaryStatus, Condition, HookType, MetricSpec, WebhookSpec, build_frozen
+from . import phases
 from .phases import ACTIVE, ANALYSING, INITIAL, Phase, Trigger, promoted_condition, transition
 from .providers import Provider, resolve_provider
 from .readiness import Readiness, deployment_readiness
@@ -332,15 +333,9 @@ _PROGRESSING, _WAITING_PROMOTION = Phase.PROGRESSING.value, Phase.WAITING_PROMOT
 # members the hot path names, as globals: reading an enum member off its class is a slow attribute lookup
 _NONE, _PROMOTING, _FINALISING, _FAILED = Phase.NONE, Phase.PROMOTING, Phase.FINALISING, Phase.FAILED
 _ROLLOUT_HOOK, _ROLLBACK_HOOK, _TRAFFIC_HOOK = HookType.ROLLOUT, HookType.ROLLBACK, HookType.CONFIRM_TRAFFIC_INCREASE
-_ROUTED = frozenset({Phase.PROGRESSING, Phase.WAITING, Phase.PROMOTING})  # phases that keep their canary weight
-_COUNTING = _ROUTED | {Phase.WAITING_PROMOTION}  # phases that keep their iterations
-_PROMOTED_PHASES = frozenset({Phase.SUCCEEDED, Phase.INITIALIZED})
-_UNDER_WAY = frozenset({Phase.PROGRESSING, Phase.WAITING_PROMOTION, Phase.PROMOTING, Phase.FINALISING})
-_PAST_TRAFFIC_STEPS = frozenset({Phase.PROMOTING, Phase.WAITING_PROMOTION, Phase.FINALISING})
-_SCALED_UP = frozenset({Phase.PROGRESSING, Phase.WAITING_PROMOTION, Phase.PROMOTING})  # phases whose target runs pods
-_GROWING = frozenset({Phase.PROGRESSING, Phase.WAITING, Phase.WAITING_PROMOTION})  # analysed: the canary's traffic only grows
+_ROUTED, _COUNTING, _PROMOTED_PHASES, _UNDER_WAY = phases.ROUTED, phases.COUNTING, phases.PROMOTED, phases.UNDER_WAY
+_PAST_TRAFFIC_STEPS, _SCALED_UP, _GROWING = phases.PAST_TRAFFIC_STEPS, phases.SCALED_UP, phases.GROWING
 _HOOK_TYPE_VALUES = {t: t.value for t in HookType}
-_GATES = (HookType.CONFIRM_ROLLOUT, HookType.CONFIRM_TRAFFIC_INCREASE, HookType.CONFIRM_PROMOTION)
 _PASSED = {
     HookType.CONFIRM_ROLLOUT: "Confirm-rollout check {} passed",
     HookType.CONFIRM_TRAFFIC_INCREASE: "Confirm-traffic-increase check {} passed",
@@ -490,7 +485,7 @@ class _Tick:
             "webhook", self.canary.uid or canary_uid(self.canary), start.last_applied_spec, start.phase, str(start.canary_weight),
             str(start.failed_checks), str(start.iterations), start.last_decision_time or "", _hook_type_value(hook), hook.name,
         )
-        if hook.type in _GATES:
+        if hook.type.is_gate:
             return derived_uuid(*parts, self.now_text)
         return derived_uuid(*parts)
 

@@ -14,7 +14,7 @@ import pytest
 from engine.configs import NO_CONFIGS, ConfigRef, TrackedConfigs, referenced_configs, rewrite_config_refs
 from engine.durations import DurationRangeError, format_go_duration_ms, format_go_float, parse_go_duration
 from engine.hashing import canonical_json, compute_hash, config_checksum, derived_uuid, safe_encode
-from engine.model import AnalysisSpec
+from engine.model import AnalysisSpec, HookType
 from engine.phases import CONDITIONS, TRANSITIONS, IllegalTransition, Phase, Trigger, promoted_condition, transition
 from engine.readiness import deployment_readiness
 from engine.render_hpa import hpa_spec_as_v2
@@ -663,3 +663,21 @@ def test_promoted_condition_names_the_kind() -> None:
     assert promoted_condition(Phase.FAILED, "DaemonSet")[2] == "Canary analysis failed, DaemonSet scaled to zero."
     assert promoted_condition(Phase.INITIALIZED, "Service")[2] == "Service initialization completed."
     assert set(CONDITIONS) >= {p for p in Phase if p not in (Phase.NONE, Phase.TERMINATING, Phase.TERMINATED)}
+
+
+@pytest.mark.parametrize(
+    ("hook_type", "gate", "side_effects"),
+    [
+        (HookType.CONFIRM_ROLLOUT, True, False),
+        (HookType.CONFIRM_TRAFFIC_INCREASE, True, False),
+        (HookType.CONFIRM_PROMOTION, True, False),
+        (HookType.PRE_ROLLOUT, False, True),
+        (HookType.ROLLOUT, False, True),
+        (HookType.POST_ROLLOUT, False, True),
+        (HookType.ROLLBACK, False, False),
+        (HookType.EVENT, False, False),
+    ],
+    ids=lambda v: getattr(v, "value", v),
+)
+def test_a_hook_type_knows_whether_it_is_a_gate_or_an_action(hook_type: HookType, gate: bool, side_effects: bool) -> None:
+    assert (hook_type.is_gate, hook_type.has_side_effects) == (gate, side_effects)
