@@ -20,7 +20,8 @@ from typing import Any, Callable, Mapping
 
 from engine.alert_providers import NotifierTarget
 from engine.model import HookType
-from engine.tick import Decision, HookRequest, HookResult, MetricRequest, Settings, interval_seconds, is_due
+from engine import Decision, HookRequest, HookResult, MetricRequest, Settings
+from engine.schedule import interval_seconds, is_due
 from engine.timefmt import format_time
 
 from .driver import run_tick
