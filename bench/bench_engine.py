@@ -69,7 +69,7 @@ from engine.canary_spec import parse_canary  # noqa: E402
 from engine.status_doc import canary_manifest  # noqa: E402
 from engine.cluster import ClusterView  # noqa: E402
 from engine.model import Canary  # noqa: E402
-from engine.tick import Decision, HookRequest, HookResult, MetricRequest, Settings  # noqa: E402
+from engine import Decision, HookRequest, HookResult, MetricRequest, Settings  # noqa: E402
 
 SEED = ROOT / "fixtures" / "seed"
 CANARY_FILE = SEED / "podinfo-canary.yaml"

@@ -70,7 +70,7 @@ from engine.analysis import NO_VALUES, MetricResult
 from engine.canary_spec import parse_canary
 from engine.model import Canary
 from engine.providers import resolve_provider
-from engine.tick import MetricRequest
+from engine import MetricRequest
 
 CANARY_FILE = ROOT / "fixtures" / "seed" / "podinfo-canary.yaml"
 NAMESPACE = "fleet"

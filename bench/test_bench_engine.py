@@ -19,7 +19,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_engine as b  # noqa: E402
-from engine.tick import Decision, Observations, decide, is_due, likely_metrics, read_target_facts  # noqa: E402
+from engine import Decision, Observations, decide  # noqa: E402
+from engine.facts import read_target_facts  # noqa: E402
+from engine.schedule import is_due  # noqa: E402
+from engine.tick import likely_metrics  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ from engine.errors import SpecError
 from engine.names import is_dns1123_label, is_http_url
 from engine.providers import resolve_provider
 from engine.redact import origin, redact
-from engine.tick import HookRequest, HookResult, MetricRequest, Settings
+from engine import HookRequest, HookResult, MetricRequest, Settings
 
 from .errors import EXIT_BAD_INPUT, EXIT_FAILED, InputError, RunFailed
 from .kube_api import SERVICE_ACCOUNT_DIR, KubeClient, KubeconfigError, configuration_for

@@ -8,7 +8,10 @@ from typing import Callable, Mapping
 from engine.analysis import MetricResult
 from engine.cluster import ClusterView
 from engine.model import Canary, build_frozen
-from engine.tick import Decision, HookRequest, HookResult, MetricRequest, Observations, Pending, Settings, decide, is_due, likely_metrics, read_target_facts
+from engine import Decision, HookRequest, HookResult, MetricRequest, Observations, Pending, Settings, decide
+from engine.facts import read_target_facts
+from engine.schedule import is_due
+from engine.tick import likely_metrics
 
 HookAnswer = Callable[[HookRequest], HookResult]
 MetricAnswer = Callable[[tuple[MetricRequest, ...]], Mapping[str, MetricResult]]

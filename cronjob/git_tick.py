@@ -33,15 +33,9 @@ from engine.metric_templates import MetricTemplateSpec, parse_metric_template
 from engine.model import Canary, HookType
 from engine.phases import KEEPS_FAILED_CHECKS
 from engine.status_doc import status_manifest
-from engine.tick import (
-    Decision,
-    HookRequest,
-    HookResult,
-    MetricRequest,
-    interval_seconds,
-    is_due,
-    read_target_facts,
-)
+from engine import Decision, HookRequest, HookResult, MetricRequest
+from engine.facts import read_target_facts
+from engine.schedule import interval_seconds, is_due
 from engine.timefmt import format_time
 
 from .driver import run_tick

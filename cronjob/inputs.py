@@ -16,7 +16,7 @@ from engine.errors import SpecError
 from engine.metric_templates import MetricTemplateSpec, parse_metric_template
 from engine.model import Canary, HookType
 from engine.providers import resolve_provider
-from engine.tick import HookResult
+from engine import HookResult
 from engine.timefmt import TIME_EXAMPLE, check_time, read_time
 
 from .errors import InputError

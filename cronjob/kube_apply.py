@@ -24,7 +24,7 @@ from engine.model import Canary, CanaryStatus
 from engine.render_meta import include_by_prefix, object_meta
 from engine.status_doc import status_manifest
 from engine.subset import contains
-from engine.tick import Decision, Event
+from engine import Decision, Event
 
 from .kube_api import CANARIES, EVENTS, ApiRequest, apply_request, scale_request
 

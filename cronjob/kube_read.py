@@ -27,7 +27,8 @@ from engine.errors import SpecError
 from engine.metric_templates import MetricTemplateSpec, parse_metric_template
 from engine.model import V1ALPHA3, Canary
 from engine.providers import resolve_provider
-from engine.tick import Settings, is_due
+from engine import Settings
+from engine.schedule import is_due
 
 from .kube_api import (
     ALERT_PROVIDERS,

@@ -19,7 +19,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
 from engine.alert_providers import NotifierTarget
-from engine.tick import Decision, HookRequest, HookResult, MetricRequest, Settings, interval_seconds, is_due
+from engine import Decision, HookRequest, HookResult, MetricRequest, Settings
+from engine.schedule import interval_seconds, is_due
 from engine.timefmt import format_time
 
 from .driver import run_tick

@@ -11,7 +11,7 @@ from engine.alert_providers import alert_providers
 from engine.alerts import alerts_for, deliveries
 from engine.cluster import ClusterView
 from engine.model import HookType, WebhookSpec
-from engine.tick import Decision
+from engine import Decision
 
 from .alerts import SecretReader, send_alerts
 from .webhooks import WebhookCaller, event_request

@@ -25,7 +25,8 @@ from engine.metric_templates import MetricTemplateSpec
 from engine.model import BUILTIN_METRICS, Canary
 from engine.queries import AggregateKey, RenderedQuery, query_for, split_aggregated_result
 from engine.redact import origin, redact
-from engine.tick import HookResult, MetricRequest, Settings, likely_metrics
+from engine import HookResult, MetricRequest, Settings
+from engine.tick import likely_metrics
 
 
 if TYPE_CHECKING:  # imported at the first query: a tick without metrics never loads requests

@@ -18,7 +18,8 @@ from engine.cluster import ClusterView, SecretSummary
 from engine.model import Canary
 from engine.phases import IDLE
 from engine.status_doc import canary_manifest
-from engine.tick import Decision, HookRequest, HookResult, MetricRequest, Settings, interval_seconds
+from engine import Decision, HookRequest, HookResult, MetricRequest, Settings
+from engine.schedule import interval_seconds
 from engine.timefmt import LATEST, add_seconds, format_time
 
 from .driver import providers_available, run_tick

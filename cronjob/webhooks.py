@@ -38,7 +38,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from engine.model import WebhookSpec
 from engine.redact import origin, redact
-from engine.tick import Event, HookRequest, HookResult
+from engine import Event, HookRequest, HookResult
 
 if TYPE_CHECKING:
     import requests  # imported at the first call: a tick without webhooks never loads it

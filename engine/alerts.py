@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .model import AlertSpec, Canary, HookType, Strategy, WebhookSpec
-from .tick import Decision, Event
+from .protocol import Decision, Event
 
 INFO = "info"
 WARN = "warn"

@@ -55,7 +55,7 @@ from .durations import format_go_float
 from .model import CanaryStatus
 from .phases import Phase
 from .redact import redact
-from .tick import Decision
+from .protocol import Decision
 
 SUBJECT_REASON_LIMIT = 60  # characters of a reason in a subject line before it is cut with "…"
 

@@ -29,7 +29,7 @@ from .names import require_label, require_subdomain
 
 if TYPE_CHECKING:  # pragma: no cover
     from .metric_templates import MetricTemplateSpec
-    from .tick import MetricRequest
+    from .protocol import MetricRequest
 
 QUERY_SETS = ("istio", "linkerd", "osm")
 

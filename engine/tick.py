@@ -13,19 +13,33 @@ a canary are asked for together, so the shell can batch them across a fleet.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
+from dataclasses import fields
+from datetime import datetime
 from functools import lru_cache
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping, NoReturn
 
-from .analysis import MetricResult, MetricVerdict, judge_metric
+from .analysis import MetricVerdict, judge_metric
 from .cluster import ClusterView
-from .configs import NO_CONFIGS, ConfigError, TrackedConfigs, configs_changed, track_configs
+from .configs import NO_CONFIGS, TrackedConfigs, configs_changed
 from .errors import SpecError
-from .hashing import canonical_json, compute_hash, derived_uuid, pod_template_hash
-from .model import AnalysisSpec, Canary, CanaryStatus, Condition, HookType, MetricSpec, WebhookSpec, build_frozen
+from .facts import read_target_facts
+from .hashing import canonical_json, compute_hash, derived_uuid
 from . import phases
+from .model import AnalysisSpec, Canary, CanaryStatus, Condition, HookType, WebhookSpec, build_frozen
 from .phases import ACTIVE, ANALYSING, INITIAL, Phase, Trigger, promoted_condition, transition
+from .protocol import (
+    Answer,
+    Decision,
+    Event,
+    HookOutcome,
+    HookRequest,
+    HookResult,
+    MetricRequest,
+    Observations,
+    Pending,
+    Settings,
+    TargetFacts,
+)
 from .providers import Provider, resolve_provider
 from .readiness import Readiness, deployment_readiness
 from .redact import redact
@@ -34,51 +48,10 @@ from .render_meta import canary_uid, owner_reference
 from .render_primary import FLAGGER_ID, primary_template, render_config_copies, render_primary_deployment, render_scale
 from .render_services import render_services
 from .render_split import read_canary_weight, render_traffic_split
+from .schedule import due_text, is_due, next_due_time
 from .subset import contains
-from .timefmt import format_time, parse_time
+from .timefmt import format_time
 from .weights import advance, next_step_weight, promote_step, top_weight
-
-DEFAULT_SELECTOR_LABELS = ("app", "name", "app.kubernetes.io/name")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Engine-wide settings (Flagger's command-line flags)."""
-
-    mesh_provider: str | None = None
-    selector_labels: tuple[str, ...] = DEFAULT_SELECTOR_LABELS
-    config_tracking: bool = True
-    include_label_prefixes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class HookResult:
-    """A webhook's answer: `ok` is HTTP 200–202 (for a rollback hook: "roll back"); `message` the error text."""
-
-    ok: bool
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class Observations:
-    """Results the shell gathered for this tick, by metric name and webhook name."""
-
-    metrics: Mapping[str, MetricResult] = field(default_factory=dict)
-    hooks: Mapping[str, HookResult] = field(default_factory=dict)
-    providers: HookResult | None = None  # are the canary's metric providers reachable (asked while initializing)
-
-
-@dataclass(frozen=True)
-class HookRequest:
-    hook: WebhookSpec
-    payload: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class MetricRequest:
-    metric: MetricSpec
-    provider: Provider
-
 
 _ABSENT = object()
 
@@ -96,95 +69,6 @@ def _keeps_answers(before: Observations, after: Observations) -> bool:
                 if value is not result and value != result:
                     return False
     return True
-
-
-@dataclass(frozen=True)
-class Pending:
-    """The tick cannot go on without these observations."""
-
-    canary: Canary
-    hooks: tuple[HookRequest, ...] = ()
-    metrics: tuple[MetricRequest, ...] = ()
-    check_providers: bool = False  # answer with Observations.providers
-
-
-@dataclass(frozen=True)
-class Event:
-    type: str  # Normal | Warning
-    message: str
-    phase: str  # the canary's phase when the event was recorded (webhook payloads carry it)
-    reason: str = "Synced"
-
-
-@dataclass(frozen=True)
-class HookOutcome:
-    name: str
-    type: str
-    ok: bool
-    message: str
-
-
-@dataclass(frozen=True)
-class Decision:
-    """Everything one tick decided. Objects are in apply order; `status` is the next Canary status."""
-
-    canary: Canary
-    now: str
-    due: bool
-    next_due: str | None
-    status: CanaryStatus
-    status_changed: bool
-    objects: tuple[Mapping[str, Any], ...] = ()
-    events: tuple[Event, ...] = ()
-    logs: tuple[str, ...] = ()
-    secret_copies: tuple[tuple[str, str], ...] = ()
-    verdicts: tuple[MetricVerdict, ...] = ()
-    hooks: tuple[HookOutcome, ...] = ()
-    canary_weight: int | None = None  # the routed canary weight after the tick (None: no route object yet)
-
-
-@dataclass(frozen=True)
-class TargetFacts:
-    """What a tick derives from the target once (revision hash, selector label, tracked configs), so the
-    re-runs of the sans-I/O protocol do not derive it again. `problem` is the warning when it cannot."""
-
-    canary: Canary
-    cluster: ClusterView
-    settings: Settings
-    target: Mapping[str, Any] | None = None
-    label: str = ""
-    value: str = ""
-    tracked: TrackedConfigs = NO_CONFIGS
-    hash: str = ""
-    problem: str = ""
-
-
-def read_target_facts(canary: Canary, cluster: ClusterView, settings: Settings = Settings()) -> TargetFacts:
-    ns, ref = canary.namespace, canary.spec.target_ref
-    target = cluster.get("Deployment", ns, ref.name)
-    if target is None:
-        return TargetFacts(canary, cluster, settings, problem=f"Deployment {ref.name}.{ns} not found")
-    spec = target.get("spec") or {}
-    match_labels = (spec.get("selector") or {}).get("matchLabels") or {}
-    label = None
-    for name in settings.selector_labels:
-        if name in match_labels:
-            label = name
-            break
-    if label is None:
-        listed = " ".join(settings.selector_labels)
-        return TargetFacts(canary, cluster, settings, problem=f"deployment {ref.name}.{ns} spec.selector.matchLabels must contain one of [{listed}]")
-    template = spec.get("template") or {}
-    tracked = NO_CONFIGS
-    if settings.config_tracking:
-        try:
-            tracked = track_configs(template.get("spec") or {}, ns, cluster)
-        except ConfigError as err:
-            return TargetFacts(canary, cluster, settings, problem=str(err))
-    return build_frozen(TargetFacts, {
-        "canary": canary, "cluster": cluster, "settings": settings, "target": target, "label": label,
-        "value": str(match_labels[label]), "tracked": tracked, "hash": pod_template_hash(template), "problem": "",
-    })
 
 
 class _NeedInputs(Exception):
@@ -207,27 +91,8 @@ class _Restart(Exception):
         self.observations = observations
 
 
-Answer = Callable[[Pending], "Observations | None"]
-
-
 # how far a tick got: nothing rendered / services and primary only (primary not ready yet) / everything
 _STAGE_NONE, _STAGE_PRIMARY, _STAGE_ALL = range(3)
-
-
-def interval_seconds(canary: Canary) -> float:
-    return canary.spec.effective_analysis.interval_seconds
-
-
-def last_decision(status: CanaryStatus) -> datetime | None:
-    """When the canary was last decided: `lastDecisionTime`, or — where a CRD without that field (Flagger's)
-    pruned it — `lastTransitionTime`, which moves with every step; the later of the two."""
-    return _last_decision(status.last_decision_time or "", status.last_transition_time or "")
-
-
-@lru_cache(maxsize=4096)
-def _last_decision(decision_time: str, transition_time: str) -> datetime | None:
-    times = [t for t in (parse_time(decision_time), parse_time(transition_time)) if t]
-    return max(times) if times else None
 
 
 _provider = lru_cache(maxsize=1024)(resolve_provider)  # errors are raised afresh on every call, never cached
@@ -243,39 +108,9 @@ _promoted_condition = lru_cache(maxsize=1024)(promoted_condition)
 
 
 @lru_cache(maxsize=4096)
-def _due_text(now: datetime, interval: float) -> str:
-    """When a canary decided at `now` is next due, as text."""
-    return format_time(now + timedelta(seconds=interval))
-
-
-@lru_cache(maxsize=4096)
 def _format_time(moment: datetime) -> str:
     """`format_time`, remembered: a tick formats the same few instants (its `now`, the next due time)."""
     return format_time(moment)
-
-
-def next_due_time(canary: Canary) -> datetime | None:
-    status = canary.status
-    return _next_due(status.last_decision_time or "", status.last_transition_time or "", interval_seconds(canary))
-
-
-@lru_cache(maxsize=4096)
-def _next_due(decision_time: str, transition_time: str, interval: float) -> datetime | None:
-    last = _last_decision(decision_time, transition_time)
-    return None if last is None else last + timedelta(seconds=interval)
-
-
-def is_due(canary: Canary, now: datetime) -> bool:
-    """At most one decision per interval: due when never decided, or `interval` after the last decision."""
-    status = canary.status
-    return _is_due(status.last_decision_time or "", status.last_transition_time or "", interval_seconds(canary), now)
-
-
-@lru_cache(maxsize=4096)
-def _is_due(decision_time: str, transition_time: str, interval: float, now: datetime) -> bool:
-    # remembered: a tick asks twice (shell and engine), and comparing aware datetimes is not cheap
-    due = _next_due(decision_time, transition_time, interval)
-    return due is None or now >= due
 
 
 def likely_metrics(canary: Canary, settings: Settings = Settings()) -> tuple[MetricRequest, ...]:
@@ -525,11 +360,11 @@ class _Tick:
         minimum = (hpa.get("spec") or {}).get("minReplicas")
         return minimum if isinstance(minimum, int) and minimum > 1 else 1
 
-    def end(self) -> None:
+    def end(self) -> NoReturn:
         raise _EndTick()
 
     # ----------------------------------------------------------------- failure paths
-    def rollback(self) -> None:
+    def rollback(self) -> NoReturn:
         """Flagger's `rollback`: traffic to primary, canary scaled to zero, Failed, post-rollout hooks."""
         if self.status.failed_checks >= self.analysis.threshold:
             self.event(f"Rolling back {self.key_canary} failed checks threshold reached {self.status.failed_checks}", warning=True)
@@ -544,7 +379,7 @@ class _Tick:
         self.post_rollout_hooks(Phase.FAILED)
         self.end()
 
-    def failed_promotion(self, reason: str) -> None:
+    def failed_promotion(self, reason: str) -> NoReturn:
         self.event(f"Promotion of {self.key_target} failed, primary not ready: {reason}", warning=True)
         canary_ready = self.readiness(self.target, self.analysis.canary_ready_threshold).ready
         if canary_ready:
@@ -729,7 +564,7 @@ class _Tick:
         )
         return contains(template, want)
 
-    def copy_to_primary_again(self) -> None:
+    def copy_to_primary_again(self) -> NoReturn:
         self.logs.append(
             f"{self.primary_name}.{self.canary.namespace} does not run the revision the status of {self.key_canary} records: "
             f"copying {self.key_target} template spec to {self.primary_name}.{self.canary.namespace} again"
@@ -827,7 +662,7 @@ class _Tick:
                 self.rollback()
             self.end()
 
-    def skip_analysis(self) -> None:
+    def skip_analysis(self) -> NoReturn:
         self.canary_weight = 0
         self.event(f"Copying {self.key_target} template spec to {self.spec.target_ref.name}-primary.{self.canary.namespace}")
         self.promote = True
@@ -847,7 +682,7 @@ class _Tick:
                 self.rollback()
             self.event(f"Rollback hook {hook.name} not signaling a rollback")
 
-    def promotion_traffic_shift(self) -> None:
+    def promotion_traffic_shift(self) -> NoReturn:
         weight = self.canary_weight or 0
         step = self.analysis.step_weight_promotion
         if step == 0 or weight == 0:
@@ -865,7 +700,7 @@ class _Tick:
             self.move(Trigger.PRIMARY_STEP, canary_weight=canary)
         self.end()
 
-    def finalise(self) -> None:
+    def finalise(self) -> NoReturn:
         self.scale_to = 0
         self.move(Trigger.SCALED_DOWN)
         self.post_rollout_hooks(Phase.SUCCEEDED)
@@ -896,7 +731,7 @@ class _Tick:
                 self.event(verdict.message, warning=True)
                 self.fail_check()
 
-    def fail_check(self) -> None:
+    def fail_check(self) -> NoReturn:
         self.update(failed_checks=self.status.failed_checks + 1)
         self.end()
 
@@ -989,7 +824,7 @@ class _Tick:
             status = build_frozen(CanaryStatus, {**status.__dict__, **stamps})
         objects, secret_copies = self.render_objects()
         if acted:
-            next_due_text: str | None = _due_text(self.now, self.analysis.interval_seconds)
+            next_due_text: str | None = due_text(self.now, self.analysis.interval_seconds)
         else:
             next_due = next_due_time(self.canary)
             next_due_text = _format_time(next_due) if next_due else None

@@ -42,7 +42,7 @@ import cronjob.kube_tick
 from cronjob.cli import main
 from cronjob.kube_api import ApiRequest, ApiResponse, KubeClient
 from cronjob.webhooks import WebhookCaller
-from engine.tick import HookRequest, HookResult
+from engine import HookRequest, HookResult
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 RESTING = ("Succeeded", "Failed")

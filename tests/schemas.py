@@ -279,7 +279,8 @@ def play(
     from cronjob.simulation import RESTING, SimulatedCluster
     from engine.canary_spec import parse_canary
     from engine.status_doc import canary_manifest
-    from engine.tick import Settings, interval_seconds
+    from engine import Settings
+    from engine.schedule import interval_seconds
 
     canary = parse_canary(copy.deepcopy(dict(canary_doc)))
     sim = SimulatedCluster.of(build_cluster([copy.deepcopy(dict(o)) for o in [*cluster, *secrets]]))

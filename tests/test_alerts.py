@@ -37,7 +37,7 @@ from engine.alerts import Alert, Delivery, alerts_for, deliveries, receives
 from engine.canary_spec import parse_canary
 from engine.cluster import ClusterView
 from engine.errors import SpecError
-from engine.tick import Decision, Settings
+from engine import Decision, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "seed"

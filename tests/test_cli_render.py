@@ -12,7 +12,7 @@ from cronjob.inputs import build_cluster, cluster_objects, read_canary, read_sce
 from cronjob.simulation import SimulatedCluster, Simulation
 from cronjob.yamlio import dump_yaml_stream
 from engine.status_doc import canary_manifest
-from engine.tick import Settings
+from engine import Settings
 
 SEED = Path(__file__).resolve().parent.parent / "fixtures" / "seed"
 

@@ -29,7 +29,7 @@ from cronjob.kube_read import Shard
 from cronjob.kube_tick import Tick, TickOptions
 from cronjob.prometheus import PrometheusMetrics
 from cronjob.webhooks import WebhookCaller
-from engine.tick import Settings
+from engine import Settings
 
 LEASE = "cronary/cronary-default"
 LEASE_PATH = r"/namespaces/cronary/leases/cronary-default$"

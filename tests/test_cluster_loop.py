@@ -19,7 +19,7 @@ from cronjob.kube_read import Shard
 from cronjob.kube_tick import Tick, TickOptions
 from cronjob.prometheus import PrometheusMetrics
 from cronjob.webhooks import WebhookCaller
-from engine.tick import Settings
+from engine import Settings
 
 
 @pytest.fixture

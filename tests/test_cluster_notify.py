@@ -15,7 +15,7 @@ from test_cluster_tick import play
 
 from engine.alerts import alert_for_event
 from engine.canary_spec import parse_canary
-from engine.tick import Event
+from engine import Event
 
 
 

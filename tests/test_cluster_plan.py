@@ -36,7 +36,7 @@ from engine.canary_spec import parse_canary
 from engine.cluster import ClusterView
 from engine.model import V1ALPHA3, V1BETA1
 from engine.status_doc import canary_manifest
-from engine.tick import HookResult, Settings
+from engine import HookResult, Settings
 
 CANARY = str(SEED / "podinfo-canary.yaml")
 CLUSTER = str(SEED / "cluster.yaml")

@@ -30,7 +30,7 @@ from engine.canary_spec import parse_canary
 from engine.model import MetricSpec
 from engine.providers import resolve_provider
 from engine.status_doc import canary_manifest
-from engine.tick import MetricRequest, Settings
+from engine import MetricRequest, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "seed"

@@ -19,7 +19,7 @@ from test_edges_cluster import NAMESPACES, add_namespace, clean, set_image, stat
 
 from cronjob.webhooks import MAX_MESSAGE_CHARS, WebhookCaller
 from engine.model import WebhookSpec
-from engine.tick import HookRequest, HookResult
+from engine import HookRequest, HookResult
 
 Behaviour = Callable[[socket.socket, bytes], None]
 SECRET_PATH = "/hooks/T0KEN-in-the-path"

@@ -208,7 +208,7 @@ def _impure_world_raises(stack: ExitStack) -> None:
 def _seed_simulation():
     from cronjob.inputs import build_cluster, cluster_objects, read_canary, read_scenario
     from cronjob.simulation import SimulatedCluster, Simulation
-    from engine.tick import Settings
+    from engine import Settings
 
     canary = read_canary(str(SEED / "podinfo-canary.yaml"), "smi:istio")
     cluster = SimulatedCluster.of(build_cluster(cluster_objects(str(SEED / "cluster.yaml"))))

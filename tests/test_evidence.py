@@ -43,7 +43,7 @@ from engine.evidence import (
 )
 from engine.model import CanaryStatus
 from engine.phases import Phase
-from engine.tick import Decision, Event, HookOutcome, Settings
+from engine import Decision, Event, HookOutcome, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "seed"

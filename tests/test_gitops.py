@@ -298,7 +298,7 @@ def test_without_once_a_job_keeps_deciding_each_interval_within_its_budget(tmp_p
     from cronjob.git_tick import GitOptions, GitTick
     from cronjob.kube_tick import TickOptions
     from cronjob.prometheus import PrometheusMetrics
-    from engine.tick import Settings
+    from engine import Settings
 
     repo = GitOpsRepo(tmp_path, prometheus.url, loadtester.url_for("/")).seed()
     clock = [repo.now]

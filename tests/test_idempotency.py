@@ -10,7 +10,7 @@ from cronjob.inputs import build_cluster, cluster_objects, read_canary, read_sce
 from cronjob.simulation import SimulatedCluster, Simulation
 from engine.analysis import MetricResult
 from engine.model import HookType, WebhookSpec
-from engine.tick import HookResult, Observations, Pending, Settings, decide
+from engine import HookResult, Observations, Pending, Settings, decide
 
 SEED = Path(__file__).resolve().parent.parent / "fixtures" / "seed"
 SETTINGS = Settings(mesh_provider="smi:istio")

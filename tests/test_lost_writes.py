@@ -27,7 +27,8 @@ from engine.analysis import MetricResult
 from engine.canary_spec import parse_canary
 from engine.model import Canary
 from engine.status_doc import canary_manifest
-from engine.tick import Decision, HookRequest, HookResult, Settings, interval_seconds
+from engine import Decision, HookRequest, HookResult, Settings
+from engine.schedule import interval_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "seed"

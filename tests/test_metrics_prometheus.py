@@ -25,7 +25,7 @@ from engine.model import MetricSpec, TemplateRef
 from engine.providers import resolve_provider
 from engine.status_doc import canary_manifest
 from engine.metric_templates import MetricTemplateSpec
-from engine.tick import HookResult, MetricRequest, Settings
+from engine import HookResult, MetricRequest, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "seed"

@@ -39,7 +39,8 @@ from engine.model import Canary, HookType
 from engine.phases import TRANSITIONS, Phase
 from engine.readiness import deployment_readiness
 from engine.status_doc import canary_manifest, status_manifest
-from engine.tick import Decision, HookRequest, HookResult, MetricRequest, Settings, decide, interval_seconds
+from engine import Decision, HookRequest, HookResult, MetricRequest, Settings, decide
+from engine.schedule import interval_seconds
 from engine.timefmt import format_time
 
 from conftest import SEED

@@ -33,7 +33,7 @@ from engine.queries import (
     require_prometheus_duration,
     split_aggregated_result,
 )
-from engine.tick import MetricRequest
+from engine import MetricRequest
 
 SR, DUR = "request-success-rate", "request-duration"
 

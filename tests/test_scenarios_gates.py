@@ -24,7 +24,7 @@ import cronjob.simulation as simulation_module
 from cronjob.inputs import build_cluster, cluster_objects, read_canary, read_scenario
 from cronjob.simulation import SimulatedCluster, Simulation
 from timeline_rows import simulate_cli, Row, advance, at, row
-from engine.tick import Decision, HookRequest, HookResult, Settings
+from engine import Decision, HookRequest, HookResult, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "seed"

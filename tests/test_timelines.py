@@ -32,7 +32,7 @@ from cronjob.yamlio import dump_yaml_stream
 from engine.status_doc import canary_manifest
 from timeline_rows import Row, _simulate_text, advance, at, row, simulate_cli
 from timeline_rows import simulate_args as _args
-from engine.tick import Settings
+from engine import Settings
 from golden import assert_golden
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -46,16 +46,7 @@ from engine.canary_spec import parse_canary
 from engine.model import Canary, HookType, WebhookSpec
 from engine.redact import origin
 from engine.status_doc import canary_manifest
-from engine.tick import (
-    Decision,
-    Event,
-    HookRequest,
-    HookResult,
-    MetricRequest,
-    Pending,
-    Settings,
-    decide,
-)
+from engine import Decision, Event, HookRequest, HookResult, MetricRequest, Pending, Settings, decide
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "seed"
