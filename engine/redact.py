@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable  # noqa: UP035 - the purity allow-list has typing, not collections
 
 MASK = "***"
@@ -160,8 +161,10 @@ def url_secrets(url: str) -> set[str]:
     return pieces
 
 
-def _masker(urls: Iterable[str | None], secrets: Iterable[str | None]) -> re.Pattern[str] | None:
-    """One pattern for every secret piece, longest first (a whole userinfo before its password)."""
+@lru_cache(maxsize=256)
+def _masker(urls: tuple[str | None, ...], secrets: tuple[str | None, ...]) -> re.Pattern[str] | None:
+    """One pattern for every secret piece, longest first (a whole userinfo before its password). Remembered:
+    a tick redacts many texts about the same few URLs (a hook's, the metrics server's)."""
     pieces: set[str] = set()
     for url in urls:
         if url:
@@ -191,7 +194,11 @@ def _url_in_text(found: re.Match[str]) -> str:
 def redact(text: str, *urls: str | None, secrets: Iterable[str | None] = ()) -> str:
     """`text` made safe to print: every URL in it cut to its origin, every credential-bearing piece of `urls`
     and every one of `secrets` replaced by `MASK` (outside those origins). Idempotent."""
-    masker = _masker(urls, secrets)
+    if not text:
+        return text
+    masker = _masker(urls, tuple(secrets))
+    if masker is None and "://" not in text and "url: " not in text:
+        return text  # the engine's own messages: nothing to cut or mask
     out: list[str] = []
     last = 0
     for found in _URL_IN_TEXT.finditer(text):
