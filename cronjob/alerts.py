@@ -20,6 +20,8 @@ from engine.alerts import ERROR, Alert, Delivery
 from engine.errors import SpecError
 from engine.redact import redact
 
+from .transport import request_failure
+
 if TYPE_CHECKING:
     import requests  # imported when an alert is sent: a tick without alerts never loads it
 
@@ -122,20 +124,6 @@ class SendResult:
     status: int | None = None
 
 
-def _describe(err: requests.RequestException) -> str:
-    import requests
-
-    if isinstance(err, requests.exceptions.ProxyError):
-        return "proxy error"
-    if isinstance(err, requests.exceptions.SSLError):
-        return "TLS error"
-    if isinstance(err, requests.exceptions.Timeout):
-        return "timed out"
-    if isinstance(err, requests.exceptions.ConnectionError):
-        return "connection refused or unreachable"
-    return type(err).__name__
-
-
 def post_alert(alert: Alert, target: NotifierTarget, *, timeout: float = DEFAULT_TIMEOUT_SECONDS, session: requests.Session | None = None) -> SendResult:
     """POST one alert; never raises. The URL, token and proxy appear in no log line and no result."""
     result = SendResult(target.label, target.type, alert.message, alert.severity, ok=False)
@@ -150,7 +138,7 @@ def post_alert(alert: Alert, target: NotifierTarget, *, timeout: float = DEFAULT
     try:
         response = poster(url, json=body, headers=headers, timeout=timeout, proxies=proxies, allow_redirects=False)
     except requests.RequestException as err:
-        return _logged(alert, _replace(result, error=f"sending notification failed: {_describe(err)}"))
+        return _logged(alert, _replace(result, error=f"sending notification failed: {request_failure(err)}"))
     except Exception as err:  # noqa: BLE001 - an alert must never break a tick
         return _logged(alert, _replace(result, error=f"sending notification failed: {type(err).__name__}"))
     if 200 <= response.status_code < 300:

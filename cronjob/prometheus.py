@@ -29,6 +29,8 @@ from engine import HookResult, MetricRequest, Settings
 from engine.tick import likely_metrics
 
 
+from .transport import request_failure
+
 if TYPE_CHECKING:  # imported at the first query: a tick without metrics never loads requests
     from prometheus_api_client import PrometheusConnect
 
@@ -52,34 +54,6 @@ def _clip(text: str) -> str:
     """One printable line of at most `MAX_REASON_CHARS`: a reason goes into log lines, Events and commits."""
     text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
     return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 1].rstrip() + "…"
-
-
-def _transport_reason(err: Exception) -> str:
-    """A failure below HTTP in a few words, told apart (the server is named by the caller); requests' own text
-    names the whole URL, query and all, so it is never shown."""
-    import requests
-
-    exceptions = requests.exceptions
-    if isinstance(err, exceptions.SSLError):  # before ConnectionError, which it is too
-        return "TLS handshake failed (certificate not trusted? a MetricTemplate can set insecureSkipVerify)"
-    if isinstance(err, exceptions.Timeout):
-        return "timed out"
-    if isinstance(err, exceptions.ConnectionError):
-        text = str(err)
-        if "Connection refused" in text or "Errno 111" in text:
-            return "connection refused"
-        if "timed out" in text.lower():  # a read timeout after retries are spent comes as a ConnectionError
-            return "timed out"
-        if "NameResolutionError" in text or "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
-            return "host not found"
-        if "RemoteDisconnected" in text or "BadStatusLine" in text or "Connection aborted" in text or "Connection reset" in text:
-            return "connection closed without a valid HTTP answer"
-        return "connection failed"
-    if isinstance(err, (exceptions.ChunkedEncodingError, exceptions.ContentDecodingError)):
-        return "connection closed while reading the answer"
-    if isinstance(err, (exceptions.InvalidURL, exceptions.MissingSchema, exceptions.InvalidSchema)):
-        return "invalid URL"
-    return f"request failed ({type(err).__name__})"
 
 
 def _check_answer(response: Any, *_args: Any, **_kwargs: Any) -> None:
@@ -222,7 +196,7 @@ class PrometheusMetrics:
         except QueryFailed as err:  # _check_answer or `read`
             reason = str(err)
         except RequestException as err:
-            reason = _transport_reason(err)
+            reason = request_failure(err, tls_hint="certificate not trusted? a MetricTemplate can set insecureSkipVerify")
         except PrometheusApiClientException as err:  # a final 3xx: the only status _check_answer lets through
             found = re.match(r"HTTP Status Code (\d+)", str(err))
             reason = f"HTTP {found.group(1)}" if found else "HTTP error"

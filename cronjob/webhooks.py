@@ -36,9 +36,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from engine import Event, HookRequest, HookResult
 from engine.model import WebhookSpec
 from engine.redact import origin, redact
-from engine import Event, HookRequest, HookResult
+
+from .transport import request_failure
 
 if TYPE_CHECKING:
     import requests  # imported at the first call: a tick without webhooks never loads it
@@ -88,22 +91,7 @@ def _describe(err: BaseException, timeout: float) -> str:
 
     if isinstance(err, (requests.exceptions.Timeout, _TimedOut)):
         return f"timed out after {timeout:g}s"
-    if isinstance(err, requests.exceptions.SSLError):
-        return "TLS handshake failed (certificate not trusted? set disableTLS to skip verification)"
-    if isinstance(err, requests.exceptions.ConnectionError):
-        text = str(err)
-        if "Connection refused" in text or "Errno 111" in text:
-            return "connection refused"
-        if "Name or service not known" in text or "nodename nor servname" in text or "NameResolutionError" in text or "getaddrinfo" in text:
-            return "host not found"
-        if "RemoteDisconnected" in text or "BadStatusLine" in text or "Connection aborted" in text or "Connection reset" in text:
-            return "connection closed without a valid HTTP answer"
-        return "connection failed"
-    if isinstance(err, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)):
-        return "invalid URL"
-    if isinstance(err, requests.exceptions.ChunkedEncodingError):
-        return "connection closed while reading the answer"
-    return f"request failed ({type(err).__name__})"
+    return request_failure(err, tls_hint="certificate not trusted? set disableTLS to skip verification")
 
 
 def _retry_transport(err: BaseException) -> bool:
