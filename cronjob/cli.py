@@ -33,8 +33,8 @@ from engine import HookRequest, HookResult, MetricRequest, Settings
 
 from .errors import EXIT_BAD_INPUT, EXIT_FAILED, InputError, RunFailed
 from .kube_api import SERVICE_ACCOUNT_DIR, KubeClient, KubeconfigError, configuration_for
-from .kube_read import Shard
-from .kube_tick import Tick, TickOptions
+from .kube_tick import Tick
+from .options import Shard, TickOptions
 from .logs import LEVELS, LOGGER, traceback_text
 from .logs import configure as configure_logs
 from .prometheus import PrometheusMetrics

@@ -31,6 +31,7 @@ from engine.cluster import ClusterView
 from engine.errors import SpecError
 from engine.metric_templates import MetricTemplateSpec, parse_metric_template
 from engine.model import Canary, HookType
+from engine.subset import contains
 from engine.phases import KEEPS_FAILED_CHECKS
 from engine.status_doc import status_manifest
 from engine import Decision, HookRequest, HookResult, MetricRequest
@@ -61,9 +62,8 @@ from .reader import load_bytes
 
 CRONARY = Signature()  # the author of cronary's commits
 from .kube_api import ApiError
-from .kube_apply import contains
 from .kube_read import CanaryEntry, Send, parse_entry, read_shard
-from .kube_tick import TickOptions
+from .options import TickOptions
 from .notify import log_events, notify
 from .prometheus import PrometheusMetrics
 from .webhooks import WebhookCaller

@@ -30,6 +30,7 @@ from engine.providers import resolve_provider
 from engine import Settings
 from engine.schedule import is_due
 
+from .options import Shard
 from .kube_api import (
     ALERT_PROVIDERS,
     CANARIES,
@@ -49,15 +50,6 @@ from .kube_api import (
 
 Send = Callable[[ApiRequest], ApiResponse]
 log = logging.getLogger("cronary")
-
-
-@dataclass(frozen=True)
-class Shard:
-    """Which canaries one CronJob decides: some namespaces (none = all) and an optional label selector."""
-
-    name: str = "default"
-    namespaces: tuple[str, ...] = ()
-    selector: str | None = None
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
-from engine.alert_providers import NotifierTarget
-from engine import Decision, HookRequest, HookResult, MetricRequest, Settings
+from engine import Decision, HookRequest, HookResult, MetricRequest
 from engine.schedule import interval_seconds, is_due
 from engine.timefmt import format_time
 
@@ -37,30 +36,14 @@ from .kube_apply import (
     without_pending_events,
 )
 from .kube_lease import Lease, LeaseError, ServerClock
-from .kube_read import CanaryEntry, Listed, Shard, Snapshot, failed_read, list_canaries, namespace_reads, read_objects, template_reads
+from .kube_read import CanaryEntry, Listed, Snapshot, failed_read, list_canaries, namespace_reads, read_objects, template_reads
 from .notify import log_events, notify
+from .options import TickOptions
 from .prometheus import PrometheusMetrics
 from .webhooks import WebhookCaller, max_duration_seconds
 
 log = logging.getLogger("cronary")
 Send = Callable[[ApiRequest], ApiResponse]
-
-
-@dataclass(frozen=True)
-class TickOptions:
-    shard: Shard = Shard()
-    settings: Settings = Settings()
-    budget_seconds: float = 50.0
-    once: bool = False
-    now: datetime | None = None  # pinned clock (`--now`): one pass
-    include_label_prefixes: tuple[str, ...] = ()
-    holder: str = "cronary"
-    lease_namespace: str | None = None  # None: no Lease
-    lease_seconds: int = 20
-    event_webhook: str | None = None  # Flagger's -event-webhook: every event of every canary
-    global_alerts: NotifierTarget | None = None  # Flagger's -slack-url / -msteams-url
-    cluster_name: str = ""
-    concurrency: int = 1  # canaries of a namespace decided and written at once (each canary's writes stay in order)
 
 
 @dataclass(frozen=True)

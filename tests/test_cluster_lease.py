@@ -25,8 +25,8 @@ from kube_emulator import KubeEmulator, RecordedRequest
 from cronjob import logs
 from cronjob.kube_api import ApiRequest, ApiResponse, KubeClient, configuration_for
 from cronjob.kube_lease import ServerClock, micro_time, parse_micro_time
-from cronjob.kube_read import Shard
-from cronjob.kube_tick import Tick, TickOptions
+from cronjob.kube_tick import Tick
+from cronjob.options import Shard, TickOptions
 from cronjob.prometheus import PrometheusMetrics
 from cronjob.webhooks import WebhookCaller
 from engine import Settings

@@ -15,8 +15,8 @@ from kube_emulator import KubeEmulator
 
 from cronjob.kube_api import KubeClient, configuration_for
 from cronjob.kube_lease import micro_time
-from cronjob.kube_read import Shard
-from cronjob.kube_tick import Tick, TickOptions
+from cronjob.kube_tick import Tick
+from cronjob.options import Shard, TickOptions
 from cronjob.prometheus import PrometheusMetrics
 from cronjob.webhooks import WebhookCaller
 from engine import Settings

@@ -28,7 +28,8 @@ from cronjob.kube_apply import (
     plan_writes,
     status_request,
 )
-from cronjob.kube_read import Shard, namespace_reads, as_canary_manifest, parse_entry
+from cronjob.kube_read import as_canary_manifest, namespace_reads, parse_entry
+from cronjob.options import Shard
 from cronjob.kube_tick import hook_budget_warnings
 from cronjob.simulation import SimulatedCluster
 from engine.analysis import MetricResult

@@ -296,7 +296,7 @@ def test_an_unreachable_remote_is_one_error_line_without_credentials(tmp_path: P
 def test_without_once_a_job_keeps_deciding_each_interval_within_its_budget(tmp_path: Path, prometheus, loadtester) -> None:
     from cronjob.git_repo import GitWorkspace
     from cronjob.git_tick import GitOptions, GitTick
-    from cronjob.kube_tick import TickOptions
+    from cronjob.options import TickOptions
     from cronjob.prometheus import PrometheusMetrics
     from engine import Settings
 
