@@ -94,7 +94,7 @@ class Tick:
         if self.passes == 1:
             for warning in hook_budget_warnings(entries, options.budget_seconds):
                 log.warning("%s", warning, extra={"tick": tick})
-        due = [e for e in entries if e.canary is not None and _due(e, now)]
+        due = [e for e in entries if e.canary is not None and is_due(e.canary, now)]
         listed: Listed = {}
         # MetricTemplates first (any namespace), so one aggregated Prometheus query serves the whole fleet
         shared = template_reads([e.canary for e in due if e.canary is not None], options.settings)
@@ -110,7 +110,7 @@ class Tick:
             if entry.canary is not None:
                 groups.setdefault(entry.canary.namespace, []).append(entry)
         for namespace, group in groups.items():
-            due_here = [e for e in group if e.canary is not None and _due(e, now)]
+            due_here = [e for e in group if e.canary is not None and is_due(e.canary, now)]
             reads = namespace_reads([e.canary for e in due_here if e.canary is not None], options.settings)
             snapshot = self.snapshot = read_objects(self.send, reads, now, entries, listed, partial=True) if due_here else Snapshot(now, entries)
             unread = {e.key: err for e in due_here if e.canary is not None and (err := failed_read(namespace_reads([e.canary], options.settings), listed))}
@@ -385,17 +385,6 @@ def _parse(text: str | None) -> datetime | None:
     if not text:
         return None
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _due(entry: CanaryEntry, now: datetime) -> bool:
-    """Whether to decide the canary now; a status the due check cannot read counts as due, so that the canary's
-    own decision reports it (and only that canary fails)."""
-    if entry.canary is None:
-        return False
-    try:
-        return is_due(entry.canary, now)
-    except (OverflowError, ValueError):
-        return True
 
 
 def _interval(entry: CanaryEntry) -> float:

@@ -57,7 +57,8 @@ from crash_harness import (
     wait_idle,
 )
 from kube_emulator import KubeEmulator
-from prometheus_harness import Dataset, PrometheusNotInstalled, PrometheusServer, failing
+from conftest import _start_prometheus
+from prometheus_harness import Dataset, PrometheusServer, failing
 
 import cronjob.logs
 
@@ -85,12 +86,7 @@ MAX_REPORTED = 6  # failing points whose whole account is shown in a failure mes
 
 def _failing_prometheus() -> PrometheusServer:
     """Like `prometheus_factory([failing("test", "podinfo")])`, for the whole module (the baselines are shared)."""
-    server = PrometheusServer(Dataset((failing("test", "podinfo"),)))
-    try:
-        server.__enter__()
-    except PrometheusNotInstalled as exc:
-        pytest.fail(str(exc), pytrace=False)
-    return server
+    return _start_prometheus(Dataset((failing("test", "podinfo"),)))
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cronjob.driver import providers_available, run_tick
-from cronjob.inputs import Scenario, ScenarioStep, build_cluster, cluster_objects, default_hook_result, read_canary
+from cronjob.inputs import ScenarioStep, build_cluster, cluster_objects, default_hook_result, read_canary
 from cronjob.simulation import SimulatedCluster
 from engine.analysis import MetricResult
 from engine.canary_spec import parse_canary
