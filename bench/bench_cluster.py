@@ -62,19 +62,20 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 for _path in (ROOT, ROOT / "tests"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from cluster_harness import DEPLOY_CRDS, NEW_IMAGE, SEED, SMI_CRD, START, hpa_v2  # noqa: E402
-from kube_emulator import KubeEmulator, RecordedRequest  # noqa: E402
+from cluster_harness import DEPLOY_CRDS, NEW_IMAGE, SEED, SMI_CRD, START, hpa_v2
+from kube_emulator import KubeEmulator, RecordedRequest
 
-from cronjob.yamlio import load_documents, load_single  # noqa: E402
+from cronjob.yamlio import load_documents, load_single
 
 CANARY_API = "flagger.app/v1beta1"
 INTERVAL = 10  # the seed canary's analysis interval, seconds
@@ -125,7 +126,13 @@ class Fleet:
         analysis.pop("metrics", None)
         analysis.pop("webhooks", None)
         for n in range(namespaces):
-            emulator.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"team-{n}", "labels": {"istio-injection": "enabled"}}})
+            emulator.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Namespace",
+                    "metadata": {"name": f"team-{n}", "labels": {"istio-injection": "enabled"}},
+                }
+            )
         for i in range(canaries):
             namespace, name = namespace_of(i, canaries, namespaces), f"app-{i:04d}"
             fleet.keys.append((namespace, name))
@@ -137,8 +144,14 @@ class Fleet:
     def args(self) -> list[str]:
         where = ["--kubeconfig", self.kubeconfig] if self.use_kubeconfig else []  # default: in cluster, as the CronJob
         return [
-            "tick", "--once", "--no-lease", *where, "--mesh-provider", "smi:istio",
-            "--prometheus", "http://127.0.0.1:9",  # discard port: never asked, the canaries have no metrics
+            "tick",
+            "--once",
+            "--no-lease",
+            *where,
+            "--mesh-provider",
+            "smi:istio",
+            "--prometheus",
+            "http://127.0.0.1:9",  # discard port: never asked, the canaries have no metrics
             *self.extra_args,
         ]
 
@@ -299,7 +312,9 @@ def child_env(pycache: str | None) -> dict[str, str]:
     return env
 
 
-def run_child(argv: list[str], env: dict[str, str], stdout: Any = subprocess.DEVNULL) -> tuple[int, float, float, int | None]:
+def run_child(
+    argv: list[str], env: dict[str, str], stdout: Any = subprocess.DEVNULL
+) -> tuple[int, float, float, int | None]:
     """Run one process to its end: exit code, wall seconds, user+sys seconds (`os.wait4`) and peak RSS in KiB.
 
     The peak RSS cannot come from `os.wait4` (or RUSAGE_CHILDREN) here: `subprocess` starts the child with
@@ -324,26 +339,38 @@ def measure_tick(fleet: Fleet, step: Step, first: FirstRequests, env: dict[str, 
     first.arm()
     with tempfile.TemporaryFile() as out:
         cpu0, t0 = time.process_time(), time.monotonic()
-        code, wall, tick_cpu, rss = run_child([sys.executable, "-m", "cronjob.cli", *fleet.args()], {**env, **fleet.pod_env}, stdout=out)
+        code, wall, tick_cpu, rss = run_child(
+            [sys.executable, "-m", "cronjob.cli", *fleet.args()], {**env, **fleet.pod_env}, stdout=out
+        )
         emulator_cpu = time.process_time() - cpu0
         out.seek(0)
         output = out.read().decode("utf-8", "replace")
     requests = emulator.requests
     return Measurement(
-        step, code,
+        step,
+        code,
         Counter(str(r.verb) for r in requests),
         Counter((r.resource, r.namespace) for r in requests if r.verb == "list"),
-        wall, tick_cpu, emulator_cpu, rss,
+        wall,
+        tick_cpu,
+        emulator_cpu,
+        rss,
         None if first.first_list is None else first.first_list - t0,
         None if first.first_write is None else first.first_write - t0,
         None if first.cpu_at_first_write is None else first.cpu_at_first_write - cpu0,
-        fleet.states(), output,
+        fleet.states(),
+        output,
     )
 
 
 def run_fleet(
-    canaries: int, namespaces: int, env: dict[str, str], log: Callable[[str], None], use_kubeconfig: bool = False,
-    concurrency: int | None = None, latency: float = 0.0,
+    canaries: int,
+    namespaces: int,
+    env: dict[str, str],
+    log: Callable[[str], None],
+    use_kubeconfig: bool = False,
+    concurrency: int | None = None,
+    latency: float = 0.0,
 ) -> list[Measurement]:
     with tempfile.TemporaryDirectory() as tmp, KubeEmulator(now=START, token=TOKEN, tls=True) as emulator:
         started = time.monotonic()
@@ -379,9 +406,17 @@ KUBECONFIG_IMPORTS = TICK_IMPORTS + "; from kubernetes.config import kube_config
 STARTUP = (  # label, code, bytecode cached
     ("interpreter alone (`python -c pass`)", "pass", True),
     ("`import cronjob.cli`", "import cronjob.cli", True),
-    ("`import cronjob.cli` + the client modules of the in-cluster path: all a CronJob tick imports before its first LIST", TICK_IMPORTS, True),
+    (
+        "`import cronjob.cli` + the client modules of the in-cluster path: all a CronJob tick imports before its first LIST",
+        TICK_IMPORTS,
+        True,
+    ),
     ("the same with `--kubeconfig` (the full `kubernetes.config` loader)", KUBECONFIG_IMPORTS, True),
-    ("the third row without bytecode for `engine/` and `cronjob/` (this dev shell's `PYTHONDONTWRITEBYTECODE=1`)", TICK_IMPORTS, False),
+    (
+        "the third row without bytecode for `engine/` and `cronjob/` (this dev shell's `PYTHONDONTWRITEBYTECODE=1`)",
+        TICK_IMPORTS,
+        False,
+    ),
 )
 
 
@@ -403,7 +438,14 @@ _IMPORTTIME = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 def biggest_imports(pycache: str, limit: int = 14) -> list[tuple[str, int, float]]:
     """The modules with the largest cumulative import time (ms) before the first LIST, from one
     `python -X importtime` run: (name, nesting depth, ms)."""
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", TICK_IMPORTS], cwd=ROOT, env=child_env(pycache), capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", TICK_IMPORTS],
+        cwd=ROOT,
+        env=child_env(pycache),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     rows = []
     for line in proc.stderr.splitlines():
         match = _IMPORTTIME.match(line)
@@ -456,13 +498,27 @@ def table(reps: list[list[Measurement]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100 canaries in 10 namespaces, one repetition")
-    parser.add_argument("--canaries", type=int, default=None, help="canaries in the fleet (default 1000; 100 with --quick)")
+    parser.add_argument(
+        "--canaries", type=int, default=None, help="canaries in the fleet (default 1000; 100 with --quick)"
+    )
     parser.add_argument("--namespaces", type=int, default=10, help="namespaces they are spread over (default 10)")
-    parser.add_argument("--reps", type=int, default=1, help="play the whole sequence this many times on a fresh emulator; times are min–max (default 1)")
+    parser.add_argument(
+        "--reps",
+        type=int,
+        default=1,
+        help="play the whole sequence this many times on a fresh emulator; times are min–max (default 1)",
+    )
     parser.add_argument("--startup-only", action="store_true", help="only the start-up tables (no fleet)")
-    parser.add_argument("--kubeconfig", action="store_true", help="ticks load a kubeconfig instead of the in-cluster configuration")
+    parser.add_argument(
+        "--kubeconfig", action="store_true", help="ticks load a kubeconfig instead of the in-cluster configuration"
+    )
     parser.add_argument("--concurrency", type=int, default=None, help="the ticks' --concurrency (default: the CLI's)")
-    parser.add_argument("--latency-ms", type=float, default=0.0, help="every API request waits this long at the server (a network and API server stand-in)")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="every API request waits this long at the server (a network and API server stand-in)",
+    )
     args = parser.parse_args(argv)
     canaries = args.canaries or (100 if args.quick else 1000)
 
@@ -474,25 +530,40 @@ def main(argv: list[str] | None = None) -> int:
         run_child([sys.executable, "-c", TICK_IMPORTS], env)  # compile engine/ and cronjob/ once, as the image has
         startup = startup_costs(3 if args.quick else 7, pycache)
         imports = biggest_imports(pycache)
-        runs = [] if args.startup_only else [
-            run_fleet(canaries, args.namespaces, env, log, args.kubeconfig, args.concurrency, args.latency_ms / 1000) for _ in range(max(1, args.reps))
-        ]
+        runs = (
+            []
+            if args.startup_only
+            else [
+                run_fleet(
+                    canaries, args.namespaces, env, log, args.kubeconfig, args.concurrency, args.latency_ms / 1000
+                )
+                for _ in range(max(1, args.reps))
+            ]
+        )
     load = os.getloadavg()
-    print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the end.")
+    print(
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the end."
+    )
     if not os.access(TIME, os.X_OK):
         print(f"{TIME} not found: no peak RSS (see run_child).")
     if runs:
         bound = 1 + KINDS_PER_NAMESPACE * args.namespaces
         where = "--kubeconfig" if args.kubeconfig else "in cluster"
         concurrency = f"--concurrency {args.concurrency}" if args.concurrency else "default --concurrency"
-        print(f"\n## {canaries} canaries in {args.namespaces} namespaces, {len(runs)} repetition(s), {where}, {concurrency}, {args.latency_ms:g} ms latency\n")
-        print(f"Reads bound: 1 Canary LIST + {KINDS_PER_NAMESPACE} kinds × {args.namespaces} namespaces = {bound} LISTs.\n")
+        print(
+            f"\n## {canaries} canaries in {args.namespaces} namespaces, {len(runs)} repetition(s), {where}, {concurrency}, {args.latency_ms:g} ms latency\n"
+        )
+        print(
+            f"Reads bound: 1 Canary LIST + {KINDS_PER_NAMESPACE} kinds × {args.namespaces} namespaces = {bound} LISTs.\n"
+        )
         print(table(runs))
     print("\n### Start-up cost (processes that only import; best of several)\n")
     print("| process | wall s | CPU s | peak RSS MiB |\n|---|--:|--:|--:|")
     for label, wall, cpu, rss in startup:
         print(f"| {label} | {wall:.2f} | {cpu:.2f} | {'—' if rss is None else f'{rss / 1024:.0f}'} |")
-    print("\n### Biggest imports before the first LIST (`python -X importtime`, cumulative ms, one run; the tracing inflates them)\n")
+    print(
+        "\n### Biggest imports before the first LIST (`python -X importtime`, cumulative ms, one run; the tracing inflates them)\n"
+    )
     print("| module | depth | ms |\n|---|--:|--:|")
     for name, depth, ms in imports:
         print(f"| `{name}` | {depth} | {ms:.0f} |")

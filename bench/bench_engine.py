@@ -52,24 +52,25 @@ import statistics
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from cronjob.driver import run_tick  # noqa: E402
-from cronjob.inputs import build_cluster, cluster_objects, default_hook_result, read_scenario  # noqa: E402
-from cronjob.simulation import SimulatedCluster, Simulation  # noqa: E402
-from cronjob.yamlio import load_single  # noqa: E402
-from engine.analysis import MetricResult  # noqa: E402
-from engine.canary_spec import parse_canary  # noqa: E402
-from engine.status_doc import canary_manifest  # noqa: E402
-from engine.cluster import ClusterView  # noqa: E402
-from engine.model import Canary  # noqa: E402
-from engine import Decision, HookRequest, HookResult, MetricRequest, Settings  # noqa: E402
+from cronjob.driver import run_tick
+from cronjob.inputs import build_cluster, cluster_objects, default_hook_result, read_scenario
+from cronjob.simulation import SimulatedCluster, Simulation
+from cronjob.yamlio import load_single
+from engine import Decision, HookRequest, HookResult, MetricRequest, Settings
+from engine.analysis import MetricResult
+from engine.canary_spec import parse_canary
+from engine.cluster import ClusterView
+from engine.model import Canary
+from engine.status_doc import canary_manifest
 
 SEED = ROOT / "fixtures" / "seed"
 CANARY_FILE = SEED / "podinfo-canary.yaml"
@@ -273,7 +274,9 @@ def time_fleet(states: list[State], reps: int) -> Timing:
 def fresh_fleet(states: list[State]) -> tuple[list[State], ClusterView]:
     """The fleet as a new pass of cluster mode reads it: every Canary parsed again from its manifest and every
     object a new dict, equal in value to the originals but sharing no object with them."""
-    fresh = [State(parse_canary(canary_manifest(s.canary, s.canary.status)), copy.deepcopy(s.objects), s.now) for s in states]
+    fresh = [
+        State(parse_canary(canary_manifest(s.canary, s.canary.status)), copy.deepcopy(s.objects), s.now) for s in states
+    ]
     return fresh, ClusterView.of(fleet_manifests(fresh))
 
 
@@ -400,7 +403,9 @@ def main(argv: list[str] | None = None) -> int:
     setup_start = time.perf_counter()
     progressing, idle, not_due = progressing_state(), idle_state(), not_due_state()
     fleet = fleet_states(args.fleet)
-    print(f"  setup (playing the seed rollout for {args.fleet + 3} canaries): {time.perf_counter() - setup_start:.1f} s")
+    print(
+        f"  setup (playing the seed rollout for {args.fleet + 3} canaries): {time.perf_counter() - setup_start:.1f} s"
+    )
     print()
 
     timings = [
@@ -422,19 +427,27 @@ def main(argv: list[str] | None = None) -> int:
     view_seconds = time_view_build(fleet, reps)
     parse_seconds = time_parse(fleet, reps)
     peak, held, manifest_bytes = fleet_memory(fleet)
-    print(f"fleet of {len(fleet):,}: one pass min {min(fleet_timing.seconds) * 1e3:.1f} ms, median {statistics.median(fleet_timing.seconds) * 1e3:.1f} ms")
+    print(
+        f"fleet of {len(fleet):,}: one pass min {min(fleet_timing.seconds) * 1e3:.1f} ms, median {statistics.median(fleet_timing.seconds) * 1e3:.1f} ms"
+    )
     fresh_rates = [len(fleet) / x for x in fresh_seconds]
     print(
         f"  one pass over fresh objects (re-parsed Canaries, new manifest dicts): min {min(fresh_seconds) * 1e3:.1f} ms,"
         f" median {statistics.median(fresh_seconds) * 1e3:.1f} ms ({max(fresh_rates):,.0f} / {statistics.median(fresh_rates):,.0f} decisions/s)"
     )
-    print(f"  ClusterView.of over {len(fleet_manifests(fleet)):,} manifests: min {min(view_seconds) * 1e3:.2f} ms, median {statistics.median(view_seconds) * 1e3:.2f} ms")
+    print(
+        f"  ClusterView.of over {len(fleet_manifests(fleet)):,} manifests: min {min(view_seconds) * 1e3:.2f} ms, median {statistics.median(view_seconds) * 1e3:.2f} ms"
+    )
     print(
         f"  parse_canary over its {len(fleet):,} Canary manifests: min {min(parse_seconds) * 1e3:.1f} ms, median {statistics.median(parse_seconds) * 1e3:.1f} ms"
         f" ({min(parse_seconds) / len(fleet) * 1e6:.0f} µs per Canary at best)"
     )
-    print(f"  tracemalloc peak, build view + decide all (decisions kept): {peak / 2**20:.1f} MiB; held after: {held / 2**20:.1f} MiB")
-    print(f"  (the {len(fleet_manifests(fleet)):,} input manifests themselves, deep-copied: {manifest_bytes / 2**20:.1f} MiB)")
+    print(
+        f"  tracemalloc peak, build view + decide all (decisions kept): {peak / 2**20:.1f} MiB; held after: {held / 2**20:.1f} MiB"
+    )
+    print(
+        f"  (the {len(fleet_manifests(fleet)):,} input manifests themselves, deep-copied: {manifest_bytes / 2**20:.1f} MiB)"
+    )
     goal = 5000
     print()
     print(f"goal: >= {goal:,} decisions/s on one core (best: the fastest repetition; median for the noise)")

@@ -36,29 +36,33 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ruamel.yaml import YAML  # noqa: E402
+from ruamel.yaml import YAML
 
-from cronjob.errors import InputError  # noqa: E402
-from cronjob.reader import LIMITS  # noqa: E402
-from cronjob.yamlio import load_documents  # noqa: E402
+from cronjob.errors import InputError
+from cronjob.reader import LIMITS
+from cronjob.yamlio import load_documents
 
 SEED = ROOT / "fixtures" / "seed"
 FOUR_MB = 4_000_000
-CONFIG = "".join(f"    setting-{i}: value {i} for this service, with some text to make it a realistic line\n" for i in range(36))
+CONFIG = "".join(
+    f"    setting-{i}: value {i} for this service, with some text to make it a realistic line\n" for i in range(36)
+)
 
 
 def configmaps_4mb() -> str:
     parts, i = [(SEED / "cluster.yaml").read_text()], 0
     while sum(map(len, parts)) < FOUR_MB - 4000:
-        parts.append(f"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-{i}\n  namespace: test\n  labels: {{app: podinfo}}\n"
-                     f"data:\n  config.yaml: |\n{CONFIG}")
+        parts.append(
+            f"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-{i}\n  namespace: test\n  labels: {{app: podinfo}}\n"
+            f"data:\n  config.yaml: |\n{CONFIG}"
+        )
         i += 1
     return _pad("".join(parts))
 
@@ -66,11 +70,13 @@ def configmaps_4mb() -> str:
 def objects_4mb() -> str:
     parts, i = [(SEED / "cluster.yaml").read_text()], 0
     while sum(map(len, parts)) < FOUR_MB - 1000:
-        parts.append(f"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings-{i:05d}\n  namespace: team-{i % 100:02d}\n"
-                     f"  labels: {{app: service-{i:05d}, tier: backend, team: team-{i % 100:02d}}}\n"
-                     f"  annotations: {{owner: platform-team@example.com, description: generated settings for service {i:05d} of the fleet}}\n"
-                     f"data:\n  region: europe-west-{i % 4}\n  endpoint: https://service-{i:05d}.team-{i % 100:02d}.svc.cluster.local:8443/api/v1\n"
-                     f"  note: {'a setting that is long enough to make the object look like a real one ' * 14}\n")
+        parts.append(
+            f"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings-{i:05d}\n  namespace: team-{i % 100:02d}\n"
+            f"  labels: {{app: service-{i:05d}, tier: backend, team: team-{i % 100:02d}}}\n"
+            f"  annotations: {{owner: platform-team@example.com, description: generated settings for service {i:05d} of the fleet}}\n"
+            f"data:\n  region: europe-west-{i % 4}\n  endpoint: https://service-{i:05d}.team-{i % 100:02d}.svc.cluster.local:8443/api/v1\n"
+            f"  note: {'a setting that is long enough to make the object look like a real one ' * 14}\n"
+        )
         i += 1
     return _pad("".join(parts))
 
@@ -88,8 +94,12 @@ CASES: dict[str, Callable[[], str]] = {
     "nodes-at-limit": lambda: "[" + ",".join(["1"] * 99_990) + "]\n",
     "blank-4mib": lambda: "a: 1\n" + "\n" * (LIMITS.max_bytes - 10) + "b: 2\n",
     "comments-4mib": lambda: ("# " + "x" * 77 + "\n") * (LIMITS.max_bytes // 80),
-    "alias-bomb": lambda: "a: &a [" + ", ".join(['"lol"'] * 9) + "]\n" + "".join(
-        f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi")),
+    "alias-bomb": lambda: (
+        "a: &a ["
+        + ", ".join(['"lol"'] * 9)
+        + "]\n"
+        + "".join(f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi"))
+    ),
     "over-4mib": lambda: "#" * LIMITS.max_bytes + "\n",
     "deep-300": lambda: "a: " + "[" * 300 + "]" * 300 + "\n",
 }
@@ -118,10 +128,21 @@ def nodes(value: object) -> int:
 
 
 def render(cluster: Path) -> float:
-    argv = [str(Path(sys.executable).parent / "cronary"), "render", str(SEED / "podinfo-canary.yaml"), "--cluster", str(cluster),
-            "--mesh-provider", "smi:istio", "--now", "2026-11-27T10:00:00Z"]
+    argv = [
+        str(Path(sys.executable).parent / "cronary"),
+        "render",
+        str(SEED / "podinfo-canary.yaml"),
+        "--cluster",
+        str(cluster),
+        "--mesh-provider",
+        "smi:istio",
+        "--now",
+        "2026-11-27T10:00:00Z",
+    ]
     start = time.perf_counter()
-    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    done = subprocess.run(
+        argv, cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
     assert done.returncode == 0, done.stderr
     return time.perf_counter() - start
 
@@ -131,22 +152,31 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     reps = 1 if args.quick else 5
-    print(f"# {platform.python_implementation()} {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs; "
-          f"limits: {LIMITS}")
+    print(
+        f"# {platform.python_implementation()} {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs; "
+        f"limits: {LIMITS}"
+    )
     print(f"{'file':<16} {'bytes':>10} {'nodes':>8} {'read min':>9} {'median':>8}  outcome")
     with tempfile.TemporaryDirectory() as tmp:
         for name, make in CASES.items():
             path = Path(tmp) / f"{name}.yaml"
             path.write_text(make(), encoding="utf-8")
-            best, median, outcome = timed(lambda: load_documents(str(path)), reps)
+            best, median, outcome = timed(lambda: load_documents(str(path)), reps)  # noqa: B023 (called at once)
             count = sum(nodes(d) for d in load_documents(str(path))) if outcome.endswith("documents") else 0
-            print(f"{name:<16} {path.stat().st_size:>10,} {count:>8,} {best:>8.2f}s {median:>7.2f}s  {outcome}", flush=True)
+            print(
+                f"{name:<16} {path.stat().st_size:>10,} {count:>8,} {best:>8.2f}s {median:>7.2f}s  {outcome}",
+                flush=True,
+            )
             if name in FULL:
                 text = path.read_text(encoding="utf-8")
-                old_best, old_median, _ = timed(lambda: list(YAML(typ="safe", pure=True).load_all(text)), reps)
-                print(f"{'  ruamel alone':<16} {'':>10} {'':>8} {old_best:>8.2f}s {old_median:>7.2f}s  (the safe loader without the limits)")
+                old_best, old_median, _ = timed(lambda: list(YAML(typ="safe", pure=True).load_all(text)), reps)  # noqa: B023 (called at once)
+                print(
+                    f"{'  ruamel alone':<16} {'':>10} {'':>8} {old_best:>8.2f}s {old_median:>7.2f}s  (the safe loader without the limits)"
+                )
                 walls = [render(path) for _ in range(max(1, reps // 2))]
-                print(f"{'  cronary render':<16} {'':>10} {'':>8} {min(walls):>8.2f}s {statistics.median(walls):>7.2f}s  (a subprocess, start-up included)")
+                print(
+                    f"{'  cronary render':<16} {'':>10} {'':>8} {min(walls):>8.2f}s {statistics.median(walls):>7.2f}s  (a subprocess, start-up included)"
+                )
 
 
 if __name__ == "__main__":

@@ -66,11 +66,11 @@ from prometheus_harness import (
 
 from cronjob.prometheus import PrometheusMetrics
 from cronjob.yamlio import load_single
+from engine import MetricRequest
 from engine.analysis import NO_VALUES, MetricResult
 from engine.canary_spec import parse_canary
 from engine.model import Canary
 from engine.providers import resolve_provider
-from engine import MetricRequest
 
 CANARY_FILE = ROOT / "fixtures" / "seed" / "podinfo-canary.yaml"
 NAMESPACE = "fleet"
@@ -112,8 +112,14 @@ def build_fleet(n: int) -> Pairs:
 def dataset(n: int) -> Dataset:
     return Dataset(
         workloads=tuple(KINDS[i % 3](NAMESPACE, name(i)) for i in range(n)),
-        before=BEFORE, after=AFTER, istio=True, istio_seconds=False, linkerd=False,
-        primary_distractors=True, source_distractors=False, extra_labels=False,
+        before=BEFORE,
+        after=AFTER,
+        istio=True,
+        istio_seconds=False,
+        linkerd=False,
+        primary_distractors=True,
+        source_distractors=False,
+        extra_labels=False,
     )
 
 
@@ -164,7 +170,7 @@ def check(n: int, aggregated: Results, per_canary: Results, where: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------- server side
-_QUERY_COUNTER = re.compile(r'^prometheus_http_requests_total\{([^}]*)\}\s+(\S+)', re.MULTILINE)
+_QUERY_COUNTER = re.compile(r"^prometheus_http_requests_total\{([^}]*)\}\s+(\S+)", re.MULTILINE)
 
 
 def server_query_count(url: str) -> int:
@@ -185,7 +191,9 @@ def measure(n: int, reps: int, profile: bool) -> dict[str, Any]:
         agg = PrometheusMetrics(server.url)
         per = PrometheusMetrics(server.url, aggregate=False)
         modes: dict[str, tuple[PrometheusMetrics, Callable[[PrometheusMetrics, Pairs], Results]]] = {
-            "aggregated": (agg, tick_aggregated), "per-canary": (per, tick_per_canary)}
+            "aggregated": (agg, tick_aggregated),
+            "per-canary": (per, tick_per_canary),
+        }
         times: dict[str, list[float]] = {m: [] for m in modes}
         requests: dict[str, set[int]] = {m: set() for m in modes}
         server_requests: dict[str, set[int]] = {m: set() for m in modes}
@@ -215,8 +223,10 @@ def measure(n: int, reps: int, profile: bool) -> dict[str, Any]:
             check(n, got["aggregated"], got["per-canary"], f"N={n} rep {rep + 1}")
         for mode in modes:
             if len(requests[mode]) != 1 or requests[mode] != server_requests[mode]:
-                die(f"N={n} {mode}: requests per tick not constant or not what Prometheus saw: "
-                    f"requests_made {sorted(requests[mode])}, server {sorted(server_requests[mode])}")
+                die(
+                    f"N={n} {mode}: requests per tick not constant or not what Prometheus saw: "
+                    f"requests_made {sorted(requests[mode])}, server {sorted(server_requests[mode])}"
+                )
         profiles = {}
         if profile:
             for mode, (metrics, run) in modes.items():
@@ -231,7 +241,10 @@ def measure(n: int, reps: int, profile: bool) -> dict[str, Any]:
     finally:
         server.close()
     return {
-        "n": n, "startup": startup, "times": times, "profiles": profiles,
+        "n": n,
+        "startup": startup,
+        "times": times,
+        "profiles": profiles,
         "requests": {m: next(iter(r)) for m, r in requests.items()},
     }
 
@@ -250,12 +263,16 @@ def machine() -> str:
     except OSError:
         pass
     try:
-        prom = subprocess.run(["/usr/bin/prometheus", "--version"], check=False, capture_output=True, text=True).stdout.splitlines()[0]
+        prom = subprocess.run(
+            ["/usr/bin/prometheus", "--version"], check=False, capture_output=True, text=True
+        ).stdout.splitlines()[0]
     except (OSError, IndexError):
         prom = "?"
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"nproc {os.cpu_count()}, CPU {cpu}, {platform.python_implementation()} {platform.python_version()}, "
-            f"{prom}, load average {load}")
+    return (
+        f"nproc {os.cpu_count()}, CPU {cpu}, {platform.python_implementation()} {platform.python_version()}, "
+        f"{prom}, load average {load}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -276,20 +293,27 @@ def main(argv: list[str] | None = None) -> int:
         row = measure(n, reps, args.profile and n == max(sizes))
         rows.append(row)
         a, p = row["times"]["aggregated"], row["times"]["per-canary"]
-        print(f"  backfill + start {row['startup']:.1f} s; aggregated {fmt_time(min(a))} min / {fmt_time(statistics.median(a))} median; "
-              f"per-canary {fmt_time(min(p))} / {fmt_time(statistics.median(p))}", flush=True)
+        print(
+            f"  backfill + start {row['startup']:.1f} s; aggregated {fmt_time(min(a))} min / {fmt_time(statistics.median(a))} median; "
+            f"per-canary {fmt_time(min(p))} / {fmt_time(statistics.median(p))}",
+            flush=True,
+        )
 
     print("\nvalues equal in every tick (aggregated vs per-canary, and the dataset's numbers)\n")
-    header = ("| canaries | requests/tick aggregated | requests/tick per-canary | aggregated min / median "
-              "| per-canary min / median | speed-up (min / median) |")
+    header = (
+        "| canaries | requests/tick aggregated | requests/tick per-canary | aggregated min / median "
+        "| per-canary min / median | speed-up (min / median) |"
+    )
     print(header)
     print("|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         a, p = row["times"]["aggregated"], row["times"]["per-canary"]
-        print(f"| {row['n']:,} | {row['requests']['aggregated']:,} | {row['requests']['per-canary']:,} "
-              f"| {fmt_time(min(a))} / {fmt_time(statistics.median(a))} "
-              f"| {fmt_time(min(p))} / {fmt_time(statistics.median(p))} "
-              f"| {min(p) / min(a):,.1f}× / {statistics.median(p) / statistics.median(a):,.1f}× |")
+        print(
+            f"| {row['n']:,} | {row['requests']['aggregated']:,} | {row['requests']['per-canary']:,} "
+            f"| {fmt_time(min(a))} / {fmt_time(statistics.median(a))} "
+            f"| {fmt_time(min(p))} / {fmt_time(statistics.median(p))} "
+            f"| {min(p) / min(a):,.1f}× / {statistics.median(p) / statistics.median(a):,.1f}× |"
+        )
     for row in rows:
         for mode, text in row["profiles"].items():
             print(f"\n--- cProfile, one {mode} tick, N={row['n']} ---\n{text}")

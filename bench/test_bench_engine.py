@@ -11,18 +11,20 @@ decide again from the start — decides for the benchmark's states, with the sam
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_engine as b  # noqa: E402
-from engine import Decision, Observations, decide  # noqa: E402
-from engine.facts import read_target_facts  # noqa: E402
-from engine.schedule import is_due  # noqa: E402
-from engine.tick import likely_metrics  # noqa: E402
+import bench_engine as b
+
+from engine import Decision, Observations, decide
+from engine.facts import read_target_facts
+from engine.schedule import is_due
+from engine.tick import likely_metrics
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,9 @@ by `<name>.<namespace>`, and an endpoint's answer passes `engine.redact` (the on
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from engine.alert_providers import DISCORD, GENERIC, MSTEAMS, SLACK, AlertProviderSpec, NotifierTarget, resolve_target
@@ -124,7 +125,13 @@ class SendResult:
     status: int | None = None
 
 
-def post_alert(alert: Alert, target: NotifierTarget, *, timeout: float = DEFAULT_TIMEOUT_SECONDS, session: requests.Session | None = None) -> SendResult:
+def post_alert(
+    alert: Alert,
+    target: NotifierTarget,
+    *,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    session: requests.Session | None = None,
+) -> SendResult:
     """POST one alert; never raises. The URL, token and proxy appear in no log line and no result."""
     result = SendResult(target.label, target.type, alert.message, alert.severity, ok=False)
     try:
@@ -139,12 +146,14 @@ def post_alert(alert: Alert, target: NotifierTarget, *, timeout: float = DEFAULT
         response = poster(url, json=body, headers=headers, timeout=timeout, proxies=proxies, allow_redirects=False)
     except requests.RequestException as err:
         return _logged(alert, _replace(result, error=f"sending notification failed: {request_failure(err)}"))
-    except Exception as err:  # noqa: BLE001 - an alert must never break a tick
+    except Exception as err:
         return _logged(alert, _replace(result, error=f"sending notification failed: {type(err).__name__}"))
     if 200 <= response.status_code < 300:
         return _logged(alert, _replace(result, ok=True, status=response.status_code))
     # redacted before it is cut: a credential cut in half would no longer be recognised
-    snippet = redact(response.text or "", target.url, url, target.proxy, secrets=(target.token,))[:MAX_ERROR_BODY].strip()
+    snippet = redact(response.text or "", target.url, url, target.proxy, secrets=(target.token,))[
+        :MAX_ERROR_BODY
+    ].strip()
     error = f"sending notification bad response {response.status_code}" + (f": {snippet}" if snippet else "")
     return _logged(alert, _replace(result, error=error, status=response.status_code))
 
@@ -191,13 +200,21 @@ def send_alerts(
             target = targets[item.provider] = _target(item.provider, providers, read_secret)
         if isinstance(target, str):
             namespace, name = item.provider
-            results.append(_logged(alert, SendResult(f"{name}.{namespace}", "", alert.message, alert.severity, ok=False, error=target)))
+            results.append(
+                _logged(
+                    alert, SendResult(f"{name}.{namespace}", "", alert.message, alert.severity, ok=False, error=target)
+                )
+            )
             continue
         results.append(post_alert(alert, target, timeout=timeout, session=session))
     return results
 
 
-def _target(key: tuple[str, str], providers: Mapping[tuple[str, str], AlertProviderSpec | SpecError], read_secret: SecretReader | None) -> NotifierTarget | str:
+def _target(
+    key: tuple[str, str],
+    providers: Mapping[tuple[str, str], AlertProviderSpec | SpecError],
+    read_secret: SecretReader | None,
+) -> NotifierTarget | str:
     """The resolved target of a provider, or the error text (which never contains the address)."""
     namespace, name = key
     provider = providers.get(key)
@@ -209,7 +226,7 @@ def _target(key: tuple[str, str], providers: Mapping[tuple[str, str], AlertProvi
     if provider.secret_name is not None:
         try:
             secret = read_secret(provider.namespace, provider.secret_name) if read_secret is not None else None
-        except Exception as err:  # noqa: BLE001 - a Secret read failure is a failed alert, not a crash
+        except Exception as err:
             return f"alert provider {provider.label}: secret {provider.namespace}/{provider.secret_name} could not be read ({type(err).__name__})"
     try:
         return resolve_target(provider, secret)

@@ -23,20 +23,20 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from engine import HookRequest, HookResult, MetricRequest, Settings
 from engine.alert_providers import global_target
 from engine.durations import parse_go_duration
 from engine.errors import SpecError
 from engine.names import is_dns1123_label, is_http_url
 from engine.providers import resolve_provider
 from engine.redact import origin, redact
-from engine import HookRequest, HookResult, MetricRequest, Settings
 
 from .errors import EXIT_BAD_INPUT, EXIT_FAILED, InputError, RunFailed
 from .kube_api import SERVICE_ACCOUNT_DIR, KubeClient, KubeconfigError, configuration_for
 from .kube_tick import Tick
-from .options import Shard, TickOptions
 from .logs import LEVELS, LOGGER, traceback_text
 from .logs import configure as configure_logs
+from .options import Shard, TickOptions
 from .prometheus import PrometheusMetrics
 from .webhooks import WebhookCaller
 
@@ -69,7 +69,9 @@ mesh_provider_option = click.option(
 )
 
 
-def _prometheus(url: str | None, cluster_file: str, objects: list[dict[str, Any]], istio_seconds: bool) -> PrometheusMetrics | None:
+def _prometheus(
+    url: str | None, cluster_file: str, objects: list[dict[str, Any]], istio_seconds: bool
+) -> PrometheusMetrics | None:
     from .inputs import metric_templates, template_secrets
 
     if url is None:
@@ -78,7 +80,9 @@ def _prometheus(url: str | None, cluster_file: str, objects: list[dict[str, Any]
         raise InputError("--prometheus", "", _not_a_url(url))
     templates = metric_templates(cluster_file, objects)
     secrets = template_secrets(cluster_file, objects, templates)
-    return PrometheusMetrics(url, templates=templates, read_secret=lambda ns, name: secrets.get((ns, name)), istio_seconds=istio_seconds)
+    return PrometheusMetrics(
+        url, templates=templates, read_secret=lambda ns, name: secrets.get((ns, name)), istio_seconds=istio_seconds
+    )
 
 
 def _not_a_url(url: str) -> str:
@@ -110,7 +114,11 @@ def _set_debug(_ctx: click.Context, _param: click.Parameter, value: bool) -> Non
 
 
 debug_option = click.option(
-    "--debug", is_flag=True, is_eager=True, expose_value=False, callback=_set_debug,
+    "--debug",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=_set_debug,
     help="On an error, also print its traceback (to stderr).",
 )
 
@@ -153,8 +161,13 @@ class _Cli(click.Group):
             _report(err.line, EXIT_BAD_INPUT, err)
         except RunFailed as err:
             _report(str(err), EXIT_FAILED, err)
-        except Exception as err:  # noqa: BLE001 - a bug or an environment nobody foresaw: one line, not a traceback
-            _report(f"unexpected error: {type(err).__name__}" + (f": {err}" if str(err) else ""), EXIT_FAILED, err, unexpected=True)
+        except Exception as err:
+            _report(
+                f"unexpected error: {type(err).__name__}" + (f": {err}" if str(err) else ""),
+                EXIT_FAILED,
+                err,
+                unexpected=True,
+            )
 
     def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
         name, command, rest = super().resolve_command(ctx, args)
@@ -171,9 +184,16 @@ def main() -> None:
 
 @main.command()
 @click.argument("canary_file", metavar="CANARY.yaml")
-@click.option("--cluster", "cluster_file", required=True, metavar="CLUSTER.yaml", help="Cluster objects (YAML stream or v1 List).")
+@click.option(
+    "--cluster", "cluster_file", required=True, metavar="CLUSTER.yaml", help="Cluster objects (YAML stream or v1 List)."
+)
 @click.option("--metrics", "metrics_file", metavar="METRICS.yaml", help="Metric name to value (null = no data).")
-@click.option("--webhooks", "hooks_file", metavar="WEBHOOKS.yaml", help="Webhook name to pass|fail (default: every hook passes, rollback hooks do not signal).")
+@click.option(
+    "--webhooks",
+    "hooks_file",
+    metavar="WEBHOOKS.yaml",
+    help="Webhook name to pass|fail (default: every hook passes, rollback hooks do not signal).",
+)
 @click.option("--now", "now_text", metavar="RFC3339", help="The tick's time (default: the local clock).")
 @click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 @mesh_provider_option
@@ -181,14 +201,30 @@ def main() -> None:
 @istio_seconds_option
 @debug_option
 def render(
-    canary_file: str, cluster_file: str, metrics_file: str | None, hooks_file: str | None, now_text: str | None, output: str,
-    mesh_provider: str | None, prometheus_url: str | None, istio_seconds: bool,
+    canary_file: str,
+    cluster_file: str,
+    metrics_file: str | None,
+    hooks_file: str | None,
+    now_text: str | None,
+    output: str,
+    mesh_provider: str | None,
+    prometheus_url: str | None,
+    istio_seconds: bool,
 ) -> None:
     """Print every object one tick would write and, last, the Canary with its next status."""
     from engine.status_doc import canary_manifest
 
     from .driver import providers_available, run_tick
-    from .inputs import build_cluster, check_references, cluster_objects, default_hook_result, hook_results, parse_now, read_canary, read_metrics_file
+    from .inputs import (
+        build_cluster,
+        check_references,
+        cluster_objects,
+        default_hook_result,
+        hook_results,
+        parse_now,
+        read_canary,
+        read_metrics_file,
+    )
     from .yamlio import dump_json, dump_yaml_stream, load_single
 
     now = parse_now(now_text)
@@ -213,12 +249,20 @@ def render(
             raise InputError("--metrics", "", f"this tick analyses metrics ({', '.join(names)}): give a METRICS.yaml")
         missing = [n for n in names if n not in metrics]
         if missing:
-            raise InputError(str(metrics_file), missing[0], "no value for this metric of the canary (a number, or null for no data)")
+            raise InputError(
+                str(metrics_file), missing[0], "no value for this metric of the canary (a number, or null for no data)"
+            )
         return {n: metrics[n] for n in names}
 
     providers = prometheus.providers_available if prometheus is not None else providers_available
     decision = run_tick(
-        canary, cluster, now, Settings(mesh_provider=mesh_provider), answer_hook, answer_metrics, providers,
+        canary,
+        cluster,
+        now,
+        Settings(mesh_provider=mesh_provider),
+        answer_hook,
+        answer_metrics,
+        providers,
         prefetch_metrics=prometheus is not None,
     )
     documents = [*decision.objects, canary_manifest(canary, decision.status)]
@@ -228,7 +272,10 @@ def render(
     notes = [f"# {e.type}: {e.message}\n" for e in decision.events]
     if not decision.due:
         notes.append(f"# not due: {canary.key} is next decided at {decision.next_due}\n")
-    notes += [f"# copy Secret {canary.namespace}/{src} to {dst} (Secret data is never printed)\n" for src, dst in decision.secret_copies]
+    notes += [
+        f"# copy Secret {canary.namespace}/{src} to {dst} (Secret data is never printed)\n"
+        for src, dst in decision.secret_copies
+    ]
     click.echo(dump_yaml_stream(documents, header="".join(notes)), nl=False)
 
 
@@ -242,7 +289,12 @@ def render(
 @istio_seconds_option
 @debug_option
 def simulate(
-    canary_file: str, cluster_file: str, scenario_file: str, output: str, mesh_provider: str | None, prometheus_url: str | None,
+    canary_file: str,
+    cluster_file: str,
+    scenario_file: str,
+    output: str,
+    mesh_provider: str | None,
+    prometheus_url: str | None,
     istio_seconds: bool,
 ) -> None:
     """Play ticks until the scenario is done and the canary rests; print the timeline."""
@@ -256,7 +308,9 @@ def simulate(
     cluster = build_cluster(objects)
     check_references(canary, canary_file, cluster, cluster_file)
     scenario = read_scenario(scenario_file)
-    simulation = Simulation(canary, SimulatedCluster.of(cluster), scenario, Settings(mesh_provider=mesh_provider), scenario_file)
+    simulation = Simulation(
+        canary, SimulatedCluster.of(cluster), scenario, Settings(mesh_provider=mesh_provider), scenario_file
+    )
     simulation.prometheus = _prometheus(prometheus_url, cluster_file, objects, istio_seconds)
     records = simulation.run()
     if output == "json":
@@ -285,7 +339,9 @@ def validate(canary_files: tuple[str, ...], mesh_provider: str | None) -> None:
     click.echo("\n".join(lines))
 
 
-_SELECTOR = re.compile(r"^\s*!?[A-Za-z0-9./_-]+(\s*(=|==|!=)\s*[A-Za-z0-9._-]*|\s+(in|notin)\s*\([A-Za-z0-9._,\s-]*\))?\s*$")
+_SELECTOR = re.compile(
+    r"^\s*!?[A-Za-z0-9./_-]+(\s*(=|==|!=)\s*[A-Za-z0-9._-]*|\s+(in|notin)\s*\([A-Za-z0-9._,\s-]*\))?\s*$"
+)
 
 
 def _count(option: str, text: str, low: int, high: int) -> int:
@@ -305,21 +361,40 @@ def _duration(option: str, text: str, low: float, high: float) -> float:
 
 
 def _tick_options(
-    once: bool, budget: str, namespaces: tuple[str, ...], selector: str | None, shard: str, lease_namespace: str | None, no_lease: bool,
-    now_text: str | None, mesh_provider: str | None, no_config_tracking: bool, include_label_prefixes: tuple[str, ...],
-    selector_labels: str, event_webhook: str | None, slack_url: str | None, slack_channel: str, slack_user: str,
-    msteams_url: str | None, cluster_name: str, concurrency: str,
+    once: bool,
+    budget: str,
+    namespaces: tuple[str, ...],
+    selector: str | None,
+    shard: str,
+    lease_namespace: str | None,
+    no_lease: bool,
+    now_text: str | None,
+    mesh_provider: str | None,
+    no_config_tracking: bool,
+    include_label_prefixes: tuple[str, ...],
+    selector_labels: str,
+    event_webhook: str | None,
+    slack_url: str | None,
+    slack_channel: str,
+    slack_user: str,
+    msteams_url: str | None,
+    cluster_name: str,
+    concurrency: str,
 ) -> TickOptions:
     """Check every flag before anything is read or written; a bad one is one line and exit status 2."""
     for namespace in namespaces:
         if not is_dns1123_label(namespace):
             raise InputError("--namespace", "", f"must be a namespace name (DNS-1123 label), got {namespace!r}")
     if not is_dns1123_label(shard) or len(shard) > 50:
-        raise InputError("--shard", "", f"must be a DNS-1123 label of at most 50 characters (it names the Lease), got {shard!r}")
+        raise InputError(
+            "--shard", "", f"must be a DNS-1123 label of at most 50 characters (it names the Lease), got {shard!r}"
+        )
     if selector is not None and not all(_SELECTOR.match(part) for part in _split_selector(selector)):
         raise InputError("--selector", "", f"must be a label selector like 'team=a,tier!=batch', got {selector!r}")
     if not no_lease and not lease_namespace:
-        raise InputError("--lease-namespace", "", "not set: give it, set POD_NAMESPACE (the CronJob does), or pass --no-lease")
+        raise InputError(
+            "--lease-namespace", "", "not set: give it, set POD_NAMESPACE (the CronJob does), or pass --no-lease"
+        )
     if not no_lease and not is_dns1123_label(lease_namespace):
         raise InputError("--lease-namespace", "", f"must be a namespace name (DNS-1123 label), got {lease_namespace!r}")
     if mesh_provider:
@@ -341,7 +416,12 @@ def _tick_options(
         raise InputError("--event-webhook", "", "must be an http(s) URL (the value is not shown)")
     return TickOptions(
         shard=Shard(shard, tuple(dict.fromkeys(namespaces)), selector),
-        settings=Settings(mesh_provider=mesh_provider, selector_labels=labels, config_tracking=not no_config_tracking, include_label_prefixes=include_label_prefixes),
+        settings=Settings(
+            mesh_provider=mesh_provider,
+            selector_labels=labels,
+            config_tracking=not no_config_tracking,
+            include_label_prefixes=include_label_prefixes,
+        ),
         budget_seconds=_duration("--budget", budget, 1, 3600),
         once=once,
         now=_parse_now(now_text) if now_text else None,
@@ -381,62 +461,242 @@ def _holder() -> str:
 
 @main.command()
 @click.option("--once", is_flag=True, help="One pass over the shard, then exit.")
-@click.option("--budget", default="50s", show_default=True, metavar="DURATION", help="Stop looping before this much time has passed (keep it under the CronJob period).")
-@click.option("--namespace", "namespaces", multiple=True, metavar="NS", help="Decide the Canaries of this namespace (repeatable; default: all namespaces).")
+@click.option(
+    "--budget",
+    default="50s",
+    show_default=True,
+    metavar="DURATION",
+    help="Stop looping before this much time has passed (keep it under the CronJob period).",
+)
+@click.option(
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    metavar="NS",
+    help="Decide the Canaries of this namespace (repeatable; default: all namespaces).",
+)
 @click.option("--selector", default=None, metavar="LABELS", help="Only Canaries matching this label selector.")
-@click.option("--shard", default="default", show_default=True, metavar="NAME", help="The shard's name; its Lease is cronary-NAME.")
-@click.option("--lease-namespace", envvar="POD_NAMESPACE", default=None, metavar="NS", help="Namespace of the shard's Lease (default: $POD_NAMESPACE).")
-@click.option("--no-lease", is_flag=True, help="Do not take a Lease (the status resourceVersion precondition still prevents double decisions).")
-@click.option("--kubeconfig", default=None, metavar="PATH", help="Kubeconfig to use (default: in-cluster, else $KUBECONFIG or ~/.kube/config).")
-@click.option("--service-account-dir", envvar="CRONARY_SERVICE_ACCOUNT_DIR", default=SERVICE_ACCOUNT_DIR, show_default=True, metavar="DIR", help="In cluster: where the ServiceAccount token and ca.crt are mounted (env CRONARY_SERVICE_ACCOUNT_DIR).")
-@click.option("--now", "now_text", metavar="RFC3339", help="Pin the clock (one pass; for replays and tests). Default: the API server's clock.")
+@click.option(
+    "--shard", default="default", show_default=True, metavar="NAME", help="The shard's name; its Lease is cronary-NAME."
+)
+@click.option(
+    "--lease-namespace",
+    envvar="POD_NAMESPACE",
+    default=None,
+    metavar="NS",
+    help="Namespace of the shard's Lease (default: $POD_NAMESPACE).",
+)
+@click.option(
+    "--no-lease",
+    is_flag=True,
+    help="Do not take a Lease (the status resourceVersion precondition still prevents double decisions).",
+)
+@click.option(
+    "--kubeconfig",
+    default=None,
+    metavar="PATH",
+    help="Kubeconfig to use (default: in-cluster, else $KUBECONFIG or ~/.kube/config).",
+)
+@click.option(
+    "--service-account-dir",
+    envvar="CRONARY_SERVICE_ACCOUNT_DIR",
+    default=SERVICE_ACCOUNT_DIR,
+    show_default=True,
+    metavar="DIR",
+    help="In cluster: where the ServiceAccount token and ca.crt are mounted (env CRONARY_SERVICE_ACCOUNT_DIR).",
+)
+@click.option(
+    "--now",
+    "now_text",
+    metavar="RFC3339",
+    help="Pin the clock (one pass; for replays and tests). Default: the API server's clock.",
+)
 @mesh_provider_option
-@click.option("--prometheus", "prometheus_url", default="http://prometheus:9090", show_default=True, metavar="URL", help="The metrics server (Flagger's -metrics-server).")
+@click.option(
+    "--prometheus",
+    "prometheus_url",
+    default="http://prometheus:9090",
+    show_default=True,
+    metavar="URL",
+    help="The metrics server (Flagger's -metrics-server).",
+)
 @istio_seconds_option
-@click.option("--no-config-tracking", is_flag=True, help="Do not track ConfigMaps and Secrets (Flagger's -enable-config-tracking=false); Secrets are then never read.")
-@click.option("--include-label-prefix", "include_label_prefixes", multiple=True, metavar="PREFIX", help="Labels copied to generated objects (Flagger's -include-label-prefix).")
-@click.option("--selector-labels", default="app,name,app.kubernetes.io/name", show_default=True, help="Selector labels of targets (Flagger's -selector-labels).")
-@click.option("--request-timeout", default="10s", show_default=True, metavar="DURATION", help="Timeout of each Kubernetes API call.")
-@click.option("--concurrency", default="8", show_default=True, metavar="N", help="Canaries of a namespace decided and written at once (1-64); each canary's own writes stay in order.")
-@click.option("--event-webhook", envvar="CRONARY_EVENT_WEBHOOK", default=None, metavar="URL", help="Send every event to this webhook (Flagger's -event-webhook; env CRONARY_EVENT_WEBHOOK).")
-@click.option("--slack-url", envvar="CRONARY_SLACK_URL", default=None, metavar="URL", help="Global Slack alerts for canaries without analysis.alerts (env CRONARY_SLACK_URL).")
+@click.option(
+    "--no-config-tracking",
+    is_flag=True,
+    help="Do not track ConfigMaps and Secrets (Flagger's -enable-config-tracking=false); Secrets are then never read.",
+)
+@click.option(
+    "--include-label-prefix",
+    "include_label_prefixes",
+    multiple=True,
+    metavar="PREFIX",
+    help="Labels copied to generated objects (Flagger's -include-label-prefix).",
+)
+@click.option(
+    "--selector-labels",
+    default="app,name,app.kubernetes.io/name",
+    show_default=True,
+    help="Selector labels of targets (Flagger's -selector-labels).",
+)
+@click.option(
+    "--request-timeout",
+    default="10s",
+    show_default=True,
+    metavar="DURATION",
+    help="Timeout of each Kubernetes API call.",
+)
+@click.option(
+    "--concurrency",
+    default="8",
+    show_default=True,
+    metavar="N",
+    help="Canaries of a namespace decided and written at once (1-64); each canary's own writes stay in order.",
+)
+@click.option(
+    "--event-webhook",
+    envvar="CRONARY_EVENT_WEBHOOK",
+    default=None,
+    metavar="URL",
+    help="Send every event to this webhook (Flagger's -event-webhook; env CRONARY_EVENT_WEBHOOK).",
+)
+@click.option(
+    "--slack-url",
+    envvar="CRONARY_SLACK_URL",
+    default=None,
+    metavar="URL",
+    help="Global Slack alerts for canaries without analysis.alerts (env CRONARY_SLACK_URL).",
+)
 @click.option("--slack-channel", default="", metavar="NAME")
 @click.option("--slack-user", default="", metavar="NAME")
-@click.option("--msteams-url", envvar="CRONARY_MSTEAMS_URL", default=None, metavar="URL", help="Global Microsoft Teams alerts (env CRONARY_MSTEAMS_URL).")
-@click.option("--cluster-name", default="", metavar="NAME", help="Shown in alerts (Flagger's -cluster-name).")
-@click.option("--git-repo", default=None, metavar="URL", help="GitOps mode: commit decisions to this repository instead of writing to the cluster.")
-@click.option("--git-branch", default="main", show_default=True, metavar="BRANCH")
-@click.option("--git-path", default="cronary", show_default=True, metavar="PATH", help="Directory in the repository for cronary's files.")
-@click.option("--git-cache", envvar="CRONARY_GIT_CACHE", default="/tmp/cronary-git", show_default=True, metavar="DIR", help="Where the bare clone is kept between passes.")
-@click.option("--git-commit-per-canary", is_flag=True, help="One commit per canary instead of one per tick.")
-@click.option("--no-cluster", is_flag=True, help="GitOps mode without cluster access: Canaries and targets come from the repository.")
-@click.option("--git-manifests", default="", metavar="PATH", help="With --no-cluster: where the team's Canaries and Deployments are in the repository (default: all of it).")
-@click.option("--sync-delay", default="60s", show_default=True, metavar="DURATION", help="With --no-cluster: how long the GitOps tool takes to sync a commit.")
 @click.option(
-    "--log-level", envvar="CRONARY_LOG_LEVEL", type=click.Choice(list(LEVELS), case_sensitive=False), default="info", show_default=True,
+    "--msteams-url",
+    envvar="CRONARY_MSTEAMS_URL",
+    default=None,
+    metavar="URL",
+    help="Global Microsoft Teams alerts (env CRONARY_MSTEAMS_URL).",
+)
+@click.option("--cluster-name", default="", metavar="NAME", help="Shown in alerts (Flagger's -cluster-name).")
+@click.option(
+    "--git-repo",
+    default=None,
+    metavar="URL",
+    help="GitOps mode: commit decisions to this repository instead of writing to the cluster.",
+)
+@click.option("--git-branch", default="main", show_default=True, metavar="BRANCH")
+@click.option(
+    "--git-path",
+    default="cronary",
+    show_default=True,
+    metavar="PATH",
+    help="Directory in the repository for cronary's files.",
+)
+@click.option(
+    "--git-cache",
+    envvar="CRONARY_GIT_CACHE",
+    default="/tmp/cronary-git",
+    show_default=True,
+    metavar="DIR",
+    help="Where the bare clone is kept between passes.",
+)
+@click.option("--git-commit-per-canary", is_flag=True, help="One commit per canary instead of one per tick.")
+@click.option(
+    "--no-cluster",
+    is_flag=True,
+    help="GitOps mode without cluster access: Canaries and targets come from the repository.",
+)
+@click.option(
+    "--git-manifests",
+    default="",
+    metavar="PATH",
+    help="With --no-cluster: where the team's Canaries and Deployments are in the repository (default: all of it).",
+)
+@click.option(
+    "--sync-delay",
+    default="60s",
+    show_default=True,
+    metavar="DURATION",
+    help="With --no-cluster: how long the GitOps tool takes to sync a commit.",
+)
+@click.option(
+    "--log-level",
+    envvar="CRONARY_LOG_LEVEL",
+    type=click.Choice(list(LEVELS), case_sensitive=False),
+    default="info",
+    show_default=True,
     help="The least severe log lines printed (env CRONARY_LOG_LEVEL).",
 )
 @debug_option
 def tick(
-    once: bool, budget: str, namespaces: tuple[str, ...], selector: str | None, shard: str, lease_namespace: str | None, no_lease: bool,
-    kubeconfig: str | None, service_account_dir: str, now_text: str | None, mesh_provider: str | None, prometheus_url: str, istio_seconds: bool,
-    no_config_tracking: bool, include_label_prefixes: tuple[str, ...], selector_labels: str, request_timeout: str, concurrency: str,
-    event_webhook: str | None, slack_url: str | None, slack_channel: str, slack_user: str, msteams_url: str | None, cluster_name: str,
-    git_repo: str | None, git_branch: str, git_path: str, git_cache: str, git_commit_per_canary: bool, no_cluster: bool,
-    git_manifests: str, sync_delay: str, log_level: str,
+    once: bool,
+    budget: str,
+    namespaces: tuple[str, ...],
+    selector: str | None,
+    shard: str,
+    lease_namespace: str | None,
+    no_lease: bool,
+    kubeconfig: str | None,
+    service_account_dir: str,
+    now_text: str | None,
+    mesh_provider: str | None,
+    prometheus_url: str,
+    istio_seconds: bool,
+    no_config_tracking: bool,
+    include_label_prefixes: tuple[str, ...],
+    selector_labels: str,
+    request_timeout: str,
+    concurrency: str,
+    event_webhook: str | None,
+    slack_url: str | None,
+    slack_channel: str,
+    slack_user: str,
+    msteams_url: str | None,
+    cluster_name: str,
+    git_repo: str | None,
+    git_branch: str,
+    git_path: str,
+    git_cache: str,
+    git_commit_per_canary: bool,
+    no_cluster: bool,
+    git_manifests: str,
+    sync_delay: str,
+    log_level: str,
 ) -> None:
     """Decide every due Canary of the shard and write the decisions to the cluster, or commit them to git with
     --git-repo (the CronJob's entry point)."""
     _configure_logs(LEVELS[log_level.lower()])  # first: a bad flag below is a JSON log line too
-    git = _git_options(git_repo, git_branch, git_path, git_cache, git_commit_per_canary, no_cluster, git_manifests, sync_delay)
+    git = _git_options(
+        git_repo, git_branch, git_path, git_cache, git_commit_per_canary, no_cluster, git_manifests, sync_delay
+    )
     options = _tick_options(
-        once, budget, namespaces, selector, shard, lease_namespace, no_lease or git is not None, now_text, mesh_provider, no_config_tracking,
-        include_label_prefixes, selector_labels, event_webhook, slack_url, slack_channel, slack_user, msteams_url, cluster_name, concurrency,
+        once,
+        budget,
+        namespaces,
+        selector,
+        shard,
+        lease_namespace,
+        no_lease or git is not None,
+        now_text,
+        mesh_provider,
+        no_config_tracking,
+        include_label_prefixes,
+        selector_labels,
+        event_webhook,
+        slack_url,
+        slack_channel,
+        slack_user,
+        msteams_url,
+        cluster_name,
+        concurrency,
     )
     if not is_http_url(prometheus_url):
         raise InputError("--prometheus", "", _not_a_url(prometheus_url))
     timeout = _duration("--request-timeout", request_timeout, 0.1, 300)
-    client = None if git is not None and not git.read_cluster else KubeClient(_kube_configuration(kubeconfig, service_account_dir), timeout)
+    client = (
+        None
+        if git is not None and not git.read_cluster
+        else KubeClient(_kube_configuration(kubeconfig, service_account_dir), timeout)
+    )
     metrics = PrometheusMetrics(prometheus_url, istio_seconds=istio_seconds)
     with WebhookCaller() as webhooks:
         if git is None:
@@ -471,16 +731,27 @@ def _kube_configuration(kubeconfig: str | None, service_account_dir: str) -> Any
         if err.credentials:
             raise RunFailed(f"{err.source}: {err.message}; this tick decides nothing") from None
         raise InputError(err.source, "", f"cannot load the Kubernetes client configuration: {err.message}") from None
-    except Exception as err:  # noqa: BLE001 - anything else the loaders raise
-        raise InputError(kubeconfig or "in-cluster or kubeconfig", "", f"cannot load the Kubernetes client configuration: {' '.join(str(err).split())[:200]}") from None
+    except Exception as err:
+        raise InputError(
+            kubeconfig or "in-cluster or kubeconfig",
+            "",
+            f"cannot load the Kubernetes client configuration: {' '.join(str(err).split())[:200]}",
+        ) from None
 
 
 _GIT_URL = re.compile(r"^(https?://|ssh://|file://|/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)\S+$")
 
 
 def _git_options(
-    url: str | None, branch: str, path: str, cache: str, per_canary: bool, no_cluster: bool, manifests: str, sync_delay: str,
-) -> "GitOptions | None":
+    url: str | None,
+    branch: str,
+    path: str,
+    cache: str,
+    per_canary: bool,
+    no_cluster: bool,
+    manifests: str,
+    sync_delay: str,
+) -> GitOptions | None:
     if url is None:
         if no_cluster:
             raise InputError("--no-cluster", "", "only with --git-repo (GitOps mode)")
@@ -488,14 +759,26 @@ def _git_options(
     from .git_tick import GitOptions  # git mode's modules (and ruamel.yaml) only when it is on
 
     if not _GIT_URL.match(url):
-        raise InputError("--git-repo", "", "must be an https://, ssh://, file:// URL, user@host:path or an absolute path (the value is not shown)")
+        raise InputError(
+            "--git-repo",
+            "",
+            "must be an https://, ssh://, file:// URL, user@host:path or an absolute path (the value is not shown)",
+        )
     _check_branch(branch)
     for option, value in (("--git-path", path), ("--git-manifests", manifests)):
-        if value and (not re.fullmatch(r"[A-Za-z0-9._/-]+", value) or ".." in value.split("/") or value.startswith("/")):
+        if value and (
+            not re.fullmatch(r"[A-Za-z0-9._/-]+", value) or ".." in value.split("/") or value.startswith("/")
+        ):
             raise InputError(option, "", f"must be a relative path inside the repository, got {value!r}")
     return GitOptions(
-        url=url, branch=branch, path=path.strip("/"), cache_dir=cache, per_canary=per_canary,
-        sync_delay_seconds=_duration("--sync-delay", sync_delay, 0, 86400), manifests=manifests.strip("/"), read_cluster=not no_cluster,
+        url=url,
+        branch=branch,
+        path=path.strip("/"),
+        cache_dir=cache,
+        per_canary=per_canary,
+        sync_delay_seconds=_duration("--sync-delay", sync_delay, 0, 86400),
+        manifests=manifests.strip("/"),
+        read_cluster=not no_cluster,
     )
 
 
@@ -510,7 +793,9 @@ def _check_branch(branch: str) -> None:
     except (ValueError, TypeError):  # a NUL byte, or bytes that are not UTF-8 in the argument
         valid = False
     if not valid or not branch or branch.startswith("-") or branch == "HEAD":
-        raise InputError("--git-branch", "", f"not a branch name git accepts (git check-ref-format --branch): {branch!r}")
+        raise InputError(
+            "--git-branch", "", f"not a branch name git accepts (git check-ref-format --branch): {branch!r}"
+        )
 
 
 @main.command()
@@ -518,7 +803,9 @@ def _check_branch(branch: str) -> None:
 @click.option("--git-branch", default="main", show_default=True, metavar="BRANCH")
 @click.option("--git-path", default="cronary", show_default=True, metavar="PATH")
 @click.option("--git-cache", envvar="CRONARY_GIT_CACHE", default="/tmp/cronary-git", show_default=True, metavar="DIR")
-@click.option("--canary", "canary_key", default=None, metavar="NAME.NAMESPACE", help="Only this canary (e.g. podinfo.test).")
+@click.option(
+    "--canary", "canary_key", default=None, metavar="NAME.NAMESPACE", help="Only this canary (e.g. podinfo.test)."
+)
 @click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @debug_option
 def history(git_repo: str, git_branch: str, git_path: str, git_cache: str, canary_key: str | None, output: str) -> None:

@@ -73,7 +73,9 @@ class _DeferringFinder(importlib.abc.MetaPathFinder):
     def __init__(self, root: str) -> None:
         self.root = root
 
-    def find_spec(self, name: str, path: Sequence[str] | None, target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(
+        self, name: str, path: Sequence[str] | None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if name != self.root and not name.startswith(self.root + "."):
             return None
         spec = importlib.machinery.PathFinder.find_spec(name, path)

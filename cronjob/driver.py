@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Callable, Mapping
 
+from engine import Decision, HookRequest, HookResult, MetricRequest, Observations, Pending, Settings, decide
 from engine.analysis import MetricResult
 from engine.cluster import ClusterView
-from engine.model import Canary, build_frozen
-from engine import Decision, HookRequest, HookResult, MetricRequest, Observations, Pending, Settings, decide
 from engine.facts import read_target_facts
+from engine.model import Canary, build_frozen
 from engine.schedule import is_due
 from engine.tick import likely_metrics
 
@@ -21,6 +21,7 @@ ProviderAnswer = Callable[[Canary], HookResult]
 def providers_available(canary: Canary) -> HookResult:
     """For runs without a metrics server (render, simulate): the providers count as reachable."""
     return HookResult(True)
+
 
 MAX_ROUNDS = 64
 
@@ -64,11 +65,14 @@ def run_tick(
         if rounds >= MAX_ROUNDS:
             raise RuntimeError(f"tick of {canary.key} did not settle after {MAX_ROUNDS} rounds")
         # new snapshots of what changed (an unchanged mapping is passed on as it is)
-        observations = build_frozen(Observations, {
-            "metrics": dict(metrics) if pending.metrics else observations.metrics,
-            "hooks": dict(hooks) if pending.hooks else observations.hooks,
-            "providers": providers,
-        })
+        observations = build_frozen(
+            Observations,
+            {
+                "metrics": dict(metrics) if pending.metrics else observations.metrics,
+                "hooks": dict(hooks) if pending.hooks else observations.hooks,
+                "providers": providers,
+            },
+        )
         return observations
 
     outcome = decide(canary, cluster, now, settings, observations, facts, answer=answer)

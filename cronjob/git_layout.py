@@ -17,8 +17,9 @@ name in status.yaml for the team's secret tooling to provide.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ruamel.yaml import YAML
 
@@ -96,7 +97,9 @@ class CanaryState:
     status: Mapping[str, Any]
     hold: Mapping[str, Any] | None = None
     secret_copies: tuple[tuple[str, str], ...] = ()
-    halted: tuple[Mapping[str, Any], ...] = ()  # the failed metric checks of the current analysis, for the rollback commit
+    halted: tuple[
+        Mapping[str, Any], ...
+    ] = ()  # the failed metric checks of the current analysis, for the rollback commit
 
     def document(self, namespace: str, name: str) -> dict[str, Any]:
         doc: dict[str, Any] = {"canary": f"{namespace}/{name}", "status": dict(self.status)}
@@ -113,13 +116,17 @@ def read_state(data: bytes | None, source: str = STATUS_FILE) -> CanaryState | N
     doc = load(data, source)
     if not isinstance(doc, Mapping) or not isinstance(doc.get("status"), Mapping):
         return None
-    copies = tuple((str(c.get("from")), str(c.get("to"))) for c in doc.get("secretCopies") or [] if isinstance(c, Mapping))
+    copies = tuple(
+        (str(c.get("from")), str(c.get("to"))) for c in doc.get("secretCopies") or [] if isinstance(c, Mapping)
+    )
     hold = doc.get("hold") if isinstance(doc.get("hold"), Mapping) else None
     halted = tuple(dict(v) for v in doc.get("failedMetrics") or [] if isinstance(v, Mapping))
     return CanaryState(dict(doc["status"]), hold, copies, halted)
 
 
-STATE_HEADER = "cronary's state for this canary (GitOps mode). Written by cronary; not a Kubernetes object, not applied."
+STATE_HEADER = (
+    "cronary's state for this canary (GitOps mode). Written by cronary; not a Kubernetes object, not applied."
+)
 
 
 def kustomization(files: list[str]) -> dict[str, Any]:
@@ -127,4 +134,9 @@ def kustomization(files: list[str]) -> dict[str, Any]:
 
 
 def replicas_patch(namespace: str, name: str, replicas: int) -> dict[str, Any]:
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": namespace}, "spec": {"replicas": replicas}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"replicas": replicas},
+    }

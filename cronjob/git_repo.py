@@ -85,7 +85,10 @@ class GitCredentials:
         return not (self.username or self.password or self.ssh_key or self.ssh_public_key or self.ssh_passphrase)
 
     def __repr__(self) -> str:
-        hidden = lambda value: None if value is None else MASK
+
+        def hidden(value: str | None) -> str | None:
+            return None if value is None else MASK
+
         return (
             f"GitCredentials(username={self.username!r}, password={hidden(self.password)}, "
             f"ssh_key={self.ssh_key!r}, ssh_public_key={self.ssh_public_key!r}, "
@@ -300,8 +303,17 @@ class _Callbacks(pygit2.RemoteCallbacks):
             return pygit2.UserPass(c.username or username_from_url or "git", c.password)
         if allowed_types & CredentialType.USERNAME:
             return pygit2.Username(username_from_url or c.username or "git")
-        kinds = [word for flag, word in ((CredentialType.USERPASS_PLAINTEXT, "a username and password or token"), (CredentialType.SSH_KEY, "an SSH key")) if allowed_types & flag]
-        raise GitError(f"the remote asks for {' or '.join(kinds) or 'credentials'} and none of that kind are configured (CRONARY_GIT_*)")
+        kinds = [
+            word
+            for flag, word in (
+                (CredentialType.USERPASS_PLAINTEXT, "a username and password or token"),
+                (CredentialType.SSH_KEY, "an SSH key"),
+            )
+            if allowed_types & flag
+        ]
+        raise GitError(
+            f"the remote asks for {' or '.join(kinds) or 'credentials'} and none of that kind are configured (CRONARY_GIT_*)"
+        )
 
     def certificate_check(self, certificate: None, valid: bool, host: bytes) -> bool:  # type: ignore[override]
         # pygit2's default accepts *any* SSH host key (its pass-through returns 0 for SSH); libgit2 has already
@@ -382,7 +394,9 @@ class GitWorkspace:
             try:
                 repo = pygit2.Repository(str(path), RepositoryOpenFlag.NO_SEARCH | RepositoryOpenFlag.BARE)
             except pygit2.GitError:
-                raise GitError(f"cache directory {path} is neither empty nor a git repository; refusing to delete it") from None
+                raise GitError(
+                    f"cache directory {path} is neither empty nor a git repository; refusing to delete it"
+                ) from None
             if Path(repo.path).resolve() != path.resolve():
                 raise GitError(f"cache directory {path} is not the root of its repository")
             try:
@@ -451,7 +465,7 @@ class GitWorkspace:
                 repo.references.create("HEAD", self._ref, force=True)
             self._base = base
             self._set_head(base)
-        except Exception as exc:  # noqa: BLE001 - every failure leaves as a redacted GitError
+        except Exception as exc:
             raise self._fail("sync failed", exc) from None
         return None if base is None else str(base)
 
@@ -473,7 +487,7 @@ class GitWorkspace:
             return self._r[entry.id].data
         except GitError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._fail(f"read {path!r} failed", exc) from None
 
     def list(self, prefix: str) -> list[str]:
@@ -481,13 +495,13 @@ class GitWorkspace:
         parts = _parts(prefix, allow_root=True)
         try:
             node = _lookup(self._head_tree(), parts)
-            if node is None or parts and not _is_tree(node):
+            if node is None or (parts and not _is_tree(node)):
                 return []
             base = "/".join(parts) + "/" if parts else ""
             return sorted(_files(node, base))  # type: ignore[arg-type]
         except GitError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._fail(f"list {prefix!r} failed", exc) from None
 
     def commit(self, changes: Mapping[str, bytes | None], message: str, when: datetime) -> str | None:
@@ -516,7 +530,7 @@ class GitWorkspace:
             return str(oid)
         except (GitError, _PathConflict):
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._fail("commit failed", exc) from None
 
     @staticmethod
@@ -593,7 +607,7 @@ class GitWorkspace:
             return landed
         except GitError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._fail("push failed", exc) from None
 
     def _push_network(self) -> bool:
@@ -685,7 +699,7 @@ class GitWorkspace:
         """Commits reachable from head, newest first; with `path_prefix`, only those that changed something
         under that path compared with their first parent (a root commit counts when it has files there)."""
         parts = _parts(path_prefix, allow_root=True) if path_prefix is not None else ()
-        if self._head is None or limit is not None and limit <= 0:
+        if self._head is None or (limit is not None and limit <= 0):
             return []
         out: list[CommitInfo] = []
         try:
@@ -700,7 +714,7 @@ class GitWorkspace:
                     break
         except GitError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._fail("log failed", exc) from None
         return out
 
@@ -727,6 +741,5 @@ class GitWorkspace:
             return sorted(out)
         except GitError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._fail(f"changed_paths {oid!r} failed", exc) from None
-

@@ -19,27 +19,28 @@ from __future__ import annotations
 import copy
 import logging
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from engine.evidence import Change, commit_message, parse_commit_message, subject_for
-
+from engine import Decision, HookRequest, HookResult, MetricRequest
 from engine.analysis import MetricVerdict
 from engine.canary_spec import parse_status
 from engine.cluster import ClusterView
 from engine.errors import SpecError
+from engine.evidence import Change, commit_message, parse_commit_message, subject_for
+from engine.facts import read_target_facts
 from engine.metric_templates import MetricTemplateSpec, parse_metric_template
 from engine.model import Canary, HookType
-from engine.subset import contains
 from engine.phases import KEEPS_FAILED_CHECKS
-from engine.status_doc import status_manifest
-from engine import Decision, HookRequest, HookResult, MetricRequest
-from engine.facts import read_target_facts
 from engine.schedule import interval_seconds, is_due
+from engine.status_doc import status_manifest
+from engine.subset import contains
 from engine.timefmt import format_time
 
 from .driver import run_tick
+from .errors import InputError
 from .git_layout import (
     GATES,
     KUSTOMIZATION,
@@ -57,18 +58,16 @@ from .git_layout import (
     replicas_patch,
 )
 from .git_repo import CommitInfo, GitError, GitWorkspace, Signature
-from .errors import InputError
-from .reader import load_bytes
-
-CRONARY = Signature()  # the author of cronary's commits
 from .kube_api import ApiError
 from .kube_read import CanaryEntry, Send, parse_entry, read_shard
-from .options import TickOptions
 from .notify import log_events, notify
+from .options import TickOptions
 from .prometheus import PrometheusMetrics
+from .reader import load_bytes
 from .webhooks import WebhookCaller
 
 log = logging.getLogger("cronary")
+CRONARY = Signature()  # the author of cronary's commits
 REVERT = re.compile(r"This reverts commit ([0-9a-f]{7,40})")
 _NOT_OBJECTS = (STATUS_FILE, KUSTOMIZATION, TARGET_REPLICAS)
 
@@ -104,14 +103,16 @@ class GitTick:
     metrics: PrometheusMetrics
     send: Send | None = None  # the cluster, read-only; None with --no-cluster
     webhooks: WebhookCaller = field(default_factory=WebhookCaller)
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc).replace(microsecond=0))
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC).replace(microsecond=0))
     commits: list[str] = field(default_factory=list)
     cluster: ClusterView = field(default_factory=ClusterView)
     # side-effecting hooks called in this process, by idempotency key: a decision made again after a refused
     # push (same state, same key) does not start a second load test
     side_effects: dict[str, HookResult] = field(default_factory=dict)
     canaries: list[Canary] = field(default_factory=list)
-    unread: dict[str, str] = field(default_factory=dict)  # what the last read could not list ("Canary a.b", "namespace x") -> why
+    unread: dict[str, str] = field(
+        default_factory=dict
+    )  # what the last read could not list ("Canary a.b", "namespace x") -> why
 
     # -- the pass ------------------------------------------------------------------------------------------
     def run(self) -> int:
@@ -127,7 +128,11 @@ class GitTick:
                 self.commits.extend(shas)
                 self.report(plans)
                 return 1 if failed else 0
-            log.info("the remote branch moved on (attempt %d/%d): deciding again on the new head", attempt, self.git.push_attempts)
+            log.info(
+                "the remote branch moved on (attempt %d/%d): deciding again on the new head",
+                attempt,
+                self.git.push_attempts,
+            )
         log.error("could not push after %d attempts: the branch keeps moving", self.git.push_attempts)
         return 1
 
@@ -196,7 +201,12 @@ class GitTick:
         plans: list[Planned] = []
         failed = bool(self.unread)
         for what, why in self.unread.items():  # a LIST that failed: those canaries wait for the next pass
-            log.error("%s not decided: %s", what, why, extra={"canary": what.removeprefix("Canary ")} if what.startswith("Canary ") else {})
+            log.error(
+                "%s not decided: %s",
+                what,
+                why,
+                extra={"canary": what.removeprefix("Canary ")} if what.startswith("Canary ") else {},
+            )
         due = []
         for entry in entries:
             if entry.canary is None:
@@ -208,7 +218,7 @@ class GitTick:
         for entry in due:
             try:
                 plan = self.plan_one(entry, cluster, now, holds)
-            except Exception as err:  # noqa: BLE001 - one canary's failure never stops the others
+            except Exception as err:
                 log.error("%s: %s", type(err).__name__, err, extra={"canary": entry.key})
                 failed = True
                 continue
@@ -262,20 +272,30 @@ class GitTick:
             if not path.endswith((".yaml", ".yml")):
                 continue
             ours = bool(root) and (path == root or path.startswith(root + "/"))
-            if ours and path.rsplit("/", 1)[-1] in _NOT_OBJECTS or "/approvals/" in path:
+            if (ours and path.rsplit("/", 1)[-1] in _NOT_OBJECTS) or "/approvals/" in path:
                 continue
             for doc in _documents(self.workspace.read(path), path):
                 kind = doc.get("kind")
                 if kind == "Canary" and not ours:
                     canaries.append(parse_entry(doc, self.options.settings.mesh_provider))
-                elif kind in ("Deployment", "HorizontalPodAutoscaler", "ConfigMap", "Service", "TrafficSplit", "MetricTemplate", "AlertProvider"):
+                elif kind in (
+                    "Deployment",
+                    "HorizontalPodAutoscaler",
+                    "ConfigMap",
+                    "Service",
+                    "TrafficSplit",
+                    "MetricTemplate",
+                    "AlertProvider",
+                ):
                     objects.append(rolled_out(doc) if kind == "Deployment" else doc)
         canaries.sort(key=lambda e: e.key)
         self.metrics.templates = templates_of(objects)
         return canaries, ClusterView.of(objects)
 
     # -- one canary --------------------------------------------------------------------------------------------
-    def plan_one(self, entry: CanaryEntry, cluster: ClusterView, now: datetime, holds: Mapping[str, Mapping[str, Any]]) -> Planned | None:
+    def plan_one(
+        self, entry: CanaryEntry, cluster: ClusterView, now: datetime, holds: Mapping[str, Mapping[str, Any]]
+    ) -> Planned | None:
         canary = entry.canary
         assert canary is not None
         directory = canary_dir(self.git.path, canary.namespace, canary.name)
@@ -288,8 +308,15 @@ class GitTick:
             if state.hold is None:  # just found: record it, so it outlives the revert commit's place in the log
                 held = CanaryState(state.status, dict(hold), state.secret_copies)
                 subject = f"{canary.key}: held, step reverted by {hold.get('author')} in {str(hold.get('commit'))[:12]}"
-                return Planned(canary.key, {f"{directory}/{STATUS_FILE}": dump(held.document(canary.namespace, canary.name), STATE_HEADER)}, None, subject)
-            log.info("held: a step of revision %s was reverted in git; a new revision starts over", revision, extra=extra)
+                return Planned(
+                    canary.key,
+                    {f"{directory}/{STATUS_FILE}": dump(held.document(canary.namespace, canary.name), STATE_HEADER)},
+                    None,
+                    subject,
+                )
+            log.info(
+                "held: a step of revision %s was reverted in git; a new revision starts over", revision, extra=extra
+            )
             return None
         if not is_due(canary, now):
             return None
@@ -300,38 +327,65 @@ class GitTick:
             if request.hook.type.value in GATES:
                 approval = self.approval(directory, request.hook.type, revision)
                 if approval is not None:
-                    log.info("gate %s (%s) opened by %s", request.hook.name, request.hook.type.value, approval, extra=extra)
+                    log.info(
+                        "gate %s (%s) opened by %s", request.hook.name, request.hook.type.value, approval, extra=extra
+                    )
                     return HookResult(True, f"approved in git by {approval}")
             key = str(request.payload.get("idempotencyKey") or "") if request.hook.type.has_side_effects else ""
             if key in self.side_effects:
-                log.info("webhook %s (%s): already called for this decision before the push was refused; not called again", request.hook.name, request.hook.type.value, extra=extra)
+                log.info(
+                    "webhook %s (%s): already called for this decision before the push was refused; not called again",
+                    request.hook.name,
+                    request.hook.type.value,
+                    extra=extra,
+                )
                 return self.side_effects[key]
             result = self.webhooks(request)
             if key:
                 self.side_effects[key] = result
-            log.info("webhook %s (%s): %s", request.hook.name, request.hook.type.value, "ok" if result.ok else result.message, extra=extra)
+            log.info(
+                "webhook %s (%s): %s",
+                request.hook.name,
+                request.hook.type.value,
+                "ok" if result.ok else result.message,
+                extra=extra,
+            )
             return result
 
         def answer_metrics(requests: tuple[MetricRequest, ...]) -> dict:
             return self.metrics.answer(canary, requests)
 
-        decision = run_tick(canary, cluster, now, self.options.settings, answer_hook, answer_metrics, self.metrics.providers_available)
+        decision = run_tick(
+            canary, cluster, now, self.options.settings, answer_hook, answer_metrics, self.metrics.providers_available
+        )
         if not decision.due:
             return None
-        files = {path: data for path, data in self.files_for(directory, decision, state).items() if self.workspace.read(path) != data}
+        files = {
+            path: data
+            for path, data in self.files_for(directory, decision, state).items()
+            if self.workspace.read(path) != data
+        }
         moved = state_moved(canary, decision)
-        if not moved and not [p for p in files if not p.endswith(f"/{STATUS_FILE}") and not p.endswith(f"/{KUSTOMIZATION}")]:
+        if not moved and not [
+            p for p in files if not p.endswith(f"/{STATUS_FILE}") and not p.endswith(f"/{KUSTOMIZATION}")
+        ]:
             log_events(decision, extra)  # a repeated wait ("not ready", "waiting for approval"): logged, not committed
             return None
         return Planned(canary.key, files, Change(decision, canary.status, tuple(verdict(v) for v in state.halted)))
 
-    def last_step_is_live(self, canary: Canary, directory: str, cluster: ClusterView, now: datetime, extra: dict) -> bool:
+    def last_step_is_live(
+        self, canary: Canary, directory: str, cluster: ClusterView, now: datetime, extra: dict
+    ) -> bool:
         """With cluster access: every object committed for the canary is observed live. Without: the sync delay has
         passed since the canary's last commit."""
         if not (self.git.read_cluster and self.send is not None):
             last = _time(canary.status.last_decision_time)
             if last is not None and now < last + timedelta(seconds=self.git.sync_delay_seconds):
-                log.info("waiting for the GitOps tool: next step after the sync delay (%gs)", self.git.sync_delay_seconds, extra=extra)
+                log.info(
+                    "waiting for the GitOps tool: next step after the sync delay (%gs)",
+                    self.git.sync_delay_seconds,
+                    extra=extra,
+                )
                 return False
             return True
         for path in self.workspace.list(directory):
@@ -342,7 +396,9 @@ class GitTick:
             if not isinstance(committed, Mapping) or "kind" not in committed:
                 continue
             meta = committed.get("metadata") or {}
-            live = cluster.get(str(committed["kind"]), str(meta.get("namespace") or canary.namespace), str(meta.get("name")))
+            live = cluster.get(
+                str(committed["kind"]), str(meta.get("namespace") or canary.namespace), str(meta.get("name"))
+            )
             if live is None or not contains(live, committed):
                 log.info("waiting for the GitOps tool to sync %s %s", committed["kind"], meta.get("name"), extra=extra)
                 return False
@@ -354,7 +410,9 @@ class GitTick:
         for obj in decision.objects:
             if obj["kind"] == "Scale":
                 patch = replicas_patch(canary.namespace, obj["metadata"]["name"], obj["spec"]["replicas"])
-                files[f"{directory}/{TARGET_REPLICAS}"] = dump(patch, "the target's replicas: include this patch in the kustomization that deploys it")
+                files[f"{directory}/{TARGET_REPLICAS}"] = dump(
+                    patch, "the target's replicas: include this patch in the kustomization that deploys it"
+                )
                 continue
             files[f"{directory}/{object_file(obj)}"] = dump(obj)
         existing = [p.rsplit("/", 1)[-1] for p in self.workspace.list(directory)]
@@ -388,7 +446,15 @@ class GitTick:
                 if original is None or original.email != CRONARY.email:
                     continue
                 for entry in parse_commit_message(original.message):
-                    holds.setdefault(entry.canary, {"revision": entry.revision, "commit": commit.oid, "author": commit.author, "reverted": original.oid})
+                    holds.setdefault(
+                        entry.canary,
+                        {
+                            "revision": entry.revision,
+                            "commit": commit.oid,
+                            "author": commit.author,
+                            "reverted": original.oid,
+                        },
+                    )
         return holds
 
 
@@ -460,13 +526,23 @@ def halted_checks(state: CanaryState, decision: Decision) -> tuple[dict[str, Any
     rolls back (a tick that runs no analysis of its own) can show the values that caused it."""
     if decision.status.phase not in _KEEPS_FAILED_CHECKS or decision.status.failed_checks == 0:
         return ()
-    failed = tuple({"metric": v.metric, "value": v.value, "bound": v.bound, "message": v.message} for v in decision.verdicts if not v.passed)
+    failed = tuple(
+        {"metric": v.metric, "value": v.value, "bound": v.bound, "message": v.message}
+        for v in decision.verdicts
+        if not v.passed
+    )
     return failed or state.halted
 
 
 def verdict(saved: Mapping[str, Any]) -> MetricVerdict:
     value = saved.get("value")
-    return MetricVerdict(str(saved.get("metric")), float(value) if isinstance(value, (int, float)) else None, str(saved.get("bound") or ""), False, str(saved.get("message") or ""))
+    return MetricVerdict(
+        str(saved.get("metric")),
+        float(value) if isinstance(value, (int, float)) else None,
+        str(saved.get("bound") or ""),
+        False,
+        str(saved.get("message") or ""),
+    )
 
 
 def _time(text: str | None) -> datetime | None:
@@ -476,4 +552,3 @@ def _time(text: str | None) -> datetime | None:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-

@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
+from engine import HookResult
 from engine.analysis import NO_VALUES, MetricResult
 from engine.canary_spec import parse_canary
 from engine.cluster import ClusterView, summarize_secret
@@ -16,7 +18,6 @@ from engine.errors import SpecError
 from engine.metric_templates import MetricTemplateSpec, parse_metric_template
 from engine.model import Canary, HookType
 from engine.providers import resolve_provider
-from engine import HookResult
 from engine.timefmt import TIME_EXAMPLE, check_time, read_time
 
 from .errors import InputError
@@ -27,7 +28,7 @@ def parse_now(text: str | None, source: str = "--now", path: str = "") -> dateti
     """`--now` (or a scenario's `start`): the local clock when not given, else an RFC 3339 time in the range
     cronary reads (`engine.timefmt`), or an `InputError` naming the option or field."""
     if not text:
-        return datetime.now(timezone.utc).replace(microsecond=0)
+        return datetime.now(UTC).replace(microsecond=0)
     try:
         return read_time(text)
     except ValueError as err:
@@ -100,7 +101,9 @@ def metric_templates(path: str, objects: list[Mapping[str, Any]]) -> dict[tuple[
     return out
 
 
-def template_secrets(path: str, objects: list[Mapping[str, Any]], templates: Mapping[tuple[str, str], MetricTemplateSpec]) -> dict[tuple[str, str], dict[str, str]]:
+def template_secrets(
+    path: str, objects: list[Mapping[str, Any]], templates: Mapping[tuple[str, str], MetricTemplateSpec]
+) -> dict[tuple[str, str], dict[str, str]]:
     """Decoded data of the Secrets MetricTemplates use for Prometheus auth — and of no other Secret. The
     values stay in memory: they are never printed, logged or passed to the engine."""
     wanted = {(t.namespace, t.secret_name) for t in templates.values() if t.secret_name}
@@ -135,7 +138,9 @@ def check_references(canary: Canary, canary_path: str, cluster: ClusterView, clu
         raise InputError(canary_path, "spec.targetRef.name", f"{ref.kind} {ns}/{ref.name} is not in {cluster_path}")
     scaler = canary.spec.autoscaler_ref
     if scaler is not None and cluster.get(scaler.kind, ns, scaler.name) is None:
-        raise InputError(canary_path, "spec.autoscalerRef.name", f"{scaler.kind} {ns}/{scaler.name} is not in {cluster_path}")
+        raise InputError(
+            canary_path, "spec.autoscalerRef.name", f"{scaler.kind} {ns}/{scaler.name} is not in {cluster_path}"
+        )
 
 
 def metric_results(source: str, path: str, values: Any) -> dict[str, MetricResult]:
@@ -149,7 +154,9 @@ def metric_results(source: str, path: str, values: Any) -> dict[str, MetricResul
         if value is None:
             out[str(name)] = MetricResult(None, NO_VALUES)
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InputError(source, f"{path}.{name}" if path else str(name), f"must be a number or null, got {value!r}")
+            raise InputError(
+                source, f"{path}.{name}" if path else str(name), f"must be a number or null, got {value!r}"
+            )
         else:
             out[str(name)] = MetricResult(float(value), NO_VALUES if math.isnan(value) else None)
     return out
@@ -204,7 +211,11 @@ class Scenario:
 def _ready(path: str, where: str, value: Any) -> Mapping[str, bool]:
     if isinstance(value, bool):
         return {"target": value, "primary": value}
-    if isinstance(value, dict) and set(value) <= {"target", "primary"} and all(isinstance(v, bool) for v in value.values()):
+    if (
+        isinstance(value, dict)
+        and set(value) <= {"target", "primary"}
+        and all(isinstance(v, bool) for v in value.values())
+    ):
         return dict(value)
     raise InputError(path, where, f"must be true, false or a map of target/primary to true or false, got {value!r}")
 
@@ -235,12 +246,18 @@ def read_scenario(path: str) -> Scenario:
             raise InputError(path, where, "must be a map")
         unknown = set(raw) - {"at", "metrics", "webhooks", "image", "ready"}
         if unknown:
-            raise InputError(path, f"{where}.{sorted(unknown)[0]}", "unknown field (expected at, metrics, webhooks, image, ready)")
+            raise InputError(
+                path, f"{where}.{sorted(unknown)[0]}", "unknown field (expected at, metrics, webhooks, image, ready)"
+            )
         at = raw.get("at")
         if isinstance(at, bool) or not isinstance(at, int) or at < 1:
             raise InputError(path, f"{where}.at", f"must be a tick number >= 1, got {at!r}")
         image = raw.get("image")
-        if image is not None and not isinstance(image, str) and not (isinstance(image, dict) and all(isinstance(v, str) for v in image.values())):
+        if (
+            image is not None
+            and not isinstance(image, str)
+            and not (isinstance(image, dict) and all(isinstance(v, str) for v in image.values()))
+        ):
             raise InputError(path, f"{where}.image", "must be an image reference or a map of container name to image")
         steps.append(
             ScenarioStep(

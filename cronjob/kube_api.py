@@ -13,10 +13,11 @@ import json
 import logging
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from engine.redact import origin  # the API server named as scheme://host:port, never its path
@@ -70,7 +71,21 @@ EVENTS = Resource("", "v1", "events", "Event")
 LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 SPLIT_GROUP = "split.smi-spec.io"
 
-_BY_KIND = {r.kind: r for r in (CANARIES, METRIC_TEMPLATES, ALERT_PROVIDERS, DEPLOYMENTS, HPAS, SERVICES, CONFIGMAPS, SECRETS, EVENTS, LEASES)}
+_BY_KIND = {
+    r.kind: r
+    for r in (
+        CANARIES,
+        METRIC_TEMPLATES,
+        ALERT_PROVIDERS,
+        DEPLOYMENTS,
+        HPAS,
+        SERVICES,
+        CONFIGMAPS,
+        SECRETS,
+        EVENTS,
+        LEASES,
+    )
+}
 
 
 def traffic_splits(version: str) -> Resource:
@@ -117,7 +132,9 @@ class ApiError(Exception):
     """A call that did not succeed: an HTTP error status, or `status` 0 for a transport failure or timeout.
     `date` is the server's `Date` header when it answered (the Lease keeps its clock from it)."""
 
-    def __init__(self, request: ApiRequest, status: int, reason: str, message: str, date: datetime | None = None) -> None:
+    def __init__(
+        self, request: ApiRequest, status: int, reason: str, message: str, date: datetime | None = None
+    ) -> None:
         self.request, self.status, self.reason, self.message, self.date = request, status, reason, message, date
         detail = f"HTTP {status} {reason}" if status else reason
         super().__init__(f"{request.what}: {detail}: {message}" if message else f"{request.what}: {detail}")
@@ -175,7 +192,7 @@ def parse_date(value: str | None) -> datetime | None:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return parsed if EARLIEST <= parsed <= LATEST else None  # a server clock nobody could mean: not used
 
 
@@ -217,11 +234,15 @@ class KubeClient:
             for auth in self.configuration.auth_settings().values():  # the bearer token, refreshed when due
                 if auth["value"]:
                     headers[auth["key"]] = auth["value"]
-            response = self.rest.request(request.method, url, headers=headers, body=request.body, _request_timeout=self.timeout)
+            response = self.rest.request(
+                request.method, url, headers=headers, body=request.body, _request_timeout=self.timeout
+            )
             raw = response.read()
         except self._api_exception as err:  # TLS failures
-            raise ApiError(request, int(err.status or 0), "RequestFailed", _transport_message(err, self.configuration.host)) from None
-        except Exception as err:  # noqa: BLE001 - urllib3's transport errors (refused, reset, timeout)
+            raise ApiError(
+                request, int(err.status or 0), "RequestFailed", _transport_message(err, self.configuration.host)
+            ) from None
+        except Exception as err:
             raise ApiError(request, 0, type(err).__name__, _transport_message(err, self.configuration.host)) from None
         date = parse_date(response.headers.get("Date"))
         if not 200 <= response.status < 300:
@@ -245,9 +266,19 @@ def _transport_message(err: BaseException, host: str) -> str:
         reason = "timed out"
     elif "refused" in lowered:
         reason = "connection refused"
-    elif "NameResolutionError" in text or "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+    elif (
+        "NameResolutionError" in text
+        or "Name or service not known" in text
+        or "nodename nor servname" in text
+        or "getaddrinfo" in text
+    ):
         reason = "host not found"
-    elif "BadStatusLine" in text or "RemoteDisconnected" in text or "Connection aborted" in text or "Connection reset" in text:
+    elif (
+        "BadStatusLine" in text
+        or "RemoteDisconnected" in text
+        or "Connection aborted" in text
+        or "Connection reset" in text
+    ):
         reason = "connection closed without a valid HTTP answer"
     else:
         reason = "connection failed"
@@ -308,7 +339,7 @@ def _load_kubeconfig(configuration: Any, source: str, paths: str) -> None:
     root.addFilter(captured)
     try:
         kube_config.load_kube_config(config_file=paths, client_configuration=configuration)
-    except Exception as err:  # noqa: BLE001 - YAML, missing keys, unknown context... all one line
+    except Exception as err:
         raise KubeconfigError(source, f"{paths}: {err}") from None
     finally:
         root.removeFilter(captured)
@@ -316,7 +347,9 @@ def _load_kubeconfig(configuration: Any, source: str, paths: str) -> None:
         raise KubeconfigError(source, f"the exec credential plugin failed: {captured.messages[0]}", credentials=True)
 
 
-def configuration_for(kubeconfig: str | None, service_account_dir: str = SERVICE_ACCOUNT_DIR, environ: Mapping[str, str] | None = None) -> Any:
+def configuration_for(
+    kubeconfig: str | None, service_account_dir: str = SERVICE_ACCOUNT_DIR, environ: Mapping[str, str] | None = None
+) -> Any:
     """The official client's `Configuration`: from `kubeconfig` when given, else in-cluster (the CronJob's
     ServiceAccount token and CA under `service_account_dir`, the API server from `KUBERNETES_SERVICE_HOST`
     and `_PORT`), else the user's default kubeconfig (`$KUBECONFIG`, ~/.kube/config) like kubectl.
@@ -325,12 +358,16 @@ def configuration_for(kubeconfig: str | None, service_account_dir: str = SERVICE
     imports the whole of `kubernetes.config` (exec plugins, OIDC, ...), which is fine on a desktop.
     urllib3 retries are off: a tick never blocks on a retry loop it does not control. Every failure is a
     KubeconfigError naming the file (or the variable) and the reason; a failed exec plugin is one too."""
-    configuration_module, incluster = import_deferred("kubernetes.client.configuration", "kubernetes.config.incluster_config")
+    configuration_module, incluster = import_deferred(
+        "kubernetes.client.configuration", "kubernetes.config.incluster_config"
+    )
     env = os.environ if environ is None else environ
     configuration, in_cluster_error = configuration_module.Configuration(), ""
     if not kubeconfig:
         loader = incluster.InClusterConfigLoader(
-            token_filename=f"{service_account_dir}/token", cert_filename=f"{service_account_dir}/ca.crt", environ=env,
+            token_filename=f"{service_account_dir}/token",
+            cert_filename=f"{service_account_dir}/ca.crt",
+            environ=env,
         )
         try:
             loader.load_and_set(configuration)
@@ -343,6 +380,8 @@ def configuration_for(kubeconfig: str | None, service_account_dir: str = SERVICE
         except KubeconfigError as err:
             if kubeconfig or err.credentials or err.source == "KUBECONFIG":
                 raise
-            raise KubeconfigError("in-cluster or kubeconfig", f"not in a cluster ({in_cluster_error}) and no kubeconfig ({err})") from None
+            raise KubeconfigError(
+                "in-cluster or kubeconfig", f"not in a cluster ({in_cluster_error}) and no kubeconfig ({err})"
+            ) from None
     configuration.retries = False
     return configuration

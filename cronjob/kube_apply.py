@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import jsonpatch
 
+from engine import Decision, Event
 from engine.cluster import ClusterView
 from engine.model import Canary, CanaryStatus
 from engine.render_meta import include_by_prefix, object_meta
 from engine.status_doc import status_manifest
 from engine.subset import contains
-from engine import Decision, Event
 
 from .kube_api import CANARIES, EVENTS, ApiRequest, apply_request, scale_request
 
@@ -62,13 +63,19 @@ def _projection(live: Any, desired: Any) -> Any:
 def drift(live: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> list[str]:
     """What someone changed in an object cronary applied and still wants the same (its annotation matches):
     JSON Patch operations and paths, no values (a Secret's data must not reach a log)."""
-    if live is None or (live.get("metadata") or {}).get("annotations", {}).get(APPLIED) != desired["metadata"]["annotations"][APPLIED]:
+    if (
+        live is None
+        or (live.get("metadata") or {}).get("annotations", {}).get(APPLIED)
+        != desired["metadata"]["annotations"][APPLIED]
+    ):
         return []
     patch = jsonpatch.make_patch(_projection(live, desired), dict(desired))
     return [f"{op['op']} {op['path']}" for op in patch]
 
 
-def secret_copy(canary: Canary, source: Mapping[str, Any], name: str, include_label_prefixes: tuple[str, ...]) -> dict[str, Any]:
+def secret_copy(
+    canary: Canary, source: Mapping[str, Any], name: str, include_label_prefixes: tuple[str, ...]
+) -> dict[str, Any]:
     """The `-primary` copy of a tracked Secret: its type and data, labels filtered as for ConfigMaps."""
     meta = source.get("metadata") or {}
     copy: dict[str, Any] = {
@@ -111,12 +118,18 @@ def plan_writes(
         live = cluster.get(obj["kind"], namespace, name)
         if not is_current(live, desired):
             changed = drift(live, desired)
-            note = f"{obj['kind']} {namespace}/{name} was changed outside cronary ({', '.join(changed)}); applying it again" if changed else ""
+            note = (
+                f"{obj['kind']} {namespace}/{name} was changed outside cronary ({', '.join(changed)}); applying it again"
+                if changed
+                else ""
+            )
             requests.append(apply_request(desired, note=note))
     return requests
 
 
-def status_request(manifest: Mapping[str, Any], status: CanaryStatus, pending_events: list[dict[str, Any]] | None = None) -> ApiRequest:
+def status_request(
+    manifest: Mapping[str, Any], status: CanaryStatus, pending_events: list[dict[str, Any]] | None = None
+) -> ApiRequest:
     """Replace the Canary's status, conditioned on the `resourceVersion` it was read at: a 409 means another
     tick decided this canary in the meantime, and its status stands. This write is a decision's commit point
     (docs/architecture.md, "Writes"): `pending_events` are the decision's Events, kept in the status until
@@ -143,7 +156,10 @@ def _status_put(manifest: Mapping[str, Any], status: Mapping[str, Any], what: st
 def with_resource_version(manifest: Mapping[str, Any], response_body: Any) -> dict[str, Any]:
     """`manifest` with the status and `resourceVersion` a status write answered, for the next conditioned write."""
     written = response_body if isinstance(response_body, Mapping) else {}
-    meta = {**(manifest.get("metadata") or {}), "resourceVersion": (written.get("metadata") or {}).get("resourceVersion")}
+    meta = {
+        **(manifest.get("metadata") or {}),
+        "resourceVersion": (written.get("metadata") or {}).get("resourceVersion"),
+    }
     return {**manifest, "metadata": meta, "status": written.get("status", manifest.get("status"))}
 
 
@@ -166,7 +182,11 @@ def hook_record_request(manifest: Mapping[str, Any], record: Mapping[str, Any]) 
     notes."""
     status = dict(manifest.get("status") or {})
     key = record.get("idempotencyKey")
-    kept = [r for r in (status.get(CALLED_WEBHOOKS) or []) if not (isinstance(r, Mapping) and r.get("idempotencyKey") == key)]
+    kept = [
+        r
+        for r in (status.get(CALLED_WEBHOOKS) or [])
+        if not (isinstance(r, Mapping) and r.get("idempotencyKey") == key)
+    ]
     status[CALLED_WEBHOOKS] = [*kept, dict(record)]
     return _status_put(manifest, status, "record webhook call in the status of Canary")
 
@@ -174,7 +194,11 @@ def hook_record_request(manifest: Mapping[str, Any], record: Mapping[str, Any]) 
 def pending_events(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The Events a decision committed to the status and may not have recorded (its Job may have died)."""
     records = (manifest.get("status") or {}).get(PENDING_EVENTS) or []
-    return [r for r in records if isinstance(r, Mapping) and isinstance(r.get("name"), str) and isinstance(r.get("message"), str)]
+    return [
+        r
+        for r in records
+        if isinstance(r, Mapping) and isinstance(r.get("name"), str) and isinstance(r.get("message"), str)
+    ]
 
 
 def without_pending_events(manifest: Mapping[str, Any]) -> ApiRequest:
@@ -195,7 +219,13 @@ def event_records(decision: Decision, manifest: Mapping[str, Any]) -> list[dict[
     meta = manifest.get("metadata") or {}
     name, uid = str(meta.get("name")), str(meta.get("uid") or "")
     return [
-        {"name": event_name(name, uid, decision.now, index, event), "type": event.type, "reason": event.reason, "message": event.message, "time": decision.now}
+        {
+            "name": event_name(name, uid, decision.now, index, event),
+            "type": event.type,
+            "reason": event.reason,
+            "message": event.message,
+            "time": decision.now,
+        }
         for index, event in enumerate(decision.events)
     ]
 
@@ -210,7 +240,13 @@ def event_requests(records: list[Mapping[str, Any]], manifest: Mapping[str, Any]
             "apiVersion": "v1",
             "kind": "Event",
             "metadata": {"name": str(record["name"]), "namespace": namespace},
-            "involvedObject": {"apiVersion": str(manifest.get("apiVersion")), "kind": "Canary", "name": name, "namespace": namespace, "uid": uid},
+            "involvedObject": {
+                "apiVersion": str(manifest.get("apiVersion")),
+                "kind": "Canary",
+                "name": name,
+                "namespace": namespace,
+                "uid": uid,
+            },
             "reason": str(record.get("reason") or "Synced"),
             "message": str(record["message"]),
             "type": "Warning" if record.get("type") == "Warning" else "Normal",
@@ -221,5 +257,7 @@ def event_requests(records: list[Mapping[str, Any]], manifest: Mapping[str, Any]
             "lastTimestamp": str(record.get("time") or ""),
             "count": 1,
         }
-        requests.append(ApiRequest("POST", EVENTS.path(namespace), f"record event on Canary {namespace}/{name}", (), body))
+        requests.append(
+            ApiRequest("POST", EVENTS.path(namespace), f"record event on Canary {namespace}/{name}", (), body)
+        )
     return requests

@@ -19,9 +19,10 @@ won the race, on renew the Lease was lost.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from engine.redact import redact
 from engine.timefmt import EARLIEST, LATEST
@@ -34,7 +35,7 @@ _VERBS = {"GET": "get", "POST": "create", "PUT": "update"}
 
 
 def micro_time(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_micro_time(text: Any) -> datetime | None:
@@ -44,12 +45,12 @@ def parse_micro_time(text: Any) -> datetime | None:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    value = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    value = value if value.tzinfo else value.replace(tzinfo=UTC)
     return value if EARLIEST <= value <= LATEST else None  # a renewal time nobody could mean: the Lease is free
 
 
 def _node_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 MAX_DURATION_SECONDS = 366 * 86400  # a Lease someone wrote for longer is read as held for a year
@@ -90,7 +91,9 @@ def _failure(namespace: str, name: str, doing: str, err: ApiError) -> LeaseError
     verb = _VERBS.get(err.request.method, err.request.method.lower())
     cause = f"HTTP {err.status} {err.reason}" if err.status else err.reason
     message = redact(err.message)  # scheme://host:port of any URL, and no request target (`url: /path?query`)
-    return LeaseError(f"Lease {namespace}/{name} could not be {doing}: {verb}: {cause}" + (f": {message}" if message else ""))
+    return LeaseError(
+        f"Lease {namespace}/{name} could not be {doing}: {verb}: {cause}" + (f": {message}" if message else "")
+    )
 
 
 @dataclass
@@ -194,7 +197,12 @@ class Lease:
         held, self.held = self.held, None
         if held is None:
             return
-        spec = {**(held.get("spec") or {}), "holderIdentity": None, "leaseDurationSeconds": 1, "renewTime": micro_time(self.clock.now())}
+        spec = {
+            **(held.get("spec") or {}),
+            "holderIdentity": None,
+            "leaseDurationSeconds": 1,
+            "renewTime": micro_time(self.clock.now()),
+        }
         try:
             self._call("PUT", {**held, "spec": spec})
         except ApiError as err:

@@ -17,36 +17,37 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
+from engine import Settings
 from engine.canary_spec import parse_canary
 from engine.cluster import ClusterView, summarize_secret
 from engine.errors import SpecError
 from engine.metric_templates import MetricTemplateSpec, parse_metric_template
 from engine.model import V1ALPHA3, Canary
 from engine.providers import resolve_provider
-from engine import Settings
 from engine.schedule import is_due
 
-from .options import Shard
 from .kube_api import (
     ALERT_PROVIDERS,
     CANARIES,
-    ApiError,
     CONFIGMAPS,
     DEPLOYMENTS,
     HPAS,
     METRIC_TEMPLATES,
     SECRETS,
     SERVICES,
+    ApiError,
     ApiRequest,
     ApiResponse,
     Resource,
     list_request,
     traffic_splits,
 )
+from .options import Shard
 
 Send = Callable[[ApiRequest], ApiResponse]
 log = logging.getLogger("cronary")
@@ -76,7 +77,9 @@ class Snapshot:
     # decoded Secret data and the raw objects (for -primary copies); memory only
     secret_data: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict, repr=False)
     secret_objects: dict[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict, repr=False)
-    failed: dict[str, str] = field(default_factory=dict)  # what could not be read ("Canary podinfo.test", "namespace a") -> why
+    failed: dict[str, str] = field(
+        default_factory=dict
+    )  # what could not be read ("Canary podinfo.test", "namespace a") -> why
 
     def read_secret(self, namespace: str, name: str) -> Mapping[str, str] | None:
         return self.secret_data.get((namespace, name))
@@ -123,12 +126,24 @@ def _items(request: ApiRequest, response: ApiResponse, resource: Resource) -> li
     objects with a name are skipped (one warning for the LIST, naming the first)."""
     body = response.body
     if not isinstance(body, dict):
-        raise ApiError(request, response.status, "InvalidResponse", f"the answer is not a {resource.kind}List: a JSON {type(body).__name__}", response.date)
+        raise ApiError(
+            request,
+            response.status,
+            "InvalidResponse",
+            f"the answer is not a {resource.kind}List: a JSON {type(body).__name__}",
+            response.date,
+        )
     items = body.get("items", False)
     if items is None:  # Go's encoding of an empty slice that was never made
         items = []
     if not isinstance(items, list):
-        raise ApiError(request, response.status, "InvalidResponse", f"the answer is not a {resource.kind}List: no items list", response.date)
+        raise ApiError(
+            request,
+            response.status,
+            "InvalidResponse",
+            f"the answer is not a {resource.kind}List: no items list",
+            response.date,
+        )
     kept, skipped = [], []
     for index, item in enumerate(items):
         problem = _item_problem(item)
@@ -139,7 +154,13 @@ def _items(request: ApiRequest, response: ApiResponse, resource: Resource) -> li
         item.setdefault("kind", resource.kind)
         kept.append(item)
     if skipped:
-        log.warning("%s: skipped %d item(s) that are not %s objects with a name (%s)", request.what, len(skipped), resource.kind, skipped[0])
+        log.warning(
+            "%s: skipped %d item(s) that are not %s objects with a name (%s)",
+            request.what,
+            len(skipped),
+            resource.kind,
+            skipped[0],
+        )
     return kept
 
 
@@ -170,14 +191,19 @@ def list_canaries(send: Send, shard: Shard, mesh_provider: str | None) -> Canary
             continue
         now = now or response.date
         entries.extend(parse_entry(item, mesh_provider) for item in items)
-    entries.sort(key=lambda e: ((e.manifest.get("metadata") or {}).get("namespace") or "", (e.manifest.get("metadata") or {}).get("name") or ""))
+    entries.sort(
+        key=lambda e: (
+            (e.manifest.get("metadata") or {}).get("namespace") or "",
+            (e.manifest.get("metadata") or {}).get("name") or "",
+        )
+    )
     return CanaryListing(now, entries, failed)
 
 
 def decode_secret(item: Mapping[str, Any]) -> dict[str, str]:
     out: dict[str, str] = {}
     data = item.get("data")
-    for name, value in (data.items() if isinstance(data, Mapping) else ()):
+    for name, value in data.items() if isinstance(data, Mapping) else ():
         try:
             out[str(name)] = base64.b64decode(str(value), validate=True).decode("utf-8", "replace")
         except (binascii.Error, ValueError):
@@ -207,20 +233,27 @@ def namespace_reads(canaries: list[Canary], settings: Settings) -> dict[str, set
             reads.setdefault(alert.provider_namespace or canary.namespace, set()).add(ALERT_PROVIDERS)
     # credentials of templates and alert providers are Secrets in their own namespaces (read only with tracking on)
     if settings.config_tracking:
-        for namespace, kinds in reads.items():
+        for kinds in reads.values():
             if kinds & {METRIC_TEMPLATES, ALERT_PROVIDERS}:
                 kinds.add(SECRETS)
     return reads
 
 
-_ORDER = {r.plural: i for i, r in enumerate((DEPLOYMENTS, HPAS, SERVICES, CONFIGMAPS, SECRETS, METRIC_TEMPLATES, ALERT_PROVIDERS))}
+_ORDER = {
+    r.plural: i
+    for i, r in enumerate((DEPLOYMENTS, HPAS, SERVICES, CONFIGMAPS, SECRETS, METRIC_TEMPLATES, ALERT_PROVIDERS))
+}
 
 
 Listed = dict[tuple[str, str, str], "list[dict[str, Any]] | ApiError"]
 
 
 def _keys(reads: Mapping[str, set[Resource]]) -> list[tuple[str, Resource]]:
-    return [(ns, r) for ns, kinds in sorted(reads.items()) for r in sorted(kinds, key=lambda r: (_ORDER.get(r.plural, 99), r.version))]
+    return [
+        (ns, r)
+        for ns, kinds in sorted(reads.items())
+        for r in sorted(kinds, key=lambda r: (_ORDER.get(r.plural, 99), r.version))
+    ]
 
 
 def list_kinds(send: Send, reads: Mapping[str, set[Resource]], listed: Listed) -> None:
@@ -245,7 +278,15 @@ def failed_read(reads: Mapping[str, set[Resource]], listed: Listed) -> ApiError 
     return None
 
 
-def read_objects(send: Send, reads: Mapping[str, set[Resource]], now: datetime, entries: list[CanaryEntry], listed: Listed | None = None, *, partial: bool = False) -> Snapshot:
+def read_objects(
+    send: Send,
+    reads: Mapping[str, set[Resource]],
+    now: datetime,
+    entries: list[CanaryEntry],
+    listed: Listed | None = None,
+    *,
+    partial: bool = False,
+) -> Snapshot:
     """LIST each kind of each namespace in `reads` (once per pass: `listed` keeps what was already listed) into a
     Snapshot. Secrets are reduced to checksums for the engine; their data stays in the Snapshot's memory.
     A failed LIST raises its ApiError, or with `partial` is left out (the caller keeps the canaries that needed
@@ -271,7 +312,9 @@ def read_objects(send: Send, reads: Mapping[str, set[Resource]], now: datetime, 
         if resource is METRIC_TEMPLATES:
             for item in items:
                 try:
-                    snapshot.templates[(namespace, str(item["metadata"]["name"]))] = parse_metric_template(item, namespace)
+                    snapshot.templates[(namespace, str(item["metadata"]["name"]))] = parse_metric_template(
+                        item, namespace
+                    )
                 except SpecError:
                     pass  # an invalid template is reported by the metric that uses it ("not found")
         objects.extend(items)
@@ -292,7 +335,9 @@ def template_reads(canaries: list[Canary], settings: Settings) -> dict[str, set[
     return reads
 
 
-def read_shard(send: Send, shard: Shard, settings: Settings, now: datetime | None, fallback_clock: Callable[[], datetime]) -> Snapshot:
+def read_shard(
+    send: Send, shard: Shard, settings: Settings, now: datetime | None, fallback_clock: Callable[[], datetime]
+) -> Snapshot:
     """Everything one pass needs, at once. `now` pins the clock (`--now`); otherwise it is the API server's
     `Date`, or `fallback_clock()` if the server sent none. A failed LIST of Canaries leaves its namespace out
     (`Snapshot.failed`); a due canary whose objects could not all be listed is left out with that error."""
@@ -305,7 +350,11 @@ def read_shard(send: Send, shard: Shard, settings: Settings, now: datetime | Non
     due_keys = {c.key for c in due}
     kept = []
     for entry in snapshot.canaries:
-        error = failed_read(namespace_reads([entry.canary], settings), listed) if entry.canary is not None and entry.canary.key in due_keys else None
+        error = (
+            failed_read(namespace_reads([entry.canary], settings), listed)
+            if entry.canary is not None and entry.canary.key in due_keys
+            else None
+        )
         if error is None:
             kept.append(entry)
         else:

@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from engine import Decision, HookRequest, HookResult, MetricRequest
 from engine.schedule import interval_seconds, is_due
@@ -36,7 +37,16 @@ from .kube_apply import (
     without_pending_events,
 )
 from .kube_lease import Lease, LeaseError, ServerClock
-from .kube_read import CanaryEntry, Listed, Snapshot, failed_read, list_canaries, namespace_reads, read_objects, template_reads
+from .kube_read import (
+    CanaryEntry,
+    Listed,
+    Snapshot,
+    failed_read,
+    list_canaries,
+    namespace_reads,
+    read_objects,
+    template_reads,
+)
 from .notify import log_events, notify
 from .options import TickOptions
 from .prometheus import PrometheusMetrics
@@ -69,7 +79,7 @@ class Tick:
     webhooks: WebhookCaller = field(default_factory=WebhookCaller)
     sleep: Callable[[float], None] = time.sleep
     monotonic: Callable[[], float] = time.monotonic
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     passes: int = 0
     snapshot: Snapshot | None = None
 
@@ -112,13 +122,29 @@ class Tick:
         for namespace, group in groups.items():
             due_here = [e for e in group if e.canary is not None and is_due(e.canary, now)]
             reads = namespace_reads([e.canary for e in due_here if e.canary is not None], options.settings)
-            snapshot = self.snapshot = read_objects(self.send, reads, now, entries, listed, partial=True) if due_here else Snapshot(now, entries)
-            unread = {e.key: err for e in due_here if e.canary is not None and (err := failed_read(namespace_reads([e.canary], options.settings), listed))}
+            snapshot = self.snapshot = (
+                read_objects(self.send, reads, now, entries, listed, partial=True)
+                if due_here
+                else Snapshot(now, entries)
+            )
+            unread = {
+                e.key: err
+                for e in due_here
+                if e.canary is not None and (err := failed_read(namespace_reads([e.canary], options.settings), listed))
+            }
             for key, err in unread.items():
                 log.error("Canary %s not decided: %s", key, err, extra={"canary": key, "tick": tick})
-            outcomes.extend(Outcome(e.key, error=str(unread[e.key]), next_due=now + timedelta(seconds=_interval(e))) for e in group if e.key in unread)
+            outcomes.extend(
+                Outcome(e.key, error=str(unread[e.key]), next_due=now + timedelta(seconds=_interval(e)))
+                for e in group
+                if e.key in unread
+            )
             outcomes.extend(self.decide_group([e for e in group if e.key not in unread], snapshot, tick))
-            for key in [k for k in listed if k[0] == namespace and k[1] not in ("metrictemplates", "alertproviders") and k[0] not in shared]:
+            for key in [
+                k
+                for k in listed
+                if k[0] == namespace and k[1] not in ("metrictemplates", "alertproviders") and k[0] not in shared
+            ]:
                 del listed[key]  # this namespace is done: keep memory to one namespace at a time
         return outcomes
 
@@ -139,7 +165,11 @@ class Tick:
             try:
                 pending: set[Future[Outcome]] = set(futures)
                 while pending:
-                    done, pending = wait(pending, timeout=self.options.lease_seconds / 3 if self.lease else None, return_when=FIRST_EXCEPTION)
+                    done, pending = wait(
+                        pending,
+                        timeout=self.options.lease_seconds / 3 if self.lease else None,
+                        return_when=FIRST_EXCEPTION,
+                    )
                     if any(f.exception() is not None for f in done):
                         break  # not even decide_guarded caught it (e.g. KeyboardInterrupt): stop starting canaries
                     self.renew_lease_if_due()
@@ -157,9 +187,19 @@ class Tick:
         except ApiError as err:
             log.error("%s", err, extra={"canary": entry.key, "tick": tick})
             return Outcome(entry.key, error=str(err), next_due=snapshot.now + timedelta(seconds=_interval(entry)))
-        except Exception as err:  # noqa: BLE001 - a bug or an input nobody foresaw: this canary only, never the shard
-            log.exception("Canary %s could not be decided: %s: %s", entry.key, type(err).__name__, err, extra={"canary": entry.key, "tick": tick})
-            return Outcome(entry.key, error=f"{type(err).__name__}: {err}", next_due=snapshot.now + timedelta(seconds=_interval(entry)))
+        except Exception as err:
+            log.exception(
+                "Canary %s could not be decided: %s: %s",
+                entry.key,
+                type(err).__name__,
+                err,
+                extra={"canary": entry.key, "tick": tick},
+            )
+            return Outcome(
+                entry.key,
+                error=f"{type(err).__name__}: {err}",
+                next_due=snapshot.now + timedelta(seconds=_interval(entry)),
+            )
 
     def decide_one(self, entry: CanaryEntry, snapshot: Snapshot, tick: str) -> Outcome:
         """Decide one canary and write the decision: the status first (the commit point, conditioned on the
@@ -167,7 +207,9 @@ class Tick:
         canary = entry.canary
         assert canary is not None
         extra = {"canary": entry.key, "tick": tick}
-        manifest = self.record_pending_events(dict(entry.manifest), extra)  # its resourceVersion moves with each status write
+        manifest = self.record_pending_events(
+            dict(entry.manifest), extra
+        )  # its resourceVersion moves with each status write
 
         def answer_metrics(requests: tuple[MetricRequest, ...]) -> dict:
             return self.metrics.answer(canary, requests)
@@ -181,15 +223,27 @@ class Tick:
                 return self.call_hook(request, extra)
             note = called.get(key)
             if note is not None and isinstance(note.get("ok"), bool):
-                log.info("webhook %s (%s): answered an earlier run of this decision; that answer stands", hook.name, hook.type.value, extra=extra)
+                log.info(
+                    "webhook %s (%s): answered an earlier run of this decision; that answer stands",
+                    hook.name,
+                    hook.type.value,
+                    extra=extra,
+                )
                 return HookResult(bool(note["ok"]), str(note.get("message") or ""))
-            record = {"name": hook.name, "type": hook.type.value, "idempotencyKey": key, "time": format_time(snapshot.now)}
+            record = {
+                "name": hook.name,
+                "type": hook.type.value,
+                "idempotencyKey": key,
+                "time": format_time(snapshot.now),
+            }
             if note is None:
                 manifest = with_resource_version(manifest, self.send(hook_record_request(manifest, record)).body)
             else:
                 log.warning(
                     "webhook %s (%s): an earlier run of this decision called it and its answer was lost; calling it again with the same idempotency key",
-                    hook.name, hook.type.value, extra=extra,
+                    hook.name,
+                    hook.type.value,
+                    extra=extra,
                 )
             result = self.call_hook(request, extra)
             answered = {**record, "ok": result.ok, "message": result.message}
@@ -198,12 +252,22 @@ class Tick:
             return result
 
         try:
-            decision = run_tick(canary, snapshot.cluster, snapshot.now, self.options.settings, answer_hook, answer_metrics, self.metrics.providers_available)
+            decision = run_tick(
+                canary,
+                snapshot.cluster,
+                snapshot.now,
+                self.options.settings,
+                answer_hook,
+                answer_metrics,
+                self.metrics.providers_available,
+            )
         except ApiError as err:
             if not err.conflict:
                 raise
             log.info("Canary %s is being decided by another tick; this tick leaves it", entry.key, extra=extra)
-            return Outcome(entry.key, conflict=True, next_due=snapshot.now + timedelta(seconds=interval_seconds(canary)))
+            return Outcome(
+                entry.key, conflict=True, next_due=snapshot.now + timedelta(seconds=interval_seconds(canary))
+            )
         next_due = _parse(decision.next_due)
         if decision.due and (next_due is None or next_due <= snapshot.now):
             # decided, nothing changed (e.g. Succeeded and no new revision): look again one interval later
@@ -232,7 +296,13 @@ class Tick:
 
     def call_hook(self, request: HookRequest, extra: dict) -> HookResult:
         result = self.webhooks(request)
-        log.info("webhook %s (%s): %s", request.hook.name, request.hook.type.value, "ok" if result.ok else result.message, extra=extra)
+        log.info(
+            "webhook %s (%s): %s",
+            request.hook.name,
+            request.hook.type.value,
+            "ok" if result.ok else result.message,
+            extra=extra,
+        )
         return result
 
     def record_events(self, events: list[Mapping[str, Any]], manifest: dict[str, Any], extra: dict) -> dict[str, Any]:
@@ -253,7 +323,11 @@ class Tick:
             except ApiError as err:
                 if not err.conflict:
                     raise
-                log.info("Canary %s is being decided by another tick; its pending events stay with it", manifest["metadata"].get("name"), extra=extra)
+                log.info(
+                    "Canary %s is being decided by another tick; its pending events stay with it",
+                    manifest["metadata"].get("name"),
+                    extra=extra,
+                )
         return manifest
 
     def record_pending_events(self, manifest: dict[str, Any], extra: dict) -> dict[str, Any]:
@@ -282,7 +356,14 @@ class Tick:
         if options.lease_namespace is None:
             return True
         clock = ServerClock(self.clock, self.monotonic)
-        self.lease = Lease(self.send, options.lease_namespace, f"cronary-{options.shard.name}", options.holder, options.lease_seconds, clock)
+        self.lease = Lease(
+            self.send,
+            options.lease_namespace,
+            f"cronary-{options.shard.name}",
+            options.holder,
+            options.lease_seconds,
+            clock,
+        )
         taken = self.lease.acquire()
         self._renewed_at = self.monotonic()
         return taken
@@ -331,7 +412,13 @@ class Tick:
         lease = self.lease
         holder = lease.other_holder if lease else ""
         until = format_time(lease.other_until) if lease and lease.other_until else "now"
-        log.info("shard %s is being ticked by %s (Lease held until %s); this tick exits", self.options.shard.name, holder or "another tick", until, extra={"holder": holder})
+        log.info(
+            "shard %s is being ticked by %s (Lease held until %s); this tick exits",
+            self.options.shard.name,
+            holder or "another tick",
+            until,
+            extra={"holder": holder},
+        )
 
     def loop(self, started: float) -> int:
         """Passes, sleeping between them, until the budget is spent or the Lease is lost; the exit status."""
@@ -405,4 +492,3 @@ def hook_budget_warnings(entries: list[CanaryEntry], budget_seconds: float) -> l
                 f"tick budget of {budget_seconds:.0f}s; a slow hook can push later canaries to the next Job"
             )
     return out
-

@@ -16,7 +16,7 @@ import json
 import logging
 import sys
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import IO, Any
 
 from engine.redact import redact
@@ -32,7 +32,7 @@ class JsonLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "level": {"WARNING": "warn"}.get(record.levelname, record.levelname.lower()),
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "ts": datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             "msg": redact(record.getMessage()),
         }
         for name in _FIELDS:

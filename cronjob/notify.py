@@ -4,14 +4,15 @@ events to the `event` webhooks (the canary's and Flagger's global `-event-webhoo
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
+from engine import Decision
 from engine.alert_providers import alert_providers
 from engine.alerts import alerts_for, deliveries
 from engine.cluster import ClusterView
 from engine.model import HookType, WebhookSpec
-from engine import Decision
 
 from .alerts import SecretReader, send_alerts
 from .webhooks import WebhookCaller, event_request
@@ -22,10 +23,19 @@ log = logging.getLogger("cronary")
 def log_events(decision: Decision, extra: Mapping[str, Any]) -> None:
     """One JSON log line per event, as Flagger logs them (`jq .msg` shows the messages)."""
     for event in decision.events:
-        (log.warning if event.type == "Warning" else log.info)("%s", event.message, extra={**extra, "eventType": event.type})
+        (log.warning if event.type == "Warning" else log.info)(
+            "%s", event.message, extra={**extra, "eventType": event.type}
+        )
 
 
-def notify(decision: Decision, options: Any, webhooks: WebhookCaller, cluster: ClusterView, read_secret: SecretReader | None, extra: Mapping[str, Any]) -> None:
+def notify(
+    decision: Decision,
+    options: Any,
+    webhooks: WebhookCaller,
+    cluster: ClusterView,
+    read_secret: SecretReader | None,
+    extra: Mapping[str, Any],
+) -> None:
     """Event webhooks, then alerts. `options` is a `TickOptions` (event_webhook, global_alerts, cluster_name)."""
     canary = decision.canary
     hooks = [h for h in canary.spec.effective_analysis.webhooks if h.type is HookType.EVENT]
@@ -41,4 +51,6 @@ def notify(decision: Decision, options: Any, webhooks: WebhookCaller, cluster: C
                     log.warning("event webhook %s: %s", hook.name, result.message, extra=dict(extra))
     alerts = alerts_for(decision, cluster_name=options.cluster_name)
     if alerts:
-        send_alerts(deliveries(canary, alerts), alert_providers(cluster), read_secret, global_target=options.global_alerts)
+        send_alerts(
+            deliveries(canary, alerts), alert_providers(cluster), read_secret, global_target=options.global_alerts
+        )

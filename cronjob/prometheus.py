@@ -16,18 +16,18 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from engine import HookResult, MetricRequest, Settings
 from engine.analysis import NO_VALUES, MetricResult
 from engine.errors import SpecError
 from engine.metric_templates import MetricTemplateSpec
 from engine.model import BUILTIN_METRICS, Canary
 from engine.queries import AggregateKey, RenderedQuery, query_for, split_aggregated_result
 from engine.redact import origin, redact
-from engine import HookResult, MetricRequest, Settings
 from engine.tick import likely_metrics
-
 
 from .transport import request_failure
 
@@ -130,9 +130,10 @@ class PrometheusMetrics:
     aggregate: bool = True
     requests_made: int = 0
     # per aggregated query: the (namespace, workload) pairs asked for so far this tick, and their values
-    _aggregated: dict[AggregateKey, tuple[frozenset[tuple[str, str]] | set[tuple[str, str]], dict[tuple[str, str], float] | QueryFailed]] = field(
-        default_factory=dict, repr=False
-    )
+    _aggregated: dict[
+        AggregateKey,
+        tuple[frozenset[tuple[str, str]] | set[tuple[str, str]], dict[tuple[str, str], float] | QueryFailed],
+    ] = field(default_factory=dict, repr=False)
     _rendered: dict[tuple[str, str, str], RenderedQuery | SpecError] = field(default_factory=dict, repr=False)
     _clients: dict[tuple[str, str | None], PrometheusConnect] = field(default_factory=dict, repr=False)
 
@@ -157,7 +158,9 @@ class PrometheusMetrics:
                 elif secret.get("username") and secret.get("password"):
                     auth = (secret["username"], secret["password"])
                 else:
-                    raise QueryFailed(f"secret {query.secret_namespace}/{query.secret_name} has neither token nor username and password")
+                    raise QueryFailed(
+                        f"secret {query.secret_namespace}/{query.secret_name} has neither token nor username and password"
+                    )
             import requests
             from prometheus_api_client import PrometheusConnect
             from urllib3.util.retry import Retry
@@ -188,7 +191,7 @@ class PrometheusMetrics:
             client = self._client(query)
         except QueryFailed:
             raise  # a missing or unusable secretRef: named by its Secret, not by the server
-        except Exception as err:  # noqa: BLE001 - an address the HTTP library cannot use
+        except Exception as err:
             raise QueryFailed(f"{server}: cannot query this address ({type(err).__name__})") from None
         self.requests_made += 1
         try:
@@ -196,13 +199,15 @@ class PrometheusMetrics:
         except QueryFailed as err:  # _check_answer or `read`
             reason = str(err)
         except RequestException as err:
-            reason = request_failure(err, tls_hint="certificate not trusted? a MetricTemplate can set insecureSkipVerify")
+            reason = request_failure(
+                err, tls_hint="certificate not trusted? a MetricTemplate can set insecureSkipVerify"
+            )
         except PrometheusApiClientException as err:  # a final 3xx: the only status _check_answer lets through
             found = re.match(r"HTTP Status Code (\d+)", str(err))
             reason = f"HTTP {found.group(1)}" if found else "HTTP error"
         except ValueError as err:  # an aggregated result split_aggregated_result cannot read
             reason = f"malformed answer: {err}"
-        except Exception as err:  # noqa: BLE001 - an answer nobody foresaw fails this check, not the tick
+        except Exception as err:
             reason = f"request failed ({type(err).__name__})"
         raise QueryFailed(f"{server}: {_clip(redact(reason, query.address or self.url))}")  # a server may echo its URL
 
@@ -231,7 +236,7 @@ class PrometheusMetrics:
         for canary, request in items:
             try:
                 query = self._render(canary, request)
-            except Exception:  # noqa: BLE001 - a query that cannot be rendered is reported by its canary's answer
+            except Exception:
                 continue
             if query.aggregate is not None and query.series is not None:
                 wanted.setdefault(query.aggregate, set()).add(query.series)
@@ -246,21 +251,25 @@ class PrometheusMetrics:
         for canary in canaries:
             try:
                 pairs.extend((canary, request) for request in likely_metrics(canary, settings))
-            except Exception:  # noqa: BLE001 - reported by this canary's own decision
+            except Exception:
                 continue
         try:
             self.prefetch(pairs)
-        except Exception as err:  # noqa: BLE001 - a bug here must not stop a pass: each canary asks on its own
-            log.warning("metrics prefetch failed (%s); each canary's metrics are asked for on their own", type(err).__name__)
+        except Exception as err:
+            log.warning(
+                "metrics prefetch failed (%s); each canary's metrics are asked for on their own", type(err).__name__
+            )
 
     def _fetch_aggregate(self, key: AggregateKey, series: set[tuple[str, str]]) -> None:
         values: dict[tuple[str, str], float] | QueryFailed
         try:
             promql = key.promql_for(series)
-            values = self._run(RenderedQuery(promql), promql, lambda result: split_aggregated_result(key.metric, key.query_set, result))
+            values = self._run(
+                RenderedQuery(promql), promql, lambda result: split_aggregated_result(key.metric, key.query_set, result)
+            )
         except QueryFailed as err:
             values = err
-        except Exception as err:  # noqa: BLE001 - the fleet prefetch never stops a pass: these canaries' checks fail
+        except Exception as err:
             values = QueryFailed(f"aggregated {key.metric} query failed ({type(err).__name__})")
         covered, known = self._aggregated.get(key, (frozenset(), {}))
         if isinstance(values, QueryFailed):
@@ -289,7 +298,9 @@ class PrometheusMetrics:
                 value = self._run(query, query.promql, _single_value)
         except QueryFailed as err:
             return MetricResult(None, str(err))
-        return MetricResult(value, None) if value is not None and math.isfinite(value) else MetricResult(None, NO_VALUES)
+        return (
+            MetricResult(value, None) if value is not None and math.isfinite(value) else MetricResult(None, NO_VALUES)
+        )
 
     def answer(self, canary: Canary, requests_: Iterable[MetricRequest]) -> dict[str, MetricResult]:
         return {request.metric.name: self.answer_one(canary, request) for request in requests_}
@@ -303,19 +314,27 @@ class PrometheusMetrics:
             ref = metric.template_ref
             if ref is None:
                 if metric.name in BUILTIN_METRICS:
-                    servers.setdefault((None, None), ("prometheus", RenderedQuery("vector(1)")))  # the error names the server
+                    servers.setdefault(
+                        (None, None), ("prometheus", RenderedQuery("vector(1)"))
+                    )  # the error names the server
                 continue
             namespace = ref.namespace or canary.namespace
             template = self.templates.get((namespace, ref.name))
             if template is None:
                 return HookResult(False, f"MetricTemplate {namespace}/{ref.name} not found")
             probe = RenderedQuery(
-                "vector(1)", address=template.address, secret_name=template.secret_name,
+                "vector(1)",
+                address=template.address,
+                secret_name=template.secret_name,
                 secret_namespace=template.namespace if template.secret_name else None,
-                headers=template.headers, insecure_skip_verify=template.insecure_skip_verify,
+                headers=template.headers,
+                insecure_skip_verify=template.insecure_skip_verify,
             )
             label = f"{template.provider_type} in MetricTemplate {template.namespace}/{template.name}"
-            servers.setdefault((template.address or None, probe.secret_namespace and f"{probe.secret_namespace}/{probe.secret_name}"), (label, probe))
+            servers.setdefault(
+                (template.address or None, probe.secret_namespace and f"{probe.secret_namespace}/{probe.secret_name}"),
+                (label, probe),
+            )
         for label, probe in servers.values():
             try:
                 value = self._run(probe, "vector(1)", _single_value)

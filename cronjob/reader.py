@@ -78,8 +78,13 @@ def read_file(path: str, limits: Limits = LIMITS) -> bytes:
     return data
 
 
-_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def _check_regular(path: str, mode: int) -> None:
@@ -90,7 +95,11 @@ def _check_regular(path: str, mode: int) -> None:
 
 def _check_size(source: str, size: int, limits: Limits) -> None:
     if size > limits.max_bytes:
-        raise InputError(source, "", f"too large: more than {limits.max_bytes:,} bytes ({_mib(limits.max_bytes)}), the limit for an input file")
+        raise InputError(
+            source,
+            "",
+            f"too large: more than {limits.max_bytes:,} bytes ({_mib(limits.max_bytes)}), the limit for an input file",
+        )
 
 
 def _mib(size: int) -> str:
@@ -101,13 +110,21 @@ def decode(data: bytes, source: str) -> str:
     """UTF-8 text; a UTF-8 BOM is dropped. UTF-16 without a BOM decodes as UTF-8 full of NUL bytes, which
     YAML forbids anyway, so NUL is reported as what it most likely is."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError(source, "", "not UTF-8 text (it starts with a UTF-16 byte order mark; cronary reads UTF-8 only)")
+        raise InputError(
+            source, "", "not UTF-8 text (it starts with a UTF-16 byte order mark; cronary reads UTF-8 only)"
+        )
     if b"\x00" in data:
-        raise InputError(source, "", f"not UTF-8 text (a NUL byte at offset {data.index(0)}: UTF-16, or not text at all; cronary reads UTF-8 only)")
+        raise InputError(
+            source,
+            "",
+            f"not UTF-8 text (a NUL byte at offset {data.index(0)}: UTF-16, or not text at all; cronary reads UTF-8 only)",
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise InputError(source, "", f"not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}; cronary reads UTF-8 only)") from None
+        raise InputError(
+            source, "", f"not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}; cronary reads UTF-8 only)"
+        ) from None
 
 
 # ---------------------------------------------------------------------------------------------- YAML
@@ -163,11 +180,16 @@ class _Composer(Composer):
         if type(node) is ScalarNode:
             self._check_scalar(node, event)
         elif node.tag not in _COLLECTION_TAGS:
-            raise self._error(event.start_mark, f"the tag {_tag(event.ctag)} is not read by cronary (maps, lists, strings, numbers, booleans and null only)")
+            raise self._error(
+                event.start_mark,
+                f"the tag {_tag(event.ctag)} is not read by cronary (maps, lists, strings, numbers, booleans and null only)",
+            )
         elif type(node) is MappingNode:
             for key, _ in node.value:
                 if type(key) is not ScalarNode:  # `? [a]: b` would be a tuple key: no Kubernetes object has one
-                    raise self._error(key.start_mark, "a map key must be a string, number, boolean or null, not a map or list")
+                    raise self._error(
+                        key.start_mark, "a map key must be a string, number, boolean or null, not a map or list"
+                    )
         return node
 
     def _alias(self, event: Any) -> None:
@@ -176,7 +198,9 @@ class _Composer(Composer):
             raise self._error(event.start_mark, f"more than {self.limits.max_aliases:,} aliases")
         size = self.sizes.get(event.anchor)
         if size is None and event.anchor in self.anchors:
-            raise self._error(event.start_mark, f"the alias *{event.anchor} is inside the node it names (recursive data)")
+            raise self._error(
+                event.start_mark, f"the alias *{event.anchor} is inside the node it names (recursive data)"
+            )
         self._count(size or 0, event, f" (the alias *{event.anchor} repeats {size or 0:,} nodes: an alias bomb?)")
 
     def _count(self, nodes: int, event: Any, why: str) -> None:
@@ -191,9 +215,15 @@ class _Composer(Composer):
         if tag in _AS_TEXT:
             node.tag = _STR
         elif tag not in _SCALAR_TAGS:
-            raise self._error(event.start_mark, f"the tag {_tag(event.ctag)} is not read by cronary (maps, lists, strings, numbers, booleans and null only)")
+            raise self._error(
+                event.start_mark,
+                f"the tag {_tag(event.ctag)} is not read by cronary (maps, lists, strings, numbers, booleans and null only)",
+            )
         elif tag == _INT and len(node.value) > self.limits.max_int_chars:
-            raise self._error(event.start_mark, f"an integer of {len(node.value):,} characters: at most {self.limits.max_int_chars} are read")
+            raise self._error(
+                event.start_mark,
+                f"an integer of {len(node.value):,} characters: at most {self.limits.max_int_chars} are read",
+            )
         elif event.ctag is not None and str(event.ctag) != "!":
             implicit = self.resolver.resolve(ScalarNode, node.value, _IMPLICIT)
             if implicit != tag and not (tag == _FLOAT and implicit == _INT):
@@ -209,7 +239,7 @@ class _Composer(Composer):
 
 def _tag(tag: Any) -> str:
     text = str(tag)
-    return "!!" + text[len(_YAML):] if text.startswith(_YAML) else text
+    return "!!" + text[len(_YAML) :] if text.startswith(_YAML) else text
 
 
 def _path_text(path: list[Any], keep: int = 80) -> str:

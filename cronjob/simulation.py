@@ -8,18 +8,19 @@ own `progressDeadlineSeconds` like the real controller), the TrafficSplit weight
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
+from engine import Decision, HookRequest, HookResult, MetricRequest, Settings
 from engine.analysis import MetricResult
 from engine.canary_spec import parse_canary
 from engine.cluster import ClusterView, SecretSummary
 from engine.model import Canary
 from engine.phases import IDLE
-from engine.status_doc import canary_manifest
-from engine import Decision, HookRequest, HookResult, MetricRequest, Settings
 from engine.schedule import interval_seconds
+from engine.status_doc import canary_manifest
 from engine.timefmt import LATEST, add_seconds, format_time
 
 from .driver import providers_available, run_tick
@@ -43,7 +44,7 @@ class SimulatedCluster:
     ready: dict[str, bool] = field(default_factory=lambda: {"target": True, "primary": True})
 
     @staticmethod
-    def of(view: ClusterView) -> "SimulatedCluster":
+    def of(view: ClusterView) -> SimulatedCluster:
         return SimulatedCluster({k: copy.deepcopy(dict(v)) for k, v in view.objects.items()}, dict(view.secrets))
 
     def view(self) -> ClusterView:
@@ -66,8 +67,20 @@ class SimulatedCluster:
             "updatedReplicas": 0,
             "availableReplicas": 0,
             "conditions": [
-                {"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable", "lastUpdateTime": stamp, "lastTransitionTime": stamp},
-                {"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated", "lastUpdateTime": stamp, "lastTransitionTime": stamp},
+                {
+                    "type": "Available",
+                    "status": "False",
+                    "reason": "MinimumReplicasUnavailable",
+                    "lastUpdateTime": stamp,
+                    "lastTransitionTime": stamp,
+                },
+                {
+                    "type": "Progressing",
+                    "status": "True",
+                    "reason": "ReplicaSetUpdated",
+                    "lastUpdateTime": stamp,
+                    "lastTransitionTime": stamp,
+                },
             ],
         }
         self.rollouts[key] = _Rollout(now)
@@ -132,7 +145,12 @@ class SimulatedCluster:
             current = self.objects.get(key)
             if kind == "Deployment":
                 if current is None:
-                    current = {"apiVersion": obj["apiVersion"], "kind": kind, "metadata": {"name": name, "namespace": ns}, "spec": {}}
+                    current = {
+                        "apiVersion": obj["apiVersion"],
+                        "kind": kind,
+                        "metadata": {"name": name, "namespace": ns},
+                        "spec": {},
+                    }
                     self.objects[key] = current
                 before = copy.deepcopy(current.get("spec"))
                 current["metadata"].update({k: copy.deepcopy(v) for k, v in meta.items()})
@@ -194,7 +212,9 @@ class Simulation:
         if step.ready is not None:
             self.cluster.ready.update(step.ready)
         if step.image is not None:
-            self.cluster.set_image(self.canary.namespace, self.canary.spec.target_ref.name, step.image, now, self.scenario_path)
+            self.cluster.set_image(
+                self.canary.namespace, self.canary.spec.target_ref.name, step.image, now, self.scenario_path
+            )
 
     def _answer_hook(self, request: HookRequest) -> HookResult:
         return self.hooks.get(request.hook.name) or default_hook_result(request.hook.type)
@@ -206,7 +226,11 @@ class Simulation:
         for request in requests:
             name = request.metric.name
             if name not in self.metrics:
-                raise InputError(self.scenario_path, "metrics", f"no value for metric {name!r} of canary {self.canary.key} (give a number, or null for no data)")
+                raise InputError(
+                    self.scenario_path,
+                    "metrics",
+                    f"no value for metric {name!r} of canary {self.canary.key} (give a number, or null for no data)",
+                )
             out[name] = self.metrics[name]
         return out
 
@@ -221,7 +245,8 @@ class Simulation:
             now = add_seconds(self.scenario.start, step_seconds * (tick - 1))
             if now is None:
                 raise InputError(
-                    self.scenario_path, "ticks",
+                    self.scenario_path,
+                    "ticks",
                     f"tick {tick} ({tick - 1} intervals of {step_seconds:g}s after start) would come after {format_time(LATEST)}, the latest time cronary reads",
                 )
             self.cluster.progress_rollouts(now, primary)
@@ -232,7 +257,13 @@ class Simulation:
                 self.prometheus.new_tick()
             providers = self.prometheus.providers_available if self.prometheus is not None else providers_available
             decision = run_tick(
-                self.canary, self.cluster.view(), now, self.settings, self._answer_hook, self._answer_metrics, providers,
+                self.canary,
+                self.cluster.view(),
+                now,
+                self.settings,
+                self._answer_hook,
+                self._answer_metrics,
+                providers,
                 prefetch_metrics=self.prometheus is not None,
             )
             self.cluster.apply(decision, now)

@@ -31,8 +31,13 @@ def _connection_failure(text: str) -> str:
         return "connection refused"
     if "timed out" in text.lower():  # a read timeout after retries are spent comes as a ConnectionError
         return "timed out"
-    if any(words in text for words in ("NameResolutionError", "Name or service not known", "nodename nor servname", "getaddrinfo")):
+    if any(
+        words in text
+        for words in ("NameResolutionError", "Name or service not known", "nodename nor servname", "getaddrinfo")
+    ):
         return "host not found"
-    if any(words in text for words in ("RemoteDisconnected", "BadStatusLine", "Connection aborted", "Connection reset")):
+    if any(
+        words in text for words in ("RemoteDisconnected", "BadStatusLine", "Connection aborted", "Connection reset")
+    ):
         return "connection closed without a valid HTTP answer"
     return "connection failed"

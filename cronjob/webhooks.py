@@ -100,7 +100,15 @@ def _retry_transport(err: BaseException) -> bool:
 
     if isinstance(err, requests.exceptions.SSLError):
         return False
-    if isinstance(err, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema, requests.exceptions.InvalidHeader)):
+    if isinstance(
+        err,
+        (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+            requests.exceptions.InvalidHeader,
+        ),
+    ):
         return False
     return isinstance(err, (requests.exceptions.RequestException, _TimedOut))
 
@@ -148,7 +156,9 @@ class WebhookCaller:
     clock: Clock = time.monotonic
     attempts: int = 0
     _own_session: bool = field(default=False, repr=False)
-    _session_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # ticks call hooks from several threads
+    _session_lock: threading.Lock = field(
+        default_factory=threading.Lock, repr=False
+    )  # ticks call hooks from several threads
 
     def _session(self) -> requests.Session:
         """The session, made at the first call (importing requests costs a tick's start-up 50 ms)."""
@@ -173,7 +183,7 @@ class WebhookCaller:
     def __call__(self, request: HookRequest) -> HookResult:
         try:
             return self._call(request)
-        except Exception as err:  # noqa: BLE001  (never into the tick: an unexpected error is a failed check too)
+        except Exception as err:
             hook = request.hook
             log.warning("webhook %s (%s): unexpected %s", hook.name, origin(hook.url), type(err).__name__)
             return HookResult(False, f"POST {origin(hook.url)}: request failed ({type(err).__name__})")
@@ -192,7 +202,7 @@ class WebhookCaller:
             self.attempts += 1
             try:
                 answer = self._attempt(hook, body, headers)
-            except Exception as err:  # noqa: BLE001  (transport errors and _TimedOut; described below)
+            except Exception as err:
                 reason = _describe(err, hook.timeout_seconds)
                 log.info("webhook %s (%s) attempt %d/%d: %s", hook.name, where, attempt, attempts, reason)
                 if attempt < attempts and _retry_transport(err):
@@ -243,7 +253,7 @@ class _Exchange:
     def run(self) -> None:
         try:
             self.answer = self._exchange()
-        except BaseException as err:  # noqa: BLE001 - handed to the waiting thread, which describes it
+        except BaseException as err:
             self.error = err
         finally:
             self.done.set()
@@ -273,7 +283,9 @@ class _Exchange:
         finally:
             response.close()
         text = b"".join(chunks).decode("utf-8", errors="replace")
-        return _Answer(response.status_code, text, response.headers.get("Retry-After"), response.headers.get("Content-Type") or "")
+        return _Answer(
+            response.status_code, text, response.headers.get("Retry-After"), response.headers.get("Content-Type") or ""
+        )
 
     def abort(self) -> None:
         """Shut the connection down under the helper's feet, if the headers are in (before that, the helper ends
@@ -307,7 +319,9 @@ def _with_attempts(message: str, attempt: int) -> str:
     return message if attempt == 1 else f"{message} (giving up after {attempt} attempts)"
 
 
-def call_webhook(request: HookRequest, *, session: requests.Session | None = None, sleep: Sleep = time.sleep) -> HookResult:
+def call_webhook(
+    request: HookRequest, *, session: requests.Session | None = None, sleep: Sleep = time.sleep
+) -> HookResult:
     """Call one webhook (see `WebhookCaller`); never raises."""
     with WebhookCaller(session=session, sleep=sleep) as caller:
         return caller(request)

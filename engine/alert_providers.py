@@ -13,15 +13,15 @@ token and proxy out of its `repr`.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from .cluster import ClusterView
 from .errors import SpecError
 from .fields import require_map, require_str, type_name
 from .model import V1BETA1
-from .names import is_http_url
-from .names import require_label, require_subdomain
+from .names import is_http_url, require_label, require_subdomain
 
 ALERT_PROVIDER_KIND = "AlertProvider"
 SLACK, MSTEAMS, DISCORD, GENERIC = "slack", "msteams", "discord", "generic"
@@ -93,7 +93,9 @@ def parse_alert_provider(manifest: object) -> AlertProviderSpec:
     if meta.get("name") in (None, ""):
         raise SpecError("metadata.name", "required")
     name = require_subdomain("metadata.name", require_str("metadata.name", meta["name"]))
-    namespace = require_label("metadata.namespace", require_str("metadata.namespace", meta.get("namespace") or "default"))
+    namespace = require_label(
+        "metadata.namespace", require_str("metadata.namespace", meta.get("namespace") or "default")
+    )
     spec = require_map("spec", doc.get("spec"))
     if spec.get("type") in (None, ""):
         raise SpecError("spec.type", f"required: one of {', '.join(PROVIDER_TYPES)}")
@@ -190,4 +192,6 @@ def global_target(
         raise SpecError("url", "must be an http or https URL with a host")
     if proxy is not None and not _PROXY_URL.fullmatch(proxy):
         raise SpecError("proxy", "must be an http, https or socks5 URL with a host")
-    return NotifierTarget(GLOBAL_LABEL, type, url, channel or DEFAULT_CHANNEL, username or DEFAULT_USERNAME, token, proxy)
+    return NotifierTarget(
+        GLOBAL_LABEL, type, url, channel or DEFAULT_CHANNEL, username or DEFAULT_USERNAME, token, proxy
+    )

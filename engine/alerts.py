@@ -107,20 +107,82 @@ class _Rule:
 
 
 _RULES = (
-    _Rule("Normal", "Initialization done! {canary}", True, "New {kind} detected, initialization completed.", INFO, with_fields=True),
-    _Rule("Normal", "New revision detected! Scaling up {target}", True, "New revision detected, progressing canary analysis.", INFO, with_fields=True),
-    _Rule("Warning", "Halt {canary} advancement waiting for approval ", False, "Canary is waiting for approval.", WARN,
-          gate=HookType.CONFIRM_ROLLOUT),
-    _Rule("Warning", "Halt {canary} advancement waiting for traffic increase approval ", False,
-          "Canary traffic increase is waiting for approval.", WARN, gate=HookType.CONFIRM_TRAFFIC_INCREASE),
-    _Rule("Warning", "Halt {canary} advancement waiting for promotion approval ", False, "Canary promotion is waiting for approval.", WARN,
-          gate=HookType.CONFIRM_PROMOTION),
+    _Rule(
+        "Normal",
+        "Initialization done! {canary}",
+        True,
+        "New {kind} detected, initialization completed.",
+        INFO,
+        with_fields=True,
+    ),
+    _Rule(
+        "Normal",
+        "New revision detected! Scaling up {target}",
+        True,
+        "New revision detected, progressing canary analysis.",
+        INFO,
+        with_fields=True,
+    ),
+    _Rule(
+        "Warning",
+        "Halt {canary} advancement waiting for approval ",
+        False,
+        "Canary is waiting for approval.",
+        WARN,
+        gate=HookType.CONFIRM_ROLLOUT,
+    ),
+    _Rule(
+        "Warning",
+        "Halt {canary} advancement waiting for traffic increase approval ",
+        False,
+        "Canary traffic increase is waiting for approval.",
+        WARN,
+        gate=HookType.CONFIRM_TRAFFIC_INCREASE,
+    ),
+    _Rule(
+        "Warning",
+        "Halt {canary} advancement waiting for promotion approval ",
+        False,
+        "Canary promotion is waiting for approval.",
+        WARN,
+        gate=HookType.CONFIRM_PROMOTION,
+    ),
     _Rule("Warning", "Rolling back {canary} manual webhook invoked", True, "Rolling back manual webhook invoked", WARN),
-    _Rule("Warning", "Rolling back {canary} failed checks threshold reached ", False, "Failed checks threshold reached {rest}", ERROR),
-    _Rule("Warning", "Rolling back {canary} progress deadline exceeded ", False, "Progress deadline exceeded {rest}", ERROR),
-    _Rule("Warning", "Promotion of {target} failed, primary not ready: ", False, "Promotion failed, primary not ready: {rest}", ERROR),
-    _Rule("Normal", "Promotion completed! Scaling down {target}", True, "Canary analysis completed successfully, promotion finished.", INFO),
-    _Rule("Normal", "Promotion completed! Canary analysis was skipped for {target}", True, "Canary analysis was skipped, promotion finished.", INFO),
+    _Rule(
+        "Warning",
+        "Rolling back {canary} failed checks threshold reached ",
+        False,
+        "Failed checks threshold reached {rest}",
+        ERROR,
+    ),
+    _Rule(
+        "Warning",
+        "Rolling back {canary} progress deadline exceeded ",
+        False,
+        "Progress deadline exceeded {rest}",
+        ERROR,
+    ),
+    _Rule(
+        "Warning",
+        "Promotion of {target} failed, primary not ready: ",
+        False,
+        "Promotion failed, primary not ready: {rest}",
+        ERROR,
+    ),
+    _Rule(
+        "Normal",
+        "Promotion completed! Scaling down {target}",
+        True,
+        "Canary analysis completed successfully, promotion finished.",
+        INFO,
+    ),
+    _Rule(
+        "Normal",
+        "Promotion completed! Canary analysis was skipped for {target}",
+        True,
+        "Canary analysis was skipped, promotion finished.",
+        INFO,
+    ),
 )
 
 
@@ -138,7 +200,7 @@ def alert_for_event(canary: Canary, event: Event, *, cluster_name: str = "", tim
         else:
             if not event.message.startswith(prefix) or len(event.message) == len(prefix):
                 continue
-            rest = event.message[len(prefix):]
+            rest = event.message[len(prefix) :]
         fields: list[tuple[str, str]] = [("Cluster", cluster_name)] if cluster_name else []
         if rule.with_fields:
             fields.extend(metadata_fields(canary))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .durations import format_go_duration_ms, format_go_float
 from .model import BUILTIN_DURATION, BUILTIN_SUCCESS_RATE, Canary, MetricSpec, build_frozen
@@ -46,7 +46,9 @@ def bound_text(metric: MetricSpec) -> str:
 
 
 @lru_cache(maxsize=65536)
-def _bound_text(name: str, no_template: bool, ranged: bool, low: float | None, high: float | None, threshold: float | None) -> str:
+def _bound_text(
+    name: str, no_template: bool, ranged: bool, low: float | None, high: float | None, threshold: float | None
+) -> str:
     # remembered by the fields it reads (hashing those is cheaper than hashing the whole MetricSpec); numbers
     # that are equal keys (1, 1.0, True) print alike, as format_go_float takes float() of them
     unit = "ms" if name == BUILTIN_DURATION and no_template else ""
@@ -64,7 +66,9 @@ def _bound_text(name: str, no_template: bool, ranged: bool, low: float | None, h
 
 
 def _verdict(metric: str, value: float | None, bound: str, passed: bool, message: str = "") -> MetricVerdict:
-    return build_frozen(MetricVerdict, {"metric": metric, "value": value, "bound": bound, "passed": passed, "message": message})
+    return build_frozen(
+        MetricVerdict, {"metric": metric, "value": value, "bound": bound, "passed": passed, "message": message}
+    )
 
 
 def _bounds(metric: MetricSpec, minimum_by_default: bool) -> tuple[float | None, float | None]:
@@ -99,7 +103,9 @@ def judge_metric(canary: Canary, metric: MetricSpec, result: MetricResult, metri
         return _verdict(metric.name, None, bound, False, text)
     value = float(result.value)  # type: ignore[arg-type]
     if kind == "builtin":
-        rng = metric.threshold_range  # _bounds, inline: a range, else the threshold as the minimum (success rate) or maximum
+        rng = (
+            metric.threshold_range
+        )  # _bounds, inline: a range, else the threshold as the minimum (success rate) or maximum
         duration = metric.name == BUILTIN_DURATION
         if rng is not None:
             lo, hi = rng.min, rng.max
@@ -110,18 +116,56 @@ def judge_metric(canary: Canary, metric: MetricSpec, result: MetricResult, metri
         if duration:
             measured = int(value)
             if lo is not None and measured < int(lo):
-                return _verdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement request duration {format_go_duration_ms(measured)} < {format_go_duration_ms(int(lo))}")
+                return _verdict(
+                    metric.name,
+                    value,
+                    bound,
+                    False,
+                    f"Halt {name}.{ns} advancement request duration {format_go_duration_ms(measured)} < {format_go_duration_ms(int(lo))}",
+                )
             if hi is not None and measured > int(hi):
-                return _verdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement request duration {format_go_duration_ms(measured)} > {format_go_duration_ms(int(hi))}")
+                return _verdict(
+                    metric.name,
+                    value,
+                    bound,
+                    False,
+                    f"Halt {name}.{ns} advancement request duration {format_go_duration_ms(measured)} > {format_go_duration_ms(int(hi))}",
+                )
         else:
             if lo is not None and value < lo:
-                return _verdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement success rate {value:.2f}% < {format_go_float(lo)}%")
+                return _verdict(
+                    metric.name,
+                    value,
+                    bound,
+                    False,
+                    f"Halt {name}.{ns} advancement success rate {value:.2f}% < {format_go_float(lo)}%",
+                )
             if hi is not None and value > hi:
-                return _verdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement success rate {value:.2f}% > {format_go_float(hi)}%")
-        return build_frozen(MetricVerdict, {"metric": metric.name, "value": value, "bound": bound, "passed": True, "message": ""})
+                return _verdict(
+                    metric.name,
+                    value,
+                    bound,
+                    False,
+                    f"Halt {name}.{ns} advancement success rate {value:.2f}% > {format_go_float(hi)}%",
+                )
+        return build_frozen(
+            MetricVerdict, {"metric": metric.name, "value": value, "bound": bound, "passed": True, "message": ""}
+        )
     lo, hi = _bounds(metric, minimum_by_default=False)
     if lo is not None and value < lo:
-        return _verdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement {metric.name} {value:.2f} < {format_go_float(lo)}")
+        return _verdict(
+            metric.name,
+            value,
+            bound,
+            False,
+            f"Halt {name}.{ns} advancement {metric.name} {value:.2f} < {format_go_float(lo)}",
+        )
     if hi is not None and value > hi:
-        return _verdict(metric.name, value, bound, False, f"Halt {name}.{ns} advancement {metric.name} {value:.2f} > {format_go_float(hi)}")
+        return _verdict(
+            metric.name,
+            value,
+            bound,
+            False,
+            f"Halt {name}.{ns} advancement {metric.name} {value:.2f} > {format_go_float(hi)}",
+        )
     return _verdict(metric.name, value, bound, True)

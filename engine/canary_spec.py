@@ -14,8 +14,9 @@ with the full path, which raises (or converts, e.g. 10.0 to 10) exactly as it al
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 from .durations import MAX_GO_DURATION_TEXT, DurationRangeError, parse_go_duration
 from .errors import SpecError
@@ -40,7 +41,14 @@ from .model import (
     WebhookSpec,
     build_frozen,
 )
-from .names import is_dns1123_label, is_dns1123_subdomain, is_http_url, require_label, require_port_name, require_subdomain
+from .names import (
+    is_dns1123_label,
+    is_dns1123_subdomain,
+    is_http_url,
+    require_label,
+    require_port_name,
+    require_subdomain,
+)
 from .redact import origin
 from .timefmt import check_time
 
@@ -67,7 +75,11 @@ def _bool(path: str, value: object) -> bool:
 
 
 def _int(path: str, value: object, lo: int | None = None, hi: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not value.is_integer()):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, float) and not value.is_integer())
+    ):
         bounds = f" {lo}..{hi}" if lo is not None and hi is not None else ""
         raise SpecError(path, f"must be an integer{bounds}, got {value!r}")
     number = int(value)
@@ -126,7 +138,9 @@ def _bool_field(block: Mapping[str, Any], path: str, key: str) -> bool:
     return _bool(f"{path}.{key}", value)
 
 
-def _int_field(block: Mapping[str, Any], path: str, key: str, default: object, lo: int | None = None, hi: int | None = None) -> int:
+def _int_field(
+    block: Mapping[str, Any], path: str, key: str, default: object, lo: int | None = None, hi: int | None = None
+) -> int:
     """`block[key]` (`default` when absent) as an integer in lo..hi."""
     value = block.get(key, default)
     if type(value) is int and (lo is None or lo <= value) and (hi is None or value <= hi):
@@ -141,7 +155,9 @@ def _progress_deadline_field(spec: Mapping[str, Any]) -> int:
         return value
     seconds = _int("spec.progressDeadlineSeconds", value, 0)
     if seconds > _INT32_MAX:
-        raise SpecError("spec.progressDeadlineSeconds", f"must be at most {_INT32_MAX} (Flagger reads an int32), got {value!r}")
+        raise SpecError(
+            "spec.progressDeadlineSeconds", f"must be at most {_INT32_MAX} (Flagger reads an int32), got {value!r}"
+        )
     return seconds
 
 
@@ -261,10 +277,13 @@ def _metadata_field(block: Mapping[str, Any], path: str, key: str) -> ServiceMet
         return _NO_METADATA
     where = f"{path}.{key}"
     meta = require_map(where, value)
-    return build_frozen(ServiceMetadata, {
-        "labels": _string_map_field(meta, where, "labels"),
-        "annotations": _string_map_field(meta, where, "annotations"),
-    })
+    return build_frozen(
+        ServiceMetadata,
+        {
+            "labels": _string_map_field(meta, where, "labels"),
+            "annotations": _string_map_field(meta, where, "annotations"),
+        },
+    )
 
 
 def parse_service(path: str, value: object) -> ServiceSpec:
@@ -277,30 +296,37 @@ def parse_service(path: str, value: object) -> ServiceSpec:
         if isinstance(target_port, str) and not (target_port.isdigit() and target_port.isascii()):  # not "²"
             require_port_name(f"{path}.targetPort", target_port)
         else:
-            target_port = _int(f"{path}.targetPort", int(target_port) if isinstance(target_port, str) else target_port, 1, 65535)
+            target_port = _int(
+                f"{path}.targetPort", int(target_port) if isinstance(target_port, str) else target_port, 1, 65535
+            )
     name = svc.get("name")
     if name is not None and not is_dns1123_label(name):
         require_label(f"{path}.name", name)
     distribution = svc.get("trafficDistribution")
     if distribution is not None and distribution not in _TRAFFIC_DISTRIBUTIONS:
-        raise SpecError(f"{path}.trafficDistribution", f"must be one of {', '.join(_TRAFFIC_DISTRIBUTIONS)}, got {distribution!r}")
+        raise SpecError(
+            f"{path}.trafficDistribution", f"must be one of {', '.join(_TRAFFIC_DISTRIBUTIONS)}, got {distribution!r}"
+        )
     port_name = svc.get("portName") or "http"
     if not is_dns1123_label(port_name):
         require_label(f"{path}.portName", require_str(f"{path}.portName", port_name))
-    return build_frozen(ServiceSpec, {
-        "port": port,
-        "name": name,
-        "port_name": port_name,
-        "target_port": target_port,
-        "app_protocol": _optional_str_field(svc, path, "appProtocol"),
-        "port_discovery": _bool_field(svc, path, "portDiscovery"),
-        "headless": _bool_field(svc, path, "headless"),
-        "gateways": _str_list_field(svc, path, "gateways"),
-        "hosts": _str_list_field(svc, path, "hosts"),
-        "apex": _metadata_field(svc, path, "apex"),
-        "primary": _metadata_field(svc, path, "primary"),
-        "canary": _metadata_field(svc, path, "canary"),
-    })
+    return build_frozen(
+        ServiceSpec,
+        {
+            "port": port,
+            "name": name,
+            "port_name": port_name,
+            "target_port": target_port,
+            "app_protocol": _optional_str_field(svc, path, "appProtocol"),
+            "port_discovery": _bool_field(svc, path, "portDiscovery"),
+            "headless": _bool_field(svc, path, "headless"),
+            "gateways": _str_list_field(svc, path, "gateways"),
+            "hosts": _str_list_field(svc, path, "hosts"),
+            "apex": _metadata_field(svc, path, "apex"),
+            "primary": _metadata_field(svc, path, "primary"),
+            "canary": _metadata_field(svc, path, "canary"),
+        },
+    )
 
 
 def _metric(path: str, value: object) -> MetricSpec:
@@ -325,7 +351,9 @@ def _metric(path: str, value: object) -> MetricSpec:
         ref = require_map(f"{path}.templateRef", item["templateRef"])
         template_ref = TemplateRef(
             name=require_subdomain(f"{path}.templateRef.name", _required_str(ref, f"{path}.templateRef", "name")),
-            namespace=require_label(f"{path}.templateRef.namespace", ref["namespace"]) if ref.get("namespace") else None,
+            namespace=require_label(f"{path}.templateRef.namespace", ref["namespace"])
+            if ref.get("namespace")
+            else None,
         )
     if name not in BUILTIN_METRICS and query is None and template_ref is None:
         raise SpecError(
@@ -334,15 +362,18 @@ def _metric(path: str, value: object) -> MetricSpec:
         )
     if threshold is None and threshold_range is None:
         raise SpecError(path, f"metric {name!r} must set threshold or thresholdRange")
-    return _build_derived(MetricSpec, {
-        "name": name,
-        "interval": interval,
-        "threshold": threshold,
-        "threshold_range": threshold_range,
-        "query": query,
-        "template_ref": template_ref,
-        "template_variables": _string_map_field(item, path, "templateVariables"),
-    })
+    return _build_derived(
+        MetricSpec,
+        {
+            "name": name,
+            "interval": interval,
+            "threshold": threshold,
+            "threshold_range": threshold_range,
+            "query": query,
+            "template_ref": template_ref,
+            "template_variables": _string_map_field(item, path, "templateVariables"),
+        },
+    )
 
 
 def _webhook(path: str, value: object) -> WebhookSpec:
@@ -350,7 +381,9 @@ def _webhook(path: str, value: object) -> WebhookSpec:
     name = _required_str(hook, path, "name")
     url = _required_str(hook, path, "url")
     if not is_http_url(url):
-        raise SpecError(f"{path}.url", f"must be an http or https URL with a host and no user:password@, got {origin(url)}")
+        raise SpecError(
+            f"{path}.url", f"must be an http or https URL with a host and no user:password@, got {origin(url)}"
+        )
     type_text = _optional_str_field(hook, path, "type") or ""
     if type_text not in _HOOK_TYPES:
         raise SpecError(f"{path}.type", f"must be one of {', '.join(t.value for t in HookType)}, got {type_text!r}")
@@ -368,17 +401,20 @@ def _webhook(path: str, value: object) -> WebhookSpec:
         raise SpecError(f"{path}.timeout", f"must be a duration like 10s, got {timeout!r}")
     if timeout_seconds <= 0:
         raise SpecError(f"{path}.timeout", f"must be positive, got {timeout!r}")
-    return build_frozen(WebhookSpec, {
-        "name": name,
-        "url": url,
-        "type": _HOOK_TYPES[type_text],
-        "timeout": timeout,
-        "timeout_seconds": timeout_seconds,
-        "retries": _int_field(hook, path, "retries", 0, 0, 100),
-        "disable_tls": _bool_field(hook, path, "disableTLS"),
-        "mute_alert": _bool_field(hook, path, "muteAlert"),
-        "metadata": _string_map_field(hook, path, "metadata"),
-    })
+    return build_frozen(
+        WebhookSpec,
+        {
+            "name": name,
+            "url": url,
+            "type": _HOOK_TYPES[type_text],
+            "timeout": timeout,
+            "timeout_seconds": timeout_seconds,
+            "retries": _int_field(hook, path, "retries", 0, 0, 100),
+            "disable_tls": _bool_field(hook, path, "disableTLS"),
+            "mute_alert": _bool_field(hook, path, "muteAlert"),
+            "metadata": _string_map_field(hook, path, "metadata"),
+        },
+    )
 
 
 def _alert(path: str, value: object) -> AlertSpec:
@@ -391,7 +427,9 @@ def _alert(path: str, value: object) -> AlertSpec:
         name=_required_str(item, path, "name"),
         severity=severity,
         provider_name=require_subdomain(f"{path}.providerRef.name", _required_str(ref, f"{path}.providerRef", "name")),
-        provider_namespace=require_label(f"{path}.providerRef.namespace", ref["namespace"]) if ref.get("namespace") else None,
+        provider_namespace=require_label(f"{path}.providerRef.namespace", ref["namespace"])
+        if ref.get("namespace")
+        else None,
     )
 
 
@@ -434,7 +472,10 @@ def _step_weights(path: str, value: object) -> tuple[int, ...]:
     step_weights = tuple(_int(f"{path}[{i}]", w, 1, 100) for i, w in enumerate(_list(path, value)))
     for i in range(1, len(step_weights)):
         if step_weights[i] <= step_weights[i - 1]:
-            raise SpecError(f"{path}[{i}]", f"must be greater than the step before it ({step_weights[i - 1]}), got {step_weights[i]}")
+            raise SpecError(
+                f"{path}[{i}]",
+                f"must be greater than the step before it ({step_weights[i - 1]}), got {step_weights[i]}",
+            )
     return step_weights
 
 
@@ -450,7 +491,10 @@ def parse_analysis(path: str, value: object, *, strict_crd: bool) -> AnalysisSpe
             if block.get(key) in (None, ""):
                 raise SpecError(f"{path}.{key}", "required")
     if block.get("iterations") not in (None, 0):
-        raise SpecError(f"{path}.iterations", "A/B testing and blue/green (iterations) are not supported by cronary yet; use stepWeight or stepWeights")
+        raise SpecError(
+            f"{path}.iterations",
+            "A/B testing and blue/green (iterations) are not supported by cronary yet; use stepWeight or stepWeights",
+        )
     if block.get("mirror"):
         raise SpecError(f"{path}.mirror", "traffic mirroring is not supported by cronary yet")
     interval, seconds = "60s", DEFAULT_INTERVAL_SECONDS
@@ -472,24 +516,31 @@ def parse_analysis(path: str, value: object, *, strict_crd: bool) -> AnalysisSpe
     if webhooks:
         _unique(path, "webhooks", [h.name for h in webhooks], "webhook")
     alerts = _items(block, path, "alerts", _alert)
-    return _build_derived(AnalysisSpec, {
-        "interval": interval,
-        "interval_seconds": seconds,
-        "threshold": threshold if threshold > 0 else 1,
-        "max_weight_field": _int_field(block, path, "maxWeight", None, 1, 100) if block.get("maxWeight") is not None else None,
-        "step_weight": _int_field(block, path, "stepWeight", None, 1, 100) if block.get("stepWeight") is not None else 0,
-        "step_weights": step_weights,
-        "step_weight_promotion": _int_field(block, path, "stepWeightPromotion", 0, 0, 100),
-        "iterations": _int_field(block, path, "iterations", 0, 0, 10_000),
-        "match": tuple(match) if match else (),  # a list or None: `_check_match` rejected anything else
-        "mirror": _bool_field(block, path, "mirror"),
-        "mirror_weight": _int_field(block, path, "mirrorWeight", 0, 0, 100),
-        "primary_ready_threshold": _int_field(block, path, "primaryReadyThreshold", 100, 0, 100),
-        "canary_ready_threshold": _int_field(block, path, "canaryReadyThreshold", 100, 0, 100),
-        "metrics": metrics,
-        "webhooks": webhooks,
-        "alerts": alerts,
-    })
+    return _build_derived(
+        AnalysisSpec,
+        {
+            "interval": interval,
+            "interval_seconds": seconds,
+            "threshold": threshold if threshold > 0 else 1,
+            "max_weight_field": _int_field(block, path, "maxWeight", None, 1, 100)
+            if block.get("maxWeight") is not None
+            else None,
+            "step_weight": _int_field(block, path, "stepWeight", None, 1, 100)
+            if block.get("stepWeight") is not None
+            else 0,
+            "step_weights": step_weights,
+            "step_weight_promotion": _int_field(block, path, "stepWeightPromotion", 0, 0, 100),
+            "iterations": _int_field(block, path, "iterations", 0, 0, 10_000),
+            "match": tuple(match) if match else (),  # a list or None: `_check_match` rejected anything else
+            "mirror": _bool_field(block, path, "mirror"),
+            "mirror_weight": _int_field(block, path, "mirrorWeight", 0, 0, 100),
+            "primary_ready_threshold": _int_field(block, path, "primaryReadyThreshold", 100, 0, 100),
+            "canary_ready_threshold": _int_field(block, path, "canaryReadyThreshold", 100, 0, 100),
+            "metrics": metrics,
+            "webhooks": webhooks,
+            "alerts": alerts,
+        },
+    )
 
 
 def parse_status(value: object) -> CanaryStatus:
@@ -500,29 +551,37 @@ def parse_status(value: object) -> CanaryStatus:
     parsed_conditions = None
     if conditions is not None:
         parsed_conditions = tuple(
-            build_frozen(Condition, {
-                "type": str(c.get("type", "")),
-                "status": str(c.get("status", "")),
-                "reason": str(c.get("reason", "")),
-                "message": str(c.get("message", "")),
-                "last_update_time": _time_field(c, f"status.conditions[{i}]", "lastUpdateTime") or "",
-                "last_transition_time": _time_field(c, f"status.conditions[{i}]", "lastTransitionTime") or "",
-            })
+            build_frozen(
+                Condition,
+                {
+                    "type": str(c.get("type", "")),
+                    "status": str(c.get("status", "")),
+                    "reason": str(c.get("reason", "")),
+                    "message": str(c.get("message", "")),
+                    "last_update_time": _time_field(c, f"status.conditions[{i}]", "lastUpdateTime") or "",
+                    "last_transition_time": _time_field(c, f"status.conditions[{i}]", "lastTransitionTime") or "",
+                },
+            )
             for i, c in enumerate(_list("status.conditions", conditions))
             if require_map(f"status.conditions[{i}]", c) is not None
         )
-    return build_frozen(CanaryStatus, {
-        "phase": require_str("status.phase", status.get("phase") or ""),
-        "canary_weight": _int_field(status, "status", "canaryWeight", 0, 0, 100),
-        "failed_checks": _int_field(status, "status", "failedChecks", 0, 0),
-        "iterations": _int_field(status, "status", "iterations", 0, -1),
-        "last_applied_spec": require_str("status.lastAppliedSpec", status.get("lastAppliedSpec") or ""),
-        "last_promoted_spec": require_str("status.lastPromotedSpec", status.get("lastPromotedSpec") or ""),
-        "tracked_configs": _string_map_field(status, "status", "trackedConfigs") if status.get("trackedConfigs") is not None else None,
-        "last_transition_time": _time_field(status, "status", "lastTransitionTime"),
-        "conditions": parsed_conditions,
-        "last_decision_time": _time_field(status, "status", "lastDecisionTime"),
-    })
+    return build_frozen(
+        CanaryStatus,
+        {
+            "phase": require_str("status.phase", status.get("phase") or ""),
+            "canary_weight": _int_field(status, "status", "canaryWeight", 0, 0, 100),
+            "failed_checks": _int_field(status, "status", "failedChecks", 0, 0),
+            "iterations": _int_field(status, "status", "iterations", 0, -1),
+            "last_applied_spec": require_str("status.lastAppliedSpec", status.get("lastAppliedSpec") or ""),
+            "last_promoted_spec": require_str("status.lastPromotedSpec", status.get("lastPromotedSpec") or ""),
+            "tracked_configs": _string_map_field(status, "status", "trackedConfigs")
+            if status.get("trackedConfigs") is not None
+            else None,
+            "last_transition_time": _time_field(status, "status", "lastTransitionTime"),
+            "conditions": parsed_conditions,
+            "last_decision_time": _time_field(status, "status", "lastDecisionTime"),
+        },
+    )
 
 
 def parse_canary(manifest: object) -> Canary:
@@ -547,7 +606,10 @@ def parse_canary(manifest: object) -> Canary:
     if len(apex) > 63 - len("-primary") or len(target_ref.name) > 63 - len("-primary"):  # "-canary" is shorter
         for generated in (f"{apex}-primary", f"{apex}-canary", f"{target_ref.name}-primary"):
             if len(generated) > 63:
-                raise SpecError("spec.service.name" if service.name else "spec.targetRef.name", f"generated name {generated!r} is longer than 63 characters")
+                raise SpecError(
+                    "spec.service.name" if service.name else "spec.targetRef.name",
+                    f"generated name {generated!r} is longer than 63 characters",
+                )
     analysis_key = "canaryAnalysis" if api_version == V1ALPHA3 else "analysis"
     analysis_block = spec.get(analysis_key)
     if analysis_block is None:
@@ -564,22 +626,28 @@ def parse_canary(manifest: object) -> Canary:
     provider = spec.get("provider")
     if provider is not None:
         provider = require_str("spec.provider", provider)
-    return _build_derived(Canary, {
-        "api_version": api_version,
-        "name": name,
-        "namespace": namespace,
-        "uid": str(meta.get("uid") or ""),
-        "spec": _build_derived(CanarySpec, {
-            "target_ref": target_ref,
-            "service": service,
-            "analysis": analysis,
-            "autoscaler_ref": autoscaler,
-            "provider": provider or None,
-            "progress_deadline_seconds": _progress_deadline_field(spec),
-            "skip_analysis_field": _bool_field(spec, "spec", "skipAnalysis"),
-            "suspend": _bool_field(spec, "spec", "suspend"),
-            "revert_on_deletion": _bool_field(spec, "spec", "revertOnDeletion"),
-        }),
-        "status": parse_status(doc.get("status")),
-        "manifest": doc,
-    })
+    return _build_derived(
+        Canary,
+        {
+            "api_version": api_version,
+            "name": name,
+            "namespace": namespace,
+            "uid": str(meta.get("uid") or ""),
+            "spec": _build_derived(
+                CanarySpec,
+                {
+                    "target_ref": target_ref,
+                    "service": service,
+                    "analysis": analysis,
+                    "autoscaler_ref": autoscaler,
+                    "provider": provider or None,
+                    "progress_deadline_seconds": _progress_deadline_field(spec),
+                    "skip_analysis_field": _bool_field(spec, "spec", "skipAnalysis"),
+                    "suspend": _bool_field(spec, "spec", "suspend"),
+                    "revert_on_deletion": _bool_field(spec, "spec", "revertOnDeletion"),
+                },
+            ),
+            "status": parse_status(doc.get("status")),
+            "manifest": doc,
+        },
+    )

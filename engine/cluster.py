@@ -5,8 +5,9 @@ Secrets arrive as `SecretSummary` (name, type, annotations, checksum): their dat
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .hashing import config_checksum
 
@@ -42,7 +43,7 @@ class ClusterView:
     secrets: Mapping[tuple[str, str], SecretSummary] = field(default_factory=dict)
 
     @staticmethod
-    def of(manifests: Iterable[Manifest], secrets: Iterable[SecretSummary] = ()) -> "ClusterView":
+    def of(manifests: Iterable[Manifest], secrets: Iterable[SecretSummary] = ()) -> ClusterView:
         table: dict[tuple[str, str, str], Manifest] = {}
         for obj in manifests:
             meta = obj.get("metadata") or {}

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from .cluster import ClusterView
 from .hashing import config_checksum
@@ -117,7 +118,9 @@ def track_configs(pod_spec: Mapping[str, Any], namespace: str, cluster: ClusterV
                 if ref.optional:
                     continue
                 raise ConfigError(f"secret {namespace}/{ref.name} not found")
-            if summary.type not in TRACKED_SECRET_TYPES or dict(summary.annotations).get(TRACKING_ANNOTATION, "").startswith("disable"):
+            if summary.type not in TRACKED_SECRET_TYPES or dict(summary.annotations).get(
+                TRACKING_ANNOTATION, ""
+            ).startswith("disable"):
                 continue
             checksums.append((f"secret/{ref.name}", summary.checksum))
             secrets.append(ref.name)

@@ -54,8 +54,8 @@ from .analysis import MetricVerdict
 from .durations import format_go_float
 from .model import CanaryStatus
 from .phases import Phase
-from .redact import redact
 from .protocol import Decision
+from .redact import redact
 
 SUBJECT_REASON_LIMIT = 60  # characters of a reason in a subject line before it is cut with "…"
 
@@ -151,7 +151,7 @@ def _short(text: str, why: bool = False, limit: int = SUBJECT_REASON_LIMIT) -> s
     text = text.split("\n", 1)[0].strip()
     ready = _NOT_READY.match(text)
     if ready:
-        text = text[ready.end():] if why else ready.group(1)
+        text = text[ready.end() :] if why else ready.group(1)
     text = escape_line(text)
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -188,7 +188,7 @@ def _what_happened(change: Change) -> str:
         rolling = _first(warnings, f"Rolling back {key} ")
         promotion = _first(warnings, "Promotion of ")
         if rolling is not None:
-            reason = rolling[len(f"Rolling back {key} "):]
+            reason = rolling[len(f"Rolling back {key} ") :]
         elif promotion is not None:
             return f"rollback (promotion failed: {_short(promotion, why=True)})"
         else:
@@ -252,7 +252,9 @@ def _number(value: float | None) -> str:
 
 def _verdict_line(verdict: MetricVerdict) -> str:
     result = "passed" if verdict.passed else "failed"
-    return f"- {escape_line(verdict.metric)}: {_number(verdict.value)} (threshold {escape_line(verdict.bound)}) {result}"
+    return (
+        f"- {escape_line(verdict.metric)}: {_number(verdict.value)} (threshold {escape_line(verdict.bound)}) {result}"
+    )
 
 
 def _body(change: Change) -> list[str]:
@@ -272,7 +274,9 @@ def _body(change: Change) -> list[str]:
         for hook in decision.hooks:
             result = "ok" if hook.ok else "failed"
             message = escape_line(redact(hook.message))  # URLs cut to their origin: no credentials, paths or queries
-            lines.append(f"- {escape_line(hook.name)} ({escape_line(hook.type)}): {result}" + (f": {message}" if message else ""))
+            lines.append(
+                f"- {escape_line(hook.name)} ({escape_line(hook.type)}): {result}" + (f": {message}" if message else "")
+            )
     return lines
 
 
@@ -284,8 +288,14 @@ def _trailers(change: Change) -> list[str]:
     decision, status = change.decision, change.decision.status
     traffic = "none" if decision.canary_weight is None else str(decision.canary_weight)
     values = (
-        decision.canary.key, status.phase, str(status.canary_weight), traffic, str(status.failed_checks),
-        str(status.iterations), status.last_applied_spec, decision.now,
+        decision.canary.key,
+        status.phase,
+        str(status.canary_weight),
+        traffic,
+        str(status.failed_checks),
+        str(status.iterations),
+        status.last_applied_spec,
+        decision.now,
     )
     lines = [_trailer(key, value) for key, value in zip(_FIELDS, values)]
     lines.extend(_trailer("Warning" if e.type == "Warning" else "Event", e.message) for e in decision.events)

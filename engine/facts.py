@@ -26,7 +26,12 @@ def read_target_facts(canary: Canary, cluster: ClusterView, settings: Settings =
             break
     if label is None:
         listed = " ".join(settings.selector_labels)
-        return TargetFacts(canary, cluster, settings, problem=f"deployment {ref.name}.{ns} spec.selector.matchLabels must contain one of [{listed}]")
+        return TargetFacts(
+            canary,
+            cluster,
+            settings,
+            problem=f"deployment {ref.name}.{ns} spec.selector.matchLabels must contain one of [{listed}]",
+        )
     template = spec.get("template") or {}
     tracked = NO_CONFIGS
     if settings.config_tracking:
@@ -34,7 +39,17 @@ def read_target_facts(canary: Canary, cluster: ClusterView, settings: Settings =
             tracked = track_configs(template.get("spec") or {}, ns, cluster)
         except ConfigError as err:
             return TargetFacts(canary, cluster, settings, problem=str(err))
-    return build_frozen(TargetFacts, {
-        "canary": canary, "cluster": cluster, "settings": settings, "target": target, "label": label,
-        "value": str(match_labels[label]), "tracked": tracked, "hash": pod_template_hash(template), "problem": "",
-    })
+    return build_frozen(
+        TargetFacts,
+        {
+            "canary": canary,
+            "cluster": cluster,
+            "settings": settings,
+            "target": target,
+            "label": label,
+            "value": str(match_labels[label]),
+            "tracked": tracked,
+            "hash": pod_template_hash(template),
+            "problem": "",
+        },
+    )

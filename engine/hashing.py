@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import json.encoder
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 _SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
@@ -28,7 +29,9 @@ _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=
 _MAKE_ENCODER: Callable[..., Any] | None = json.encoder.c_make_encoder
 _ENCODE_STRING = json.encoder.encode_basestring
 _ENCODE_UNCHECKED = (
-    _MAKE_ENCODER(None, _ENCODER.default, _ENCODE_STRING, None, ":", ",", True, False, True) if _MAKE_ENCODER is not None else None
+    _MAKE_ENCODER(None, _ENCODER.default, _ENCODE_STRING, None, ":", ",", True, False, True)
+    if _MAKE_ENCODER is not None
+    else None
 )  # markers (None: no circular check), default, string encoder, indent, separators, sort_keys, skipkeys, allow_nan
 
 
@@ -39,7 +42,9 @@ def _dumps(value: Any) -> str:
         return "".join(_ENCODE_UNCHECKED(value, 0))
     except RecursionError:
         pass
-    checked: Callable[[Any, int], Iterable[str]] = _MAKE_ENCODER({}, _ENCODER.default, _ENCODE_STRING, None, ":", ",", True, False, True)
+    checked: Callable[[Any, int], Iterable[str]] = _MAKE_ENCODER(
+        {}, _ENCODER.default, _ENCODE_STRING, None, ":", ",", True, False, True
+    )
     return "".join(checked(value, 0))
 
 

@@ -12,16 +12,25 @@ from dataclasses import dataclass
 
 from .errors import SpecError
 from .fields import require_map, require_str
-from .names import is_http_url
 from .model import V1BETA1
+from .names import is_http_url
 from .queries import parse_template, require_name
 from .redact import origin
 
 SUPPORTED_PROVIDER_TYPES = ("prometheus",)
 # Every type Flagger's CRD allows; all but prometheus are "not supported by cronary yet".
 FLAGGER_PROVIDER_TYPES = (
-    "prometheus", "influxdb", "datadog", "externalmetrics", "stackdriver", "cloudwatch", "newrelic",
-    "graphite", "dynatrace", "keptn", "splunk",
+    "prometheus",
+    "influxdb",
+    "datadog",
+    "externalmetrics",
+    "stackdriver",
+    "cloudwatch",
+    "newrelic",
+    "graphite",
+    "dynatrace",
+    "keptn",
+    "splunk",
 )
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an RFC 9110 token
@@ -58,8 +67,10 @@ def _headers(path: str, value: object) -> tuple[tuple[str, tuple[str, ...]], ...
         items = []
         for i, item in enumerate(values):
             text = require_str(f"{path}.{name}[{i}]", item)
-            if any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in text):
-                raise SpecError(f"{path}.{name}[{i}]", "must not contain control characters (line breaks would inject headers)")
+            if any((ord(c) < 32 and c != "\t") or ord(c) == 127 for c in text):
+                raise SpecError(
+                    f"{path}.{name}[{i}]", "must not contain control characters (line breaks would inject headers)"
+                )
             items.append(text)
         out.append((name, tuple(items)))
     return tuple(sorted(out))
@@ -89,13 +100,19 @@ def parse_metric_template(manifest: object, default_namespace: str = "default") 
     if kind not in FLAGGER_PROVIDER_TYPES:
         raise SpecError("spec.provider.type", f"must be one of {', '.join(FLAGGER_PROVIDER_TYPES)}, got {kind!r}")
     if kind not in SUPPORTED_PROVIDER_TYPES:
-        raise SpecError("spec.provider.type", f"provider {kind!r} is not supported by cronary yet (supported: {', '.join(SUPPORTED_PROVIDER_TYPES)})")
+        raise SpecError(
+            "spec.provider.type",
+            f"provider {kind!r} is not supported by cronary yet (supported: {', '.join(SUPPORTED_PROVIDER_TYPES)})",
+        )
     address = provider.get("address")
     if not address:
         raise SpecError("spec.provider.address", "required (Flagger's prometheus provider needs an address)")
     address = require_str("spec.provider.address", address)
     if not is_http_url(address):
-        raise SpecError("spec.provider.address", f"must be an http or https URL with a host and no user:password@, got {origin(address)}")
+        raise SpecError(
+            "spec.provider.address",
+            f"must be an http or https URL with a host and no user:password@, got {origin(address)}",
+        )
     secret_name = None
     if provider.get("secretRef") is not None:
         ref = require_map("spec.provider.secretRef", provider["secretRef"])

@@ -6,9 +6,10 @@ Both API versions (`flagger.app/v1alpha3` with `spec.canaryAnalysis`, `flagger.a
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable, Generic, Mapping, TypeVar
+from typing import Any, Generic, TypeVar
 
 _T = TypeVar("_T")
 _V = TypeVar("_V")
@@ -42,7 +43,7 @@ def derive_now(obj: Any, *names: str) -> None:
     for name in names:
         try:
             getattr(obj, name)
-        except Exception:  # noqa: BLE001, S110 - whatever it is, it surfaces on first use instead
+        except Exception:
             pass
 
 

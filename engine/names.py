@@ -20,7 +20,9 @@ def is_dns1123_subdomain(value: object) -> bool:
 
 def require_label(path: str, value: object) -> str:
     if not is_dns1123_label(value):
-        raise SpecError(path, f"must be a DNS-1123 label (lower-case letters, digits and '-', at most 63), got {value!r}")
+        raise SpecError(
+            path, f"must be a DNS-1123 label (lower-case letters, digits and '-', at most 63), got {value!r}"
+        )
     return value  # type: ignore[return-value]
 
 
@@ -35,8 +37,16 @@ _PORT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 
 def require_port_name(path: str, value: object) -> str:
     """An IANA service name, as Kubernetes requires of a named port: at most 15 characters, a letter, no '--'."""
-    if not (isinstance(value, str) and len(value) <= 15 and _PORT_NAME.fullmatch(value) and "--" not in value and any(c.isalpha() for c in value)):
-        raise SpecError(path, f"must be a port number or a port name (at most 15 lower-case letters, digits and '-'), got {value!r}")
+    if not (
+        isinstance(value, str)
+        and len(value) <= 15
+        and _PORT_NAME.fullmatch(value)
+        and "--" not in value
+        and any(c.isalpha() for c in value)
+    ):
+        raise SpecError(
+            path, f"must be a port number or a port name (at most 15 lower-case letters, digits and '-'), got {value!r}"
+        )
     return value
 
 

@@ -33,11 +33,15 @@ ANALYSING = frozenset({Phase.PROGRESSING, Phase.WAITING_PROMOTION})
 ROUTED = frozenset({Phase.PROGRESSING, Phase.WAITING, Phase.PROMOTING})  # keep their canary weight on a move
 COUNTING = ROUTED | {Phase.WAITING_PROMOTION}  # keep their iterations on a move
 PROMOTED = frozenset({Phase.SUCCEEDED, Phase.INITIALIZED})  # the primary runs `lastPromotedSpec`, set on entering
-UNDER_WAY = frozenset({Phase.PROGRESSING, Phase.WAITING_PROMOTION, Phase.PROMOTING, Phase.FINALISING})  # a revision accepted
+UNDER_WAY = frozenset(
+    {Phase.PROGRESSING, Phase.WAITING_PROMOTION, Phase.PROMOTING, Phase.FINALISING}
+)  # a revision accepted
 PAST_TRAFFIC_STEPS = frozenset({Phase.PROMOTING, Phase.WAITING_PROMOTION, Phase.FINALISING})  # no more canary steps
 SCALED_UP = frozenset({Phase.PROGRESSING, Phase.WAITING_PROMOTION, Phase.PROMOTING})  # the target runs pods
 GROWING = frozenset({Phase.PROGRESSING, Phase.WAITING, Phase.WAITING_PROMOTION})  # the canary's traffic only grows
-KEEPS_FAILED_CHECKS = frozenset({Phase.PROGRESSING, Phase.WAITING, Phase.WAITING_PROMOTION, Phase.PROMOTING})  # an analysis' checks still count
+KEEPS_FAILED_CHECKS = frozenset(
+    {Phase.PROGRESSING, Phase.WAITING, Phase.WAITING_PROMOTION, Phase.PROMOTING}
+)  # an analysis' checks still count
 
 
 class Trigger(str, Enum):

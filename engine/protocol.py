@@ -8,8 +8,9 @@ shell answers with `Observations` (`HookResult`s and metric results) and calls `
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .analysis import MetricResult, MetricVerdict
 from .cluster import ClusterView

@@ -8,8 +8,20 @@ from .errors import SpecError
 
 # Providers Flagger knows that cronary does not route yet (named so the error can say so).
 _NOT_YET = (
-    "apisix", "appmesh", "appmesh:v1beta2", "contour", "gatewayapi:v1", "gatewayapi:v1beta1", "gloo", "istio",
-    "knative", "kubernetes", "kuma", "nginx", "skipper", "traefik",
+    "apisix",
+    "appmesh",
+    "appmesh:v1beta2",
+    "contour",
+    "gatewayapi:v1",
+    "gatewayapi:v1beta1",
+    "gloo",
+    "istio",
+    "knative",
+    "kubernetes",
+    "kuma",
+    "nginx",
+    "skipper",
+    "traefik",
 )
 
 
@@ -38,5 +50,8 @@ def resolve_provider(spec_provider: str | None, default: str | None) -> Provider
         mesh = parts[2] if len(parts) == 3 else ""
         return Provider(name, parts[1], mesh, "linkerd" if mesh == "linkerd" else "istio")
     if name in _NOT_YET:
-        raise SpecError(path, f"provider {name!r} is not supported by cronary yet (supported: smi:istio, smi:linkerd, linkerd, osm, smi:v1alpha1|2|3[:mesh])")
+        raise SpecError(
+            path,
+            f"provider {name!r} is not supported by cronary yet (supported: smi:istio, smi:linkerd, linkerd, osm, smi:v1alpha1|2|3[:mesh])",
+        )
     raise SpecError(path, f"unknown provider {name!r}")

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import math
 import re
-from functools import lru_cache
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from .errors import SpecError
 from .model import BUILTIN_DURATION, BUILTIN_METRICS, BUILTIN_SUCCESS_RATE, Canary
@@ -222,7 +223,9 @@ _AGGREGATED: dict[str, dict[str, str]] = {
 
 # ------------------------------------------------------------------------------------------ validation
 # Prometheus' duration syntax (model.ParseDuration): units in descending order, each at most once.
-_PROM_DURATION = re.compile(r"(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?")  # fullmatch
+_PROM_DURATION = re.compile(
+    r"(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?"
+)  # fullmatch
 
 # Go's regexp `\s` (RE2): space, \t, \n, \f, \r — narrower than Python's `\s`.
 _GO_SPACE_RUN = re.compile(r"[\t\n\f\r ]+")
@@ -316,7 +319,7 @@ def parse_template(text: str, path: str = "query") -> tuple[str | _Action, ...]:
         else:
             close = text.find("}}", inner)
             if close < 0:
-                raise SpecError(path, f"template line {line}: unclosed action {text[start:start + 40]!r}")
+                raise SpecError(path, f"template line {line}: unclosed action {text[start : start + 40]!r}")
             body = text[inner:close]
             if len(body) >= 2 and body.endswith("-") and body[-2] in _TRIM:
                 body, trim_right = body[:-1], True
@@ -342,7 +345,10 @@ def _parse_action(body: str, source: str, line: int, path: str) -> _Action:
     if body == "variables":
         raise SpecError(path, f"{where}: use {{{{ variables.KEY }}}} to read one of the metric's templateVariables")
     if body.startswith("."):
-        raise SpecError(path, f"{where}: fields like {{{{ .Namespace }}}} are the 2019 template syntax; Flagger >= 1.0 and cronary use functions: {_SUPPORTED}")
+        raise SpecError(
+            path,
+            f"{where}: fields like {{{{ .Namespace }}}} are the 2019 template syntax; Flagger >= 1.0 and cronary use functions: {_SUPPORTED}",
+        )
     if _IDENT.match(body):
         raise SpecError(path, f'{where}: function "{body}" not defined (supported: {_SUPPORTED})')
     raise SpecError(path, f"{where}: unsupported template action; cronary only substitutes {_SUPPORTED}")
@@ -380,15 +386,25 @@ def _check_variable(path: str, action: _Action, value: str, context: str) -> Non
         raise SpecError(path, f"{where}: variable {action.key!r} contains a control character")
     if context in ('"', "'"):
         if context in value or "\\" in value:
-            raise SpecError(path, f"{where}: variable {action.key!r} = {value!r} would end the {context}…{context} string it is placed in (quotes and backslashes are not allowed there)")
+            raise SpecError(
+                path,
+                f"{where}: variable {action.key!r} = {value!r} would end the {context}…{context} string it is placed in (quotes and backslashes are not allowed there)",
+            )
     elif context == "`":
         if "`" in value:
-            raise SpecError(path, f"{where}: variable {action.key!r} = {value!r} would end the `…` string it is placed in")
+            raise SpecError(
+                path, f"{where}: variable {action.key!r} = {value!r} would end the `…` string it is placed in"
+            )
     elif context == _OUTSIDE and not _TOKEN_VALUE.match(value):
-        raise SpecError(path, f"{where}: variable {action.key!r} = {value!r} is placed outside a string, where only letters, digits, '_', '.' and ':' are allowed (put it inside quotes)")
+        raise SpecError(
+            path,
+            f"{where}: variable {action.key!r} = {value!r} is placed outside a string, where only letters, digits, '_', '.' and ':' are allowed (put it inside quotes)",
+        )
 
 
-def _render(parts: tuple[str | _Action, ...], values: Mapping[str, str], variables: Mapping[str, str], path: str) -> str:
+def _render(
+    parts: tuple[str | _Action, ...], values: Mapping[str, str], variables: Mapping[str, str], path: str
+) -> str:
     out: list[str] = []
     state: tuple[str, bool] = (_OUTSIDE, False)
     for part in parts:
@@ -401,7 +417,10 @@ def _render(parts: tuple[str | _Action, ...], values: Mapping[str, str], variabl
         else:
             if part.key not in variables:
                 defined = ", ".join(sorted(variables)) or "none"
-                raise SpecError(path, f'template line {part.line}: {part.source}: map has no entry for key "{part.key}" (templateVariables defines: {defined})')
+                raise SpecError(
+                    path,
+                    f'template line {part.line}: {part.source}: map has no entry for key "{part.key}" (templateVariables defines: {defined})',
+                )
             value = variables[part.key]
             _check_variable(path, part, value, state[0])
         out.append(value)
@@ -417,12 +436,23 @@ def require_name(path: str, value: object, *, label: bool) -> str:
     """A DNS-1123 label (`label=True`) or subdomain, whole string only; SpecError otherwise."""
     checked = require_label(path, value) if label else require_subdomain(path, value)
     if not _NAME_CHARS.fullmatch(checked):
-        kind = "label (lower-case letters, digits and '-')" if label else "name (lower-case letters, digits, '-' and '.')"
+        kind = (
+            "label (lower-case letters, digits and '-')" if label else "name (lower-case letters, digits, '-' and '.')"
+        )
         raise SpecError(path, f"must be a DNS-1123 {kind}, got {value!r}")
     return checked
 
 
-def _model(namespace: str, target: str, interval: str, *, name: str | None = None, service: str | None = None, ingress: str | None = None, route: str | None = None) -> dict[str, str]:
+def _model(
+    namespace: str,
+    target: str,
+    interval: str,
+    *,
+    name: str | None = None,
+    service: str | None = None,
+    ingress: str | None = None,
+    route: str | None = None,
+) -> dict[str, str]:
     """HEAD's `MetricTemplateModel`, every name checked before it can reach PromQL."""
     namespace = require_name("metadata.namespace", namespace, label=True)
     target = require_name("spec.targetRef.name", target, label=False)
@@ -470,7 +500,12 @@ def render_builtin_query(
 
 # ------------------------------------------------------------------------------------------ fleet aggregation
 def aggregated_builtin_query(
-    metric_name: str, provider_metrics: str, interval: str, *, istio_seconds: bool = False, series: Iterable[tuple[str, str]] = ()
+    metric_name: str,
+    provider_metrics: str,
+    interval: str,
+    *,
+    istio_seconds: bool = False,
+    series: Iterable[tuple[str, str]] = (),
 ) -> str:
     """ONE query answering `render_builtin_query` for every canary of the query set at once: the result
     vector has one sample per (namespace, workload) (labels `AGGREGATION_LABELS[provider_metrics]`).
@@ -481,7 +516,9 @@ def aggregated_builtin_query(
     mesh (primaries included); the result may hold more pairs than asked (the cross product), never fewer."""
     query_set, metric_name = _query_set(provider_metrics), _builtin_name(metric_name)
     template = _with_istio_seconds(_AGGREGATED[query_set][metric_name], query_set, metric_name, istio_seconds)
-    query = _render(parse_template(template), {"interval": require_prometheus_duration("interval", interval)}, {}, "query")
+    query = _render(
+        parse_template(template), {"interval": require_prometheus_duration("interval", interval)}, {}, "query"
+    )
     pairs = sorted(set(series))
     if not pairs:
         return query
@@ -508,7 +545,9 @@ def aggregation_matches_per_canary(provider_metrics: str, target: str) -> bool:
     return not _WORKLOAD_MATCH_IS_REGEX[query_set] or "." not in target
 
 
-def split_aggregated_result(metric_name: str, provider_metrics: str, result_vector: object) -> dict[tuple[str, str], float]:
+def split_aggregated_result(
+    metric_name: str, provider_metrics: str, result_vector: object
+) -> dict[tuple[str, str], float]:
     """Per-(namespace, workload) values from the `data.result` list of an aggregated query.
 
     NaN (a 0/0 success rate or an empty histogram: series, but no traffic in the window) means "no value"
@@ -524,9 +563,16 @@ def split_aggregated_result(metric_name: str, provider_metrics: str, result_vect
         if not isinstance(sample, Mapping):
             raise ValueError(f"aggregated {metric_name} result[{index}] is not a sample: {sample!r}")
         if "values" in sample:
-            raise ValueError(f"aggregated {metric_name} result[{index}]: query returned multiple values (a range vector)")
+            raise ValueError(
+                f"aggregated {metric_name} result[{index}]: query returned multiple values (a range vector)"
+            )
         labels, pair = sample.get("metric"), sample.get("value")
-        if not isinstance(labels, Mapping) or not isinstance(pair, (list, tuple)) or len(pair) != 2 or not isinstance(pair[1], str):
+        if (
+            not isinstance(labels, Mapping)
+            or not isinstance(pair, (list, tuple))
+            or len(pair) != 2
+            or not isinstance(pair[1], str)
+        ):
             raise ValueError(f"aggregated {metric_name} result[{index}] is not an instant-vector sample: {sample!r}")
         try:
             value = float(pair[1])
@@ -559,7 +605,9 @@ class AggregateKey:
 
     def promql_for(self, series: Iterable[tuple[str, str]]) -> str:
         """The shared query narrowed to these (namespace, workload) pairs."""
-        return aggregated_builtin_query(self.metric, self.query_set, self.interval, istio_seconds=self.istio_seconds, series=series)
+        return aggregated_builtin_query(
+            self.metric, self.query_set, self.interval, istio_seconds=self.istio_seconds, series=series
+        )
 
 
 @dataclass(frozen=True)
@@ -593,8 +641,12 @@ def query_for(
     path = f"metric {metric.name!r}"
     ns, target = canary.namespace, canary.spec.target_ref.name
     model: dict[str, Any] = {
-        "name": canary.name, "namespace": ns, "target": target, "service": canary.spec.apex_name,
-        "interval": metric.interval, "variables": metric.template_variables,
+        "name": canary.name,
+        "namespace": ns,
+        "target": target,
+        "service": canary.spec.apex_name,
+        "interval": metric.interval,
+        "variables": metric.template_variables,
     }
     if metric.template_ref is not None:
         ref_ns = metric.template_ref.namespace or ns
@@ -602,7 +654,9 @@ def query_for(
         if template is None:
             raise SpecError(f"{path}.templateRef", f"MetricTemplate {wanted} not found")
         if (template.namespace, template.name) != (ref_ns, metric.template_ref.name):
-            raise SpecError(f"{path}.templateRef", f"refers to MetricTemplate {wanted}, got {template.namespace}/{template.name}")
+            raise SpecError(
+                f"{path}.templateRef", f"refers to MetricTemplate {wanted}, got {template.namespace}/{template.name}"
+            )
         promql = render_custom_query(template.query, path=f"MetricTemplate {wanted} spec.query", **model)
         return RenderedQuery(
             promql,
@@ -618,7 +672,9 @@ def query_for(
         if not aggregation_matches_per_canary(query_set, target):
             return RenderedQuery(promql)
         seconds = istio_seconds and query_set == "istio"
-        return RenderedQuery(promql, aggregate=AggregateKey(metric.name, query_set, metric.interval, seconds), series=(ns, target))
+        return RenderedQuery(
+            promql, aggregate=AggregateKey(metric.name, query_set, metric.interval, seconds), series=(ns, target)
+        )
     if metric.query:
         return RenderedQuery(render_custom_query(metric.query, path=f"{path}.query", **model))  # type: ignore[arg-type]
     raise SpecError(path, "no usable metrics template and query were configured")

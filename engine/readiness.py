@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from .timefmt import check_time, read_time
 
@@ -26,7 +27,9 @@ def _update_time(meta: Mapping[str, Any], index: int, condition: Mapping[str, An
     value = condition.get("lastUpdateTime")
     if not value:
         return None
-    where = f"Deployment {meta.get('namespace') or 'default'}/{meta.get('name')}: status.conditions[{index}].lastUpdateTime"
+    where = (
+        f"Deployment {meta.get('namespace') or 'default'}/{meta.get('name')}: status.conditions[{index}].lastUpdateTime"
+    )
     return read_time(check_time(where, value))
 
 
@@ -37,7 +40,9 @@ def deployment_readiness(
     spec = deployment.get("spec") or {}
     status = deployment.get("status") or {}
     if int(meta.get("generation") or 0) > int(status.get("observedGeneration") or 0):
-        return Readiness(False, True, "waiting for rollout to finish: observed deployment generation less than desired generation")
+        return Readiness(
+            False, True, "waiting for rollout to finish: observed deployment generation less than desired generation"
+        )
     stuck = False
     # the first Progressing and the first Available condition, in one pass (stopping once both are found)
     progressing = available = None
@@ -63,9 +68,15 @@ def deployment_readiness(
     current = int(status.get("replicas") or 0)
     available_count = int(status.get("availableReplicas") or 0)
     if updated < desired:
-        return Readiness(False, not stuck, f"waiting for rollout to finish: {updated} out of {desired} new replicas have been updated")
+        return Readiness(
+            False,
+            not stuck,
+            f"waiting for rollout to finish: {updated} out of {desired} new replicas have been updated",
+        )
     if current > updated:
-        return Readiness(False, not stuck, f"waiting for rollout to finish: {current - updated} old replicas are pending termination")
+        return Readiness(
+            False, not stuck, f"waiting for rollout to finish: {current - updated} old replicas are pending termination"
+        )
     if available_count < (updated * ready_threshold) // 100:
         return Readiness(
             False,

@@ -38,7 +38,10 @@ LOCAL = "file://"
 """The origin of a git remote on this machine (a `file://` URL or a path): a path is never shown."""
 
 # RFC 3986, appendix B: scheme, authority, path, query, fragment.
-_PARTS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/?#]*)(?P<path>[^?#]*)(?:\?(?P<query>[^#]*))?(?:#(?P<fragment>.*))?", re.S)
+_PARTS = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/?#]*)(?P<path>[^?#]*)(?:\?(?P<query>[^#]*))?(?:#(?P<fragment>.*))?",
+    re.S,
+)
 # git's scp-like syntax: user@host:path (cronary accepts it only with a user, as git remotes are written).
 _SCP = re.compile(r"(?P<user>[^@/:\s]+)@(?P<host>[^:/\s\[\]]+):(?P<path>.*)", re.S)
 _PORT = re.compile(r"[0-9]{1,5}")
@@ -73,7 +76,15 @@ def _split(url: str) -> _Url | None:
         host, port = _host_port(hostport)
         if host is None:
             return None
-        return _Url(found["scheme"].lower(), userinfo if at else None, host.lower(), port, found["path"], found["query"], found["fragment"])
+        return _Url(
+            found["scheme"].lower(),
+            userinfo if at else None,
+            host.lower(),
+            port,
+            found["path"],
+            found["query"],
+            found["fragment"],
+        )
     scp = _SCP.fullmatch(url)
     if scp is not None and _REG_NAME.fullmatch(scp["host"]):
         return _Url("ssh", scp["user"], scp["host"].lower(), None, scp["path"], None, None)
@@ -120,12 +131,16 @@ def _unquote(text: str, plus: bool = False) -> str:
     """Percent-decoding (UTF-8, undecodable bytes replaced), `+` as space when `plus`."""
     if plus:
         text = text.replace("+", " ")
-    return re.sub(r"(?:%[0-9A-Fa-f]{2})+", lambda m: bytes.fromhex(m.group().replace("%", "")).decode("utf-8", "replace"), text)
+    return re.sub(
+        r"(?:%[0-9A-Fa-f]{2})+", lambda m: bytes.fromhex(m.group().replace("%", "")).decode("utf-8", "replace"), text
+    )
 
 
 def _quote(text: str, safe: str = "") -> str:
     """Percent-encoding of every character but the unreserved ones and `safe` (as `urllib.parse.quote`)."""
-    return "".join(c if c in _UNRESERVED or c in safe else "".join(f"%{b:02X}" for b in c.encode("utf-8", "replace")) for c in text)
+    return "".join(
+        c if c in _UNRESERVED or c in safe else "".join(f"%{b:02X}" for b in c.encode("utf-8", "replace")) for c in text
+    )
 
 
 def _spellings(piece: str, query: bool = False) -> set[str]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .model import Canary
 from .render_meta import object_meta, without_toolkit_keys
@@ -29,15 +30,25 @@ def _metric_v2beta1_to_v2(metric: Mapping[str, Any]) -> dict[str, Any]:
     if kind == "Pods":
         src = metric.get("pods") or {}
         ident = {"name": src.get("metricName"), **({"selector": src["selector"]} if src.get("selector") else {})}
-        return {"type": "Pods", "pods": {"metric": ident, "target": _target(average_value=src.get("targetAverageValue"))}}
+        return {
+            "type": "Pods",
+            "pods": {"metric": ident, "target": _target(average_value=src.get("targetAverageValue"))},
+        }
     if kind == "Object":
         src = metric.get("object") or {}
         ident = {"name": src.get("metricName"), **({"selector": src["selector"]} if src.get("selector") else {})}
-        target = _target(average_value=src.get("averageValue")) if src.get("averageValue") is not None else _target(value=src.get("targetValue"))
+        target = (
+            _target(average_value=src.get("averageValue"))
+            if src.get("averageValue") is not None
+            else _target(value=src.get("targetValue"))
+        )
         return {"type": "Object", "object": {"describedObject": src.get("target"), "metric": ident, "target": target}}
     if kind == "External":
         src = metric.get("external") or {}
-        ident = {"name": src.get("metricName"), **({"selector": src["metricSelector"]} if src.get("metricSelector") else {})}
+        ident = {
+            "name": src.get("metricName"),
+            **({"selector": src["metricSelector"]} if src.get("metricSelector") else {}),
+        }
         target = (
             _target(average_value=src.get("targetAverageValue"))
             if src.get("targetAverageValue") is not None
@@ -53,7 +64,12 @@ def hpa_spec_as_v2(hpa: Mapping[str, Any]) -> dict[str, Any]:
     if str(hpa.get("apiVersion")) == "autoscaling/v2beta1":
         spec["metrics"] = [_metric_v2beta1_to_v2(m) for m in spec.get("metrics") or []]
     if str(hpa.get("apiVersion")) == "autoscaling/v1" and spec.get("targetCPUUtilizationPercentage") is not None:
-        spec["metrics"] = [{"type": "Resource", "resource": {"name": "cpu", "target": _target(spec.pop("targetCPUUtilizationPercentage"))}}]
+        spec["metrics"] = [
+            {
+                "type": "Resource",
+                "resource": {"name": "cpu", "target": _target(spec.pop("targetCPUUtilizationPercentage"))},
+            }
+        ]
     return spec
 
 
@@ -62,7 +78,12 @@ _PRIMARY_SPEC_KEYS = ("minReplicas", "maxReplicas", "metrics", "behavior")
 
 
 def render_primary_hpa(
-    canary: Canary, hpa: Mapping[str, Any], existing: Mapping[str, Any] | None, *, sync: bool, owner: Mapping[str, Any] | None = None
+    canary: Canary,
+    hpa: Mapping[str, Any],
+    existing: Mapping[str, Any] | None,
+    *,
+    sync: bool,
+    owner: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The desired `<hpa>-primary`. Created from the target's HPA; re-synced from it only when `sync`
     (promotion or skipped analysis), as Flagger does — so HPA edits reach the primary with a release."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 from .hashing import derived_uuid
 from .model import Canary
@@ -60,7 +61,10 @@ def sorted_dict(items: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def object_meta(
-    canary: Canary, name: str, labels: Mapping[str, Any] | None = None, annotations: Mapping[str, Any] | None = None,
+    canary: Canary,
+    name: str,
+    labels: Mapping[str, Any] | None = None,
+    annotations: Mapping[str, Any] | None = None,
     owner: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """`owner`: the canary's `owner_reference`, if at hand."""

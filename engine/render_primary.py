@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .configs import TrackedConfigs, rewrite_config_refs
 from .model import Canary
@@ -40,7 +41,13 @@ def _rewrite_affinity_selectors(pod_spec: Any, selector_labels: tuple[str, ...],
 
 
 def primary_template(
-    target: Mapping[str, Any], *, label: str, value: str, tracked: TrackedConfigs, flagger_id: str, selector_labels: tuple[str, ...]
+    target: Mapping[str, Any],
+    *,
+    label: str,
+    value: str,
+    tracked: TrackedConfigs,
+    flagger_id: str,
+    selector_labels: tuple[str, ...],
 ) -> dict[str, Any]:
     """The primary's pod template, copied from the target with labels, configs and selectors rewritten."""
     template = (target.get("spec") or {}).get("template") or {}
@@ -54,7 +61,10 @@ def primary_template(
     if pod_spec.get("topologySpreadConstraints") or anti_affinity:
         pod_spec = copy.deepcopy(dict(pod_spec)) if pod_spec is (template.get("spec") or {}) else pod_spec
         _rewrite_affinity_selectors(pod_spec, selector_labels, str((target.get("metadata") or {}).get("name")))
-    return {"metadata": {"labels": dict(sorted(labels.items())), "annotations": dict(sorted(annotations.items()))}, "spec": pod_spec}
+    return {
+        "metadata": {"labels": dict(sorted(labels.items())), "annotations": dict(sorted(annotations.items()))},
+        "spec": pod_spec,
+    }
 
 
 def render_primary_deployment(
@@ -87,7 +97,9 @@ def render_primary_deployment(
         replicas = (target.get("spec") or {}).get("replicas")
         spec["replicas"] = replicas if isinstance(replicas, int) and replicas > 0 else 1
     elif canary.spec.autoscaler_ref is None:
-        spec["replicas"] = (source_spec.get("replicas") if template is not None else (existing.get("spec") or {}).get("replicas"))
+        spec["replicas"] = (
+            source_spec.get("replicas") if template is not None else (existing.get("spec") or {}).get("replicas")
+        )
         if not isinstance(spec["replicas"], int) or spec["replicas"] <= 0:
             spec["replicas"] = (existing.get("spec") or {}).get("replicas") or 1
     for key in _COPIED_SPEC_FIELDS:
@@ -96,16 +108,28 @@ def render_primary_deployment(
     spec["selector"] = {"matchLabels": {label: primary_value}}
     spec["template"] = template if template is not None else (existing or {}).get("spec", {}).get("template", {})
     # object_meta's metadata, built directly
-    meta = {"name": f"{canary.spec.target_ref.name}-primary", "namespace": canary.namespace, "labels": labels, "ownerReferences": [owner or owner_reference(canary)]}
+    meta = {
+        "name": f"{canary.spec.target_ref.name}-primary",
+        "namespace": canary.namespace,
+        "labels": labels,
+        "ownerReferences": [owner or owner_reference(canary)],
+    }
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": spec}
 
 
 def render_scale(namespace: str, name: str, replicas: int) -> dict[str, Any]:
     """The target's `deployments/scale` subresource, as an `autoscaling/v1 Scale` object."""
-    return {"apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": {"name": name, "namespace": namespace}, "spec": {"replicas": replicas}}
+    return {
+        "apiVersion": "autoscaling/v1",
+        "kind": "Scale",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"replicas": replicas},
+    }
 
 
-def render_config_copies(canary: Canary, tracked: TrackedConfigs, include_label_prefixes: tuple[str, ...]) -> list[dict[str, Any]]:
+def render_config_copies(
+    canary: Canary, tracked: TrackedConfigs, include_label_prefixes: tuple[str, ...]
+) -> list[dict[str, Any]]:
     """`<name>-primary` copies of tracked ConfigMaps. Secret copies are an intent the shell performs (no data here)."""
     copies = []
     for cm in tracked.configmaps:
@@ -113,7 +137,9 @@ def render_config_copies(canary: Canary, tracked: TrackedConfigs, include_label_
         obj: dict[str, Any] = {
             "apiVersion": "v1",
             "kind": "ConfigMap",
-            "metadata": object_meta(canary, f"{meta.get('name')}-primary", include_by_prefix(meta.get("labels"), include_label_prefixes)),
+            "metadata": object_meta(
+                canary, f"{meta.get('name')}-primary", include_by_prefix(meta.get("labels"), include_label_prefixes)
+            ),
         }
         if cm.get("data"):
             obj["data"] = dict(cm["data"])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .model import Canary, ServiceMetadata
 from .render_meta import FLUX_ANNOTATIONS, owner_reference, sorted_dict
@@ -12,7 +13,12 @@ _MESH_CONTAINERS = ("istio-proxy", "envoy")
 
 def _ports(canary: Canary, target: Mapping[str, Any]) -> list[dict[str, Any]]:
     svc = canary.spec.service
-    main: dict[str, Any] = {"name": svc.port_name, "protocol": "TCP", "port": svc.port, "targetPort": svc.target_port or svc.port}
+    main: dict[str, Any] = {
+        "name": svc.port_name,
+        "protocol": "TCP",
+        "port": svc.port,
+        "targetPort": svc.target_port or svc.port,
+    }
     if svc.app_protocol:
         main["appProtocol"] = svc.app_protocol
     ports = [main]
@@ -24,7 +30,11 @@ def _ports(canary: Canary, target: Mapping[str, Any]) -> list[dict[str, Any]]:
                 continue
             for index, port in enumerate(container.get("ports") or []):
                 number = port.get("containerPort")
-                if number == svc.port or (port.get("name") and port.get("name") == svc.port_name) or number == svc.target_port:
+                if (
+                    number == svc.port
+                    or (port.get("name") and port.get("name") == svc.port_name)
+                    or number == svc.target_port
+                ):
                     continue
                 name = port.get("name") or f"tcp-{container.get('name')}-{index}"
                 if name in seen_names or number in seen_numbers:
@@ -39,19 +49,35 @@ _FLUX_SORTED = sorted_dict(FLUX_ANNOTATIONS)
 
 
 def _service(
-    canary: Canary, name: str, selector: dict[str, str], label: str, extra: ServiceMetadata, ports: list[dict[str, Any]], owner: Mapping[str, Any]
+    canary: Canary,
+    name: str,
+    selector: dict[str, str],
+    label: str,
+    extra: ServiceMetadata,
+    ports: list[dict[str, Any]],
+    owner: Mapping[str, Any],
 ) -> dict[str, Any]:
     # object_meta's metadata, built directly: labels and annotations sorted, one owner reference
     labels = sorted_dict({**dict(extra.labels), label: name}) if extra.labels else {label: name}
-    annotations = sorted_dict({**dict(extra.annotations), **FLUX_ANNOTATIONS}) if extra.annotations else dict(_FLUX_SORTED)
-    meta = {"name": name, "namespace": canary.namespace, "labels": labels, "annotations": annotations, "ownerReferences": [owner]}
+    annotations = (
+        sorted_dict({**dict(extra.annotations), **FLUX_ANNOTATIONS}) if extra.annotations else dict(_FLUX_SORTED)
+    )
+    meta = {
+        "name": name,
+        "namespace": canary.namespace,
+        "labels": labels,
+        "annotations": annotations,
+        "ownerReferences": [owner],
+    }
     spec: dict[str, Any] = {"type": "ClusterIP", "selector": selector, "ports": [dict(p) for p in ports]}
     if canary.spec.service.headless:
         spec["clusterIP"] = "None"
     return {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec}
 
 
-def _build(canary: Canary, target: Mapping[str, Any], label: str, value: str, owner: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def _build(
+    canary: Canary, target: Mapping[str, Any], label: str, value: str, owner: Mapping[str, Any]
+) -> dict[str, dict[str, Any]]:
     apex = canary.spec.apex_name
     ports = _ports(canary, target)
     svc = canary.spec.service
@@ -79,9 +105,26 @@ def render_services(
     if svc.port_discovery:
         return _build(canary, target, label, value, owner)
     key = (
-        canary.api_version, canary.name, canary.namespace, canary.uid, canary.spec.apex_name, label, value,
-        svc.port, type(svc.port), svc.port_name, svc.target_port, type(svc.target_port), svc.app_protocol, svc.headless,
-        svc.canary.labels, svc.canary.annotations, svc.primary.labels, svc.primary.annotations, svc.apex.labels, svc.apex.annotations,
+        canary.api_version,
+        canary.name,
+        canary.namespace,
+        canary.uid,
+        canary.spec.apex_name,
+        label,
+        value,
+        svc.port,
+        type(svc.port),
+        svc.port_name,
+        svc.target_port,
+        type(svc.target_port),
+        svc.app_protocol,
+        svc.headless,
+        svc.canary.labels,
+        svc.canary.annotations,
+        svc.primary.labels,
+        svc.primary.annotations,
+        svc.apex.labels,
+        svc.apex.annotations,
     )  # the types too: 9898 and 9898.0 are equal keys but different ports
     try:
         remembered = _REMEMBERED.get(key)
@@ -92,7 +135,10 @@ def render_services(
         if len(_REMEMBERED) >= _REMEMBER_AT_MOST:
             _REMEMBERED.clear()
         _REMEMBERED[key] = remembered
-    return {role: {**obj, "metadata": dict(obj["metadata"]), "spec": dict(obj["spec"])} for role, obj in remembered[1].items()}
+    return {
+        role: {**obj, "metadata": dict(obj["metadata"]), "spec": dict(obj["spec"])}
+        for role, obj in remembered[1].items()
+    }
 
 
 _REMEMBERED: dict[tuple[Any, ...], tuple[Mapping[str, Any], dict[str, dict[str, Any]]]] = {}

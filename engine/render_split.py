@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .model import Canary
 from .providers import Provider
@@ -41,7 +42,9 @@ def _build(canary: Canary, provider: Provider, canary_weight: int, owner: Mappin
     }
 
 
-def render_traffic_split(canary: Canary, provider: Provider, canary_weight: int, *, owner: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def render_traffic_split(
+    canary: Canary, provider: Provider, canary_weight: int, *, owner: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Backends canary first, then primary, weights summing to 100. v1alpha1 weights are Quantity strings.
 
     Remembered by what it depends on (the canary's identity, apex name, gateways and hosts, the provider and
@@ -50,8 +53,17 @@ def render_traffic_split(canary: Canary, provider: Provider, canary_weight: int,
         owner = owner_reference(canary)
     svc = canary.spec.service
     key = (
-        canary.api_version, canary.name, canary.namespace, canary.uid, canary.spec.apex_name,
-        svc.gateways, svc.hosts, provider.split_version, provider.mesh, canary_weight, type(canary_weight),
+        canary.api_version,
+        canary.name,
+        canary.namespace,
+        canary.uid,
+        canary.spec.apex_name,
+        svc.gateways,
+        svc.hosts,
+        provider.split_version,
+        provider.mesh,
+        canary_weight,
+        type(canary_weight),
     )  # the type too: 20 and 20.0 are equal keys but different weights
     try:
         remembered = _REMEMBERED.get(key)
@@ -93,7 +105,13 @@ def read_canary_weight(canary: Canary, split: Mapping[str, Any] | None) -> int |
     for backend in (split.get("spec") or {}).get("backends") or []:
         weight = backend.get("weight")
         # what cronary writes first (v1alpha1 digit strings, v1alpha2/3 ints); the same as _quantity for them
-        parsed = int(weight) if type(weight) is str and weight.isdigit() else weight if type(weight) is int else _quantity(weight)
+        parsed = (
+            int(weight)
+            if type(weight) is str and weight.isdigit()
+            else weight
+            if type(weight) is int
+            else _quantity(weight)
+        )
         if parsed is not None:
             weights[str(backend.get("service"))] = parsed
     primary, canary_w = weights.get(f"{apex}-primary"), weights.get(f"{apex}-canary")

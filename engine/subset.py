@@ -11,5 +11,7 @@ def contains(live: Any, desired: Any) -> bool:
     if isinstance(desired, dict):  # JSON documents are dicts; `dict` is much cheaper to test than `typing.Mapping`
         return isinstance(live, dict) and all(k in live and contains(live[k], v) for k, v in desired.items())
     if isinstance(desired, list):
-        return isinstance(live, list) and len(live) == len(desired) and all(contains(a, b) for a, b in zip(live, desired))
+        return (
+            isinstance(live, list) and len(live) == len(desired) and all(contains(a, b) for a, b in zip(live, desired))
+        )
     return bool(live == desired)

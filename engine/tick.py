@@ -13,18 +13,19 @@ a canary are asked for together, so the shell can batch them across a fleet.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import fields
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Mapping, NoReturn
+from typing import Any, NoReturn
 
+from . import phases
 from .analysis import MetricVerdict, judge_metric
 from .cluster import ClusterView
 from .configs import NO_CONFIGS, TrackedConfigs, configs_changed
 from .errors import SpecError
 from .facts import read_target_facts
 from .hashing import canonical_json, compute_hash, derived_uuid
-from . import phases
 from .model import AnalysisSpec, Canary, CanaryStatus, Condition, HookType, WebhookSpec, build_frozen
 from .phases import ACTIVE, ANALYSING, INITIAL, Phase, Trigger, promoted_condition, transition
 from .protocol import (
@@ -72,7 +73,9 @@ def _keeps_answers(before: Observations, after: Observations) -> bool:
 
 
 class _NeedInputs(Exception):
-    def __init__(self, hooks: tuple[HookRequest, ...] = (), metrics: tuple[MetricRequest, ...] = (), providers: bool = False) -> None:
+    def __init__(
+        self, hooks: tuple[HookRequest, ...] = (), metrics: tuple[MetricRequest, ...] = (), providers: bool = False
+    ) -> None:
         super().__init__()
         self.hooks = hooks
         self.metrics = metrics
@@ -128,7 +131,12 @@ def likely_metrics(canary: Canary, settings: Settings = Settings()) -> tuple[Met
         provider = _provider(canary.spec.provider, settings.mesh_provider)
     except SpecError:
         return ()
-    return tuple([build_frozen(MetricRequest, {"metric": m, "provider": provider}) for m in canary.spec.effective_analysis.metrics])
+    return tuple(
+        [
+            build_frozen(MetricRequest, {"metric": m, "provider": provider})
+            for m in canary.spec.effective_analysis.metrics
+        ]
+    )
 
 
 def decide(
@@ -149,14 +157,21 @@ def decide(
     instead of returning the `Pending` and being called again; it returns None to have the `Pending`
     returned after all. Same requests in the same order, same outcome as the round trips: observations that
     change or drop an answer the tick already used make it start over with them, as a new round would."""
-    if facts is not None and (facts.canary is not canary or facts.cluster is not cluster or (facts.settings is not settings and facts.settings != settings)):
+    if facts is not None and (
+        facts.canary is not canary
+        or facts.cluster is not cluster
+        or (facts.settings is not settings and facts.settings != settings)
+    ):
         facts = None
     tick = _Tick(canary, cluster, now, settings, observations, facts, answer)
     while True:
         try:
             return tick.run()
         except _NeedInputs as need:
-            return build_frozen(Pending, {"canary": canary, "hooks": need.hooks, "metrics": need.metrics, "check_providers": need.providers})
+            return build_frozen(
+                Pending,
+                {"canary": canary, "hooks": need.hooks, "metrics": need.metrics, "check_providers": need.providers},
+            )
         except _Restart as restart:
             tick = _Tick(canary, cluster, now, settings, restart.observations, facts, answer)
 
@@ -199,8 +214,13 @@ def _hook_type_value(hook: WebhookSpec) -> str:
 def _core(status: CanaryStatus) -> tuple[Any, ...]:
     """The status fields whose change is a status write (everything but the bookkeeping times and conditions)."""
     return (
-        status.phase, status.canary_weight, status.failed_checks, status.iterations,
-        status.last_applied_spec, status.last_promoted_spec, status.tracked_configs,
+        status.phase,
+        status.canary_weight,
+        status.failed_checks,
+        status.iterations,
+        status.last_applied_spec,
+        status.last_promoted_spec,
+        status.tracked_configs,
     )
 
 
@@ -208,8 +228,14 @@ class _Tick:
     """The mutable scratchpad of one `decide` call; nothing escapes it but the frozen Decision."""
 
     def __init__(
-        self, canary: Canary, cluster: ClusterView, now: datetime, settings: Settings, observations: Observations,
-        facts: TargetFacts | None, answer: Answer | None = None,
+        self,
+        canary: Canary,
+        cluster: ClusterView,
+        now: datetime,
+        settings: Settings,
+        observations: Observations,
+        facts: TargetFacts | None,
+        answer: Answer | None = None,
     ) -> None:
         self.facts = facts
         self.answer = answer
@@ -256,7 +282,17 @@ class _Tick:
     def event(self, message: str, warning: bool = False) -> None:
         """Record an event. Its message goes to logs, Kubernetes Events, the status and commits as is, so any
         URL in it is cut to its origin here (`redact`), whoever wrote the text it quotes."""
-        self.events.append(build_frozen(Event, {"type": "Warning" if warning else "Normal", "message": redact(message), "phase": self.status.phase, "reason": "Synced"}))
+        self.events.append(
+            build_frozen(
+                Event,
+                {
+                    "type": "Warning" if warning else "Normal",
+                    "message": redact(message),
+                    "phase": self.status.phase,
+                    "reason": "Synced",
+                },
+            )
+        )
 
     def hook_message(self, hook: WebhookSpec) -> str:
         """A hook's answer as events and commits quote it: whatever of its URL a receiver echoed, masked."""
@@ -278,11 +314,15 @@ class _Tick:
             changes["last_promoted_spec"] = changes.get("last_applied_spec", self.status.last_applied_spec)
         self.update(phase=_PHASE_VALUES[new_phase], **changes)
 
-    def need(self, hooks: tuple[HookRequest, ...] = (), metrics: tuple[MetricRequest, ...] = (), providers: bool = False) -> None:
+    def need(
+        self, hooks: tuple[HookRequest, ...] = (), metrics: tuple[MetricRequest, ...] = (), providers: bool = False
+    ) -> None:
         """Get observations the tick lacks: from `answer` if the caller gave one (the tick then carries on
         with them; the caller looks again), else by ending this call with a `Pending`."""
         if self.answer is not None:
-            pending = build_frozen(Pending, {"canary": self.canary, "hooks": hooks, "metrics": metrics, "check_providers": providers})
+            pending = build_frozen(
+                Pending, {"canary": self.canary, "hooks": hooks, "metrics": metrics, "check_providers": providers}
+            )
             observations = self.answer(pending)
             if observations is not None:
                 if not _keeps_answers(self.obs, observations):
@@ -296,7 +336,17 @@ class _Tick:
         while result is None:
             self.need(hooks=(build_frozen(HookRequest, {"hook": hook, "payload": self.hook_payload(hook, phase)}),))
             result = self.obs.hooks.get(hook.name)
-        self.hook_outcomes.append(build_frozen(HookOutcome, {"name": hook.name, "type": _hook_type_value(hook), "ok": result.ok, "message": redact(result.message, hook.url)}))
+        self.hook_outcomes.append(
+            build_frozen(
+                HookOutcome,
+                {
+                    "name": hook.name,
+                    "type": _hook_type_value(hook),
+                    "ok": result.ok,
+                    "message": redact(result.message, hook.url),
+                },
+            )
+        )
         return result
 
     def hook_payload(self, hook: WebhookSpec, phase: str) -> dict[str, Any]:
@@ -317,8 +367,16 @@ class _Tick:
         questions, not actions: their key also carries `now`, so a receiver never answers from a stale cache."""
         start = self.canary.status
         parts = (
-            "webhook", self.canary.uid or canary_uid(self.canary), start.last_applied_spec, start.phase, str(start.canary_weight),
-            str(start.failed_checks), str(start.iterations), start.last_decision_time or "", _hook_type_value(hook), hook.name,
+            "webhook",
+            self.canary.uid or canary_uid(self.canary),
+            start.last_applied_spec,
+            start.phase,
+            str(start.canary_weight),
+            str(start.failed_checks),
+            str(start.iterations),
+            start.last_decision_time or "",
+            _hook_type_value(hook),
+            hook.name,
         )
         if hook.type.is_gate:
             return derived_uuid(*parts, self.now_text)
@@ -341,11 +399,16 @@ class _Tick:
 
     def readiness(self, deployment: Mapping[str, Any], threshold: int) -> Readiness:
         return deployment_readiness(
-            deployment, ready_threshold=threshold, progress_deadline_seconds=self.spec.progress_deadline_seconds, now=self.now
+            deployment,
+            ready_threshold=threshold,
+            progress_deadline_seconds=self.spec.progress_deadline_seconds,
+            now=self.now,
         )
 
     def flagger_id(self, reason: str) -> str:
-        return derived_uuid("flagger-id", canary_uid(self.canary), self.hash, canonical_json(self.tracked.checksums), reason)
+        return derived_uuid(
+            "flagger-id", canary_uid(self.canary), self.hash, canonical_json(self.tracked.checksums), reason
+        )
 
     def scale_up_replicas(self) -> int:
         """Flagger's `ScaleFromZero` size."""
@@ -367,10 +430,20 @@ class _Tick:
     def rollback(self) -> NoReturn:
         """Flagger's `rollback`: traffic to primary, canary scaled to zero, Failed, post-rollout hooks."""
         if self.status.failed_checks >= self.analysis.threshold:
-            self.event(f"Rolling back {self.key_canary} failed checks threshold reached {self.status.failed_checks}", warning=True)
+            self.event(
+                f"Rolling back {self.key_canary} failed checks threshold reached {self.status.failed_checks}",
+                warning=True,
+            )
         initializing = self.phase in INITIAL
         self.canary_weight = 0
-        self.move(Trigger.ROLLBACK, canary_weight=0, failed_checks=0, iterations=0, last_applied_spec=self.hash, tracked_configs=self.tracked.checksums)
+        self.move(
+            Trigger.ROLLBACK,
+            canary_weight=0,
+            failed_checks=0,
+            iterations=0,
+            last_applied_spec=self.hash,
+            tracked_configs=self.tracked.checksums,
+        )
         self.event(f"Canary failed! Scaling down {self.key_canary}", warning=True)
         if not initializing:
             # During initialization the target still serves users (nothing routes to the primary yet), so it
@@ -511,7 +584,9 @@ class _Tick:
             return
         self.canary_weight = recorded
         had = "an unreadable canary weight" if live is None else f"canary weight {live}"
-        self.logs.append(f"Routes of {self.key_canary} had {had}, its status records {recorded}: routing {recorded} and analysing it from now")
+        self.logs.append(
+            f"Routes of {self.key_canary} had {had}, its status records {recorded}: routing {recorded} and analysing it from now"
+        )
         self.restamp = True
         self.end()
 
@@ -522,7 +597,9 @@ class _Tick:
         if self.phase not in _SCALED_UP or (self.target.get("spec") or {}).get("replicas", 1) != 0:
             return
         self.scale_to = self.scale_up_replicas()
-        self.logs.append(f"Deployment {self.key_target} has no replicas while {self.key_canary} is {self.status.phase}: scaling it up")
+        self.logs.append(
+            f"Deployment {self.key_target} has no replicas while {self.key_canary} is {self.status.phase}: scaling it up"
+        )
         self.restamp = True
         self.end()
 
@@ -539,9 +616,20 @@ class _Tick:
                 self.copy_to_primary_again()
             self.event(f"New revision detected! Restarting analysis for {self.key_target}")
             self.canary_weight = 0
-            self.move(Trigger.PROMOTION_LOST, canary_weight=0, failed_checks=0, iterations=0, last_applied_spec=self.hash, tracked_configs=self.tracked.checksums)
+            self.move(
+                Trigger.PROMOTION_LOST,
+                canary_weight=0,
+                failed_checks=0,
+                iterations=0,
+                last_applied_spec=self.hash,
+                tracked_configs=self.tracked.checksums,
+            )
             self.end()
-        if self.phase in _PROMOTED_PHASES and self.hash == status.last_promoted_spec and not configs_changed(status.tracked_configs, self.tracked):
+        if (
+            self.phase in _PROMOTED_PHASES
+            and self.hash == status.last_promoted_spec
+            and not configs_changed(status.tracked_configs, self.tracked)
+        ):
             if not self.primary_runs(status.last_promoted_spec, status.tracked_configs):
                 self.copy_to_primary_again()
 
@@ -555,12 +643,19 @@ class _Tick:
         template = (primary.get("spec") or {}).get("template") or {}
         live_id = ((template.get("metadata") or {}).get("annotations") or {}).get(FLAGGER_ID)
         for reason in ("promote", "create"):
-            if live_id == derived_uuid("flagger-id", canary_uid(self.canary), revision, canonical_json(tracked or ()), reason):
+            if live_id == derived_uuid(
+                "flagger-id", canary_uid(self.canary), revision, canonical_json(tracked or ()), reason
+            ):
                 return True
         if revision != self.hash:
             return False
         want = primary_template(
-            self.target, label=self.label, value=self.value, tracked=self.tracked, flagger_id=str(live_id), selector_labels=self.settings.selector_labels
+            self.target,
+            label=self.label,
+            value=self.value,
+            tracked=self.tracked,
+            flagger_id=str(live_id),
+            selector_labels=self.settings.selector_labels,
         )
         return contains(template, want)
 
@@ -577,7 +672,9 @@ class _Tick:
         """A resting canary's target runs no pods (Flagger scales it to zero on every way to rest). A tick that
         wrote the resting status and died before the scale-down leaves it running: scale it down now."""
         status = self.status
-        resting = self.phase in _PROMOTED_PHASES or (self.phase is _FAILED and bool(status.last_promoted_spec) and self.recorded_weight == 0)
+        resting = self.phase in _PROMOTED_PHASES or (
+            self.phase is _FAILED and bool(status.last_promoted_spec) and self.recorded_weight == 0
+        )
         if not resting:
             return
         replicas = (self.target.get("spec") or {}).get("replicas", 1)
@@ -651,7 +748,14 @@ class _Tick:
         if spec_changed or configs_changed(status.tracked_configs, self.tracked):
             self.event(f"New revision detected! Restarting analysis for {self.key_target}")
             self.canary_weight = 0
-            self.move(Trigger.RESTART, canary_weight=0, failed_checks=0, iterations=0, last_applied_spec=self.hash, tracked_configs=self.tracked.checksums)
+            self.move(
+                Trigger.RESTART,
+                canary_weight=0,
+                failed_checks=0,
+                iterations=0,
+                last_applied_spec=self.hash,
+                tracked_configs=self.tracked.checksums,
+            )
             self.end()
 
     def gate_canary(self) -> None:
@@ -664,7 +768,9 @@ class _Tick:
 
     def skip_analysis(self) -> NoReturn:
         self.canary_weight = 0
-        self.event(f"Copying {self.key_target} template spec to {self.spec.target_ref.name}-primary.{self.canary.namespace}")
+        self.event(
+            f"Copying {self.key_target} template spec to {self.spec.target_ref.name}-primary.{self.canary.namespace}"
+        )
         self.promote = True
         self.scale_to = 0
         self.move(Trigger.SKIPPED)
@@ -712,13 +818,19 @@ class _Tick:
             self.event(f"Starting canary analysis for {self.key_target}")
             failed = self.run_hooks(HookType.PRE_ROLLOUT, _PROGRESSING)
             if failed is not None:
-                self.event(f"Halt {self.key_canary} advancement pre-rollout check {failed.name} failed {self.hook_message(failed)}", warning=True)
+                self.event(
+                    f"Halt {self.key_canary} advancement pre-rollout check {failed.name} failed {self.hook_message(failed)}",
+                    warning=True,
+                )
                 self.fail_check()
             return
         for hook in self.analysis.hooks(_ROLLOUT_HOOK):
             result = self.hook_result(hook, _PROGRESSING)
             if not result.ok:
-                self.event(f"Halt {self.key_canary} advancement external check {hook.name} failed {self.hook_message(hook)}", warning=True)
+                self.event(
+                    f"Halt {self.key_canary} advancement external check {hook.name} failed {self.hook_message(hook)}",
+                    warning=True,
+                )
                 self.fail_check()
         metrics = self.analysis.metrics
         while missing := [m for m in metrics if m.name not in self.obs.metrics]:
@@ -741,10 +853,13 @@ class _Tick:
         if next_step_weight(self.analysis, weight) > 0 and self.phase not in _PAST_TRAFFIC_STEPS:
             rejected = self.run_hooks(_TRAFFIC_HOOK, _PROGRESSING)
             if rejected is not None:
-                self.event(f"Halt {self.key_canary} advancement waiting for traffic increase approval {rejected.name}", warning=True)
+                self.event(
+                    f"Halt {self.key_canary} advancement waiting for traffic increase approval {rejected.name}",
+                    warning=True,
+                )
                 self.end()
         if weight < max_weight:
-            primary, canary = advance(self.analysis, 100 - weight, weight)
+            _, canary = advance(self.analysis, 100 - weight, weight)
             self.canary_weight = canary
             self.update(canary_weight=canary)
             self.event(f"Advance {self.key_canary} canary weight {canary}")
@@ -753,11 +868,15 @@ class _Tick:
         if rejected is not None:
             if self.phase != Phase.WAITING_PROMOTION:
                 self.move(Trigger.PROMOTION_GATE_CLOSED, canary_weight=0, iterations=self.analysis.iterations - 1)
-                self.event(f"Halt {self.key_canary} advancement waiting for promotion approval {rejected.name}", warning=True)
+                self.event(
+                    f"Halt {self.key_canary} advancement waiting for promotion approval {rejected.name}", warning=True
+                )
             else:
                 self.update(iterations=self.analysis.iterations - 1)
             return
-        self.event(f"Copying {self.key_target} template spec to {self.spec.target_ref.name}-primary.{self.canary.namespace}")
+        self.event(
+            f"Copying {self.key_target} template spec to {self.spec.target_ref.name}-primary.{self.canary.namespace}"
+        )
         self.promote = True
         self.move(Trigger.PROMOTE, canary_weight=weight, iterations=0)
 
@@ -783,7 +902,11 @@ class _Tick:
                 selector_labels=self.settings.selector_labels,
             )
             secret_copies = [(name, f"{name}-primary") for name in self.tracked.secrets]
-        for copy in render_config_copies(self.canary, self.tracked, self.settings.include_label_prefixes) if self.tracked.configmaps else ():
+        for copy in (
+            render_config_copies(self.canary, self.tracked, self.settings.include_label_prefixes)
+            if self.tracked.configmaps
+            else ()
+        ):
             kept = None if fresh else self.objects.get(("ConfigMap", ns, copy["metadata"]["name"]))
             if kept is not None:
                 copy.pop("data", None)
@@ -792,8 +915,14 @@ class _Tick:
             objects.append(copy)
         objects.append(
             render_primary_deployment(
-                self.canary, self.target, existing, label=self.label, value=self.value, template=template,
-                include_label_prefixes=self.settings.include_label_prefixes, owner=owner,
+                self.canary,
+                self.target,
+                existing,
+                label=self.label,
+                value=self.value,
+                template=template,
+                include_label_prefixes=self.settings.include_label_prefixes,
+                owner=owner,
             )
         )
         if self.stage < _STAGE_ALL:
@@ -828,21 +957,24 @@ class _Tick:
         else:
             next_due = next_due_time(self.canary)
             next_due_text = _format_time(next_due) if next_due else None
-        return build_frozen(Decision, {
-            "canary": self.canary,
-            "now": self.now_text,
-            "due": True,
-            "next_due": next_due_text,
-            "status": status,
-            "status_changed": changed or (status is not before and status != before),  # core fields differ: changed
-            "objects": tuple(objects),
-            "events": tuple(self.events),
-            "logs": tuple(self.logs),
-            "secret_copies": tuple(secret_copies),
-            "verdicts": tuple(self.verdicts),
-            "hooks": tuple(self.hook_outcomes),
-            "canary_weight": self.canary_weight if self.stage == _STAGE_ALL else None,
-        })
+        return build_frozen(
+            Decision,
+            {
+                "canary": self.canary,
+                "now": self.now_text,
+                "due": True,
+                "next_due": next_due_text,
+                "status": status,
+                "status_changed": changed or (status is not before and status != before),  # core fields differ: changed
+                "objects": tuple(objects),
+                "events": tuple(self.events),
+                "logs": tuple(self.logs),
+                "secret_copies": tuple(secret_copies),
+                "verdicts": tuple(self.verdicts),
+                "hooks": tuple(self.hook_outcomes),
+                "canary_weight": self.canary_weight if self.stage == _STAGE_ALL else None,
+            },
+        )
 
     def conditions(self, status: CanaryStatus) -> tuple[Condition, ...]:
         phase = _PHASES.get(status.phase, _NONE)
@@ -854,5 +986,7 @@ class _Tick:
                 break
         if previous is not None and previous.status == cond_status and previous.reason == reason:
             return tuple(self.canary.status.conditions or ())
-        transition_time = previous.last_transition_time if previous is not None and previous.status == cond_status else self.now_text
+        transition_time = (
+            previous.last_transition_time if previous is not None and previous.status == cond_status else self.now_text
+        )
         return (Condition("Promoted", cond_status, reason, message, self.now_text, transition_time),)

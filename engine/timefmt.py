@@ -9,18 +9,18 @@ years) and for a tick count of the longest scenario; EARLIEST is the Unix epoch 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from .errors import SpecError
 
-EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
-LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 TIME_EXAMPLE = "2026-11-27T10:00:00Z"
 
 
 def format_time(moment: datetime) -> str:
-    m = moment.astimezone(timezone.utc)
+    m = moment.astimezone(UTC)
     return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
 
 
@@ -41,7 +41,7 @@ def read_time(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         in_range = EARLIEST <= value <= LATEST
     except (ValueError, OverflowError):  # OverflowError: year 1 with a positive offset is before year 1 in UTC
         raise ValueError(f"must be an RFC 3339 time like {TIME_EXAMPLE}, got {text!r}") from None

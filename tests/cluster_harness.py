@@ -15,21 +15,21 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
+from kube_emulator import KubeEmulator
 
 from cronjob.cli import main
 from cronjob.yamlio import load_documents, load_single
-from kube_emulator import KubeEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "seed"
 DEPLOY_CRDS = ROOT / "cronjob" / "deploy" / "base" / "crds"
 SMI_CRD = ROOT / "fixtures" / "crds" / "smi-istio-adapter-0.14.0.yaml"
-START = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 NEW_IMAGE = "quay.io/stefanprodan/podinfo:1.7.1"
 
 
@@ -41,7 +41,10 @@ def hpa_v2(hpa: dict[str, Any]) -> dict[str, Any]:
     for metric in out["spec"].get("metrics") or []:
         resource = metric.get("resource") or {}
         if "targetAverageUtilization" in resource:
-            resource = {"name": resource["name"], "target": {"type": "Utilization", "averageUtilization": resource["targetAverageUtilization"]}}
+            resource = {
+                "name": resource["name"],
+                "target": {"type": "Utilization", "averageUtilization": resource["targetAverageUtilization"]},
+            }
         metrics.append({**metric, "resource": resource})
     out["spec"]["metrics"] = metrics
     return out
@@ -87,7 +90,7 @@ class SeedCluster:
         self.prometheus_url = prometheus_url
         self.hook_url = hook_url
 
-    def install(self) -> "SeedCluster":
+    def install(self) -> SeedCluster:
         for path in sorted(DEPLOY_CRDS.glob("*.yaml")):
             self.emulator.install_crds_from(path)
         self.emulator.install_crds_from(SMI_CRD)
@@ -108,8 +111,18 @@ class SeedCluster:
     # -- running the tick ------------------------------------------------------------------------------
     def args(self, *extra: str, no_lease: bool = True) -> list[str]:
         return [
-            "tick", "--once", "--kubeconfig", self.kubeconfig, "--mesh-provider", "smi:istio", "--prometheus", self.prometheus_url,
-            "--request-timeout", "2s", *(["--no-lease"] if no_lease else []), *extra,
+            "tick",
+            "--once",
+            "--kubeconfig",
+            self.kubeconfig,
+            "--mesh-provider",
+            "smi:istio",
+            "--prometheus",
+            self.prometheus_url,
+            "--request-timeout",
+            "2s",
+            *(["--no-lease"] if no_lease else []),
+            *extra,
         ]
 
     def tick(self, *extra: str, no_lease: bool = True) -> TickRun:
@@ -121,7 +134,11 @@ class SeedCluster:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         return subprocess.Popen(
             [sys.executable, "-m", "cronjob.cli", *self.args(*extra, no_lease=no_lease)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
 
     # -- reading the cluster -----------------------------------------------------------------------------

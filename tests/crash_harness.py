@@ -195,7 +195,7 @@ class HookServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 try:
                     payload = json.loads(body or b"{}")
@@ -244,7 +244,9 @@ class HookServer:
 # Observable history
 
 
-Entry = tuple[str, ...]  # ("weight", "30") | ("image", image) | ("phase", phase) | ("event", name, message, decision time)
+Entry = tuple[
+    str, ...
+]  # ("weight", "30") | ("image", image) | ("phase", phase) | ("event", name, message, decision time)
 
 
 class Recorder:
@@ -390,8 +392,13 @@ def fingerprint(snapshot: EmulatorSnapshot) -> str:
         for (group, plural), stored in snapshot.objects.items()
         for (namespace, name), obj in stored.items()
     }
-    rollouts = {f"{ns}/{name}": [generation, started.isoformat()] for (ns, name), (generation, started) in snapshot.rollouts.items()}
-    return json.dumps({"now": snapshot.now.isoformat(), "objects": objects, "rollouts": rollouts}, sort_keys=True, default=str)
+    rollouts = {
+        f"{ns}/{name}": [generation, started.isoformat()]
+        for (ns, name), (generation, started) in snapshot.rollouts.items()
+    }
+    return json.dumps(
+        {"now": snapshot.now.isoformat(), "objects": objects, "rollouts": rollouts}, sort_keys=True, default=str
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -445,7 +452,11 @@ class Baseline:
         labels = self.action_ids(tick)
         out = []
         for landed in range(len(labels) + 1):
-            ids = [f"{self.scenario.name}-tick{tick}-{when}-{labels[i]}" for when, i in (("after", landed - 1), ("before", landed)) if 0 <= i < len(labels)]
+            ids = [
+                f"{self.scenario.name}-tick{tick}-{when}-{labels[i]}"
+                for when, i in (("after", landed - 1), ("before", landed))
+                if 0 <= i < len(labels)
+            ]
             point = KillPoint(landed, "before") if landed < len(labels) else KillPoint(landed - 1, "after")
             out.append((ids, point))
         return out
@@ -497,11 +508,18 @@ class Lab:
         self.emulator.on_commit(None)
         self.emulator.restore(self.empty)
         self.hooks.answers = {}
-        cluster = SeedCluster(self.emulator, self.workdir, self.prometheus[scenario.metrics], self.hooks.url("load-test")).install()
+        cluster = SeedCluster(
+            self.emulator, self.workdir, self.prometheus[scenario.metrics], self.hooks.url("load-test")
+        ).install()
         if scenario.failing_pre_rollout:
             self.hooks.answers["pre-rollout"] = 500
             canary = cluster.canary()
-            hook = {"name": "pre-rollout-check", "type": "pre-rollout", "url": self.hooks.url("pre-rollout"), "timeout": "5s"}
+            hook = {
+                "name": "pre-rollout-check",
+                "type": "pre-rollout",
+                "url": self.hooks.url("pre-rollout"),
+                "timeout": "5s",
+            }
             canary["spec"]["canaryAnalysis"]["webhooks"] = [hook, *canary["spec"]["canaryAnalysis"]["webhooks"]]
             self.emulator.replace(canary)
         self.cluster, self.scenario = cluster, scenario
@@ -517,7 +535,12 @@ class Lab:
         return self.cluster.args("--concurrency", "1", *lease_args, *extra, no_lease=not lease)
 
     def run_job(
-        self, *, kill_at: KillPoint | None = None, before_action: Interleave | None = None, extra: tuple[str, ...] = (), lease: bool = True,
+        self,
+        *,
+        kill_at: KillPoint | None = None,
+        before_action: Interleave | None = None,
+        extra: tuple[str, ...] = (),
+        lease: bool = True,
         holder: str | None = None,
     ) -> JobRun:
         """`cronary tick --once` in process, maybe killed at `kill_at`. Each Job is its own pod (its own Lease
@@ -570,13 +593,17 @@ class Lab:
             assert run.exit_code == 0 and not run.killed, f"{scenario.name} tick {tick} failed unkilled:\n{run.output}"
             base.actions[tick] = run.actions
             status = base.after[tick] = self.status()
-            base.timeline.append(f"tick {tick}: {status.get('phase')} weight {status.get('canaryWeight')} actions {run.actions}")
+            base.timeline.append(
+                f"tick {tick}: {status.get('phase')} weight {status.get('canaryWeight')} actions {run.actions}"
+            )
             self.emulator.advance(INTERVAL)
             if self.resting():
                 base.last_tick = tick
                 break
         else:
-            raise AssertionError(f"{scenario.name}: the unkilled rollout did not rest in {MAX_TICKS} ticks:\n" + "\n".join(base.timeline))
+            raise AssertionError(
+                f"{scenario.name}: the unkilled rollout did not rest in {MAX_TICKS} ticks:\n" + "\n".join(base.timeline)
+            )
         self.prepare(base.last_tick + 1)
         self._mark(base, base.last_tick + 1)  # the state at rest: a replay that gets here has converged
         base.entries, base.calls = list(self.recorder.entries), self.hooks.calls()
@@ -603,9 +630,13 @@ class Lab:
         for n in range(start, MAX_TICKS + 1):
             if n > start:
                 self.prepare(n)
-                if converge and n > last_disrupted and base.fingerprints.get(n) == fingerprint(self.emulator.snapshot()):
-                    self.recorder.entries.extend(base.entries[base.entries_at[n]:])
-                    self.hooks.set_log(self.hooks.calls() + base.calls[base.calls_at[n]:])
+                if (
+                    converge
+                    and n > last_disrupted
+                    and base.fingerprints.get(n) == fingerprint(self.emulator.snapshot())
+                ):
+                    self.recorder.entries.extend(base.entries[base.entries_at[n] :])
+                    self.hooks.set_log(self.hooks.calls() + base.calls[base.calls_at[n] :])
                     log.append(f"tick {n}: the store is the unkilled run's before this tick; its rest is spliced on")
                     ended = "converged"
                     break
@@ -619,7 +650,9 @@ class Lab:
                 log.append(f"tick {n}: {self.describe(self.run_job())}")
             self.emulator.advance(INTERVAL)
             calls = self.hooks.calls()
-            if n >= last_disrupted and (reference.dead_ends(History.of(self.recorder.entries, calls)) or contradicting_keys(calls)):
+            if n >= last_disrupted and (
+                reference.dead_ends(History.of(self.recorder.entries, calls)) or contradicting_keys(calls)
+            ):
                 ended = f"diverged at tick {n}; stopped there"
                 break
         else:
@@ -706,5 +739,3 @@ def lease_free(emulator: KubeEmulator, namespace: str = LEASE_NAMESPACE, name: s
 
 def escape_path(path: str) -> str:
     return re.escape(path) + "$"
-
-

@@ -37,7 +37,7 @@ class GitOpsRepo:
         self.tick_number = 0
 
     # -- the team's side -------------------------------------------------------------------------------------
-    def seed(self, **analysis: Any) -> "GitOpsRepo":
+    def seed(self, **analysis: Any) -> GitOpsRepo:
         canary = load_single(str(SEED / "podinfo-canary.yaml"))
         for hook in canary["spec"]["canaryAnalysis"].get("webhooks") or []:
             hook["url"] = self.hook_url
@@ -85,9 +85,27 @@ class GitOpsRepo:
 
     def args(self, *extra: str, cache: str = "cronary-cache") -> list[str]:
         return [
-            "tick", "--git-repo", self.remote, "--git-branch", "main", "--git-path", "cronary", "--git-cache", str(self.tmp / cache),
-            "--no-cluster", "--git-manifests", "apps", "--sync-delay", "0s", "--mesh-provider", "smi:istio",
-            "--prometheus", self.prometheus_url, "--now", self.now.strftime("%Y-%m-%dT%H:%M:%SZ"), *extra,
+            "tick",
+            "--git-repo",
+            self.remote,
+            "--git-branch",
+            "main",
+            "--git-path",
+            "cronary",
+            "--git-cache",
+            str(self.tmp / cache),
+            "--no-cluster",
+            "--git-manifests",
+            "apps",
+            "--sync-delay",
+            "0s",
+            "--mesh-provider",
+            "smi:istio",
+            "--prometheus",
+            self.prometheus_url,
+            "--now",
+            self.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            *extra,
         ]
 
     def tick(self, *extra: str) -> TickRun:

@@ -38,7 +38,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path as FsPath
@@ -59,7 +59,18 @@ STRATEGIC = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 
 # metadata the server owns or that identifies the object: never a tracked field, never taken from a write
-IDENTITY = ("name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds")
+IDENTITY = (
+    "name",
+    "namespace",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "managedFields",
+    "selfLink",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+)
 VERBS = ["create", "delete", "get", "list", "patch", "update"]
 SUBRESOURCE_VERBS = ["get", "patch", "update"]
 NAME_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
@@ -70,15 +81,25 @@ NAME_MESSAGE = (
 )
 OPTIMISTIC_LOCK = "the object has been modified; please apply your changes to the latest version and try again"
 REASONS = {
-    400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed", 409: "Conflict",
-    410: "Expired", 415: "UnsupportedMediaType", 422: "Invalid", 429: "TooManyRequests", 500: "InternalError",
-    503: "ServiceUnavailable", 504: "Timeout",
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    410: "Expired",
+    415: "UnsupportedMediaType",
+    422: "Invalid",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+    504: "Timeout",
 }
 
 
 def timestamp(moment: datetime) -> str:
     """RFC 3339 with seconds, as the API server writes `creationTimestamp` and `managedFields[].time`."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -140,7 +161,14 @@ class ApiError(Exception):
         self.code, self.reason, self.message, self.details = code, reason, message, details
 
     def status(self) -> Json:
-        body: Json = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": self.message, "reason": self.reason}
+        body: Json = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+        }
         if self.details:
             body["details"] = self.details
         body["code"] = self.code
@@ -346,7 +374,12 @@ def selector_string(selector: Mapping[str, Any] | None) -> str:
     parts = [(k, f"{k}={v}") for k, v in (selector.get("matchLabels") or {}).items()]
     for expr in selector.get("matchExpressions") or []:
         key, op, values = expr.get("key"), expr.get("operator"), ",".join(sorted(expr.get("values") or []))
-        text = {"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})", "Exists": f"{key}", "DoesNotExist": f"!{key}"}[op]
+        text = {
+            "In": f"{key} in ({values})",
+            "NotIn": f"{key} notin ({values})",
+            "Exists": f"{key}",
+            "DoesNotExist": f"!{key}",
+        }[op]
         parts.append((key, text))
     return ",".join(text for _, text in sorted(parts))
 
@@ -416,24 +449,58 @@ class ResourceType:
         return out
 
     def discovery(self, version: str) -> list[Json]:
-        main: Json = {"name": self.plural, "singularName": self.singular, "namespaced": self.namespaced, "kind": self.kind, "verbs": VERBS}
+        main: Json = {
+            "name": self.plural,
+            "singularName": self.singular,
+            "namespaced": self.namespaced,
+            "kind": self.kind,
+            "verbs": VERBS,
+        }
         if self.short_names:
             main["shortNames"] = list(self.short_names)
         if self.categories:
             main["categories"] = list(self.categories)
         entries = [main]
         for sub in sorted(self.subresources.get(version, ())):
-            entry: Json = {"name": f"{self.plural}/{sub}", "singularName": "", "namespaced": self.namespaced, "kind": self.kind, "verbs": SUBRESOURCE_VERBS}
+            entry: Json = {
+                "name": f"{self.plural}/{sub}",
+                "singularName": "",
+                "namespaced": self.namespaced,
+                "kind": self.kind,
+                "verbs": SUBRESOURCE_VERBS,
+            }
             if sub == "scale":
                 entry.update(group="autoscaling", version="v1", kind="Scale")
             entries.append(entry)
         return entries
 
 
-def _builtin(group: str, version: str, plural: str, kind: str, *, namespaced: bool = True, subresources: tuple[str, ...] = (), short: tuple[str, ...] = (), categories: tuple[str, ...] = (), generation: bool = False) -> ResourceType:
+def _builtin(
+    group: str,
+    version: str,
+    plural: str,
+    kind: str,
+    *,
+    namespaced: bool = True,
+    subresources: tuple[str, ...] = (),
+    short: tuple[str, ...] = (),
+    categories: tuple[str, ...] = (),
+    generation: bool = False,
+) -> ResourceType:
     return ResourceType(
-        group, plural, kind.lower(), kind, namespaced, (version,), version, {version: frozenset(subresources)}, short, categories,
-        builtin=True, has_generation=generation, unconditional_update=True,
+        group,
+        plural,
+        kind.lower(),
+        kind,
+        namespaced,
+        (version,),
+        version,
+        {version: frozenset(subresources)},
+        short,
+        categories,
+        builtin=True,
+        has_generation=generation,
+        unconditional_update=True,
     )
 
 
@@ -444,8 +511,26 @@ BUILTINS = (
     _builtin("", "v1", "pods", "Pod", subresources=("status",), short=("po",), categories=("all",)),
     _builtin("", "v1", "secrets", "Secret"),
     _builtin("", "v1", "services", "Service", subresources=("status",), short=("svc",), categories=("all",)),
-    _builtin("apps", "v1", "deployments", "Deployment", subresources=("scale", "status"), short=("deploy",), categories=("all",), generation=True),
-    _builtin("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", subresources=("status",), short=("hpa",), categories=("all",), generation=True),
+    _builtin(
+        "apps",
+        "v1",
+        "deployments",
+        "Deployment",
+        subresources=("scale", "status"),
+        short=("deploy",),
+        categories=("all",),
+        generation=True,
+    ),
+    _builtin(
+        "autoscaling",
+        "v2",
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        subresources=("status",),
+        short=("hpa",),
+        categories=("all",),
+        generation=True,
+    ),
     _builtin("coordination.k8s.io", "v1", "leases", "Lease"),
 )
 
@@ -458,13 +543,25 @@ def crd_resource(manifest: Mapping[str, Any]) -> ResourceType:
     spec, names = manifest["spec"], manifest["spec"]["names"]
     shared = set((spec.get("subresources") or {}).keys())
     versions = spec.get("versions") or [{"name": spec["version"], "served": True, "storage": True}]
-    served = {v["name"]: frozenset((shared | set((v.get("subresources") or {}).keys())) & {"status"}) for v in versions if v.get("served", True)}
+    served = {
+        v["name"]: frozenset((shared | set((v.get("subresources") or {}).keys())) & {"status"})
+        for v in versions
+        if v.get("served", True)
+    }
     if not served:
         raise ValueError(f"CustomResourceDefinition {manifest['metadata']['name']} serves no version")
     storage = next((v["name"] for v in versions if v.get("storage")), versions[0]["name"])
     return ResourceType(
-        spec["group"], names["plural"], names.get("singular") or names["kind"].lower(), names["kind"], spec.get("scope", "Namespaced") == "Namespaced",
-        tuple(sorted(served, key=version_priority)), storage, served, tuple(names.get("shortNames") or ()), tuple(names.get("categories") or ()),
+        spec["group"],
+        names["plural"],
+        names.get("singular") or names["kind"].lower(),
+        names["kind"],
+        spec.get("scope", "Namespaced") == "Namespaced",
+        tuple(sorted(served, key=version_priority)),
+        storage,
+        served,
+        tuple(names.get("shortNames") or ()),
+        tuple(names.get("categories") or ()),
     )
 
 
@@ -523,8 +620,12 @@ class Entry:
 
     def as_json(self) -> Json:
         out: Json = {
-            "manager": self.manager.name, "operation": self.manager.operation, "apiVersion": self.manager.api_version,
-            "time": self.time, "fieldsType": "FieldsV1", "fieldsV1": to_fields_v1(self.fields),
+            "manager": self.manager.name,
+            "operation": self.manager.operation,
+            "apiVersion": self.manager.api_version,
+            "time": self.time,
+            "fieldsType": "FieldsV1",
+            "fieldsV1": to_fields_v1(self.fields),
         }
         if self.manager.subresource:
             out["subresource"] = self.manager.subresource
@@ -552,14 +653,20 @@ def _with_entry(entries: list[Entry], entry: Entry) -> list[Entry]:
     return [e for e in out if e.fields]
 
 
-def update_ownership(entries: list[Entry], before: Json, after: Json, full_after: Json, who: Manager, now: str) -> list[Entry]:
+def update_ownership(
+    entries: list[Entry], before: Json, after: Json, full_after: Json, who: Manager, now: str
+) -> list[Entry]:
     """An Update (POST, PUT, non-apply PATCH) never conflicts: its manager takes the fields whose value it set
     or changed, other managers lose them, and fields that no longer exist are owned by nobody."""
     old, new = leaves(before), leaves(after)
     changed = {path for path, value in new.items() if old.get(path, MISSING) != value}
     kept = []
     for entry in entries:
-        fields = frozenset(p for p in entry.fields if get_path(full_after, p) is not MISSING and not any(overlaps(p, c) for c in changed))
+        fields = frozenset(
+            p
+            for p in entry.fields
+            if get_path(full_after, p) is not MISSING and not any(overlaps(p, c) for c in changed)
+        )
         kept.append(dc_replace(entry, fields=fields))
     mine = next((e for e in kept if e.manager.ident == who.ident), None)
     if not changed:
@@ -570,7 +677,10 @@ def update_ownership(entries: list[Entry], before: Json, after: Json, full_after
 
 def conflict_error(conflicts: list[tuple[Manager, Path]]) -> ApiError:
     """409 in the real server's words: `Apply failed with 1 conflict: conflict with "kubectl" using apps/v1: .spec.replicas`."""
-    causes = [{"type": "FieldManagerConflict", "message": f"conflict with {who.printed()}", "field": field_text(path)} for who, path in conflicts]
+    causes = [
+        {"type": "FieldManagerConflict", "message": f"conflict with {who.printed()}", "field": field_text(path)}
+        for who, path in conflicts
+    ]
     if len(conflicts) == 1:
         who, path = conflicts[0]
         text = f"conflict with {who.printed()}: {field_text(path)}"
@@ -584,7 +694,9 @@ def conflict_error(conflicts: list[tuple[Manager, Path]]) -> ApiError:
     return ApiError(409, "Conflict", f"Apply failed with {len(conflicts)} conflict{plural}: {text}", {"causes": causes})
 
 
-def find_conflicts(live: Json, merged: Json, applied: Iterable[Path], others: Iterable[Entry]) -> list[tuple[Manager, Path]]:
+def find_conflicts(
+    live: Json, merged: Json, applied: Iterable[Path], others: Iterable[Entry]
+) -> list[tuple[Manager, Path]]:
     """Fields other managers own whose value the apply would change."""
     return [
         (entry.manager, owned)
@@ -594,7 +706,9 @@ def find_conflicts(live: Json, merged: Json, applied: Iterable[Path], others: It
     ]
 
 
-def apply_ownership(live: Json, config: Json, entries: list[Entry], who: Manager, force: bool, now: str) -> tuple[Json, list[Entry]]:
+def apply_ownership(
+    live: Json, config: Json, entries: list[Entry], who: Manager, force: bool, now: str
+) -> tuple[Json, list[Entry]]:
     """Server-side apply of `config` (already limited to what this endpoint may change) onto `live`.
 
     Maps merge, lists are atomic. A field another manager owns whose value would change is a conflict unless
@@ -628,7 +742,9 @@ def apply_ownership(live: Json, config: Json, entries: list[Entry], who: Manager
 class Target:
     """What a URL addresses: a discovery document, or a resource (collection, object, or subresource)."""
 
-    discovery: tuple[str, ...] | None = None  # ("api",), ("api", "v1"), ("apis",), ("apis", g), ("apis", g, v), ("version",)
+    discovery: tuple[str, ...] | None = (
+        None  # ("api",), ("api", "v1"), ("apis",), ("apis", g), ("apis", g, v), ("version",)
+    )
     group: str | None = None
     version: str | None = None
     plural: str | None = None
@@ -642,10 +758,12 @@ class Target:
             return None
         named = self.name is not None
         return {
-            "GET": "get" if named else "list", "POST": "create", "PUT": "update", "PATCH": "patch",
+            "GET": "get" if named else "list",
+            "POST": "create",
+            "PUT": "update",
+            "PATCH": "patch",
             "DELETE": "delete" if named else "deletecollection",
         }.get(method)
-
 
 
 @dataclass(frozen=True)
@@ -685,7 +803,15 @@ def parse_path(path: str) -> Target | None:
     if len(rest) > 3:
         return None
     name, subresource = (rest[1] if len(rest) > 1 else None), (rest[2] if len(rest) > 2 else None)
-    return Target(group=group, version=version, plural=rest[0], namespace=namespace, name=name, subresource=subresource, namespaced_path=namespaced)
+    return Target(
+        group=group,
+        version=version,
+        plural=rest[0],
+        namespace=namespace,
+        name=name,
+        subresource=subresource,
+        namespaced_path=namespaced,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -745,7 +871,7 @@ class KubeEmulator:
         self._ca: Any = None  # trustme.CA while serving TLS
         self._tls_dir: tempfile.TemporaryDirectory[str] | None = None
         self._lock = threading.RLock()
-        self._now = self._utc(now or datetime.now(timezone.utc))
+        self._now = self._utc(now or datetime.now(UTC))
         self._rv = 0
         self._types: dict[tuple[str, str], ResourceType] = {}
         self._objects: dict[tuple[str, str], dict[tuple[str, str], Json]] = {}
@@ -771,7 +897,9 @@ class KubeEmulator:
             self._server = _Server(("127.0.0.1", 0), _Handler, self)
             if self.tls:
                 self._server.socket = self._tls_context().wrap_socket(self._server.socket, server_side=True)
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.005}, name="kube-emulator", daemon=True)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.005}, name="kube-emulator", daemon=True
+            )
             self._thread.start()
         return self
 
@@ -846,7 +974,7 @@ class KubeEmulator:
     def _utc(moment: datetime) -> datetime:
         if moment.tzinfo is None:
             raise ValueError("the emulator clock needs a timezone-aware datetime")
-        return moment.astimezone(timezone.utc)
+        return moment.astimezone(UTC)
 
     @property
     def now(self) -> datetime:
@@ -867,10 +995,14 @@ class KubeEmulator:
         if self.ca_file is not None:
             cluster["certificate-authority"] = self.ca_file
         config = {
-            "apiVersion": "v1", "kind": "Config", "preferences": {},
+            "apiVersion": "v1",
+            "kind": "Config",
+            "preferences": {},
             "clusters": [{"name": "emulator", "cluster": cluster}],
             "users": [{"name": "emulator", "user": {"token": self.token} if self.token else {}}],
-            "contexts": [{"name": "emulator", "context": {"cluster": "emulator", "user": "emulator", "namespace": "default"}}],
+            "contexts": [
+                {"name": "emulator", "context": {"cluster": "emulator", "user": "emulator", "namespace": "default"}}
+            ],
             "current-context": "emulator",
         }
         FsPath(path).write_text(json.dumps(config, indent=2), encoding="utf-8")
@@ -957,7 +1089,11 @@ class KubeEmulator:
         """Objects of one kind (all namespaces when `namespace` is None), by namespace and name."""
         with self._lock:
             rt, version = self._type_by_kind(api_version, kind)
-            return [self._present(rt, version, obj) for key, obj in sorted(self._objects[rt.key].items()) if namespace is None or key[0] == namespace]
+            return [
+                self._present(rt, version, obj)
+                for key, obj in sorted(self._objects[rt.key].items())
+                if namespace is None or key[0] == namespace
+            ]
 
     def replace(self, manifest: Mapping[str, Any]) -> Json:
         """Overwrite an object as another writer would, ignoring its `resourceVersion` and subresource rules
@@ -970,7 +1106,11 @@ class KubeEmulator:
             if old is None:
                 raise rt.not_found(meta["name"])
             who = Manager("kubectl-replace", "Update", rt.api_version(version))
-            return self._present(rt, version, self._commit(rt, version, key, old, drop_nulls(copy.deepcopy(dict(manifest))), who, bump=True))
+            return self._present(
+                rt,
+                version,
+                self._commit(rt, version, key, old, drop_nulls(copy.deepcopy(dict(manifest))), who, bump=True),
+            )
 
     def delete(self, api_version: str, kind: str, namespace: str | None, name: str) -> None:
         with self._lock:
@@ -990,7 +1130,15 @@ class KubeEmulator:
         """Tell the `on_commit` callback (under the lock, so commits arrive in the order they landed)."""
         callback = self._commit_callback
         if callback is not None:
-            callback(Commit(rt.group, rt.plural, key[0], key[1], None if stored is None else self._present(rt, rt.storage_version, stored)))
+            callback(
+                Commit(
+                    rt.group,
+                    rt.plural,
+                    key[0],
+                    key[1],
+                    None if stored is None else self._present(rt, rt.storage_version, stored),
+                )
+            )
 
     # -- snapshots ------------------------------------------------------------------------------------------
     def snapshot(self) -> EmulatorSnapshot:
@@ -999,7 +1147,11 @@ class KubeEmulator:
         part of it."""
         with self._lock:
             return EmulatorSnapshot(
-                copy.deepcopy(self._objects), self._rv, self._now, dict(self._rollouts), dict(self._types),
+                copy.deepcopy(self._objects),
+                self._rv,
+                self._now,
+                dict(self._rollouts),
+                dict(self._types),
                 tuple(dc_replace(fault) for fault in self._faults),
             )
 
@@ -1026,7 +1178,11 @@ class KubeEmulator:
             for key, dep in sorted(self._objects[rt.key].items()):
                 if self._rollout_finished(dep):
                     continue
-                status = self._rollout_in_progress(key, dep) if key in held and self._replicas(dep) else self._rollout_complete(dep)
+                status = (
+                    self._rollout_in_progress(key, dep)
+                    if key in held and self._replicas(dep)
+                    else self._rollout_complete(dep)
+                )
                 if status != dep.get("status"):
                     who = Manager("kube-controller-manager", "Update", "apps/v1", "status")
                     self._commit(rt, "v1", key, dep, {**copy.deepcopy(dep), "status": status}, who, "status")
@@ -1037,15 +1193,23 @@ class KubeEmulator:
 
     def _rollout_finished(self, dep: Json) -> bool:
         status, desired = dep.get("status") or {}, self._replicas(dep)
-        available = any(c.get("type") == "Available" and c.get("status") == "True" for c in status.get("conditions") or [])
-        counts = all(int(status.get(k) or 0) == desired for k in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas"))
+        available = any(
+            c.get("type") == "Available" and c.get("status") == "True" for c in status.get("conditions") or []
+        )
+        counts = all(
+            int(status.get(k) or 0) == desired
+            for k in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")
+        )
         return status.get("observedGeneration") == dep["metadata"].get("generation") and counts and available
 
     def _rollout_complete(self, dep: Json) -> Json:
         desired = self._replicas(dep)
         return {
             "observedGeneration": dep["metadata"].get("generation", 1),
-            "replicas": desired, "updatedReplicas": desired, "readyReplicas": desired, "availableReplicas": desired,
+            "replicas": desired,
+            "updatedReplicas": desired,
+            "readyReplicas": desired,
+            "availableReplicas": desired,
             "conditions": [
                 {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
                 {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"},
@@ -1056,38 +1220,87 @@ class KubeEmulator:
         generation = dep["metadata"].get("generation", 1)
         current = dep.get("status") or {}
         conditions = {c.get("type"): c for c in current.get("conditions") or []}
-        if current.get("observedGeneration") == generation and (conditions.get("Progressing") or {}).get("reason") == "ProgressDeadlineExceeded":
+        if (
+            current.get("observedGeneration") == generation
+            and (conditions.get("Progressing") or {}).get("reason") == "ProgressDeadlineExceeded"
+        ):
             return current  # already reported; unchanged until the next rollout
         started_generation, started = self._rollouts.get(key, (None, self._now))
         if started_generation != generation:
             started = self._now
             self._rollouts[key] = (generation, started)
         stamp = timestamp(started)
-        progressing = {"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated", "lastUpdateTime": stamp, "lastTransitionTime": stamp}
+        progressing = {
+            "type": "Progressing",
+            "status": "True",
+            "reason": "ReplicaSetUpdated",
+            "lastUpdateTime": stamp,
+            "lastTransitionTime": stamp,
+        }
         deadline = int((dep.get("spec") or {}).get("progressDeadlineSeconds") or 600)
         if self._now - started > timedelta(seconds=deadline):
             progressing.update(status="False", reason="ProgressDeadlineExceeded", lastUpdateTime=timestamp(self._now))
         return {
-            "observedGeneration": generation, "replicas": self._replicas(dep), "updatedReplicas": 0, "availableReplicas": 0,
+            "observedGeneration": generation,
+            "replicas": self._replicas(dep),
+            "updatedReplicas": 0,
+            "availableReplicas": 0,
             "conditions": [
-                {"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable", "lastUpdateTime": stamp, "lastTransitionTime": stamp},
+                {
+                    "type": "Available",
+                    "status": "False",
+                    "reason": "MinimumReplicasUnavailable",
+                    "lastUpdateTime": stamp,
+                    "lastTransitionTime": stamp,
+                },
                 progressing,
             ],
         }
 
     # -- faults and the request log ---------------------------------------------------------------------------
-    def fail(self, *, method: str | None = None, path: str = ".*", status: int = 500, times: int = 1, delay: float = 0.0, reason: str | None = None) -> None:
+    def fail(
+        self,
+        *,
+        method: str | None = None,
+        path: str = ".*",
+        status: int = 500,
+        times: int = 1,
+        delay: float = 0.0,
+        reason: str | None = None,
+    ) -> None:
         """The next `times` requests matching `method` and the `path` regex (re.search, no query string) sleep
         `delay` seconds, then get `status` with a Status body; `status=0` answers normally after the delay."""
         with self._lock:
-            self._faults.append(_Fault(method.upper() if method else None, re.compile(path), status, times, delay, reason))
+            self._faults.append(
+                _Fault(method.upper() if method else None, re.compile(path), status, times, delay, reason)
+            )
 
-    def serve_raw(self, body: bytes, *, method: str | None = "GET", path: str = ".*", status: int = 200, content_type: str = "application/json", times: int = 1) -> None:
+    def serve_raw(
+        self,
+        body: bytes,
+        *,
+        method: str | None = "GET",
+        path: str = ".*",
+        status: int = 200,
+        content_type: str = "application/json",
+        times: int = 1,
+    ) -> None:
         """The next `times` requests matching `method` and the `path` regex get exactly `body` (with `status` and
         `content_type`) instead of what the store would answer: a broken API server or a proxy in front of it
         (`{"items": [1, 2]}`, a bare JSON list, an HTML page). Every other request is served as strictly as ever."""
         with self._lock:
-            self._faults.append(_Fault(method.upper() if method else None, re.compile(path), status, times, 0.0, None, bytes(body), content_type))
+            self._faults.append(
+                _Fault(
+                    method.upper() if method else None,
+                    re.compile(path),
+                    status,
+                    times,
+                    0.0,
+                    None,
+                    bytes(body),
+                    content_type,
+                )
+            )
 
     def on_request(self, callback: Callable[[RecordedRequest], None] | None) -> None:
         """Call `callback` (holding no lock) before each request is handled; `status_code` is 0 then."""
@@ -1129,9 +1342,20 @@ class KubeEmulator:
         content_type = (handler.headers.get("Content-Type") or "").split(";")[0].strip().lower() or None
         target = parse_path(split.path)
         record = RecordedRequest(
-            method, split.path, query, content_type, query.get("fieldManager"),
-            target.group if target else None, target.plural if target else None, target.subresource if target else None,
-            target.namespace if target else None, target.name if target else None, target.verb(method) if target else None, False, 0, body,
+            method,
+            split.path,
+            query,
+            content_type,
+            query.get("fieldManager"),
+            target.group if target else None,
+            target.plural if target else None,
+            target.subresource if target else None,
+            target.namespace if target else None,
+            target.name if target else None,
+            target.verb(method) if target else None,
+            False,
+            0,
+            body,
         )
         with self._lock:
             self.in_flight += 1
@@ -1142,7 +1366,9 @@ class KubeEmulator:
             with self._lock:
                 self.in_flight -= 1
 
-    def _handle_counted(self, handler: BaseHTTPRequestHandler, record: RecordedRequest, target: Target | None, body: bytes) -> None:
+    def _handle_counted(
+        self, handler: BaseHTTPRequestHandler, record: RecordedRequest, target: Target | None, body: bytes
+    ) -> None:
         if not self._authorized(handler.headers.get("Authorization")):
             reply: _Reply | None = _Reply(401, ApiError(401, "Unauthorized", "Unauthorized").status())
         else:
@@ -1154,7 +1380,9 @@ class KubeEmulator:
             self._requests.append(dc_replace(record, created=reply.created, status_code=reply.status))
         self._send(handler, reply)
 
-    def _respond(self, record: RecordedRequest, target: Target | None, body: bytes, user_agent: str | None) -> _Reply | None:
+    def _respond(
+        self, record: RecordedRequest, target: Target | None, body: bytes, user_agent: str | None
+    ) -> _Reply | None:
         try:
             if self._callback is not None:
                 self._callback(record)
@@ -1166,7 +1394,11 @@ class KubeEmulator:
                     return _Reply(fault.status, {}, encoded=fault.raw, content_type=fault.content_type)
                 if fault.status:
                     reason = fault.reason or REASONS.get(fault.status, "InternalError")
-                    return _Reply(fault.status, ApiError(fault.status, reason, f"injected fault: HTTP {fault.status} {reason}").status(), headers={"Retry-After": "1"} if fault.status == 429 else {})
+                    return _Reply(
+                        fault.status,
+                        ApiError(fault.status, reason, f"injected fault: HTTP {fault.status} {reason}").status(),
+                        headers={"Retry-After": "1"} if fault.status == 429 else {},
+                    )
             with self._lock:
                 return self._serve(record, target, body, user_agent)
         except ApiError as err:
@@ -1253,16 +1485,34 @@ class KubeEmulator:
             return {"major": "1", "minor": "30", "gitVersion": "v1.30.0-emulator", "platform": "linux/amd64"}
         if parts == ("api",):
             address = self.url.removeprefix("http://")
-            return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": address}]}
+            return {
+                "kind": "APIVersions",
+                "versions": ["v1"],
+                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": address}],
+            }
         if parts == ("apis",):
-            return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [self._group_doc(g, vs) for g, vs in groups.items() if g]}
+            return {
+                "kind": "APIGroupList",
+                "apiVersion": "v1",
+                "groups": [self._group_doc(g, vs) for g, vs in groups.items() if g],
+            }
         if parts[0] == "apis" and len(parts) == 2 and parts[1] in groups and parts[1]:
             return {"kind": "APIGroup", "apiVersion": "v1", **self._group_doc(parts[1], groups[parts[1]])}
         group, version = ("", parts[1]) if parts[0] == "api" else (parts[1], parts[2]) if len(parts) == 3 else ("?", "")
         if version not in groups.get(group, []):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
-        resources = [entry for rt in sorted(self._types.values(), key=lambda r: r.plural) if rt.group == group and version in rt.versions for entry in rt.discovery(version)]
-        return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}" if group else version, "resources": resources}
+        resources = [
+            entry
+            for rt in sorted(self._types.values(), key=lambda r: r.plural)
+            if rt.group == group and version in rt.versions
+            for entry in rt.discovery(version)
+        ]
+        return {
+            "kind": "APIResourceList",
+            "apiVersion": "v1",
+            "groupVersion": f"{group}/{version}" if group else version,
+            "resources": resources,
+        }
 
     @staticmethod
     def _group_doc(group: str, versions: list[str]) -> Json:
@@ -1270,7 +1520,9 @@ class KubeEmulator:
         return {"name": group, "versions": listed, "preferredVersion": listed[0]}
 
     # -- reading ----------------------------------------------------------------------------------------------------
-    def _present(self, rt: ResourceType, version: str, obj: Json, *, listed: bool = False, copy_nested: bool = True) -> Json:
+    def _present(
+        self, rt: ResourceType, version: str, obj: Json, *, listed: bool = False, copy_nested: bool = True
+    ) -> Json:
         """The object as served in `version`; LIST items of built-in kinds carry no apiVersion/kind.
         Without `copy_nested` the nested values are the stored ones: encode the result before the lock is let go."""
         rest = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
@@ -1295,9 +1547,16 @@ class KubeEmulator:
         items = [
             self._present(rt, version, obj, listed=True, copy_nested=False)
             for key, obj in sorted(self._objects[rt.key].items())
-            if (ref.namespace is None or key[0] == ref.namespace) and labels(obj["metadata"].get("labels") or {}) and fields(obj)
+            if (ref.namespace is None or key[0] == ref.namespace)
+            and labels(obj["metadata"].get("labels") or {})
+            and fields(obj)
         ]
-        body = {"apiVersion": rt.api_version(version), "kind": f"{rt.kind}List", "metadata": {"resourceVersion": str(self._rv)}, "items": items}
+        body = {
+            "apiVersion": rt.api_version(version),
+            "kind": f"{rt.kind}List",
+            "metadata": {"resourceVersion": str(self._rv)},
+            "items": items,
+        }
         # encoded now, while the lock is held, instead of deep-copying every item: a real API server serves
         # LISTs from its watch cache without copying, and a 1,000-object LIST should not cost the emulator more
         return _Reply(200, body, encoded=json.dumps(body).encode())
@@ -1312,8 +1571,11 @@ class KubeEmulator:
         if selector:
             scale_status["selector"] = selector
         return {
-            "kind": "Scale", "apiVersion": "autoscaling/v1",
-            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta},
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": {
+                k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta
+            },
             "spec": {"replicas": replicas} if replicas else {},
             "status": scale_status,
         }
@@ -1346,27 +1608,52 @@ class KubeEmulator:
         scale = ref.subresource == "scale"
         api_version, kind = ("autoscaling/v1", "Scale") if scale else (ref.rt.api_version(ref.version), ref.rt.kind)
         if obj.get("apiVersion") not in (None, api_version):
-            raise ApiError(400, "BadRequest", f"the API version in the data ({obj['apiVersion']}) does not match the expected API version ({api_version})")
+            raise ApiError(
+                400,
+                "BadRequest",
+                f"the API version in the data ({obj['apiVersion']}) does not match the expected API version ({api_version})",
+            )
         if obj.get("kind") not in (None, kind):
-            raise ApiError(400, "BadRequest", f"the kind in the data ({obj['kind']}) does not match the expected kind ({kind})")
+            raise ApiError(
+                400, "BadRequest", f"the kind in the data ({obj['kind']}) does not match the expected kind ({kind})"
+            )
         meta = obj.setdefault("metadata", {})
         if not isinstance(meta, dict):
             raise ApiError(400, "BadRequest", "metadata must be an object")
         if ref.rt.namespaced:
             if meta.get("namespace") not in (None, "", ref.namespace):
-                raise ApiError(400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request")
+                raise ApiError(
+                    400,
+                    "BadRequest",
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                )
             meta["namespace"] = ref.namespace
         if ref.name is not None and (meta.get("name") or (None if name_required else ref.name)) != ref.name:
-            raise ApiError(400, "BadRequest", f"the name of the object ({meta.get('name')}) does not match the name on the URL ({ref.name})")
+            raise ApiError(
+                400,
+                "BadRequest",
+                f"the name of the object ({meta.get('name')}) does not match the name on the URL ({ref.name})",
+            )
         for key in ("labels", "annotations"):
             values = meta.get(key) or {}
             if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
-                raise ApiError(400, "BadRequest", f"json: cannot unmarshal into Go struct field ObjectMeta.metadata.{key} of type string")
+                raise ApiError(
+                    400,
+                    "BadRequest",
+                    f"json: cannot unmarshal into Go struct field ObjectMeta.metadata.{key} of type string",
+                )
         return obj
 
-    def _invalid(self, rt: ResourceType, name: str, field_path: str, detail: str, *, kind: str | None = None) -> ApiError:
+    def _invalid(
+        self, rt: ResourceType, name: str, field_path: str, detail: str, *, kind: str | None = None
+    ) -> ApiError:
         kind = kind or rt.qualified_kind
-        return ApiError(422, "Invalid", f'{kind} "{name}" is invalid: {field_path}: {detail}', {"name": name, "kind": kind.split(".")[0], "causes": [{"field": field_path, "message": detail}]})
+        return ApiError(
+            422,
+            "Invalid",
+            f'{kind} "{name}" is invalid: {field_path}: {detail}',
+            {"name": name, "kind": kind.split(".")[0], "causes": [{"field": field_path, "message": detail}]},
+        )
 
     @staticmethod
     def _already_exists(rt: ResourceType, name: str) -> ApiError:
@@ -1374,7 +1661,12 @@ class KubeEmulator:
 
     @staticmethod
     def _conflict(rt: ResourceType, name: str) -> ApiError:
-        return ApiError(409, "Conflict", f'Operation cannot be fulfilled on {rt.qualified} "{name}": {OPTIMISTIC_LOCK}', rt.details(name))
+        return ApiError(
+            409,
+            "Conflict",
+            f'Operation cannot be fulfilled on {rt.qualified} "{name}": {OPTIMISTIC_LOCK}',
+            rt.details(name),
+        )
 
     # -- writing ------------------------------------------------------------------------------------------------------
     def _scope(self, rt: ResourceType, version: str, subresource: str | None, obj: Json) -> Json:
@@ -1384,7 +1676,11 @@ class KubeEmulator:
         if subresource == "scale":
             replicas = (obj.get("spec") or {}).get("replicas", MISSING)
             return {} if replicas is MISSING else {"spec": {"replicas": replicas}}
-        out = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata") and not (k == "status" and rt.has_status(version))}
+        out = {
+            k: v
+            for k, v in obj.items()
+            if k not in ("apiVersion", "kind", "metadata") and not (k == "status" and rt.has_status(version))
+        }
         meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in IDENTITY}
         return {"metadata": meta, **out} if meta else out
 
@@ -1403,7 +1699,19 @@ class KubeEmulator:
             entry.pop("time", None)
         return out
 
-    def _commit(self, rt: ResourceType, version: str, key: tuple[str, str], old: Json | None, new: Json, who: Manager, subresource: str | None = None, *, entries: list[Entry] | None = None, bump: bool = False) -> Json:
+    def _commit(
+        self,
+        rt: ResourceType,
+        version: str,
+        key: tuple[str, str],
+        old: Json | None,
+        new: Json,
+        who: Manager,
+        subresource: str | None = None,
+        *,
+        entries: list[Entry] | None = None,
+        bump: bool = False,
+    ) -> Json:
         """Store `new` in place of `old` (None: create) and return what is stored: defaults, ownership (an Update by
         `who` unless the `entries` of an apply are given), server-owned metadata, `generation` (bumped when anything
         outside metadata and status changed), a new `resourceVersion` — or, when nothing changed, `old` untouched."""
@@ -1412,7 +1720,9 @@ class KubeEmulator:
         self._default(rt, new)
         if entries is None:
             before = self._scope(rt, version, subresource, old) if old else {}
-            entries = update_ownership(entries_of(old), before, self._scope(rt, version, subresource, new), new, who, timestamp(self._now))
+            entries = update_ownership(
+                entries_of(old), before, self._scope(rt, version, subresource, new), new, who, timestamp(self._now)
+            )
         self._server_metadata(rt, key, old, new, entries)
         if old is not None and not bump and self._comparable(old) == self._comparable(new):
             return old
@@ -1427,7 +1737,9 @@ class KubeEmulator:
         self._committed(rt, key, new)
         return new
 
-    def _server_metadata(self, rt: ResourceType, key: tuple[str, str], old: Json | None, new: Json, entries: list[Entry]) -> None:
+    def _server_metadata(
+        self, rt: ResourceType, key: tuple[str, str], old: Json | None, new: Json, entries: list[Entry]
+    ) -> None:
         """What the server decides, not the writer: identity, uid, creationTimestamp, generation, managedFields."""
         meta, old_meta = new["metadata"], (old or {}).get("metadata") or {}
         for name in ("selfLink", "deletionTimestamp", "deletionGracePeriodSeconds", "namespace", "generation"):
@@ -1474,7 +1786,12 @@ class KubeEmulator:
         """An object is created only in a namespace that exists: a real server's NamespaceLifecycle admission
         answers 404 for the namespace otherwise (reads and LISTs of a missing namespace are not refused)."""
         if ref.rt.namespaced and ("", ref.namespace or "") not in self._objects[("", "namespaces")]:
-            raise ApiError(404, "NotFound", f'namespaces "{ref.namespace}" not found', {"name": ref.namespace, "kind": "namespaces"})
+            raise ApiError(
+                404,
+                "NotFound",
+                f'namespaces "{ref.namespace}" not found',
+                {"name": ref.namespace, "kind": "namespaces"},
+            )
 
     def _generate_name(self, rt: ResourceType, namespace: str | None, prefix: str) -> str:
         alphabet = "bcdfghjklmnpqrstvwxz2456789"
@@ -1493,7 +1810,13 @@ class KubeEmulator:
         rt = ref.rt
         if body_version in (None, ""):
             if required and not rt.unconditional_update:
-                raise self._invalid(rt, ref.name or "", "metadata.resourceVersion", "Invalid value: 0x0: must be specified for an update", kind=rt.qualified)
+                raise self._invalid(
+                    rt,
+                    ref.name or "",
+                    "metadata.resourceVersion",
+                    "Invalid value: 0x0: must be specified for an update",
+                    kind=rt.qualified,
+                )
             return
         if str(body_version) != old["metadata"]["resourceVersion"]:
             raise self._conflict(rt, ref.name or "")
@@ -1510,9 +1833,19 @@ class KubeEmulator:
         if sub == "scale":
             replicas = (incoming.get("spec") or {}).get("replicas", 0)
             if not isinstance(replicas, int) or isinstance(replicas, bool):
-                raise ApiError(400, "BadRequest", "Scale in version \"v1\" cannot be handled as a Scale: spec.replicas must be an integer")
+                raise ApiError(
+                    400,
+                    "BadRequest",
+                    'Scale in version "v1" cannot be handled as a Scale: spec.replicas must be an integer',
+                )
             if replicas < 0:
-                raise self._invalid(rt, ref.name or "", "spec.replicas", f"Invalid value: {replicas}: must be greater than or equal to 0", kind="Scale.autoscaling")
+                raise self._invalid(
+                    rt,
+                    ref.name or "",
+                    "spec.replicas",
+                    f"Invalid value: {replicas}: must be greater than or equal to 0",
+                    kind="Scale.autoscaling",
+                )
             return deep_merge(copy.deepcopy(old), {"spec": {"replicas": replicas}})
         new = copy.deepcopy(incoming)
         new.pop("status", None)
@@ -1531,7 +1864,9 @@ class KubeEmulator:
         incoming = self._check_object(ref, drop_nulls(body), name_required=True)
         self._precondition(ref, old, incoming["metadata"].get("resourceVersion"), required=True)
         who = self._manager(ref, manager, "Update")
-        stored = self._commit(ref.rt, ref.version, ref.key, old, self._proposed(ref, old, incoming), who, ref.subresource)
+        stored = self._commit(
+            ref.rt, ref.version, ref.key, old, self._proposed(ref, old, incoming), who, ref.subresource
+        )
         return self._answer(ref, stored)
 
     def _manager(self, ref: Ref, name: str, operation: str) -> Manager:
@@ -1542,20 +1877,51 @@ class KubeEmulator:
         content_type = record.content_type or ""
         accepted = [JSON_PATCH, MERGE, APPLY] + ([STRATEGIC] if ref.rt.builtin else [])
         if content_type not in accepted:
-            raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - accepted media types include: {', '.join(accepted)}")
+            raise ApiError(
+                415,
+                "UnsupportedMediaType",
+                f"the body of the request was in an unknown format - accepted media types include: {', '.join(accepted)}",
+            )
         if content_type == APPLY and not record.query.get("fieldManager"):
-            cause = {"reason": "FieldValueRequired", "message": "Required value: is required for apply patch", "field": "fieldManager"}
-            raise ApiError(422, "Invalid", 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch', {"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [cause]})
+            cause = {
+                "reason": "FieldValueRequired",
+                "message": "Required value: is required for apply patch",
+                "field": "fieldManager",
+            }
+            raise ApiError(
+                422,
+                "Invalid",
+                'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+                {"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [cause]},
+            )
         if content_type != APPLY and "force" in record.query:
-            raise ApiError(422, "Invalid", 'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch', {"group": "meta.k8s.io", "kind": "PatchOptions"})
+            raise ApiError(
+                422,
+                "Invalid",
+                'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch',
+                {"group": "meta.k8s.io", "kind": "PatchOptions"},
+            )
         if content_type == APPLY:
-            return self._apply(ref, self._decode_yaml(body), manager, record.query.get("force") in ("1", "t", "T", "true", "True", "TRUE"))
+            return self._apply(
+                ref,
+                self._decode_yaml(body),
+                manager,
+                record.query.get("force") in ("1", "t", "T", "true", "True", "TRUE"),
+            )
         old = self._stored(ref)
         current = self._read(ref)
         patched = self._patched(current, content_type, self._decode_json(body))
         incoming = self._check_object(ref, drop_nulls(patched), name_required=True)
         self._precondition(ref, old, incoming["metadata"].get("resourceVersion"), required=False)
-        stored = self._commit(ref.rt, ref.version, ref.key, old, self._proposed(ref, old, incoming), self._manager(ref, manager, "Update"), ref.subresource)
+        stored = self._commit(
+            ref.rt,
+            ref.version,
+            ref.key,
+            old,
+            self._proposed(ref, old, incoming),
+            self._manager(ref, manager, "Update"),
+            ref.subresource,
+        )
         return self._answer(ref, stored)
 
     @staticmethod
@@ -1568,7 +1934,9 @@ class KubeEmulator:
             try:
                 return operations.apply(current)
             except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, KeyError) as err:
-                raise ApiError(422, "Invalid", f"the server rejected our request due to an error in our request: {err}") from None
+                raise ApiError(
+                    422, "Invalid", f"the server rejected our request due to an error in our request: {err}"
+                ) from None
         if not isinstance(patch, dict):
             raise ApiError(400, "BadRequest", "a merge patch must be a JSON object")
         return merge_patch(current, patch)  # strategic merge patch approximated as a JSON merge patch
@@ -1594,7 +1962,9 @@ class KubeEmulator:
             self._proposed(ref, old, config)  # validates replicas
         version = ref.version
         live = old or {"metadata": {"name": ref.name, **({"namespace": ref.namespace} if rt.namespaced else {})}}
-        merged, entries = apply_ownership(live, self._scope(rt, version, sub, config), entries_of(old), who, force, timestamp(self._now))
+        merged, entries = apply_ownership(
+            live, self._scope(rt, version, sub, config), entries_of(old), who, force, timestamp(self._now)
+        )
         new = self._proposed(ref, live, merged) if sub != "scale" else merged
         stored = self._commit(rt, ref.version, ref.key, old, new, who, sub, entries=entries)
         return self._answer(ref, stored, 201 if old is None else 200, created=old is None)
@@ -1603,11 +1973,15 @@ class KubeEmulator:
         old = self._stored(ref)
         options = self._decode_json(body) if body else {}
         preconditions = (options or {}).get("preconditions") or {}
-        if preconditions.get("resourceVersion") not in (None, old["metadata"]["resourceVersion"]) or preconditions.get("uid") not in (None, old["metadata"]["uid"]):
+        if preconditions.get("resourceVersion") not in (None, old["metadata"]["resourceVersion"]) or preconditions.get(
+            "uid"
+        ) not in (None, old["metadata"]["uid"]):
             raise self._conflict(ref.rt, ref.name or "")
         self._forget(ref.rt, ref.key)
         details = {**ref.rt.details(ref.name or ""), "uid": old["metadata"]["uid"]}
-        return _Reply(200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details})
+        return _Reply(
+            200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1627,7 +2001,9 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        worker = threading.Thread(target=self._work, args=(request, client_address), name="kube-emulator-conn", daemon=True)
+        worker = threading.Thread(
+            target=self._work, args=(request, client_address), name="kube-emulator-conn", daemon=True
+        )
         with self._workers_lock:
             self._workers[worker] = request
         worker.start()

@@ -57,15 +57,14 @@ import urllib.parse
 import urllib.request
 import warnings
 from base64 import b64encode
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 PROMETHEUS_BIN = Path("/usr/bin/prometheus")
 PROMTOOL_BIN = Path("/usr/bin/promtool")
-INSTALL_HINT = (
-    "run `./dev test` (it installs Debian's prometheus package) or `apt-get install prometheus`"
-)
+INSTALL_HINT = "run `./dev test` (it installs Debian's prometheus package) or `apt-get install prometheus`"
 
 STEP = 15
 OFFSET = 100_000
@@ -98,11 +97,57 @@ _LINKERD_CUM: dict[str, dict[float, int]] = {
 _INVERT = {HEALTHY: FAILING, FAILING: HEALTHY, IDLE: IDLE, GAP: GAP}
 
 INF = float("inf")
-ISTIO_MS_BOUNDS = (0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000,
-                   60000, 300000, 600000, 1800000, 3600000, INF)
+ISTIO_MS_BOUNDS = (
+    0.5,
+    1,
+    5,
+    10,
+    25,
+    50,
+    100,
+    250,
+    500,
+    1000,
+    2500,
+    5000,
+    10000,
+    30000,
+    60000,
+    300000,
+    600000,
+    1800000,
+    3600000,
+    INF,
+)
 ISTIO_SECONDS_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, INF)
-LINKERD_MS_BOUNDS = (1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000, 3000,
-                     4000, 5000, 10000, 20000, 30000, 40000, 50000, INF)
+LINKERD_MS_BOUNDS = (
+    1,
+    2,
+    3,
+    4,
+    5,
+    10,
+    20,
+    30,
+    40,
+    50,
+    100,
+    200,
+    300,
+    400,
+    500,
+    1000,
+    2000,
+    3000,
+    4000,
+    5000,
+    10000,
+    20000,
+    30000,
+    40000,
+    50000,
+    INF,
+)
 
 # What the built-in queries return for each phase (for assertions; compare with a tolerance).
 EXPECTED = {
@@ -197,8 +242,8 @@ def _label_str(labels: Sequence[tuple[str, str]]) -> str:
 
 def grid(start: float, end: float, step: int = STEP) -> list[int]:
     """Timestamps of the shared sample grid: multiples of `step` in [start, end]."""
-    first = int(math.ceil(start / step)) * step
-    return list(range(first, int(math.floor(end)) + 1, step))
+    first = math.ceil(start / step) * step
+    return list(range(first, math.floor(end) + 1, step))
 
 
 def generate_openmetrics(
@@ -252,12 +297,14 @@ def generate_openmetrics(
         out.append("# TYPE istio_requests counter")
         for ns, wl, phases, reporter, _ in series:
             for code in ("200", "500"):
-                labels = [("reporter", reporter), ("destination_workload_namespace", ns),
-                          ("destination_workload", wl)]
+                labels = [("reporter", reporter), ("destination_workload_namespace", ns), ("destination_workload", wl)]
                 if extra_labels:
-                    labels += [("destination_service", f"{wl}.{ns}.svc.cluster.local"),
-                               ("source_workload", "flagger-loadtester"), ("source_workload_namespace", ns),
-                               ("request_protocol", "http")]
+                    labels += [
+                        ("destination_service", f"{wl}.{ns}.svc.cluster.local"),
+                        ("source_workload", "flagger-loadtester"),
+                        ("source_workload_namespace", ns),
+                        ("request_protocol", "http"),
+                    ]
                 labels.append(("response_code", code))
                 counter("istio_requests_total", labels, phases, {p: c[code] for p, c in _CODES.items()})
     histograms: list[tuple[str, Sequence[float], float]] = []
@@ -269,31 +316,48 @@ def generate_openmetrics(
         out.append(f"# TYPE {family} histogram")
         for ns, wl, phases, reporter, _ in series:
             for bound in bounds:
-                labels = [("reporter", reporter), ("destination_workload_namespace", ns),
-                          ("destination_workload", wl), ("le", _fmt_le(bound))]
-                counter(f"{family}_bucket", labels, phases,
-                        {p: _cum(_ISTIO_CUM[p], bound * to_ms) for p in _ISTIO_CUM})
+                labels = [
+                    ("reporter", reporter),
+                    ("destination_workload_namespace", ns),
+                    ("destination_workload", wl),
+                    ("le", _fmt_le(bound)),
+                ]
+                counter(f"{family}_bucket", labels, phases, {p: _cum(_ISTIO_CUM[p], bound * to_ms) for p in _ISTIO_CUM})
 
     def linkerd_extra(ns: str, wl: str) -> list[tuple[str, str]]:
         if not extra_labels:
             return []
-        return [("pod", f"{wl}-7d9c8b5f4-x2x9z"), ("authority", f"{wl}.{ns}.svc.cluster.local:9898"),
-                ("tls", "true")]
+        return [("pod", f"{wl}-7d9c8b5f4-x2x9z"), ("authority", f"{wl}.{ns}.svc.cluster.local:9898"), ("tls", "true")]
 
     if linkerd:
         out.append("# TYPE response counter")
         for ns, wl, phases, _, direction in series:
             for classification, code in (("success", "200"), ("failure", "500")):
-                labels = [("namespace", ns), ("deployment", wl), *linkerd_extra(ns, wl),
-                          ("direction", direction), ("status_code", code), ("classification", classification)]
+                labels = [
+                    ("namespace", ns),
+                    ("deployment", wl),
+                    *linkerd_extra(ns, wl),
+                    ("direction", direction),
+                    ("status_code", code),
+                    ("classification", classification),
+                ]
                 counter("response_total", labels, phases, {p: c[code] for p, c in _CODES.items()})
         out.append("# TYPE response_latency_ms histogram")
         for ns, wl, phases, _, direction in series:
             for bound in LINKERD_MS_BOUNDS:
-                labels = [("namespace", ns), ("deployment", wl), *linkerd_extra(ns, wl),
-                          ("direction", direction), ("le", _fmt_le(bound))]
-                counter("response_latency_ms_bucket", labels, phases,
-                        {p: _cum(_LINKERD_CUM[p], bound) for p in _LINKERD_CUM})
+                labels = [
+                    ("namespace", ns),
+                    ("deployment", wl),
+                    *linkerd_extra(ns, wl),
+                    ("direction", direction),
+                    ("le", _fmt_le(bound)),
+                ]
+                counter(
+                    "response_latency_ms_bucket",
+                    labels,
+                    phases,
+                    {p: _cum(_LINKERD_CUM[p], bound) for p in _LINKERD_CUM},
+                )
     out.append("# EOF")
     return "\n".join(out) + "\n"
 
@@ -321,9 +385,16 @@ class Dataset:
 
     def render(self, anchor: int) -> str:
         return generate_openmetrics(
-            self.workloads, start=anchor - self.before, end=anchor + self.after, anchor=anchor,
-            step=self.step, istio=self.istio, istio_seconds=self.istio_seconds, linkerd=self.linkerd,
-            primary_distractors=self.primary_distractors, source_distractors=self.source_distractors,
+            self.workloads,
+            start=anchor - self.before,
+            end=anchor + self.after,
+            anchor=anchor,
+            step=self.step,
+            istio=self.istio,
+            istio_seconds=self.istio_seconds,
+            linkerd=self.linkerd,
+            primary_distractors=self.primary_distractors,
+            source_distractors=self.source_distractors,
             extra_labels=self.extra_labels,
         )
 
@@ -355,8 +426,9 @@ def bcrypt_hash(password: str) -> str:
         pass
     htpasswd = shutil.which("htpasswd")
     if htpasswd:
-        res = subprocess.run([htpasswd, "-nbB", "-C", "4", "user", password],
-                             capture_output=True, text=True, check=True)
+        res = subprocess.run(
+            [htpasswd, "-nbB", "-C", "4", "user", password], capture_output=True, text=True, check=True
+        )
         return res.stdout.strip().split(":", 1)[1]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -383,8 +455,14 @@ class PrometheusServer:
     `start_ts`/`end_ts` (first/last sample time), `basic_auth` ((user, password) or None), `data_dir`.
     """
 
-    def __init__(self, dataset: Dataset | str, *, basic_auth: tuple[str, str] | None = None,
-                 anchor: int | None = None, ready_timeout: float = 30.0):
+    def __init__(
+        self,
+        dataset: Dataset | str,
+        *,
+        basic_auth: tuple[str, str] | None = None,
+        anchor: int | None = None,
+        ready_timeout: float = 30.0,
+    ):
         self.dataset = dataset
         self.basic_auth = basic_auth
         self.ready_timeout = ready_timeout
@@ -416,7 +494,7 @@ class PrometheusServer:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
-    def __enter__(self) -> "PrometheusServer":
+    def __enter__(self) -> PrometheusServer:
         try:
             self.setup()
             self.start()
@@ -436,8 +514,11 @@ class PrometheusServer:
         om = self._tmp / "data.om"
         om.write_text(text)
         self.data_dir.mkdir()
-        res = subprocess.run([str(PROMTOOL_BIN), "tsdb", "create-blocks-from", "openmetrics", "-q",
-                              str(om), str(self.data_dir)], capture_output=True, text=True)
+        res = subprocess.run(
+            [str(PROMTOOL_BIN), "tsdb", "create-blocks-from", "openmetrics", "-q", str(om), str(self.data_dir)],
+            capture_output=True,
+            text=True,
+        )
         if res.returncode != 0:
             raise PrometheusStartError(f"promtool backfill failed ({res.returncode}): {res.stderr[-2000:]}")
         om.unlink()
@@ -474,18 +555,21 @@ class PrometheusServer:
 
     def _spawn(self, port: int) -> None:
         assert self._tmp is not None
-        args = [str(PROMETHEUS_BIN),
-                f"--config.file={self._tmp / 'prometheus.yml'}",
-                f"--storage.tsdb.path={self.data_dir}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--storage.tsdb.retention.time=30d",
-                "--log.level=warn"]
+        args = [
+            str(PROMETHEUS_BIN),
+            f"--config.file={self._tmp / 'prometheus.yml'}",
+            f"--storage.tsdb.path={self.data_dir}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--storage.tsdb.retention.time=30d",
+            "--log.level=warn",
+        ]
         if self.basic_auth:
             args.append(f"--web.config.file={self._tmp / 'web.yml'}")
         log_path = self._tmp / "prometheus.log"
-        self._log = open(log_path, "ab")
-        self._proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, cwd=self._tmp)
+        self._log = open(log_path, "ab")  # noqa: SIM115 (closed in stop())
+        self._proc = subprocess.Popen(
+            args, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self._tmp
+        )
         url = f"http://127.0.0.1:{port}/-/ready"
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
@@ -554,8 +638,9 @@ def basic_auth_header(user: str, password: str) -> str:
     return "Basic " + b64encode(f"{user}:{password}".encode()).decode()
 
 
-def query(url: str, promql: str, time: float | None = None, *, auth: tuple[str, str] | None = None,
-          timeout: float = 5.0) -> list[dict]:
+def query(
+    url: str, promql: str, time: float | None = None, *, auth: tuple[str, str] | None = None, timeout: float = 5.0
+) -> list[dict]:
     """Instant query (`GET /api/v1/query`), stdlib only. Returns `data.result` (a list of series).
 
     Without `time`, Prometheus evaluates at its own "now", as Flagger does. HTTP errors and
@@ -590,8 +675,31 @@ def value_of(result: list[dict]) -> float | None:
 
 
 __all__ = [
-    "EXPECTED", "FAILING", "GAP", "HEALTHY", "IDLE", "INSTALL_HINT", "OFFSET", "STEP",
-    "Dataset", "PrometheusNotInstalled", "PrometheusQueryError", "PrometheusServer", "PrometheusStartError",
-    "Workload", "aligned_now", "basic_auth_header", "bcrypt_hash", "failing", "free_port",
-    "generate_openmetrics", "grid", "healthy", "idle", "query", "require_prometheus", "switching", "value_of",
+    "EXPECTED",
+    "FAILING",
+    "GAP",
+    "HEALTHY",
+    "IDLE",
+    "INSTALL_HINT",
+    "OFFSET",
+    "STEP",
+    "Dataset",
+    "PrometheusNotInstalled",
+    "PrometheusQueryError",
+    "PrometheusServer",
+    "PrometheusStartError",
+    "Workload",
+    "aligned_now",
+    "basic_auth_header",
+    "bcrypt_hash",
+    "failing",
+    "free_port",
+    "generate_openmetrics",
+    "grid",
+    "healthy",
+    "idle",
+    "query",
+    "require_prometheus",
+    "switching",
+    "value_of",
 ]

@@ -14,10 +14,11 @@ import copy
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
@@ -67,11 +68,13 @@ def kubectl() -> str:
     return path
 
 
-@lru_cache(maxsize=None)
+@cache
 def _render(path: str) -> tuple[Any, ...]:
     result = subprocess.run([kubectl(), "kustomize", path], capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
-        pytest.fail(f"kubectl kustomize {path} failed (exit {result.returncode}):\n{result.stderr.strip()}", pytrace=False)
+        pytest.fail(
+            f"kubectl kustomize {path} failed (exit {result.returncode}):\n{result.stderr.strip()}", pytrace=False
+        )
     return tuple(d for d in YAML(typ="safe", pure=True).load_all(result.stdout) if d is not None)
 
 

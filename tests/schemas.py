@@ -9,11 +9,12 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import jsonschema
 import kubernetes_validate
@@ -117,7 +118,11 @@ def validate_k8s(obj: Mapping[str, Any]) -> None:
 # ---------------------------------------------------------------------------------------------- CRDs
 def _crd_for_kind(path: Path, kind: str) -> Mapping[str, Any]:
     for doc in load_yaml_all(path):
-        if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition" and doc["spec"]["names"]["kind"] == kind:
+        if (
+            isinstance(doc, dict)
+            and doc.get("kind") == "CustomResourceDefinition"
+            and doc["spec"]["names"]["kind"] == kind
+        ):
             return doc
     raise AssertionError(f"{path}: no CRD for kind {kind}")
 
@@ -141,12 +146,18 @@ def crd_versions(path: Path, kind: str) -> dict[str, CrdVersion]:
     versions = spec.get("versions") or [{"name": spec["version"], "served": True}]
     out = {}
     for v in versions:
-        schema = ((v.get("schema") or {}).get("openAPIV3Schema")) if v1 else ((v.get("schema") or {}).get("openAPIV3Schema") or shared)
-        out[v["name"]] = CrdVersion(spec["group"], spec["names"]["kind"], v["name"], bool(v.get("served")), schema, prunes)
+        schema = (
+            ((v.get("schema") or {}).get("openAPIV3Schema"))
+            if v1
+            else ((v.get("schema") or {}).get("openAPIV3Schema") or shared)
+        )
+        out[v["name"]] = CrdVersion(
+            spec["group"], spec["names"]["kind"], v["name"], bool(v.get("served")), schema, prunes
+        )
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def canary_crd(api_version: str) -> CrdVersion:
     """The Flagger CRD cronary is compatible with for a Canary apiVersion: 0.14.0 for v1alpha3, v1.44.0 for v1beta1."""
     path = CRD_V1ALPHA3 if api_version == "flagger.app/v1alpha3" else CRD_V1BETA1
@@ -159,7 +170,9 @@ def _openapi_to_jsonschema(node: Any) -> Any:
         return [_openapi_to_jsonschema(n) for n in node]
     if not isinstance(node, dict):
         return node
-    out = {k: _openapi_to_jsonschema(v) for k, v in node.items() if not k.startswith("x-kubernetes-") and k != "nullable"}
+    out = {
+        k: _openapi_to_jsonschema(v) for k, v in node.items() if not k.startswith("x-kubernetes-") and k != "nullable"
+    }
     if node.get("x-kubernetes-int-or-string"):
         out.setdefault("anyOf", [{"type": "integer"}, {"type": "string"}])
     if node.get("nullable") and "type" in out:
@@ -190,7 +203,10 @@ def crd_validator(crd: CrdVersion) -> jsonschema.protocols.Validator:
 
 def crd_errors(crd: CrdVersion, obj: Mapping[str, Any]) -> list[str]:
     doc = json.loads(json.dumps(obj, default=str))
-    return [f"{'.'.join(str(p) for p in e.absolute_path) or '(document)'}: {e.message}" for e in crd_validator(crd).iter_errors(doc)]
+    return [
+        f"{'.'.join(str(p) for p in e.absolute_path) or '(document)'}: {e.message}"
+        for e in crd_validator(crd).iter_errors(doc)
+    ]
 
 
 def pruned_fields(crd: CrdVersion, obj: Mapping[str, Any]) -> list[str]:
@@ -226,7 +242,7 @@ def pruned_fields(crd: CrdVersion, obj: Mapping[str, Any]) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------- SMI
-@lru_cache(maxsize=None)
+@cache
 def trafficsplit_schema(version: str) -> Mapping[str, Any]:
     return json.loads((SCHEMAS / f"trafficsplit-{version}.json").read_text(encoding="utf-8"))
 
@@ -235,7 +251,9 @@ def trafficsplit_errors(obj: Mapping[str, Any]) -> list[str]:
     version = str(obj.get("apiVersion", "")).split("/")[-1]
     schema = trafficsplit_schema(version)
     validator = jsonschema.Draft7Validator(schema)
-    return [f"{'.'.join(str(p) for p in e.absolute_path) or '(document)'}: {e.message}" for e in validator.iter_errors(obj)]
+    return [
+        f"{'.'.join(str(p) for p in e.absolute_path) or '(document)'}: {e.message}" for e in validator.iter_errors(obj)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------- rollouts
@@ -277,10 +295,10 @@ def play(
     from cronjob.driver import run_tick
     from cronjob.inputs import Scenario, ScenarioStep, build_cluster, default_hook_result, metric_results
     from cronjob.simulation import RESTING, SimulatedCluster
-    from engine.canary_spec import parse_canary
-    from engine.status_doc import canary_manifest
     from engine import Settings
+    from engine.canary_spec import parse_canary
     from engine.schedule import interval_seconds
+    from engine.status_doc import canary_manifest
 
     canary = parse_canary(copy.deepcopy(dict(canary_doc)))
     sim = SimulatedCluster.of(build_cluster([copy.deepcopy(dict(o)) for o in [*cluster, *secrets]]))

@@ -15,8 +15,9 @@ rollouts not finishing. The scenario becomes one `TickPlan` per tick, which the 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -100,7 +101,9 @@ def analyses(draw: st.DrawFn, all_hooks: bool = False) -> dict[str, Any]:
         else {"name": "request-duration", "threshold": 500, "interval": "30s"}
         for name in metric_names
     ]
-    hook_types = HOOK_TYPES if all_hooks else draw(st.lists(st.sampled_from(HOOK_TYPES), unique=True, max_size=len(HOOK_TYPES)))
+    hook_types = (
+        HOOK_TYPES if all_hooks else draw(st.lists(st.sampled_from(HOOK_TYPES), unique=True, max_size=len(HOOK_TYPES)))
+    )
     analysis["webhooks"] = [
         {"name": hook_name(t), "type": t, "url": "http://flagger-loadtester.test/", "timeout": "5s"} for t in hook_types
     ]
@@ -145,7 +148,13 @@ def disruptions(draw: st.DrawFn, ticks: int, hook_names: tuple[str, ...]) -> tup
     if kind == "gap":
         return ("gap", at, draw(st.sampled_from(GAPS[1:])))
     if kind == "metric":
-        return ("metric", at, draw(st.sampled_from(METRICS)), draw(st.sampled_from(["fail", "null"])), draw(st.integers(1, 6)))
+        return (
+            "metric",
+            at,
+            draw(st.sampled_from(METRICS)),
+            draw(st.sampled_from(["fail", "null"])),
+            draw(st.integers(1, 6)),
+        )
     if kind == "image":
         return ("image", at, draw(st.sampled_from(IMAGES)))
     if kind == "ready":

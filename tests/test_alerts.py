@@ -25,6 +25,7 @@ from werkzeug import Request, Response
 from cronjob.alerts import SendResult, discord_url, post_alert, send_alerts
 from cronjob.inputs import ScenarioStep, build_cluster, cluster_objects, read_canary, read_scenario
 from cronjob.simulation import SimulatedCluster, Simulation
+from engine import Decision, Settings
 from engine.alert_providers import (
     AlertProviderSpec,
     NotifierTarget,
@@ -37,7 +38,6 @@ from engine.alerts import Alert, Delivery, alerts_for, deliveries, receives
 from engine.canary_spec import parse_canary
 from engine.cluster import ClusterView
 from engine.errors import SpecError
-from engine import Decision, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "seed"
@@ -93,7 +93,9 @@ def run_decisions(canary: Path, scenario: Path, **scenario_changes: Any) -> list
 
 def timeline(decisions: list[Decision], **options: Any) -> list[tuple[int, str, str, tuple[tuple[str, str], ...]]]:
     """(tick, severity, message, fields) of every alert of a run."""
-    return [(tick, a.severity, a.message, a.fields) for tick, d in enumerate(decisions, 1) for a in alerts_for(d, **options)]
+    return [
+        (tick, a.severity, a.message, a.fields) for tick, d in enumerate(decisions, 1) for a in alerts_for(d, **options)
+    ]
 
 
 def with_hook_changes(tmp_path: Path, source: Path, **hooks: dict[str, Any]) -> Path:
@@ -112,33 +114,90 @@ def failed_promotion_steps() -> tuple[ScenarioStep, ...]:
     return plan.steps + (ScenarioStep(at=5, metrics={}, hooks={}, image=None, ready={"primary": False}),)
 
 
-def at(tick: int, alert: tuple[str, str, tuple[tuple[str, str], ...]]) -> tuple[int, str, str, tuple[tuple[str, str], ...]]:
+def at(
+    tick: int, alert: tuple[str, str, tuple[tuple[str, str], ...]]
+) -> tuple[int, str, str, tuple[tuple[str, str], ...]]:
     return (tick, *alert)
 
 
 TIMELINES = [
-    pytest.param(SEED_CANARY, "scenario-healthy.yaml", {}, [at(2, INIT), at(3, REVISION), at(11, COMPLETED)], id="seed-healthy"),
-    pytest.param(SEED_CANARY, "scenario-failing.yaml", {}, [at(2, INIT), at(3, REVISION), at(11, THRESHOLD_5)], id="seed-failing-threshold"),
-    pytest.param(SEED_CANARY, "scenario-no-data.yaml", {}, [at(2, INIT), at(3, REVISION), at(10, THRESHOLD_5)], id="seed-no-data-threshold"),
+    pytest.param(
+        SEED_CANARY, "scenario-healthy.yaml", {}, [at(2, INIT), at(3, REVISION), at(11, COMPLETED)], id="seed-healthy"
+    ),
+    pytest.param(
+        SEED_CANARY,
+        "scenario-failing.yaml",
+        {},
+        [at(2, INIT), at(3, REVISION), at(11, THRESHOLD_5)],
+        id="seed-failing-threshold",
+    ),
+    pytest.param(
+        SEED_CANARY,
+        "scenario-no-data.yaml",
+        {},
+        [at(2, INIT), at(3, REVISION), at(10, THRESHOLD_5)],
+        id="seed-no-data-threshold",
+    ),
     # a stuck canary rollout rolls back without an alert (Flagger's `Progress deadline exceeded` alert is dead code)
-    pytest.param(SEED_CANARY, "scenario-progress-deadline.yaml", {}, [at(2, INIT), at(3, REVISION)], id="seed-progress-deadline-no-alert"),
+    pytest.param(
+        SEED_CANARY,
+        "scenario-progress-deadline.yaml",
+        {},
+        [at(2, INIT), at(3, REVISION)],
+        id="seed-progress-deadline-no-alert",
+    ),
     # restarting mid-analysis raises no alert of its own
-    pytest.param(SEED_CANARY, "scenario-restart.yaml", {}, [at(2, INIT), at(3, REVISION), at(14, COMPLETED)], id="seed-restart"),
+    pytest.param(
+        SEED_CANARY, "scenario-restart.yaml", {}, [at(2, INIT), at(3, REVISION), at(14, COMPLETED)], id="seed-restart"
+    ),
     # the start gate alerts once, on entering Waiting (ticks 4 and 5 stay Waiting silently)
-    pytest.param(HOOKS_CANARY, "scenario-gate-confirm-rollout.yaml", {}, [at(2, INIT), at(3, WAITING), at(6, REVISION), at(14, COMPLETED)],
-                 id="gate-confirm-rollout-once"),
+    pytest.param(
+        HOOKS_CANARY,
+        "scenario-gate-confirm-rollout.yaml",
+        {},
+        [at(2, INIT), at(3, WAITING), at(6, REVISION), at(14, COMPLETED)],
+        id="gate-confirm-rollout-once",
+    ),
     # the step gate alerts on every tick it refuses
-    pytest.param(HOOKS_CANARY, "scenario-gate-traffic-increase.yaml", {},
-                 [at(2, INIT), at(3, REVISION), at(5, TRAFFIC), at(6, TRAFFIC), at(7, TRAFFIC), at(14, COMPLETED)], id="gate-traffic-increase-every-tick"),
+    pytest.param(
+        HOOKS_CANARY,
+        "scenario-gate-traffic-increase.yaml",
+        {},
+        [at(2, INIT), at(3, REVISION), at(5, TRAFFIC), at(6, TRAFFIC), at(7, TRAFFIC), at(14, COMPLETED)],
+        id="gate-traffic-increase-every-tick",
+    ),
     # the promotion gate alerts once, on entering WaitingPromotion
-    pytest.param(HOOKS_CANARY, "scenario-gate-promotion.yaml", {}, [at(2, INIT), at(3, REVISION), at(9, PROMOTION), at(13, COMPLETED)],
-                 id="gate-promotion-once"),
-    pytest.param(HOOKS_CANARY, "scenario-gate-promotion-failing.yaml", {}, [at(2, INIT), at(3, REVISION), at(9, PROMOTION), at(15, THRESHOLD_5)],
-                 id="gate-promotion-then-threshold"),
-    pytest.param(HOOKS_CANARY, "scenario-gate-rollback.yaml", {}, [at(2, INIT), at(3, REVISION), at(6, MANUAL_ROLLBACK)], id="rollback-hook"),
-    pytest.param(HOOKS_CANARY, "scenario-gate-pre-rollout-fails.yaml", {}, [at(2, INIT), at(3, REVISION), at(9, THRESHOLD_5)],
-                 id="pre-rollout-threshold"),
-    pytest.param(SKIP_CANARY, "scenario-healthy.yaml", {}, [at(1, INIT), at(3, REVISION), at(4, SKIPPED)], id="skip-analysis"),
+    pytest.param(
+        HOOKS_CANARY,
+        "scenario-gate-promotion.yaml",
+        {},
+        [at(2, INIT), at(3, REVISION), at(9, PROMOTION), at(13, COMPLETED)],
+        id="gate-promotion-once",
+    ),
+    pytest.param(
+        HOOKS_CANARY,
+        "scenario-gate-promotion-failing.yaml",
+        {},
+        [at(2, INIT), at(3, REVISION), at(9, PROMOTION), at(15, THRESHOLD_5)],
+        id="gate-promotion-then-threshold",
+    ),
+    pytest.param(
+        HOOKS_CANARY,
+        "scenario-gate-rollback.yaml",
+        {},
+        [at(2, INIT), at(3, REVISION), at(6, MANUAL_ROLLBACK)],
+        id="rollback-hook",
+    ),
+    pytest.param(
+        HOOKS_CANARY,
+        "scenario-gate-pre-rollout-fails.yaml",
+        {},
+        [at(2, INIT), at(3, REVISION), at(9, THRESHOLD_5)],
+        id="pre-rollout-threshold",
+    ),
+    pytest.param(
+        SKIP_CANARY, "scenario-healthy.yaml", {}, [at(1, INIT), at(3, REVISION), at(4, SKIPPED)], id="skip-analysis"
+    ),
 ]
 
 
@@ -177,20 +236,40 @@ def test_cluster_field_comes_first_on_every_alert() -> None:
 def test_alert_carries_canary_key_and_tick_time() -> None:
     decisions = run_decisions(HOOKS_CANARY, SEED / "scenario-gate-confirm-rollout.yaml")
     waiting = alerts_for(decisions[2])[0]
-    assert (waiting.canary, waiting.name, waiting.namespace, waiting.hook, waiting.muted) == ("podinfo.test", "podinfo", "test", "gate-rollout", False)
+    assert (waiting.canary, waiting.name, waiting.namespace, waiting.hook, waiting.muted) == (
+        "podinfo.test",
+        "podinfo",
+        "test",
+        "gate-rollout",
+        False,
+    )
     assert waiting.time == decisions[2].now
 
 
 # ------------------------------------------------------------------------------------------------ muteAlert
 MUTES = [
-    pytest.param("gate-rollout", "scenario-gate-confirm-rollout.yaml", "Canary is waiting for approval.", id="confirm-rollout"),
-    pytest.param("gate-traffic", "scenario-gate-traffic-increase.yaml", "Canary traffic increase is waiting for approval.", id="confirm-traffic-increase"),
-    pytest.param("gate-promotion", "scenario-gate-promotion.yaml", "Canary promotion is waiting for approval.", id="confirm-promotion"),
+    pytest.param(
+        "gate-rollout", "scenario-gate-confirm-rollout.yaml", "Canary is waiting for approval.", id="confirm-rollout"
+    ),
+    pytest.param(
+        "gate-traffic",
+        "scenario-gate-traffic-increase.yaml",
+        "Canary traffic increase is waiting for approval.",
+        id="confirm-traffic-increase",
+    ),
+    pytest.param(
+        "gate-promotion",
+        "scenario-gate-promotion.yaml",
+        "Canary promotion is waiting for approval.",
+        id="confirm-promotion",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("hook", "scenario", "message"), MUTES)
-def test_mute_alert_on_the_gating_hook_suppresses_its_approval_alert(tmp_path: Path, hook: str, scenario: str, message: str) -> None:
+def test_mute_alert_on_the_gating_hook_suppresses_its_approval_alert(
+    tmp_path: Path, hook: str, scenario: str, message: str
+) -> None:
     canary = with_hook_changes(tmp_path, HOOKS_CANARY, **{hook: {"muteAlert": True}})
     decisions = run_decisions(canary, SEED / scenario)
     assert message in [m for _t, _s, m, _f in timeline(run_decisions(HOOKS_CANARY, SEED / scenario))]
@@ -201,21 +280,35 @@ def test_mute_alert_on_the_gating_hook_suppresses_its_approval_alert(tmp_path: P
 
 
 def test_mute_alert_on_another_hook_changes_nothing(tmp_path: Path) -> None:
-    canary = with_hook_changes(tmp_path, HOOKS_CANARY, **{"gate-traffic": {"muteAlert": True}, "rollback-gate": {"muteAlert": True}})
+    canary = with_hook_changes(
+        tmp_path, HOOKS_CANARY, **{"gate-traffic": {"muteAlert": True}, "rollback-gate": {"muteAlert": True}}
+    )
     assert timeline(run_decisions(canary, SEED / "scenario-gate-confirm-rollout.yaml"))[1] == at(3, WAITING)
     assert timeline(run_decisions(canary, SEED / "scenario-gate-rollback.yaml"))[-1] == at(6, MANUAL_ROLLBACK)
 
 
 # ------------------------------------------------------------------------------------------------ severity filter
 SEVERITY_TABLE = [
-    ("info", "info", True), ("info", "warn", True), ("info", "error", True),
-    ("warn", "info", False), ("warn", "warn", True), ("warn", "error", True),
-    ("error", "info", False), ("error", "warn", False), ("error", "error", True),
-    ("", "info", False), ("", "warn", False), ("", "error", False),
+    ("info", "info", True),
+    ("info", "warn", True),
+    ("info", "error", True),
+    ("warn", "info", False),
+    ("warn", "warn", True),
+    ("warn", "error", True),
+    ("error", "info", False),
+    ("error", "warn", False),
+    ("error", "error", True),
+    ("", "info", False),
+    ("", "warn", False),
+    ("", "error", False),
 ]
 
 
-@pytest.mark.parametrize(("entry", "alert", "expected"), SEVERITY_TABLE, ids=[f"{e or 'empty'}-entry-gets-{a}-{x}" for e, a, x in SEVERITY_TABLE])
+@pytest.mark.parametrize(
+    ("entry", "alert", "expected"),
+    SEVERITY_TABLE,
+    ids=[f"{e or 'empty'}-entry-gets-{a}-{x}" for e, a, x in SEVERITY_TABLE],
+)
 def test_severity_filter(entry: str, alert: str, expected: bool) -> None:
     assert receives(entry, alert) is expected
 
@@ -231,11 +324,13 @@ def _alert(severity: str, message: str = "m") -> Alert:
 
 
 def test_deliveries_route_by_severity_and_provider_namespace() -> None:
-    canary = canary_with_alerts([
-        {"name": "all", "severity": "info", "providerRef": {"name": "slack"}},
-        {"name": "bad-news", "severity": "warn", "providerRef": {"name": "teams", "namespace": "ops"}},
-        {"name": "pager", "severity": "error", "providerRef": {"name": "generic"}},
-    ])
+    canary = canary_with_alerts(
+        [
+            {"name": "all", "severity": "info", "providerRef": {"name": "slack"}},
+            {"name": "bad-news", "severity": "warn", "providerRef": {"name": "teams", "namespace": "ops"}},
+            {"name": "pager", "severity": "error", "providerRef": {"name": "generic"}},
+        ]
+    )
     got = deliveries(canary, (_alert("info"), _alert("warn"), _alert("error")))
     assert [(d.alert.severity, d.entry.name if d.entry else None, d.provider) for d in got] == [
         ("info", "all", ("test", "slack")),
@@ -255,21 +350,48 @@ def test_deliveries_without_alert_entries_go_to_the_global_notifier_whatever_the
 
 # ------------------------------------------------------------------------------------------------ AlertProvider
 def provider_doc(**spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "flagger.app/v1beta1", "kind": "AlertProvider", "metadata": {"name": "on-call", "namespace": "flagger"}, "spec": spec}
+    return {
+        "apiVersion": "flagger.app/v1beta1",
+        "kind": "AlertProvider",
+        "metadata": {"name": "on-call", "namespace": "flagger"},
+        "spec": spec,
+    }
 
 
 def test_alert_provider_defaults() -> None:
     provider = parse_alert_provider(provider_doc(type="slack", address="https://hooks.slack.com/services/T/B/X"))
-    assert provider == AlertProviderSpec("on-call", "flagger", "slack", "general", "flagger", "https://hooks.slack.com/services/T/B/X")
+    assert provider == AlertProviderSpec(
+        "on-call", "flagger", "slack", "general", "flagger", "https://hooks.slack.com/services/T/B/X"
+    )
     assert provider.key == ("flagger", "on-call")
     assert "hooks.slack.com" not in repr(provider)
 
 
 @pytest.mark.parametrize("kind", ["slack", "msteams", "discord", "generic"])
 def test_alert_provider_types(kind: str) -> None:
-    provider = parse_alert_provider(provider_doc(type=kind, channel="on-call", username="cronary", proxy="http://proxy.internal:3128", secretRef={"name": "hook"}))
-    assert (provider.type, provider.channel, provider.username, provider.proxy, provider.secret_name, provider.address) == (
-        kind, "on-call", "cronary", "http://proxy.internal:3128", "hook", None,
+    provider = parse_alert_provider(
+        provider_doc(
+            type=kind,
+            channel="on-call",
+            username="cronary",
+            proxy="http://proxy.internal:3128",
+            secretRef={"name": "hook"},
+        )
+    )
+    assert (
+        provider.type,
+        provider.channel,
+        provider.username,
+        provider.proxy,
+        provider.secret_name,
+        provider.address,
+    ) == (
+        kind,
+        "on-call",
+        "cronary",
+        "http://proxy.internal:3128",
+        "hook",
+        None,
     )
 
 
@@ -299,13 +421,25 @@ PROVIDER_ERRORS = [
     pytest.param("spec.type", "gchat", "spec.type", "must be one of slack, msteams, discord, generic", id="type-gchat"),
     pytest.param("spec.type", "pagerduty", "spec.type", "got 'pagerduty'", id="type-unknown"),
     pytest.param("spec.type", 3, "spec.type", "must be a string", id="type-not-string"),
-    pytest.param("spec.address", "hooks.slack.com/services/T/B/X", "spec.address", "must be an http or https URL", id="address-no-scheme"),
-    pytest.param("spec.address", "ftp://hooks.slack.com/x", "spec.address", "must be an http or https URL", id="address-ftp"),
+    pytest.param(
+        "spec.address",
+        "hooks.slack.com/services/T/B/X",
+        "spec.address",
+        "must be an http or https URL",
+        id="address-no-scheme",
+    ),
+    pytest.param(
+        "spec.address", "ftp://hooks.slack.com/x", "spec.address", "must be an http or https URL", id="address-ftp"
+    ),
     pytest.param("spec.address", ["https://x"], "spec.address", "must be a string", id="address-not-string"),
-    pytest.param("spec.address", _DELETE, "spec.address", "required unless spec.secretRef", id="address-and-secret-missing"),
+    pytest.param(
+        "spec.address", _DELETE, "spec.address", "required unless spec.secretRef", id="address-and-secret-missing"
+    ),
     pytest.param("spec.secretRef", {"key": "x"}, "spec.secretRef.name", "required", id="secret-ref-no-name"),
     pytest.param("spec.secretRef", "hook", "spec.secretRef", "must be a map", id="secret-ref-not-map"),
-    pytest.param("spec.proxy", "proxy.internal:3128", "spec.proxy", "must be an http, https or socks5 URL", id="proxy-no-scheme"),
+    pytest.param(
+        "spec.proxy", "proxy.internal:3128", "spec.proxy", "must be an http, https or socks5 URL", id="proxy-no-scheme"
+    ),
     pytest.param("spec.channel", 7, "spec.channel", "must be a string", id="channel-not-string"),
 ]
 
@@ -329,7 +463,9 @@ def test_alert_providers_of_a_cluster_keep_errors_per_provider() -> None:
 
 
 def test_secret_address_overrides_spec_address_and_brings_a_token() -> None:
-    provider = parse_alert_provider(provider_doc(type="slack", address="https://spec.example/hook", secretRef={"name": "hook"}))
+    provider = parse_alert_provider(
+        provider_doc(type="slack", address="https://spec.example/hook", secretRef={"name": "hook"})
+    )
     target = resolve_target(provider, {"address": SECRET_URL + "\n", "token": "xoxb-TOKEN"})
     assert (target.url, target.token, target.label) == (SECRET_URL, "xoxb-TOKEN", "on-call.flagger")
     assert SECRET_URL not in repr(target) and "xoxb-TOKEN" not in repr(target)
@@ -338,8 +474,12 @@ def test_secret_address_overrides_spec_address_and_brings_a_token() -> None:
 SECRET_ERRORS = [
     pytest.param(None, "secret flagger/hook not found", id="secret-missing"),
     pytest.param({"url": SECRET_URL}, "does not contain an address key", id="no-address-key"),
-    pytest.param({"address": SECRET_URL.replace("https://", "")}, "must be an http or https URL", id="address-no-scheme"),
-    pytest.param({"address": SECRET_URL.replace("https://", "smtp://")}, "must be an http or https URL", id="address-bad-scheme"),
+    pytest.param(
+        {"address": SECRET_URL.replace("https://", "")}, "must be an http or https URL", id="address-no-scheme"
+    ),
+    pytest.param(
+        {"address": SECRET_URL.replace("https://", "smtp://")}, "must be an http or https URL", id="address-bad-scheme"
+    ),
 ]
 
 
@@ -363,8 +503,18 @@ def test_global_target_validates_without_echoing_the_url() -> None:
 
 
 # ------------------------------------------------------------------------------------------------ payloads over HTTP
-INIT_ALERT = Alert("podinfo.test", "podinfo", "test", "New Deployment detected, initialization completed.", "info", META, time="2026-11-27T10:00:10Z")
-ERROR_ALERT = Alert("podinfo.test", "podinfo", "test", "Failed checks threshold reached 5", "error", (), time="2026-11-27T10:01:40Z")
+INIT_ALERT = Alert(
+    "podinfo.test",
+    "podinfo",
+    "test",
+    "New Deployment detected, initialization completed.",
+    "info",
+    META,
+    time="2026-11-27T10:00:10Z",
+)
+ERROR_ALERT = Alert(
+    "podinfo.test", "podinfo", "test", "Failed checks threshold reached 5", "error", (), time="2026-11-27T10:01:40Z"
+)
 
 
 def slack_body(alert: Alert, color: str, channel: str = "general", username: str = "flagger") -> dict[str, Any]:
@@ -373,13 +523,15 @@ def slack_body(alert: Alert, color: str, channel: str = "general", username: str
         "username": username,
         "icon_url": "",
         "icon_emoji": ":rocket:",
-        "attachments": [{
-            "color": color,
-            "author_name": "podinfo.test",
-            "text": alert.message,
-            "mrkdwn_in": ["text"],
-            "fields": [{"title": n, "value": v, "short": False} for n, v in alert.fields],
-        }],
+        "attachments": [
+            {
+                "color": color,
+                "author_name": "podinfo.test",
+                "text": alert.message,
+                "mrkdwn_in": ["text"],
+                "fields": [{"title": n, "value": v, "short": False} for n, v in alert.fields],
+            }
+        ],
     }
 
 
@@ -389,7 +541,13 @@ def teams_body(alert: Alert, color: str) -> dict[str, Any]:
         "@context": "http://schema.org/extensions",
         "themeColor": color,
         "summary": "podinfo.test",
-        "sections": [{"activityTitle": alert.message, "activitySubtitle": "podinfo.test", "facts": [{"name": n, "value": v} for n, v in alert.fields]}],
+        "sections": [
+            {
+                "activityTitle": alert.message,
+                "activitySubtitle": "podinfo.test",
+                "facts": [{"name": n, "value": v} for n, v in alert.fields],
+            }
+        ],
     }
 
 
@@ -407,22 +565,56 @@ def generic_body(alert: Alert) -> dict[str, Any]:
 
 
 PAYLOADS = [
-    pytest.param("slack", INIT_ALERT, "/services/T/B/X", "/services/T/B/X", slack_body(INIT_ALERT, "good", "on-call", "cronary"), id="slack-info"),
-    pytest.param("slack", ERROR_ALERT, "/services/T/B/X", "/services/T/B/X", slack_body(ERROR_ALERT, "danger", "on-call", "cronary"), id="slack-error"),
-    pytest.param("msteams", INIT_ALERT, "/webhookb2/abc", "/webhookb2/abc", teams_body(INIT_ALERT, "0076D7"), id="teams-info"),
-    pytest.param("msteams", ERROR_ALERT, "/webhookb2/abc", "/webhookb2/abc", teams_body(ERROR_ALERT, "FF0000"), id="teams-error"),
-    pytest.param("discord", INIT_ALERT, "/api/webhooks/1/tok", "/api/webhooks/1/tok/slack", slack_body(INIT_ALERT, "good", "on-call", "cronary"),
-                 id="discord-appends-slack"),
-    pytest.param("discord", ERROR_ALERT, "/api/webhooks/1/tok/slack", "/api/webhooks/1/tok/slack", slack_body(ERROR_ALERT, "danger", "on-call", "cronary"),
-                 id="discord-keeps-slack"),
+    pytest.param(
+        "slack",
+        INIT_ALERT,
+        "/services/T/B/X",
+        "/services/T/B/X",
+        slack_body(INIT_ALERT, "good", "on-call", "cronary"),
+        id="slack-info",
+    ),
+    pytest.param(
+        "slack",
+        ERROR_ALERT,
+        "/services/T/B/X",
+        "/services/T/B/X",
+        slack_body(ERROR_ALERT, "danger", "on-call", "cronary"),
+        id="slack-error",
+    ),
+    pytest.param(
+        "msteams", INIT_ALERT, "/webhookb2/abc", "/webhookb2/abc", teams_body(INIT_ALERT, "0076D7"), id="teams-info"
+    ),
+    pytest.param(
+        "msteams", ERROR_ALERT, "/webhookb2/abc", "/webhookb2/abc", teams_body(ERROR_ALERT, "FF0000"), id="teams-error"
+    ),
+    pytest.param(
+        "discord",
+        INIT_ALERT,
+        "/api/webhooks/1/tok",
+        "/api/webhooks/1/tok/slack",
+        slack_body(INIT_ALERT, "good", "on-call", "cronary"),
+        id="discord-appends-slack",
+    ),
+    pytest.param(
+        "discord",
+        ERROR_ALERT,
+        "/api/webhooks/1/tok/slack",
+        "/api/webhooks/1/tok/slack",
+        slack_body(ERROR_ALERT, "danger", "on-call", "cronary"),
+        id="discord-keeps-slack",
+    ),
     pytest.param("generic", INIT_ALERT, "/alerts", "/alerts", generic_body(INIT_ALERT), id="generic-info"),
     pytest.param("generic", ERROR_ALERT, "/alerts", "/alerts", generic_body(ERROR_ALERT), id="generic-error"),
 ]
 
 
 @pytest.mark.parametrize(("kind", "alert", "path", "posted_to", "body"), PAYLOADS)
-def test_payload_received_by_a_real_server(httpserver: Any, kind: str, alert: Alert, path: str, posted_to: str, body: dict[str, Any]) -> None:
-    httpserver.expect_oneshot_request(posted_to, method="POST", json=body, headers={"Content-Type": "application/json"}).respond_with_data("ok")
+def test_payload_received_by_a_real_server(
+    httpserver: Any, kind: str, alert: Alert, path: str, posted_to: str, body: dict[str, Any]
+) -> None:
+    httpserver.expect_oneshot_request(
+        posted_to, method="POST", json=body, headers={"Content-Type": "application/json"}
+    ).respond_with_data("ok")
     target = NotifierTarget("on-call.flagger", kind, httpserver.url_for(path), channel="on-call", username="cronary")
     result = post_alert(alert, target)
     httpserver.check_assertions()
@@ -430,14 +622,21 @@ def test_payload_received_by_a_real_server(httpserver: Any, kind: str, alert: Al
 
 
 def test_slack_token_is_sent_as_bearer(httpserver: Any) -> None:
-    httpserver.expect_oneshot_request("/api/chat.postMessage", method="POST", headers={"Authorization": "Bearer xoxb-TOKEN"}).respond_with_json({"ok": True})
-    result = post_alert(INIT_ALERT, NotifierTarget("p.ns", "slack", httpserver.url_for("/api/chat.postMessage"), token="xoxb-TOKEN"))
+    httpserver.expect_oneshot_request(
+        "/api/chat.postMessage", method="POST", headers={"Authorization": "Bearer xoxb-TOKEN"}
+    ).respond_with_json({"ok": True})
+    result = post_alert(
+        INIT_ALERT, NotifierTarget("p.ns", "slack", httpserver.url_for("/api/chat.postMessage"), token="xoxb-TOKEN")
+    )
     httpserver.check_assertions()
     assert result.ok
 
 
 def test_discord_url_keeps_the_query() -> None:
-    assert discord_url("https://discord.com/api/webhooks/1/tok?wait=true") == "https://discord.com/api/webhooks/1/tok/slack?wait=true"
+    assert (
+        discord_url("https://discord.com/api/webhooks/1/tok?wait=true")
+        == "https://discord.com/api/webhooks/1/tok/slack?wait=true"
+    )
 
 
 # ------------------------------------------------------------------------------------------------ failures
@@ -446,7 +645,9 @@ def cronary_log(caplog: pytest.LogCaptureFixture) -> str:
     return "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("cronary"))
 
 
-def test_http_error_is_a_failed_result_and_the_url_is_scrubbed_from_the_body(httpserver: Any, caplog: pytest.LogCaptureFixture) -> None:
+def test_http_error_is_a_failed_result_and_the_url_is_scrubbed_from_the_body(
+    httpserver: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     path = "/services/T0SECRET/B0SECRET/xoxSECRETtoken"
     url = httpserver.url_for(path)
     httpserver.expect_request(path).respond_with_data(f"no such hook {url} ({path})", status=404)
@@ -493,7 +694,9 @@ def test_proxy_is_used(httpserver: Any) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ end to end
-def test_a_rollout_sends_its_alerts_to_each_provider_by_severity(httpserver: Any, caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+def test_a_rollout_sends_its_alerts_to_each_provider_by_severity(
+    httpserver: Any, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
     """The gated rollback scenario, with three providers: Slack (info: everything, URL from a Secret),
     Teams (warn), a generic hook (error); plus a provider whose Secret is missing."""
     secret_path = "/services/T0SECRET/B0SECRET/xoxSECRETtoken"
@@ -504,16 +707,36 @@ def test_a_rollout_sends_its_alerts_to_each_provider_by_severity(httpserver: Any
         {"name": "pager", "severity": "error", "providerRef": {"name": "pager"}},
         {"name": "lost", "severity": "info", "providerRef": {"name": "lost"}},
     ]
-    providers = alert_providers(ClusterView.of([
-        {"apiVersion": "flagger.app/v1beta1", "kind": "AlertProvider", "metadata": {"name": "slack", "namespace": "test"},
-         "spec": {"type": "slack", "channel": "deploys", "secretRef": {"name": "slack-hook"}}},
-        {"apiVersion": "flagger.app/v1beta1", "kind": "AlertProvider", "metadata": {"name": "teams", "namespace": "ops"},
-         "spec": {"type": "msteams", "address": httpserver.url_for("/teams")}},
-        {"apiVersion": "flagger.app/v1beta1", "kind": "AlertProvider", "metadata": {"name": "pager", "namespace": "test"},
-         "spec": {"type": "generic", "address": httpserver.url_for("/pager")}},
-        {"apiVersion": "flagger.app/v1beta1", "kind": "AlertProvider", "metadata": {"name": "lost", "namespace": "test"},
-         "spec": {"type": "slack", "secretRef": {"name": "no-such-secret"}}},
-    ]))
+    providers = alert_providers(
+        ClusterView.of(
+            [
+                {
+                    "apiVersion": "flagger.app/v1beta1",
+                    "kind": "AlertProvider",
+                    "metadata": {"name": "slack", "namespace": "test"},
+                    "spec": {"type": "slack", "channel": "deploys", "secretRef": {"name": "slack-hook"}},
+                },
+                {
+                    "apiVersion": "flagger.app/v1beta1",
+                    "kind": "AlertProvider",
+                    "metadata": {"name": "teams", "namespace": "ops"},
+                    "spec": {"type": "msteams", "address": httpserver.url_for("/teams")},
+                },
+                {
+                    "apiVersion": "flagger.app/v1beta1",
+                    "kind": "AlertProvider",
+                    "metadata": {"name": "pager", "namespace": "test"},
+                    "spec": {"type": "generic", "address": httpserver.url_for("/pager")},
+                },
+                {
+                    "apiVersion": "flagger.app/v1beta1",
+                    "kind": "AlertProvider",
+                    "metadata": {"name": "lost", "namespace": "test"},
+                    "spec": {"type": "slack", "secretRef": {"name": "no-such-secret"}},
+                },
+            ]
+        )
+    )
     secrets = {("test", "slack-hook"): {"address": httpserver.url_for(secret_path)}}
     received: list[tuple[str, dict[str, Any]]] = []
 
@@ -530,7 +753,9 @@ def test_a_rollout_sends_its_alerts_to_each_provider_by_severity(httpserver: Any
     results: list[SendResult] = []
     with caplog.at_level(logging.DEBUG):
         for decision in decisions:
-            results += send_alerts(deliveries(decision.canary, alerts_for(decision)), providers, lambda ns, name: secrets.get((ns, name)))
+            results += send_alerts(
+                deliveries(decision.canary, alerts_for(decision)), providers, lambda ns, name: secrets.get((ns, name))
+            )
     assert [(r.provider, r.message, r.ok) for r in results] == [
         ("slack.test", INIT[1], True),
         ("lost.test", INIT[1], False),
@@ -540,7 +765,9 @@ def test_a_rollout_sends_its_alerts_to_each_provider_by_severity(httpserver: Any
         ("teams.ops", MANUAL_ROLLBACK[1], True),
         ("lost.test", MANUAL_ROLLBACK[1], False),
     ]
-    assert {r.error for r in results if not r.ok} == {"alert provider lost.test: spec.secretRef.name: secret test/no-such-secret not found"}
+    assert {r.error for r in results if not r.ok} == {
+        "alert provider lost.test: spec.secretRef.name: secret test/no-such-secret not found"
+    }
     assert received == [
         (secret_path, slack_body(Alert("", "", "", INIT[1], "info", META), "good", channel="deploys")),
         (secret_path, slack_body(Alert("", "", "", REVISION[1], "info", META), "good", channel="deploys")),
@@ -556,7 +783,9 @@ def test_global_notifier_gets_every_alert_of_a_canary_without_alert_entries(http
     target = global_target("msteams", httpserver.url_for("/global"))
     results = [r for d in decisions for r in send_alerts(deliveries(d.canary, alerts_for(d)), {}, global_target=target)]
     assert [(r.provider, r.severity, r.message, r.ok) for r in results] == [
-        ("global", "info", INIT[1], True), ("global", "info", REVISION[1], True), ("global", "error", THRESHOLD_5[1], True),
+        ("global", "info", INIT[1], True),
+        ("global", "info", REVISION[1], True),
+        ("global", "error", THRESHOLD_5[1], True),
     ]
     assert [json.loads(req.get_data())["themeColor"] for req, _resp in httpserver.log] == ["0076D7", "0076D7", "FF0000"]
 

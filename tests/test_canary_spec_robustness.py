@@ -18,12 +18,15 @@ Hypothesis runs derandomized and without an example database, so CI is reproduci
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 from unittest import mock
 
 import pytest
+from conftest import FIXTURES, SEED
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_canary_spec_errors import full
 
 from cronjob import inputs
 from cronjob.errors import InputError
@@ -34,9 +37,6 @@ from engine.errors import SpecError
 from engine.metric_templates import MetricTemplateSpec, parse_metric_template
 from engine.model import Canary
 from engine.providers import resolve_provider
-
-from conftest import FIXTURES, SEED
-from test_canary_spec_errors import full
 
 ROBUSTNESS_SETTINGS = settings(
     max_examples=300,
@@ -107,7 +107,12 @@ SCENARIO = {
     "webhooks": {"load-test": "pass", "rollback-gate": "fail"},
     "steps": [
         {"at": 3, "image": "quay.io/stefanprodan/podinfo:1.7.1"},
-        {"at": 6, "metrics": {"request-duration": 800}, "webhooks": {"rollback-gate": "pass"}, "ready": {"target": False}},
+        {
+            "at": 6,
+            "metrics": {"request-duration": 800},
+            "webhooks": {"rollback-gate": "pass"},
+            "ready": {"target": False},
+        },
         {"at": 9, "image": {"podinfod": "quay.io/stefanprodan/podinfo:1.8.0"}, "ready": True},
     ],
 }
@@ -125,9 +130,34 @@ def _field_names(value: Any) -> set[str]:
 # they leave out, so that an added key reaches a branch a base does not take.
 KNOWN_KEYS = sorted(
     _field_names([*CANARY_BASES.values(), METRIC_TEMPLATE, ALERT_PROVIDER, SCENARIO])
-    | {"iterations", "stepWeights", "mirror", "match", "sessionAffinity", "cookieName", "exact", "prefix", "suffix", "regex",
-       "thresholdRange", "min", "max", "templateRef", "templateVariables", "query", "status", "conditions", "trackedConfigs",
-       "targetPort", "primaryScalerReplicas", "minReplicas", "maxReplicas", "uid", "portName", "trafficDistribution"}
+    | {
+        "iterations",
+        "stepWeights",
+        "mirror",
+        "match",
+        "sessionAffinity",
+        "cookieName",
+        "exact",
+        "prefix",
+        "suffix",
+        "regex",
+        "thresholdRange",
+        "min",
+        "max",
+        "templateRef",
+        "templateVariables",
+        "query",
+        "status",
+        "conditions",
+        "trackedConfigs",
+        "targetPort",
+        "primaryScalerReplicas",
+        "minReplicas",
+        "maxReplicas",
+        "uid",
+        "portName",
+        "trafficDistribution",
+    }
 )
 KEYS = st.sampled_from(KNOWN_KEYS) | st.text(max_size=8)
 
@@ -228,8 +258,30 @@ def test_the_bases_are_valid() -> None:
 # examples. The sweep below is exhaustive instead: every node of every base, replaced by each odd value or
 # deleted, and every map given each field the parser reads, set to a value of the wrong type.
 ODD_VALUES = (
-    None, True, False, 0, -1, 1.5, 2**64, float("nan"), float("inf"), "", "x", "²", "١٢", "-1", "1e3", "99999999999999h",
-    [], [None], ["x"], [{}], {}, {"x": None}, {"exact": 1}, {"exact": "a", "regex": "b"},
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1.5,
+    2**64,
+    float("nan"),
+    float("inf"),
+    "",
+    "x",
+    "²",
+    "١٢",
+    "-1",
+    "1e3",
+    "99999999999999h",
+    [],
+    [None],
+    ["x"],
+    [{}],
+    {},
+    {"x": None},
+    {"exact": 1},
+    {"exact": "a", "regex": "b"},
 )
 WRONG_TYPES = (1.5, "x", [{}], {"exact": []})
 
@@ -269,10 +321,13 @@ def test_every_single_mutation_of_a_canary(base: str) -> None:
         _parses_or_spec_error(parse_canary, doc, Canary)
 
 
-@pytest.mark.parametrize("parse,base", [
-    pytest.param(parse_metric_template, METRIC_TEMPLATE, id="MetricTemplate"),
-    pytest.param(parse_alert_provider, ALERT_PROVIDER, id="AlertProvider"),
-])
+@pytest.mark.parametrize(
+    "parse,base",
+    [
+        pytest.param(parse_metric_template, METRIC_TEMPLATE, id="MetricTemplate"),
+        pytest.param(parse_alert_provider, ALERT_PROVIDER, id="AlertProvider"),
+    ],
+)
 def test_every_single_mutation_of_another_manifest(parse: Callable[[Any], Any], base: Any) -> None:
     for doc in _single_mutations(base):
         _parses_or_spec_error(parse, doc, object)

@@ -85,8 +85,18 @@ def simulate(*extra: str) -> list[str]:
 
 def tick(remote: Path, cache: Path, *extra: str) -> list[str]:
     return [
-        "tick", "--once", "--git-repo", str(remote), "--no-cluster", "--git-cache", str(cache), "--now", NOW,
-        "--prometheus", "http://127.0.0.1:1", *extra,
+        "tick",
+        "--once",
+        "--git-repo",
+        str(remote),
+        "--no-cluster",
+        "--git-cache",
+        str(cache),
+        "--now",
+        NOW,
+        "--prometheus",
+        "http://127.0.0.1:1",
+        *extra,
     ]
 
 
@@ -101,7 +111,12 @@ CASES = [
     ("render-usage-error", lambda r, c: render("--no-such-flag"), None, 2),
     ("render-unexpected", lambda r, c: render(), "cronjob.inputs:parse_canary", 1),
     ("simulate-ok", lambda r, c: simulate(), None, 0),
-    ("simulate-bad-input", lambda r, c: ["simulate", BAD_CANARY, "--cluster", CLUSTER, "--scenario", SCENARIO], None, 2),
+    (
+        "simulate-bad-input",
+        lambda r, c: ["simulate", BAD_CANARY, "--cluster", CLUSTER, "--scenario", SCENARIO],
+        None,
+        2,
+    ),
     ("simulate-unexpected", lambda r, c: simulate(), "cronjob.inputs:parse_canary", 1),
     ("validate-ok", lambda r, c: ["validate", CANARY], None, 0),
     ("validate-bad-input", lambda r, c: ["validate", BAD_CANARY], None, 2),
@@ -125,7 +140,9 @@ def _case_params() -> list:
 
 
 @pytest.mark.parametrize("argv, fault, code", _case_params())
-def test_exit_status_and_one_line_without_a_traceback(remote: Path, tmp_path: Path, argv, fault: str | None, code: int) -> None:
+def test_exit_status_and_one_line_without_a_traceback(
+    remote: Path, tmp_path: Path, argv, fault: str | None, code: int
+) -> None:
     args = argv(remote, tmp_path / "cache")
     run = cronary(*args, fault=fault)
     assert run.code == code, run
@@ -143,7 +160,10 @@ def test_exit_status_and_one_line_without_a_traceback(remote: Path, tmp_path: Pa
         errors = [line for line in run.json_lines() if line["level"] == "error"]
         assert len(errors) == 1, run
         if fault:
-            assert errors[0]["msg"] == f"unexpected error: RuntimeError: {BOOM_SHOWN}" and errors[0]["exception"] == "RuntimeError", errors
+            assert (
+                errors[0]["msg"] == f"unexpected error: RuntimeError: {BOOM_SHOWN}"
+                and errors[0]["exception"] == "RuntimeError"
+            ), errors
     else:  # one line on stderr, nothing on stdout
         assert run.stdout == "", run
         assert len(run.stderr.splitlines()) == 1 and run.stderr.startswith("error: "), run
@@ -153,7 +173,9 @@ def test_exit_status_and_one_line_without_a_traceback(remote: Path, tmp_path: Pa
 
 DEBUG_CASES = [
     pytest.param(lambda r, c: render("--debug"), "cronjob.inputs:parse_canary", id="render-debug-after-the-command"),
-    pytest.param(lambda r, c: ["--debug", *render()], "cronjob.inputs:parse_canary", id="render-debug-before-the-command"),
+    pytest.param(
+        lambda r, c: ["--debug", *render()], "cronjob.inputs:parse_canary", id="render-debug-before-the-command"
+    ),
     pytest.param(lambda r, c: simulate("--debug"), "cronjob.inputs:parse_canary", id="simulate"),
     pytest.param(lambda r, c: ["validate", "--debug", CANARY], "cronjob.inputs:parse_canary", id="validate"),
     pytest.param(lambda r, c: tick(r, c, "--debug"), "cronjob.cli:PrometheusMetrics", id="tick"),
@@ -162,7 +184,9 @@ DEBUG_CASES = [
 
 
 @pytest.mark.parametrize("argv, fault", DEBUG_CASES)
-def test_debug_prints_the_traceback_to_stderr_and_keeps_the_line(remote: Path, tmp_path: Path, argv, fault: str) -> None:
+def test_debug_prints_the_traceback_to_stderr_and_keeps_the_line(
+    remote: Path, tmp_path: Path, argv, fault: str
+) -> None:
     args = argv(remote, tmp_path / "cache")
     run = cronary(*args, fault=fault)
     assert run.code == 1, run
@@ -204,7 +228,10 @@ def test_log_level(remote: Path, tmp_path: Path, flags: list[str], env: dict[str
 
 
 def test_a_bad_log_level_is_bad_input_as_a_json_line(remote: Path, tmp_path: Path) -> None:
-    for run in (cronary(*tick(remote, tmp_path / "cache", "--log-level", "loud")), cronary(*tick(remote, tmp_path / "cache"), env={"CRONARY_LOG_LEVEL": "loud"})):
+    for run in (
+        cronary(*tick(remote, tmp_path / "cache", "--log-level", "loud")),
+        cronary(*tick(remote, tmp_path / "cache"), env={"CRONARY_LOG_LEVEL": "loud"}),
+    ):
         assert run.code == 2 and run.stderr == "", run
         (line,) = run.json_lines()
         assert line["level"] == "error" and "--log-level" in line["msg"] and "'loud' is not one of" in line["msg"], line
@@ -219,7 +246,9 @@ def test_a_failed_run_of_tick_is_its_last_json_line(remote: Path, tmp_path: Path
 
 
 @pytest.mark.parametrize("debug", [False, True], ids=["without-debug", "with-debug"])
-def test_a_logged_exception_is_one_json_line_and_its_traceback_goes_to_stderr_only_with_debug(capsys: pytest.CaptureFixture[str], debug: bool) -> None:
+def test_a_logged_exception_is_one_json_line_and_its_traceback_goes_to_stderr_only_with_debug(
+    capsys: pytest.CaptureFixture[str], debug: bool
+) -> None:
     """What `tick` does with an exception it handles per canary (`log.exception`): the line on stdout never
     holds the traceback; `--debug` adds it, redacted, on stderr."""
     import logging
@@ -269,7 +298,10 @@ def test_the_http_libraries_never_log_below_warning() -> None:
 
 @pytest.mark.parametrize("debug", [False, True], ids=["without-debug", "with-debug"])
 def test_a_canary_whose_tick_raises_is_one_json_line_and_the_others_go_on(
-    emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, debug: bool,
+    emulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    debug: bool,
 ) -> None:
     """In cluster mode an exception nobody foresaw in one canary's tick (here: the engine's `run_tick` made to
     raise for canary `broken`) is that canary's JSON error line, exit status 1; `podinfo` is still decided.
@@ -294,7 +326,9 @@ def test_a_canary_whose_tick_raises_is_one_json_line_and_the_others_go_on(
     assert result.exit_code == 1
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     errors = [line for line in lines if line["level"] == "error"]
-    assert [(e["canary"], e["msg"]) for e in errors] == [("broken.test", f"Canary broken.test could not be decided: RuntimeError: {BOOM_SHOWN}")]
+    assert [(e["canary"], e["msg"]) for e in errors] == [
+        ("broken.test", f"Canary broken.test could not be decided: RuntimeError: {BOOM_SHOWN}")
+    ]
     assert cluster.status("podinfo").get("phase"), "the other canary was decided"
     assert "Traceback" not in result.stdout
     assert ("Traceback (most recent call last):" in result.stderr) is debug, result.stderr

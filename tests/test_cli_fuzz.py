@@ -17,9 +17,10 @@ import os
 import random
 import signal
 import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -44,15 +45,41 @@ FUZZ = settings(
 )
 
 HOSTILE_VALUES: list[Any] = [
-    "2026-02-30", "2026-11-27T24:00:00Z", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", 10**5000 - 1, -1, 0,
-    2**63, 1e308, float("nan"), float("inf"), None, "", "\x00", "ünïcødé", "🐛" * 50, HOSTILE_URL, [], {}, [[[[[[]]]]]],
-    {"a": {"b": {"c": None}}}, True, "99999999999999m", "-10s", "1.5", "x" * 100_000,
+    "2026-02-30",
+    "2026-11-27T24:00:00Z",
+    "9999-12-31T23:59:59Z",
+    "0001-01-01T00:00:00Z",
+    10**5000 - 1,
+    -1,
+    0,
+    2**63,
+    1e308,
+    float("nan"),
+    float("inf"),
+    None,
+    "",
+    "\x00",
+    "ünïcødé",
+    "🐛" * 50,
+    HOSTILE_URL,
+    [],
+    {},
+    [[[[[[]]]]]],
+    {"a": {"b": {"c": None}}},
+    True,
+    "99999999999999m",
+    "-10s",
+    "1.5",
+    "x" * 100_000,
 ]
 
 TEXT_DAMAGE: dict[str, Callable[[str, random.Random], bytes]] = {
     "truncated": lambda text, rng: text[: rng.randrange(len(text))].encode(),
     "alias-bomb": lambda text, rng: (
-        text + "\nbomb: &a [" + ",".join(["x"] * 10) + "]\n"
+        text
+        + "\nbomb: &a ["
+        + ",".join(["x"] * 10)
+        + "]\n"
         + "".join(f"b{i}: &b{i} [" + ",".join([f"*{'a' if i == 0 else f'b{i - 1}'}"] * 10) + "]\n" for i in range(9))
     ).encode(),
     "deep-nesting": lambda text, rng: (text + "\ndeep: " + "[" * 5000 + "]" * 5000 + "\n").encode(),
@@ -66,8 +93,18 @@ TEXT_DAMAGE: dict[str, Callable[[str, random.Random], bytes]] = {
     "empty": lambda text, rng: b"",
 }
 
-SNIPPETS = ["key: [unclosed", "? complex\n: key", "*undefined_alias", "!!python/object:os.system ls", "a: !!binary AAAA",
-            "%YAML 9.9", "{{{{", "- - - -", "ts: 2026-13-45T99:99:99Z", f"url: {HOSTILE_URL}"]
+SNIPPETS = [
+    "key: [unclosed",
+    "? complex\n: key",
+    "*undefined_alias",
+    "!!python/object:os.system ls",
+    "a: !!binary AAAA",
+    "%YAML 9.9",
+    "{{{{",
+    "- - - -",
+    "ts: 2026-13-45T99:99:99Z",
+    f"url: {HOSTILE_URL}",
+]
 
 
 def _splice(text: str, rng: random.Random) -> str:
@@ -130,7 +167,7 @@ def damaged_file(draw: st.DrawFn, path: Path) -> tuple[str, bytes]:
         documents[index] = _replace(documents[index], where, HOSTILE_VALUES[value])
         try:
             return f"node {'.'.join(map(str, where))} := #{value}", _dump(documents)
-        except Exception:  # noqa: BLE001 - a value the dumper cannot write (NaN keys...): damage the text instead
+        except Exception:
             pass
     damage = draw(st.sampled_from(sorted(TEXT_DAMAGE)))
     seed = draw(st.integers(0, 2**16))
@@ -180,7 +217,9 @@ def assert_contract(result: Result, what: str) -> None:
     assert "Traceback" not in everything, f"{what}:\n{everything}"
     for secret in SECRETS:
         assert secret not in result.stderr, f"{what}: {secret!r} printed:\n{result.stderr}"
-    if what.startswith(("tick", "history")):  # their stdout is log lines; render and simulate print the user's own Canary
+    if what.startswith(
+        ("tick", "history")
+    ):  # their stdout is log lines; render and simulate print the user's own Canary
         for secret in SECRETS:
             assert secret not in result.stdout, f"{what}: {secret!r} printed:\n{result.stdout}"
     if result.exit_code == 2:
@@ -207,14 +246,26 @@ def seed_args(command: str, files: dict[str, Path]) -> list[str]:
         return ["validate", *canary]
     if command == "render":
         return ["render", *canary, *cluster, "--mesh-provider", "smi:istio", "--now", "2026-11-27T10:00:00Z"]
-    return ["simulate", *canary, *cluster, "--scenario", str(files["scenario"]), "--mesh-provider", "smi:istio", "-o", "json"]
+    return [
+        "simulate",
+        *canary,
+        *cluster,
+        "--scenario",
+        str(files["scenario"]),
+        "--mesh-provider",
+        "smi:istio",
+        "-o",
+        "json",
+    ]
 
 
 @pytest.mark.parametrize("command", ["validate", "render", "simulate"])
 @pytest.mark.parametrize("which", sorted(FILES))
 @FUZZ
 @given(data=st.data())
-def test_a_damaged_file_ends_in_the_output_contract(tmp_path: Path, command: str, which: str, data: st.DataObject) -> None:
+def test_a_damaged_file_ends_in_the_output_contract(
+    tmp_path: Path, command: str, which: str, data: st.DataObject
+) -> None:
     if command == "validate" and which != "canary":
         return  # validate reads only Canaries
     if command == "render" and which == "scenario":
@@ -226,8 +277,24 @@ def test_a_damaged_file_ends_in_the_output_contract(tmp_path: Path, command: str
     assert_contract(invoke(seed_args(command, files), tmp_path), f"{command} with {which} {how}")
 
 
-FLAG_VALUES = st.sampled_from(["", "x", "-1", "0", "9" * 400, "2026-02-30T00:00:00Z", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z",
-                               "nan", HOSTILE_URL, "smi:nope", "../../etc/passwd", "\x7f", "main.lock"])
+FLAG_VALUES = st.sampled_from(
+    [
+        "",
+        "x",
+        "-1",
+        "0",
+        "9" * 400,
+        "2026-02-30T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+        "0001-01-01T00:00:00Z",
+        "nan",
+        HOSTILE_URL,
+        "smi:nope",
+        "../../etc/passwd",
+        "\x7f",
+        "main.lock",
+    ]
+)
 
 
 @pytest.mark.parametrize(
@@ -241,11 +308,13 @@ def test_a_hostile_flag_ends_in_the_output_contract(tmp_path: Path, flag: str, v
         args = seed_args(command, FILES)
         if flag in args:
             at = args.index(flag)
-            args = [*args[:at], *args[at + 2:]]
+            args = [*args[:at], *args[at + 2 :]]
         assert_contract(invoke([*args, flag, value], tmp_path), f"{command} {flag} {value!r}")
 
 
-@pytest.mark.parametrize("flag", ["--git-branch", "--git-path", "--now", "--budget", "--concurrency", "--request-timeout"])
+@pytest.mark.parametrize(
+    "flag", ["--git-branch", "--git-path", "--now", "--budget", "--concurrency", "--request-timeout"]
+)
 @FUZZ
 @given(value=FLAG_VALUES)
 def test_a_hostile_tick_flag_ends_in_the_output_contract(tmp_path: Path, flag: str, value: str) -> None:

@@ -27,7 +27,7 @@ from cronjob.driver import run_tick
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
-import bench_cluster as bench  # noqa: E402
+import bench_cluster as bench
 
 NAMESPACES, PER_NAMESPACE = 2, 6
 CANARY_NAME = re.compile(r"app-\d{4}")
@@ -57,7 +57,9 @@ def play(concurrency: int, workdir: Path) -> list[tuple[list[RecordedRequest], i
         for step in bench.STEPS:
             step.prepare(fleet)
             emulator.clear_requests()
-            result = CliRunner().invoke(main, [*fleet.args(), "--concurrency", str(concurrency)], catch_exceptions=False)
+            result = CliRunner().invoke(
+                main, [*fleet.args(), "--concurrency", str(concurrency)], catch_exceptions=False
+            )
             assert result.exit_code == 0, result.output
             assert fleet.states() == Counter({step.expect: fleet.canaries}), step.label
             ticks.append((emulator.requests, emulator.max_in_flight))
@@ -70,7 +72,9 @@ def played(tmp_path_factory: pytest.TempPathFactory) -> dict[int, list[tuple[lis
     return {n: play(n, tmp_path_factory.mktemp(f"concurrency{n}")) for n in (1, PER_NAMESPACE)}
 
 
-@pytest.mark.parametrize("index", range(len(bench.STEPS)), ids=[s.label.split(":")[0].replace(" ", "-") for s in bench.STEPS])
+@pytest.mark.parametrize(
+    "index", range(len(bench.STEPS)), ids=[s.label.split(":")[0].replace(" ", "-") for s in bench.STEPS]
+)
 def test_each_canary_writes_the_same_in_the_same_order_at_any_concurrency(played: dict, index: int) -> None:
     sequential, concurrent = played[1][index][0], played[PER_NAMESPACE][index][0]
     assert writes_by_canary(concurrent) == writes_by_canary(sequential)
@@ -103,12 +107,21 @@ def test_a_failing_canary_leaves_the_others_of_its_group(emulator: KubeEmulator,
     emulator.fail(method="PUT", path=r"/canaries/app-0002/status$", status=500)
     result = CliRunner().invoke(main, [*fleet.args(), "--concurrency", "4"], catch_exceptions=False)
     assert result.exit_code == 1
-    phases = {c["metadata"]["name"]: (c.get("status") or {}).get("phase") for c in emulator.list(bench.CANARY_API, "Canary")}
-    assert phases == {"app-0000": "Initializing", "app-0001": "Initializing", "app-0002": None, "app-0003": "Initializing"}
+    phases = {
+        c["metadata"]["name"]: (c.get("status") or {}).get("phase") for c in emulator.list(bench.CANARY_API, "Canary")
+    }
+    assert phases == {
+        "app-0000": "Initializing",
+        "app-0001": "Initializing",
+        "app-0002": None,
+        "app-0003": "Initializing",
+    }
 
 
 @pytest.mark.parametrize("concurrency", ["1", "4"])
-def test_an_unforeseen_error_on_one_canary_leaves_the_others(emulator: KubeEmulator, tmp_path: Path, concurrency: str) -> None:
+def test_an_unforeseen_error_on_one_canary_leaves_the_others(
+    emulator: KubeEmulator, tmp_path: Path, concurrency: str
+) -> None:
     """A failure no check foresaw (here: deciding one canary raises) is that canary's problem: it is logged
     with its name, the others are decided, the tick exits 1."""
     fleet = bench.Fleet.build(emulator, tmp_path, 3, 1)
@@ -122,23 +135,36 @@ def test_an_unforeseen_error_on_one_canary_leaves_the_others(emulator: KubeEmula
         result = CliRunner().invoke(main, [*fleet.args(), "--concurrency", concurrency], catch_exceptions=False)
     assert result.exit_code == 1
     assert "app-0001.team-0 could not be decided: RuntimeError: nobody foresaw this" in result.output
-    phases = {c["metadata"]["name"]: (c.get("status") or {}).get("phase") for c in emulator.list(bench.CANARY_API, "Canary")}
+    phases = {
+        c["metadata"]["name"]: (c.get("status") or {}).get("phase") for c in emulator.list(bench.CANARY_API, "Canary")
+    }
     assert phases["app-0000"] == phases["app-0002"] == "Initializing"
 
 
 @pytest.mark.parametrize("concurrency", ["1", "4"])
-def test_a_status_time_the_engine_cannot_use_makes_that_canary_invalid(emulator: KubeEmulator, tmp_path: Path, concurrency: str) -> None:
+def test_a_status_time_the_engine_cannot_use_makes_that_canary_invalid(
+    emulator: KubeEmulator, tmp_path: Path, concurrency: str
+) -> None:
     """A decision time in the year 9999 (next due = 9999 + interval would overflow): the engine reports that
     Canary invalid, naming the field; the others are decided, the tick exits 1, and nothing overflows."""
     fleet = bench.Fleet.build(emulator, tmp_path, 3, 1)
     odd = emulator.get(bench.CANARY_API, "Canary", "team-0", "app-0001")
     assert odd is not None
-    odd["status"] = {"phase": "Initialized", "lastDecisionTime": "9999-12-31T23:59:59Z", "lastTransitionTime": "9999-12-31T23:59:59Z"}
+    odd["status"] = {
+        "phase": "Initialized",
+        "lastDecisionTime": "9999-12-31T23:59:59Z",
+        "lastTransitionTime": "9999-12-31T23:59:59Z",
+    }
     emulator.replace(odd)
     result = CliRunner().invoke(main, [*fleet.args(), "--concurrency", concurrency], catch_exceptions=False)
     assert result.exit_code == 1
-    assert "Canary app-0001.team-0 is invalid: status.lastTransitionTime: must be a time from 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z" in result.output
+    assert (
+        "Canary app-0001.team-0 is invalid: status.lastTransitionTime: must be a time from 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z"
+        in result.output
+    )
     assert "Overflow" not in result.output and "Traceback" not in result.output
-    phases = {c["metadata"]["name"]: (c.get("status") or {}).get("phase") for c in emulator.list(bench.CANARY_API, "Canary")}
+    phases = {
+        c["metadata"]["name"]: (c.get("status") or {}).get("phase") for c in emulator.list(bench.CANARY_API, "Canary")
+    }
     assert phases["app-0000"] == phases["app-0002"] == "Initializing"
     assert phases["app-0001"] == "Initialized"  # untouched

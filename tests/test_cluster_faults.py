@@ -66,7 +66,9 @@ FAULTS = [
 
 
 @pytest.mark.parametrize("method, path, status", FAULTS)
-def test_an_api_fault_aborts_the_tick_without_partial_status_and_the_next_tick_recovers(cluster: SeedCluster, method: str, path: str, status: int) -> None:
+def test_an_api_fault_aborts_the_tick_without_partial_status_and_the_next_tick_recovers(
+    cluster: SeedCluster, method: str, path: str, status: int
+) -> None:
     """The status is written first and is the record of the step: a fault before it (a read, the status write
     itself) leaves nothing of the decision; a fault after it (a route write, or a status write that lands
     after the client gave up) leaves a committed step whose routes the next tick finishes before analysing
@@ -105,7 +107,9 @@ def test_a_failed_event_write_is_logged_and_the_step_stands(cluster: SeedCluster
     assert any(log["level"] == "warn" and "event" in log["msg"] for log in run.logs)
 
 
-def test_a_job_killed_between_status_write_and_route_apply_is_finished_by_the_next_job(cluster: SeedCluster, httpserver) -> None:
+def test_a_job_killed_between_status_write_and_route_apply_is_finished_by_the_next_job(
+    cluster: SeedCluster, httpserver
+) -> None:
     """The window the write-ahead status opens: the step is committed, its routes are not. The next Job routes
     the recorded weight and analyses it for a whole interval before the next step."""
     advance_to_progressing(cluster, 20)
@@ -131,7 +135,9 @@ def test_a_job_killed_between_status_write_and_route_apply_is_finished_by_the_ne
     cluster.emulator.complete_rollouts()
     finishing = cluster.tick()
     assert finishing.exit_code == 0
-    assert cluster.split_weights()["podinfo-canary"] == 30 and cluster.status()["canaryWeight"] == 30  # routed, not advanced
+    assert (
+        cluster.split_weights()["podinfo-canary"] == 30 and cluster.status()["canaryWeight"] == 30
+    )  # routed, not advanced
     assert "pendingEvents" not in cluster.status()
     events = [e["message"] for e in cluster.emulator.list("v1", "Event", "test")]
     assert events.count("Advance podinfo.test canary weight 30") == 1  # recorded by the next Job, once
@@ -158,7 +164,9 @@ def test_two_ticks_at_once_with_the_lease_one_decides_the_other_backs_off(cluste
             second["code"] = process.returncode
 
     cluster.emulator.on_request(second_job_starts_while_the_first_reads)
-    first = cluster.tick_process(*args, "--request-timeout", "60s", no_lease=False)  # its LIST waits for the whole second Job
+    first = cluster.tick_process(
+        *args, "--request-timeout", "60s", no_lease=False
+    )  # its LIST waits for the whole second Job
     first_output = first.communicate(timeout=120)[0]
     cluster.emulator.on_request(None)
     assert (first.returncode, second["code"]) == (0, 0), (first_output, second["output"])

@@ -79,7 +79,14 @@ def cluster(tmp_path: Path) -> Iterator[SeedCluster]:
         yield seed
 
 
-def tick(cluster: SeedCluster, tmp_path: Path, *extra: str, token: str = TOKEN, ca: bytes | None = None, kubeconfig: bool = False) -> Run:
+def tick(
+    cluster: SeedCluster,
+    tmp_path: Path,
+    *extra: str,
+    token: str = TOKEN,
+    ca: bytes | None = None,
+    kubeconfig: bool = False,
+) -> Run:
     account = tmp_path / "serviceaccount"
     pod_env = cluster.emulator.write_service_account(account)
     (account / "token").write_text(token)
@@ -89,7 +96,21 @@ def tick(cluster: SeedCluster, tmp_path: Path, *extra: str, token: str = TOKEN, 
     env.update(pod_env, PYTHONPATH=str(ROOT), CRONARY_SERVICE_ACCOUNT_DIR=str(account), HOME=str(tmp_path))
     modules_file = tmp_path / "modules.json"
     where = ["--kubeconfig", cluster.kubeconfig] if kubeconfig else []
-    argv = [sys.executable, "-c", RUNNER, str(modules_file), "tick", "--once", "--no-lease", "--mesh-provider", "smi:istio", "--request-timeout", "5s", *where, *extra]
+    argv = [
+        sys.executable,
+        "-c",
+        RUNNER,
+        str(modules_file),
+        "tick",
+        "--once",
+        "--no-lease",
+        "--mesh-provider",
+        "smi:istio",
+        "--request-timeout",
+        "5s",
+        *where,
+        *extra,
+    ]
     done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     modules = set(json.loads(modules_file.read_text())) if modules_file.exists() else set()
     return Run(done.returncode, done.stdout + done.stderr, modules)
@@ -99,7 +120,9 @@ def writes(cluster: SeedCluster) -> list[str]:
     return [f"{r.method} {r.path}" for r in cluster.emulator.requests if r.verb not in (None, "list", "get")]
 
 
-def test_in_cluster_the_tick_authenticates_with_the_service_account_over_tls(cluster: SeedCluster, tmp_path: Path) -> None:
+def test_in_cluster_the_tick_authenticates_with_the_service_account_over_tls(
+    cluster: SeedCluster, tmp_path: Path
+) -> None:
     run = tick(cluster, tmp_path)
     assert run.exit_code == 0, run.output
     assert cluster.status()["phase"] == "Initializing"
@@ -116,7 +139,9 @@ def test_a_wrong_token_is_refused_and_nothing_is_written(cluster: SeedCluster, t
     assert "phase" not in cluster.status()
 
 
-def test_a_server_certificate_from_another_ca_is_refused_before_any_request(cluster: SeedCluster, tmp_path: Path) -> None:
+def test_a_server_certificate_from_another_ca_is_refused_before_any_request(
+    cluster: SeedCluster, tmp_path: Path
+) -> None:
     import trustme
 
     run = tick(cluster, tmp_path, ca=trustme.CA().cert_pem.bytes())

@@ -14,7 +14,7 @@ import logging
 import socket
 import subprocess
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -120,10 +120,14 @@ TAKE_FAILURES = [
     pytest.param(unauthorized, LEASE, "could not be taken: get: HTTP 401 Unauthorized", id="unauthorized-401"),
     pytest.param(forbidden, LEASE, "could not be taken: get: HTTP 403 Forbidden", id="forbidden-403"),
     pytest.param(
-        namespace_missing, "nowhere/cronary-default", 'could not be taken: create: HTTP 404 NotFound: namespaces "nowhere" not found',
+        namespace_missing,
+        "nowhere/cronary-default",
+        'could not be taken: create: HTTP 404 NotFound: namespaces "nowhere" not found',
         id="lease-namespace-missing",
     ),
-    pytest.param(unreachable, LEASE, "could not be taken: get: NewConnectionError: connection refused", id="api-unreachable"),
+    pytest.param(
+        unreachable, LEASE, "could not be taken: get: NewConnectionError: connection refused", id="api-unreachable"
+    ),
 ]
 
 
@@ -140,7 +144,11 @@ def cronary_tick(cluster: SeedCluster, *extra: str) -> tuple[int, str]:
 
 @pytest.mark.parametrize("arrange, lease, cause", TAKE_FAILURES)
 def test_a_lease_that_cannot_be_taken_is_one_log_line_and_exit_1(
-    cluster: SeedCluster, tmp_path: Path, arrange: Callable[[SeedCluster, Path], list[str]], lease: str, cause: str,
+    cluster: SeedCluster,
+    tmp_path: Path,
+    arrange: Callable[[SeedCluster, Path], list[str]],
+    lease: str,
+    cause: str,
 ) -> None:
     code, output = cronary_tick(cluster, *arrange(cluster, tmp_path))
     message = one_lease_problem(code, output, lease=lease)
@@ -161,7 +169,9 @@ def primary_created(cluster: SeedCluster) -> None:
 
 def test_a_lease_that_cannot_be_released_is_one_warning_and_exit_1(cluster: SeedCluster) -> None:
     primary_created(cluster)
-    cluster.emulator.fail(method="PUT", path=LEASE_PATH, status=500)  # the Lease is created, so its only PUT is the release
+    cluster.emulator.fail(
+        method="PUT", path=LEASE_PATH, status=500
+    )  # the Lease is created, so its only PUT is the release
     code, output = cronary_tick(cluster)
     message = one_lease_problem(code, output, level="warn")
     assert "could not be released: update: HTTP 500 InternalError" in message, message
@@ -173,8 +183,14 @@ def test_a_lease_that_cannot_be_released_is_one_warning_and_exit_1(cluster: Seed
 def test_a_lease_held_by_another_job_still_exits_0(cluster: SeedCluster) -> None:
     cluster.emulator.create(
         {
-            "apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "cronary-default", "namespace": "cronary"},
-            "spec": {"holderIdentity": "other-job", "leaseDurationSeconds": 20, "renewTime": micro_time(cluster.emulator.now)},
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": "cronary-default", "namespace": "cronary"},
+            "spec": {
+                "holderIdentity": "other-job",
+                "leaseDurationSeconds": 20,
+                "renewTime": micro_time(cluster.emulator.now),
+            },
         }
     )
     code, output = cronary_tick(cluster)
@@ -205,14 +221,30 @@ def log_lines() -> Iterator[Callable[[], io.StringIO]]:
 
 
 def looping_tick(
-    cluster: SeedCluster, hooks: WebhookCaller, time: VirtualTime, holder: str, skew: timedelta = timedelta(0), send: Callable[[ApiRequest], ApiResponse] | None = None,
+    cluster: SeedCluster,
+    hooks: WebhookCaller,
+    time: VirtualTime,
+    holder: str,
+    skew: timedelta = timedelta(0),
+    send: Callable[[ApiRequest], ApiResponse] | None = None,
 ) -> Tick:
     """An in-process Tick with the Lease (API calls time out after 1 s); its node clock, `clock`, is `skew` off
     the server's."""
-    options = TickOptions(shard=Shard("default"), settings=Settings(mesh_provider="smi:istio"), budget_seconds=50, lease_namespace="cronary", holder=holder)
+    options = TickOptions(
+        shard=Shard("default"),
+        settings=Settings(mesh_provider="smi:istio"),
+        budget_seconds=50,
+        lease_namespace="cronary",
+        holder=holder,
+    )
     client = KubeClient(configuration_for(cluster.kubeconfig), timeout=1)
     return Tick(
-        send or client.send, options, PrometheusMetrics(cluster.prometheus_url), hooks, sleep=time.sleep, monotonic=time.monotonic,
+        send or client.send,
+        options,
+        PrometheusMetrics(cluster.prometheus_url),
+        hooks,
+        sleep=time.sleep,
+        monotonic=time.monotonic,
         clock=lambda: cluster.emulator.now + skew,
     )
 
@@ -246,16 +278,30 @@ def renew_timeout(cluster: SeedCluster) -> None:
 
 
 RENEW_FAILURES = [
-    pytest.param(renew_500, "error", "could not be renewed: update: HTTP 500 InternalError", "this-job", id="renew-put-500"),
-    pytest.param(renew_timeout, "error", "could not be renewed: update: ReadTimeoutError: timed out", "this-job", id="renew-put-timeout"),
+    pytest.param(
+        renew_500, "error", "could not be renewed: update: HTTP 500 InternalError", "this-job", id="renew-put-500"
+    ),
+    pytest.param(
+        renew_timeout,
+        "error",
+        "could not be renewed: update: ReadTimeoutError: timed out",
+        "this-job",
+        id="renew-put-timeout",
+    ),
     pytest.param(taken_by_another_job, "warn", "was taken by another tick", "other-job", id="renew-409-lease-lost"),
 ]
 
 
 @pytest.mark.parametrize("arrange, level, cause, holder", RENEW_FAILURES)
 def test_a_lease_that_cannot_be_renewed_stops_the_loop_with_one_log_line_and_exit_1(
-    cluster: SeedCluster, hooks: WebhookCaller, log_lines: Callable[[], io.StringIO], capfd: pytest.CaptureFixture[str], arrange: Callable[[SeedCluster], None],
-    level: str, cause: str, holder: str,
+    cluster: SeedCluster,
+    hooks: WebhookCaller,
+    log_lines: Callable[[], io.StringIO],
+    capfd: pytest.CaptureFixture[str],
+    arrange: Callable[[SeedCluster], None],
+    level: str,
+    cause: str,
+    holder: str,
 ) -> None:
     primary_created(cluster)
     output = log_lines()
@@ -277,11 +323,16 @@ def near(written: Any, moment: datetime) -> bool:
     return parsed is not None and abs((parsed - moment).total_seconds()) <= 1
 
 
-SKEWS = [pytest.param(timedelta(hours=1), id="node-clock-1h-ahead"), pytest.param(timedelta(hours=-1), id="node-clock-1h-behind")]
+SKEWS = [
+    pytest.param(timedelta(hours=1), id="node-clock-1h-ahead"),
+    pytest.param(timedelta(hours=-1), id="node-clock-1h-behind"),
+]
 
 
 @pytest.mark.parametrize("skew", SKEWS)
-def test_every_lease_write_carries_the_servers_time(cluster: SeedCluster, hooks: WebhookCaller, skew: timedelta) -> None:
+def test_every_lease_write_carries_the_servers_time(
+    cluster: SeedCluster, hooks: WebhookCaller, skew: timedelta
+) -> None:
     """A whole looping Job (acquire, renewals while it sleeps, release) on a node whose clock is off."""
     writes: list[tuple[str, datetime, dict[str, Any]]] = []
     client = KubeClient(configuration_for(cluster.kubeconfig), timeout=5)
@@ -300,11 +351,15 @@ def test_every_lease_write_carries_the_servers_time(cluster: SeedCluster, hooks:
 
 
 @pytest.mark.parametrize("skew", SKEWS)
-def test_a_killed_job_blocks_the_shard_for_the_lease_duration_of_server_time(cluster: SeedCluster, hooks: WebhookCaller, skew: timedelta) -> None:
+def test_a_killed_job_blocks_the_shard_for_the_lease_duration_of_server_time(
+    cluster: SeedCluster, hooks: WebhookCaller, skew: timedelta
+) -> None:
     emulator, time = cluster.emulator, VirtualTime(cluster.emulator)
     first = looping_tick(cluster, hooks, time, "killed-job", skew)
     assert first.take_lease()
-    assert near(read_lease(emulator)["renewTime"], emulator.now) and near(read_lease(emulator)["acquireTime"], emulator.now)
+    assert near(read_lease(emulator)["renewTime"], emulator.now) and near(
+        read_lease(emulator)["acquireTime"], emulator.now
+    )
     emulator.advance(7)  # no request in between: the server's time is carried forward on the monotonic clock
     first.renew_lease_if_due()
     assert near(read_lease(emulator)["renewTime"], emulator.now)
@@ -323,8 +378,8 @@ def test_a_killed_job_blocks_the_shard_for_the_lease_duration_of_server_time(clu
 
 
 def test_the_server_clock_runs_on_from_the_latest_date_and_never_backwards() -> None:
-    node = datetime(2030, 1, 1, tzinfo=timezone.utc)
-    server = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)
+    node = datetime(2030, 1, 1, tzinfo=UTC)
+    server = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
     ticks = [100.0]
     clock = ServerClock(lambda: node, lambda: ticks[0])
     assert clock.now() == node  # no Date seen yet: the node's clock
@@ -350,13 +405,19 @@ def test_the_server_clock_runs_on_from_the_latest_date_and_never_backwards() -> 
         pytest.param(micro_time(START), 10**30, False, id="held-for-10^30-seconds"),
     ],
 )
-def test_a_lease_with_times_nobody_could_mean_is_judged_without_overflow(cluster: SeedCluster, renew_time: str, duration: int, taken: bool) -> None:
+def test_a_lease_with_times_nobody_could_mean_is_judged_without_overflow(
+    cluster: SeedCluster, renew_time: str, duration: int, taken: bool
+) -> None:
     """A Lease another writer filled with garbage times: a renewal time outside 1970..9000 is no renewal (the
     Lease is free); a duration beyond a year is read as a year. Never an OverflowError."""
-    cluster.emulator.create({
-        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "cronary-default", "namespace": "cronary"},
-        "spec": {"holderIdentity": "someone-else", "renewTime": renew_time, "leaseDurationSeconds": duration},
-    })
+    cluster.emulator.create(
+        {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": "cronary-default", "namespace": "cronary"},
+            "spec": {"holderIdentity": "someone-else", "renewTime": renew_time, "leaseDurationSeconds": duration},
+        }
+    )
     run = cluster.tick("--lease-namespace", "cronary", no_lease=False)
     assert run.exit_code == 0 and "Traceback" not in run.output, run.output
     held_by_other = any("is being ticked by someone-else" in line["msg"] for line in run.logs)
@@ -366,7 +427,7 @@ def test_a_lease_with_times_nobody_could_mean_is_judged_without_overflow(cluster
 @pytest.mark.parametrize(
     ("header", "parsed"),
     [
-        pytest.param("Fri, 27 Nov 2026 10:00:00 GMT", datetime(2026, 11, 27, 10, tzinfo=timezone.utc), id="a-real-date"),
+        pytest.param("Fri, 27 Nov 2026 10:00:00 GMT", datetime(2026, 11, 27, 10, tzinfo=UTC), id="a-real-date"),
         pytest.param("Fri, 31 Dec 9999 23:59:59 GMT", None, id="year-9999"),
         pytest.param("Fri, 01 Jan 1960 00:00:00 GMT", None, id="before-1970"),
         pytest.param("yesterday", None, id="garbage"),

@@ -6,7 +6,6 @@ so a 50 s budget runs in well under a second and every assertion is exact.
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 import pytest
@@ -28,15 +27,28 @@ def cluster(emulator, tmp_path: Path, prometheus, httpserver) -> SeedCluster:
     return SeedCluster(emulator, tmp_path, prometheus.url, httpserver.url_for("/")).install()
 
 
-def loop(cluster: SeedCluster, budget: float = 50, lease: bool = True, shard: str = "default", controller: bool = False) -> tuple[Tick, VirtualTime, int]:
+def loop(
+    cluster: SeedCluster, budget: float = 50, lease: bool = True, shard: str = "default", controller: bool = False
+) -> tuple[Tick, VirtualTime, int]:
     time = VirtualTime(cluster.emulator, controller)
     options = TickOptions(
-        shard=Shard(shard), settings=Settings(mesh_provider="smi:istio"), budget_seconds=budget,
-        lease_namespace="cronary" if lease else None, holder="test-job",
+        shard=Shard(shard),
+        settings=Settings(mesh_provider="smi:istio"),
+        budget_seconds=budget,
+        lease_namespace="cronary" if lease else None,
+        holder="test-job",
     )
     client = KubeClient(configuration_for(cluster.kubeconfig), timeout=5)
     with WebhookCaller() as hooks:
-        tick = Tick(client.send, options, PrometheusMetrics(cluster.prometheus_url), hooks, sleep=time.sleep, monotonic=time.monotonic, clock=lambda: cluster.emulator.now)
+        tick = Tick(
+            client.send,
+            options,
+            PrometheusMetrics(cluster.prometheus_url),
+            hooks,
+            sleep=time.sleep,
+            monotonic=time.monotonic,
+            clock=lambda: cluster.emulator.now,
+        )
         code = tick.run()
     return tick, time, code
 
@@ -55,7 +67,9 @@ def test_one_job_decides_once_per_interval_until_its_budget_is_spent(cluster: Se
     # "not ready") once per interval, never twice
     # (each decision is one status write that commits it, and one that drops its Events once they are recorded)
     decided = [json.loads(r.body)["status"] for r in cluster.emulator.requests if r.subresource == "status"]
-    assert [d["lastDecisionTime"] for d in decided if "pendingEvents" in d] == [f"2026-11-27T10:00:{s:02d}Z" for s in range(0, 50, 10)]
+    assert [d["lastDecisionTime"] for d in decided if "pendingEvents" in d] == [
+        f"2026-11-27T10:00:{s:02d}Z" for s in range(0, 50, 10)
+    ]
     assert len(decided) == 10
     assert cluster.status()["phase"] == "Initializing"
     assert cluster.status()["lastDecisionTime"] == "2026-11-27T10:00:40Z"
@@ -73,7 +87,9 @@ def test_the_lease_is_held_renewed_and_released(cluster: SeedCluster) -> None:
 def test_a_lease_held_by_another_job_makes_this_one_exit_without_reading(cluster: SeedCluster) -> None:
     cluster.emulator.create(
         {
-            "apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "cronary-default", "namespace": "cronary"},
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": "cronary-default", "namespace": "cronary"},
             "spec": {"holderIdentity": "other-job", "leaseDurationSeconds": 20, "renewTime": micro_time(START)},
         }
     )
@@ -90,7 +106,9 @@ def test_a_lease_held_by_another_job_makes_this_one_exit_without_reading(cluster
 def test_shards_have_their_own_leases(cluster: SeedCluster) -> None:
     cluster.emulator.create(
         {
-            "apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "cronary-default", "namespace": "cronary"},
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": "cronary-default", "namespace": "cronary"},
             "spec": {"holderIdentity": "other-job", "leaseDurationSeconds": 20, "renewTime": micro_time(START)},
         }
     )
@@ -112,8 +130,10 @@ def test_a_long_job_moves_traffic_one_step_per_interval(cluster: SeedCluster) ->
     def observe() -> None:
         weights.append(split_weights()["podinfo-canary"])
 
-    cluster.emulator.on_request(lambda request: observe() if request.resource == "canaries" and request.verb == "list" else None)
-    tick, time, code = loop(cluster, budget=55, controller=True, lease=False)
+    cluster.emulator.on_request(
+        lambda request: observe() if request.resource == "canaries" and request.verb == "list" else None
+    )
+    tick, _, code = loop(cluster, budget=55, controller=True, lease=False)
     cluster.emulator.on_request(None)
     assert code == 0 and tick.passes == 6
     # seen at the start of each pass: the weight rose by one step from one pass to the next, never more

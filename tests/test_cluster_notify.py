@@ -13,10 +13,9 @@ import pytest
 from cluster_harness import SeedCluster
 from test_cluster_tick import play
 
+from engine import Event
 from engine.alerts import alert_for_event
 from engine.canary_spec import parse_canary
-from engine import Event
-
 
 
 def posted(httpserver, path: str) -> list[dict[str, Any]]:
@@ -47,7 +46,9 @@ def cluster(emulator, tmp_path: Path, prometheus, httpserver) -> SeedCluster:
 def test_event_webhooks_and_alerts_of_a_canary(cluster: SeedCluster, httpserver) -> None:
     cluster.emulator.create(
         {
-            "apiVersion": "flagger.app/v1beta1", "kind": "AlertProvider", "metadata": {"name": "on-call", "namespace": "test"},
+            "apiVersion": "flagger.app/v1beta1",
+            "kind": "AlertProvider",
+            "metadata": {"name": "on-call", "namespace": "test"},
             "spec": {"type": "slack", "channel": "deploys", "address": httpserver.url_for("/alerts")},
         }
     )
@@ -62,7 +63,10 @@ def test_event_webhooks_and_alerts_of_a_canary(cluster: SeedCluster, httpserver)
     # every event, in order, with Flagger's event payload
     audit = posted(httpserver, "/events")
     assert [p["metadata"]["eventMessage"] for p in audit] == events
-    assert all(p["name"] == "podinfo" and p["namespace"] == "test" and p["metadata"]["eventType"] in ("Normal", "Warning") for p in audit)
+    assert all(
+        p["name"] == "podinfo" and p["namespace"] == "test" and p["metadata"]["eventType"] in ("Normal", "Warning")
+        for p in audit
+    )
     # alerts: Slack payloads for the alerting events only
     slack = posted(httpserver, "/alerts")
     assert [p["attachments"][0]["text"] for p in slack] == expected_alerts(cluster, timeline)
@@ -75,7 +79,14 @@ def test_event_webhooks_and_alerts_of_a_canary(cluster: SeedCluster, httpserver)
 
 
 def test_global_event_webhook_and_slack_url(cluster: SeedCluster, httpserver) -> None:
-    flags = ("--event-webhook", httpserver.url_for("/global-events"), "--slack-url", httpserver.url_for("/slack"), "--cluster-name", "prod-eu")
+    flags = (
+        "--event-webhook",
+        httpserver.url_for("/global-events"),
+        "--slack-url",
+        httpserver.url_for("/slack"),
+        "--cluster-name",
+        "prod-eu",
+    )
     run = cluster.tick(*flags)
     assert run.exit_code == 0
     assert [p["metadata"]["eventMessage"] for p in posted(httpserver, "/global-events")] == run.events
@@ -86,5 +97,9 @@ def test_global_event_webhook_and_slack_url(cluster: SeedCluster, httpserver) ->
     assert alert["attachments"][0]["text"] == "New Deployment detected, initialization completed."
     assert {"title": "Cluster", "value": "prod-eu", "short": False} in alert["attachments"][0]["fields"]
     # the URLs never reach the logs
-    cronary_lines = [log for log in run.logs if log.get("logger") != "werkzeug"]  # the test servers' own access log aside
-    assert cronary_lines and not [log for log in cronary_lines if "/slack" in json.dumps(log) or "/global-events" in json.dumps(log)]
+    cronary_lines = [
+        log for log in run.logs if log.get("logger") != "werkzeug"
+    ]  # the test servers' own access log aside
+    assert cronary_lines and not [
+        log for log in cronary_lines if "/slack" in json.dumps(log) or "/global-events" in json.dumps(log)
+    ]

@@ -7,7 +7,7 @@ and Events are shaped. The same requests are sent to the API emulator in tests/t
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -29,24 +29,32 @@ from cronjob.kube_apply import (
     status_request,
 )
 from cronjob.kube_read import as_canary_manifest, namespace_reads, parse_entry
-from cronjob.options import Shard
 from cronjob.kube_tick import hook_budget_warnings
+from cronjob.options import Shard
 from cronjob.simulation import SimulatedCluster
+from engine import HookResult, Settings
 from engine.analysis import MetricResult
 from engine.canary_spec import parse_canary
 from engine.cluster import ClusterView
 from engine.model import V1ALPHA3, V1BETA1
 from engine.status_doc import canary_manifest
-from engine import HookResult, Settings
 
 CANARY = str(SEED / "podinfo-canary.yaml")
 CLUSTER = str(SEED / "cluster.yaml")
-NOW = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 SETTINGS = Settings(mesh_provider="smi:istio")
 
 
 def _decide(canary, cluster: ClusterView, now: datetime):
-    return run_tick(canary, cluster, now, SETTINGS, lambda r: HookResult(True), lambda rs: {r.metric.name: MetricResult(99.5) for r in rs}, prefetch_metrics=False)
+    return run_tick(
+        canary,
+        cluster,
+        now,
+        SETTINGS,
+        lambda r: HookResult(True),
+        lambda rs: {r.metric.name: MetricResult(99.5) for r in rs},
+        prefetch_metrics=False,
+    )
 
 
 def first_decision(objects: list[dict[str, Any]] | None = None):
@@ -79,7 +87,9 @@ def kinds(requests: list[ApiRequest]) -> list[str]:
         pytest.param({"a": 1, "b": 2}, {"a": 1}, True, id="map-subset"),
         pytest.param({"a": 1}, {"a": 2}, False, id="scalar-differs"),
         pytest.param({"a": 1}, {"b": 1}, False, id="key-missing"),
-        pytest.param({"c": [{"name": "x", "default": 1}]}, {"c": [{"name": "x"}]}, True, id="server-defaults-in-list-items"),
+        pytest.param(
+            {"c": [{"name": "x", "default": 1}]}, {"c": [{"name": "x"}]}, True, id="server-defaults-in-list-items"
+        ),
         pytest.param({"c": [{"name": "x"}, {"name": "y"}]}, {"c": [{"name": "x"}]}, False, id="list-length-differs"),
         pytest.param({"c": [{"name": "y"}]}, {"c": [{"name": "x"}]}, False, id="list-item-differs"),
         pytest.param({"a": None}, {"a": {}}, False, id="map-expected-not-null"),
@@ -90,11 +100,15 @@ def test_contains(live: Any, desired: Any, expected: bool) -> None:
 
 
 def test_marked_objects_are_current_only_with_the_same_configuration() -> None:
-    desired = marked({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a", "namespace": "t"}, "spec": {"x": 1}})
+    desired = marked(
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a", "namespace": "t"}, "spec": {"x": 1}}
+    )
     live = copy.deepcopy(desired)
     live["metadata"]["resourceVersion"] = "7"
     assert is_current(live, desired)
-    changed = marked({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a", "namespace": "t"}, "spec": {"x": 2}})
+    changed = marked(
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a", "namespace": "t"}, "spec": {"x": 2}}
+    )
     assert not is_current(live, changed)
     drifted = copy.deepcopy(live)
     drifted["spec"]["x"] = 5  # edited by hand: the annotation still matches, the fields do not
@@ -106,13 +120,17 @@ def test_marked_objects_are_current_only_with_the_same_configuration() -> None:
 def test_initialization_applies_every_generated_object_with_field_manager_cronary() -> None:
     decision, cluster = initialized_decision()
     requests = plan_writes(decision, cluster, {})
-    assert [r.method for r in requests if r.what.startswith("apply")] == ["PATCH"] * sum(1 for r in requests if r.what.startswith("apply"))
+    assert [r.method for r in requests if r.what.startswith("apply")] == ["PATCH"] * sum(
+        1 for r in requests if r.what.startswith("apply")
+    )
     for request in requests:
         if request.what.startswith("apply"):
             assert request.content_type == APPLY_PATCH
             assert dict(request.query) == {"fieldManager": "cronary", "force": "true"}
             assert request.body["metadata"]["annotations"][APPLIED]
-            assert request.path == resource_of(request.body).path(request.body["metadata"]["namespace"], request.body["metadata"]["name"])
+            assert request.path == resource_of(request.body).path(
+                request.body["metadata"]["namespace"], request.body["metadata"]["name"]
+            )
     applied = [(r.body["kind"], r.body["metadata"]["name"]) for r in requests if r.what.startswith("apply")]
     assert ("Deployment", "podinfo-primary") in applied and ("TrafficSplit", "podinfo") in applied
     # the target is scaled to zero only after the TrafficSplit routes everything to the primary
@@ -137,13 +155,22 @@ def test_secret_copies_carry_data_and_are_marked_sensitive() -> None:
     objects = cluster_objects(CLUSTER)
     target = next(o for o in objects if o["kind"] == "Deployment")
     target["spec"]["template"]["spec"]["volumes"] = [{"name": "s", "secret": {"secretName": "podinfo-token"}}]
-    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "podinfo-token", "namespace": "test", "labels": {"app": "podinfo"}}, "type": "Opaque", "data": {"token": "c2VjcmV0"}}
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "podinfo-token", "namespace": "test", "labels": {"app": "podinfo"}},
+        "type": "Opaque",
+        "data": {"token": "c2VjcmV0"},
+    }
     decision, cluster = first_decision([*objects, secret])
     assert decision.secret_copies == (("podinfo-token", "podinfo-token-primary"),)
     requests = plan_writes(decision, cluster, {("test", "podinfo-token"): secret})
     copies = [r for r in requests if r.sensitive]
     assert len(copies) == 1 and requests[0] is copies[0]  # before the primary Deployment that mounts it
-    assert copies[0].body["data"] == {"token": "c2VjcmV0"} and copies[0].body["metadata"]["name"] == "podinfo-token-primary"
+    assert (
+        copies[0].body["data"] == {"token": "c2VjcmV0"}
+        and copies[0].body["metadata"]["name"] == "podinfo-token-primary"
+    )
     assert "c2VjcmV0" not in copies[0].what
     assert all(not r.sensitive for r in requests[1:])
 
@@ -154,9 +181,15 @@ def test_status_is_written_through_the_subresource_with_the_resource_version_rea
     manifest = {**read_canary(CANARY, "smi:istio").manifest}
     manifest["metadata"] = {**manifest["metadata"], "resourceVersion": "42"}
     request = status_request(manifest, decision.status)
-    assert (request.method, request.path) == ("PUT", "/apis/flagger.app/v1beta1/namespaces/test/canaries/podinfo/status")
+    assert (request.method, request.path) == (
+        "PUT",
+        "/apis/flagger.app/v1beta1/namespaces/test/canaries/podinfo/status",
+    )
     assert request.body["metadata"]["resourceVersion"] == "42"
-    assert request.body["status"]["phase"] == "Initializing" and request.body["status"]["lastDecisionTime"] == "2026-11-27T10:00:00Z"
+    assert (
+        request.body["status"]["phase"] == "Initializing"
+        and request.body["status"]["lastDecisionTime"] == "2026-11-27T10:00:00Z"
+    )
 
 
 def test_event_names_are_stable_for_a_decision_so_a_rerun_does_not_record_twice() -> None:
@@ -190,8 +223,14 @@ def test_an_invalid_canary_is_an_entry_with_the_field_path() -> None:
 @pytest.mark.parametrize(
     "tracking, expected",
     [
-        pytest.param(True, {"deployments", "services", "horizontalpodautoscalers", "trafficsplits", "configmaps", "secrets"}, id="config-tracking"),
-        pytest.param(False, {"deployments", "services", "horizontalpodautoscalers", "trafficsplits"}, id="no-config-tracking"),
+        pytest.param(
+            True,
+            {"deployments", "services", "horizontalpodautoscalers", "trafficsplits", "configmaps", "secrets"},
+            id="config-tracking",
+        ),
+        pytest.param(
+            False, {"deployments", "services", "horizontalpodautoscalers", "trafficsplits"}, id="no-config-tracking"
+        ),
     ],
 )
 def test_kinds_listed_per_namespace(tracking: bool, expected: set[str]) -> None:
@@ -212,7 +251,10 @@ def test_a_hook_call_is_noted_in_the_status_the_tick_started_from() -> None:
     manifest["status"] = {"phase": "Progressing", "canaryWeight": 20}
     record = {"name": "load-test", "type": "rollout", "idempotencyKey": "k-1", "time": "2026-11-27T10:00:00Z"}
     request = hook_record_request(manifest, record)
-    assert (request.method, request.path) == ("PUT", "/apis/flagger.app/v1beta1/namespaces/test/canaries/podinfo/status")
+    assert (request.method, request.path) == (
+        "PUT",
+        "/apis/flagger.app/v1beta1/namespaces/test/canaries/podinfo/status",
+    )
     assert request.body["metadata"]["resourceVersion"] == "7"
     assert request.body["status"] == {"phase": "Progressing", "canaryWeight": 20, "calledWebhooks": [record]}
     assert called_webhooks(request.body) == {"k-1": record}
@@ -221,7 +263,9 @@ def test_a_hook_call_is_noted_in_the_status_the_tick_started_from() -> None:
 def test_hooks_that_cannot_fit_in_the_budget_are_warned_about() -> None:
     manifest = copy.deepcopy(dict(read_canary(CANARY, "smi:istio").manifest))
     hooks = manifest["spec"]["canaryAnalysis"]["webhooks"]
-    hooks.append({"name": "slow-gate", "type": "confirm-promotion", "url": "http://gate.test/", "timeout": "30s", "retries": 1})
+    hooks.append(
+        {"name": "slow-gate", "type": "confirm-promotion", "url": "http://gate.test/", "timeout": "30s", "retries": 1}
+    )
     entry = parse_entry(manifest, "smi:istio")
     assert hook_budget_warnings([entry], 120) == []
     [warning] = hook_budget_warnings([entry], 50)
@@ -236,4 +280,7 @@ def test_a_hand_edit_of_an_applied_object_is_named_in_the_plan() -> None:
     live = ClusterView.of([*cluster.objects.values(), *applied])
     [request] = [r for r in plan_writes(decision, live, {}) if r.what.startswith("apply")]
     assert request.body["kind"] == "TrafficSplit"
-    assert request.note == "TrafficSplit test/podinfo was changed outside cronary (replace /spec/backends/1/weight); applying it again"
+    assert (
+        request.note
+        == "TrafficSplit test/podinfo was changed outside cronary (replace /spec/backends/1/weight); applying it again"
+    )

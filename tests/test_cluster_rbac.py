@@ -18,7 +18,6 @@ from rbac import Permission, granted, render_kustomize
 DEPLOY = ROOT / "cronjob" / "deploy"
 
 
-
 def used(emulator: KubeEmulator) -> set[Permission]:
     """The RBAC permissions of the recorded calls. An apply that created its object is also a `create`,
     as a real authorizer checks it."""
@@ -36,8 +35,23 @@ def used(emulator: KubeEmulator) -> set[Permission]:
 def with_every_feature(cluster: SeedCluster, alert_url: str) -> None:
     """ConfigMap and Secret tracked by the target, a MetricTemplate metric and an AlertProvider alert."""
     emulator = cluster.emulator
-    emulator.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "podinfo-config", "namespace": "test"}, "data": {"color": "blue"}})
-    emulator.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "podinfo-token", "namespace": "test"}, "type": "Opaque", "data": {"token": "czNjcjN0"}})
+    emulator.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "podinfo-config", "namespace": "test"},
+            "data": {"color": "blue"},
+        }
+    )
+    emulator.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "podinfo-token", "namespace": "test"},
+            "type": "Opaque",
+            "data": {"token": "czNjcjN0"},
+        }
+    )
     target = cluster.deployment("podinfo")
     target["spec"]["template"]["spec"]["volumes"] = [
         {"name": "config", "configMap": {"name": "podinfo-config"}},
@@ -46,19 +60,30 @@ def with_every_feature(cluster: SeedCluster, alert_url: str) -> None:
     emulator.replace(target)
     emulator.create(
         {
-            "apiVersion": "flagger.app/v1beta1", "kind": "MetricTemplate", "metadata": {"name": "not-found-percentage", "namespace": "test"},
+            "apiVersion": "flagger.app/v1beta1",
+            "kind": "MetricTemplate",
+            "metadata": {"name": "not-found-percentage", "namespace": "test"},
             "spec": {"provider": {"type": "prometheus", "address": cluster.prometheus_url}, "query": "vector(1)"},
         }
     )
     emulator.create(
         {
-            "apiVersion": "flagger.app/v1beta1", "kind": "AlertProvider", "metadata": {"name": "on-call", "namespace": "test"},
+            "apiVersion": "flagger.app/v1beta1",
+            "kind": "AlertProvider",
+            "metadata": {"name": "on-call", "namespace": "test"},
             "spec": {"type": "slack", "channel": "on-call", "address": alert_url},
         }
     )
     canary = cluster.canary()
     analysis = canary["spec"]["canaryAnalysis"]
-    analysis["metrics"].append({"name": "not-found", "templateRef": {"name": "not-found-percentage"}, "thresholdRange": {"max": 5}, "interval": "1m"})
+    analysis["metrics"].append(
+        {
+            "name": "not-found",
+            "templateRef": {"name": "not-found-percentage"},
+            "thresholdRange": {"max": 5},
+            "interval": "1m",
+        }
+    )
     analysis["alerts"] = [{"name": "on-call", "severity": "info", "providerRef": {"name": "on-call"}}]
     emulator.replace(canary)
 
@@ -77,9 +102,14 @@ def play(cluster: SeedCluster, *extra: str) -> None:
 
 @pytest.mark.parametrize(
     "kustomization, extra",
-    [pytest.param(DEPLOY, (), id="default-install"), pytest.param(DEPLOY / "overlays" / "no-config-tracking", ("--no-config-tracking",), id="no-config-tracking")],
+    [
+        pytest.param(DEPLOY, (), id="default-install"),
+        pytest.param(DEPLOY / "overlays" / "no-config-tracking", ("--no-config-tracking",), id="no-config-tracking"),
+    ],
 )
-def test_rbac_rules_are_exactly_the_calls_the_tick_makes(emulator, tmp_path: Path, prometheus, httpserver, kustomization: Path, extra: tuple[str, ...]) -> None:
+def test_rbac_rules_are_exactly_the_calls_the_tick_makes(
+    emulator, tmp_path: Path, prometheus, httpserver, kustomization: Path, extra: tuple[str, ...]
+) -> None:
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     httpserver.expect_request("/alert", method="POST").respond_with_data("ok")
     cluster = SeedCluster(emulator, tmp_path, prometheus.url, httpserver.url_for("/hook")).install()

@@ -21,7 +21,7 @@ from cronjob.cli import main
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
-import bench_cluster as bench  # noqa: E402
+import bench_cluster as bench
 
 NAMESPACES = 3
 Ticks = list[list[RecordedRequest]]
@@ -56,7 +56,9 @@ def writes(requests: list[RecordedRequest]) -> int:
     return sum(1 for r in requests if r.verb not in (None, "get", "list"))
 
 
-@pytest.mark.parametrize("index", range(len(bench.STEPS)), ids=[s.label.split(":")[0].replace(" ", "-") for s in bench.STEPS])
+@pytest.mark.parametrize(
+    "index", range(len(bench.STEPS)), ids=[s.label.split(":")[0].replace(" ", "-") for s in bench.STEPS]
+)
 def test_the_same_lists_for_twice_the_canaries(fleets: dict[int, Ticks], index: int) -> None:
     step = bench.STEPS[index]
     small, large = fleets[5][index], fleets[10][index]

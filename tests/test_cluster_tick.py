@@ -22,7 +22,6 @@ from cronjob.cli import main
 RESTING = ("Succeeded", "Failed")
 
 
-
 @pytest.fixture
 def loadtester(httpserver):
     httpserver.expect_request("/", method="POST").respond_with_data("ok")
@@ -45,7 +44,9 @@ def play(cluster: SeedCluster, ticks: int = 40, image_at: int = 3) -> list[dict[
         run = cluster.tick()
         assert run.exit_code == 0, run.output
         status = cluster.status()
-        timeline.append({"tick": n, "phase": status.get("phase"), "canaryWeight": status.get("canaryWeight"), "events": run.events})
+        timeline.append(
+            {"tick": n, "phase": status.get("phase"), "canaryWeight": status.get("canaryWeight"), "events": run.events}
+        )
         weights_seen.append(cluster.split_weights())
         cluster.emulator.advance(10)
         if n >= image_at and status.get("phase") in RESTING:
@@ -56,15 +57,29 @@ def play(cluster: SeedCluster, ticks: int = 40, image_at: int = 3) -> list[dict[
 
 
 def simulate(prometheus_url: str) -> list[dict[str, Any]]:
-    args = ["simulate", str(SEED / "podinfo-canary.yaml"), "--cluster", str(SEED / "cluster.yaml"), "--scenario", str(SEED / "scenario-healthy.yaml")]
-    result = CliRunner().invoke(main, [*args, "--mesh-provider", "smi:istio", "--prometheus", prometheus_url, "-o", "json"])
+    args = [
+        "simulate",
+        str(SEED / "podinfo-canary.yaml"),
+        "--cluster",
+        str(SEED / "cluster.yaml"),
+        "--scenario",
+        str(SEED / "scenario-healthy.yaml"),
+    ]
+    result = CliRunner().invoke(
+        main, [*args, "--mesh-provider", "smi:istio", "--prometheus", prometheus_url, "-o", "json"]
+    )
     assert result.exit_code == 0, result.output
     return json.loads(result.output)
 
 
 KINDS = (
-    ("v1", "Service"), ("v1", "Event"), ("v1", "ConfigMap"), ("apps/v1", "Deployment"), ("autoscaling/v2", "HorizontalPodAutoscaler"),
-    ("split.smi-spec.io/v1alpha1", "TrafficSplit"), ("flagger.app/v1beta1", "Canary"),
+    ("v1", "Service"),
+    ("v1", "Event"),
+    ("v1", "ConfigMap"),
+    ("apps/v1", "Deployment"),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"),
+    ("split.smi-spec.io/v1alpha1", "TrafficSplit"),
+    ("flagger.app/v1beta1", "Canary"),
 )
 
 
@@ -137,7 +152,9 @@ def test_logs_are_json_lines_with_msg_level_canary_and_tick(emulator, tmp_path, 
     logs = [json.loads(line) for line in lines]
     assert all({"msg", "level", "ts"} <= set(log) for log in logs)
     event_lines = [log for log in logs if "eventType" in log]
-    assert event_lines and all(log["canary"] == "podinfo.test" and log["tick"] == "2026-11-27T10:00:00Z" for log in event_lines)
+    assert event_lines and all(
+        log["canary"] == "podinfo.test" and log["tick"] == "2026-11-27T10:00:00Z" for log in event_lines
+    )
 
 
 @pytest.mark.parametrize(
@@ -150,7 +167,9 @@ def test_logs_are_json_lines_with_msg_level_canary_and_tick(emulator, tmp_path, 
         pytest.param(("--selector", "team notin (checkout)"), False, id="excluding-selector"),
     ],
 )
-def test_a_shard_decides_only_its_canaries(emulator, tmp_path, prometheus, loadtester, flags: tuple[str, ...], decided: bool) -> None:
+def test_a_shard_decides_only_its_canaries(
+    emulator, tmp_path, prometheus, loadtester, flags: tuple[str, ...], decided: bool
+) -> None:
     cluster = seed_cluster(emulator, tmp_path, prometheus.url, loadtester)
     canary = cluster.canary()
     canary["metadata"]["labels"] = {"team": "checkout"}
@@ -166,7 +185,14 @@ def test_a_v1beta1_canary_is_decided_like_the_v1alpha3_one(emulator, tmp_path, p
     spec = dict(seed["spec"])
     spec["analysis"] = spec.pop("canaryAnalysis")
     spec["autoscalerRef"] = {**spec["autoscalerRef"], "apiVersion": "autoscaling/v2"}
-    emulator.create({"apiVersion": "flagger.app/v1beta1", "kind": "Canary", "metadata": {"name": "podinfo", "namespace": "test"}, "spec": spec})
+    emulator.create(
+        {
+            "apiVersion": "flagger.app/v1beta1",
+            "kind": "Canary",
+            "metadata": {"name": "podinfo", "namespace": "test"},
+            "spec": spec,
+        }
+    )
     timeline = play(cluster)
     assert timeline[-1]["phase"] == "Succeeded"
     assert comparable(timeline) == comparable(simulate(prometheus.url))

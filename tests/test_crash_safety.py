@@ -39,6 +39,7 @@ from typing import Any
 
 import pytest
 from cluster_harness import NEW_IMAGE, START
+from conftest import _start_prometheus
 from crash_harness import (
     LEASE_NAMESPACE,
     MAX_TICKS,
@@ -57,7 +58,6 @@ from crash_harness import (
     wait_idle,
 )
 from kube_emulator import KubeEmulator
-from conftest import _start_prometheus
 from prometheus_harness import Dataset, PrometheusServer, failing
 
 import cronjob.logs
@@ -98,7 +98,12 @@ def lab(prometheus, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     try:
         with KubeEmulator(now=START) as emulator, HookServer() as hooks:
             install_kill_switch(patches, lambda: emulator.now)
-            yield Lab(emulator, hooks, tmp_path_factory.mktemp("crash"), {"healthy": prometheus.url, "failing": bad_metrics.url})
+            yield Lab(
+                emulator,
+                hooks,
+                tmp_path_factory.mktemp("crash"),
+                {"healthy": prometheus.url, "failing": bad_metrics.url},
+            )
     finally:
         patches.undo()
         bad_metrics.close()
@@ -162,7 +167,10 @@ def test_an_undisturbed_replay_rejoins_the_unkilled_run_at_once(lab: Lab, name: 
         assert check(base, replay, f"{name}-tick{tick}-undisturbed") is None
 
 
-@pytest.mark.parametrize("name, tick", [pytest.param("healthy", 5, id="healthy-tick5"), pytest.param("failing-hook", 4, id="failing-hook-tick4")])
+@pytest.mark.parametrize(
+    "name, tick",
+    [pytest.param("healthy", 5, id="healthy-tick5"), pytest.param("failing-hook", 4, id="failing-hook-tick4")],
+)
 def test_the_kill_switch_stops_the_job_exactly_there(lab: Lab, name: str, tick: int) -> None:
     """`Killed` leaves the CLI invocation (nothing in cronary swallows it), and what reached the API server and
     the hooks is exactly the actions before the kill point (and the one at it, for `after`)."""
@@ -178,7 +186,9 @@ def test_the_kill_switch_stops_the_job_exactly_there(lab: Lab, name: str, tick: 
         assert killed.killed, ids
         assert writes == [a for a in landed if not a.startswith("hook-")], ids
         assert len(hooks) == len([a for a in landed if a.startswith("hook-")]), ids
-        assert killed.actions == base.actions[tick][: len(killed.actions)], ids  # the same Job as the unkilled one, up to there
+        assert killed.actions == base.actions[tick][: len(killed.actions)], (
+            ids
+        )  # the same Job as the unkilled one, up to there
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -186,7 +196,9 @@ def test_the_kill_switch_stops_the_job_exactly_there(lab: Lab, name: str, tick: 
 
 
 @pytest.mark.parametrize("name, tick", per_tick())
-def test_a_job_killed_anywhere_in_a_tick_then_retried_changes_nothing_a_user_sees(lab: Lab, name: str, tick: int) -> None:
+def test_a_job_killed_anywhere_in_a_tick_then_retried_changes_nothing_a_user_sees(
+    lab: Lab, name: str, tick: int
+) -> None:
     """For every mutating request and webhook call of the tick's Job: kill it just before (the request never
     reaches the server) and just after (it landed; the process dies before using the answer). Its pod is retried
     at once, at the same moment on the API server's clock (same Lease holder, so the retry is not held back),
@@ -209,11 +221,15 @@ def test_a_job_killed_anywhere_in_a_tick_then_retried_changes_nothing_a_user_see
 
 def killed_then_retried(lab: Lab, point: KillPoint) -> list[str]:
     killed = lab.run_job(kill_at=point)
-    assert killed.killed, f"the Job never reached {point} (it made only {killed.actions}): the replay is not the baseline's tick"
+    assert killed.killed, (
+        f"the Job never reached {point} (it made only {killed.actions}): the replay is not the baseline's tick"
+    )
     landed = killed.actions[: point.index + (point.when == "after")]
     lines = [f"killed {point.when} action {point.index} ({killed.actions[point.index]}); landed: {landed}"]
     if killed.after_death:
-        lines.append(f"the dead Job tried {killed.after_death} more request(s) (its Lease release): none reached the server")
+        lines.append(
+            f"the dead Job tried {killed.after_death} more request(s) (its Lease release): none reached the server"
+        )
     lines.append(f"retried at the same time: {lab.describe(lab.run_job(holder=killed.name))}")
     return lines
 
@@ -281,7 +297,11 @@ LATE_WRITES = [
 def late_write_tick(base: Baseline, prefix: str, nth: int) -> tuple[int, int]:
     """(tick, action index) of the `nth` request labelled `prefix...` in the step tick that takes the canary to
     weight 30, or else in the first tick after the new revision that has one (promotion, scale-up/down)."""
-    step = [t for t, status in base.after.items() if status.get("canaryWeight") == 30 and (base.after.get(t - 1) or {}).get("canaryWeight") == 20]
+    step = [
+        t
+        for t, status in base.after.items()
+        if status.get("canaryWeight") == 30 and (base.after.get(t - 1) or {}).get("canaryWeight") == 20
+    ]
     ticks = step + [t for t in sorted(base.actions) if t >= 3 and t not in step]
     for tick in ticks:
         found = [i for i, label in enumerate(base.actions[tick]) if label.startswith(prefix)]
@@ -291,7 +311,9 @@ def late_write_tick(base: Baseline, prefix: str, nth: int) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("prefix, nth", LATE_WRITES)
-def test_a_write_that_lands_after_the_client_timed_out_changes_nothing_a_user_sees(lab: Lab, prefix: str, nth: int) -> None:
+def test_a_write_that_lands_after_the_client_timed_out_changes_nothing_a_user_sees(
+    lab: Lab, prefix: str, nth: int
+) -> None:
     """The request times out on the client (the tick stops that canary, exit 1) while the server still applies
     it a moment later; the next Job runs at the same moment, then the normal cadence."""
     base = baseline(lab, "healthy")
@@ -309,7 +331,10 @@ def test_a_write_that_lands_after_the_client_timed_out_changes_nothing_a_user_se
         first = lab.run_job(before_action=arm, extra=("--request-timeout", CLIENT_TIMEOUT))
         wait_idle(lab.emulator)
         assert armed, f"the Job never made action {index}: {first.actions}"
-        return [f"{armed[0]} held {LATE_BY}s, client gave up after {CLIENT_TIMEOUT}: {lab.describe(first)}", f"re-run at the same time: {lab.describe(lab.run_job())}"]
+        return [
+            f"{armed[0]} held {LATE_BY}s, client gave up after {CLIENT_TIMEOUT}: {lab.describe(first)}",
+            f"re-run at the same time: {lab.describe(lab.run_job())}",
+        ]
 
     replay = lab.replay(base, {tick: late_write})
     KILL_POINTS_TRIED.append(point_id)
@@ -345,7 +370,10 @@ def test_random_sigkills_of_the_real_process_change_nothing_a_user_sees(lab: Lab
     replay = lab.replay(base, {t: maybe_kill for t in range(2, MAX_TICKS)}, converge=False)
     landed = [a for a in attempts if a.startswith("SIGKILL")]
     KILL_POINTS_TRIED.extend(f"healthy-sigkill-{i}" for i in range(len(attempts)))
-    print(f"SIGKILL: a tick process writes {low * 1000:.0f}-{high * 1000:.0f} ms after its first request; {len(landed)} of {len(attempts)} kills landed:\n  " + "\n  ".join(attempts))
+    print(
+        f"SIGKILL: a tick process writes {low * 1000:.0f}-{high * 1000:.0f} ms after its first request; {len(landed)} of {len(attempts)} kills landed:\n  "
+        + "\n  ".join(attempts)
+    )
     assert attempts, replay.log
     problem = check(base, replay, f"healthy-sigkills-seed{SIGKILL_SEED}")
     assert problem is None, problem

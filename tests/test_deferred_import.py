@@ -86,11 +86,15 @@ def test_threads_asking_at_once_all_get_the_complete_package(fakepkg: tuple[str,
     assert ran.count(name) == 1
 
 
-def test_a_package_init_reading_its_own_missing_name_gets_an_attribute_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_package_init_reading_its_own_missing_name_gets_an_attribute_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """As for any module being initialized: no endless recursion through the deferral."""
     root = tmp_path / "selfref_pkg"
     root.mkdir()
-    (root / "__init__.py").write_text("import sys\ntry:\n    sys.modules[__name__].LATER\nexcept AttributeError as err:\n    SEEN = str(err)\nLATER = 1\n")
+    (root / "__init__.py").write_text(
+        "import sys\ntry:\n    sys.modules[__name__].LATER\nexcept AttributeError as err:\n    SEEN = str(err)\nLATER = 1\n"
+    )
     (root / "leaf.py").write_text("VALUE = 1\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     try:
@@ -144,7 +148,9 @@ def test_the_kubernetes_client_imported_deferred_is_the_complete_client_when_ask
         print("watch:", kubernetes.watch.Watch.__name__)
         """
     )
-    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     assert out[0] == "heavy before: []"
     assert out[1].startswith("version: ") and out[1] != "version: "
     assert out[2:] == ["load_kube_config: True", "ApiClient: ApiClient", "watch: Watch"]

@@ -18,13 +18,13 @@ import json
 import re
 import shlex
 import tomllib
+from collections.abc import Iterator, Mapping
 from fnmatch import fnmatch
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import pytest
-
 from rbac import Permission, granted, render_kustomize
 from schemas import (
     CRD_V1ALPHA3,
@@ -78,7 +78,9 @@ TICK_RULES = (
     | perms("", "events", "create")
     | perms("split.smi-spec.io", "trafficsplits", "list", "create", "patch")
 )
-CONFIG_TRACKING_RULES = perms("", "configmaps", "list", "create", "patch") | perms("", "secrets", "list", "create", "patch")
+CONFIG_TRACKING_RULES = perms("", "configmaps", "list", "create", "patch") | perms(
+    "", "secrets", "list", "create", "patch"
+)
 LEASE_RULES = perms("coordination.k8s.io", "leases", "get", "create", "update")
 
 # `cronary tick` flags docs/operations.md relies on, and whether each takes a value.
@@ -130,13 +132,15 @@ def seconds(duration: str) -> float:
     return sum(float(n) * units[u] for n, u in parts)
 
 
-@lru_cache(maxsize=None)
+@cache
 def tick_options() -> Mapping[str, bool]:
     """Every option `cronary tick` accepts, and whether it takes a value (from the click command itself)."""
     from cronjob.cli import main
 
     tick = main.commands["tick"]  # type: ignore[attr-defined]
-    return {opt: not getattr(param, "is_flag", False) for param in tick.params for opt in param.opts if opt.startswith("-")}
+    return {
+        opt: not getattr(param, "is_flag", False) for param in tick.params for opt in param.opts if opt.startswith("-")
+    }
 
 
 def flag_values(args: list[str]) -> dict[str, list[str | None]]:
@@ -169,13 +173,13 @@ def tick_container(cj: Mapping[str, Any]) -> dict[str, Any]:
     return containers[0]
 
 
-@lru_cache(maxsize=None)
+@cache
 def versions_of(path: Path, kind: str) -> Mapping[str, CrdVersion]:
     """`crd_versions`, loaded once per file (the schemas are large, and validators are cached per schema object)."""
     return crd_versions(path, kind)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(path: Path) -> str:
     return json.dumps(load_yaml_all(path))
 
@@ -226,7 +230,9 @@ def structural_errors(schema: Mapping[str, Any]) -> list[str]:
         if isinstance(node.get("items"), Mapping):
             junctor(node["items"], f"{path}.items", (outer or {}).get("items"))
         for key in JUNCTORS:
-            for i, sub in enumerate(node[key] if isinstance(node.get(key), list) else [node[key]] if key in node else []):
+            for i, sub in enumerate(
+                node[key] if isinstance(node.get(key), list) else [node[key]] if key in node else []
+            ):
                 junctor(sub, f"{path}.{key}[{i}]", outer)
 
     def walk(node: Any, path: str) -> None:
@@ -263,7 +269,9 @@ def structural_errors(schema: Mapping[str, Any]) -> list[str]:
         extra = set(metadata) - {"type", "properties"}
         extra |= set(metadata.get("properties") or {}) - {"name", "generateName"}
         if extra:
-            errors.append(f"openAPIV3Schema.properties.metadata: may restrict only name and generateName, has {sorted(extra)}")
+            errors.append(
+                f"openAPIV3Schema.properties.metadata: may restrict only name and generateName, has {sorted(extra)}"
+            )
     return errors
 
 
@@ -301,25 +309,55 @@ def test_structural_checker_accepts_flaggers_crds():
 @pytest.mark.parametrize(
     "schema, expected",
     [
-        pytest.param({"type": "object", "properties": {"a": {"description": "no type"}}}, "properties.a: no type", id="untyped-property"),
-        pytest.param({"type": "object", "properties": {"a": {"type": "array", "items": {}}}}, "properties.a.items: no type", id="untyped-items"),
         pytest.param(
-            {"type": "object", "properties": {"a": {"type": "string"}}, "anyOf": [{"type": "object", "required": ["a"]}]},
+            {"type": "object", "properties": {"a": {"description": "no type"}}},
+            "properties.a: no type",
+            id="untyped-property",
+        ),
+        pytest.param(
+            {"type": "object", "properties": {"a": {"type": "array", "items": {}}}},
+            "properties.a.items: no type",
+            id="untyped-items",
+        ),
+        pytest.param(
+            {
+                "type": "object",
+                "properties": {"a": {"type": "string"}},
+                "anyOf": [{"type": "object", "required": ["a"]}],
+            },
             "anyOf[0]: type is not allowed",
             id="type-in-anyOf",
         ),
         pytest.param(
-            {"type": "object", "properties": {"a": {"type": "string"}}, "oneOf": [{"properties": {"b": {"pattern": "x"}}}]},
+            {
+                "type": "object",
+                "properties": {"a": {"type": "string"}},
+                "oneOf": [{"properties": {"b": {"pattern": "x"}}}],
+            },
             "oneOf[0].properties.b: not declared",
             id="junctor-names-undeclared-field",
         ),
         pytest.param(
-            {"type": "object", "properties": {"a": {"type": "object", "properties": {}, "additionalProperties": {"type": "string"}}}},
+            {
+                "type": "object",
+                "properties": {"a": {"type": "object", "properties": {}, "additionalProperties": {"type": "string"}}},
+            },
             "properties and additionalProperties together",
             id="properties-and-additionalProperties",
         ),
-        pytest.param({"type": "object", "properties": {"p": {"x-kubernetes-int-or-string": True, "type": "string"}}}, "must not set a type", id="typed-int-or-string"),
-        pytest.param({"type": "object", "properties": {"metadata": {"type": "object", "properties": {"labels": {"type": "object"}}}}}, "metadata", id="metadata-restricted"),
+        pytest.param(
+            {"type": "object", "properties": {"p": {"x-kubernetes-int-or-string": True, "type": "string"}}},
+            "must not set a type",
+            id="typed-int-or-string",
+        ),
+        pytest.param(
+            {
+                "type": "object",
+                "properties": {"metadata": {"type": "object", "properties": {"labels": {"type": "object"}}}},
+            },
+            "metadata",
+            id="metadata-restricted",
+        ),
     ],
 )
 def test_structural_checker_rejects(schema, expected):
@@ -333,13 +371,22 @@ def test_kustomize_renders_offline(name):
     for path in [KUSTOMIZATIONS[name], *(p.parent for p in DEPLOY.rglob("kustomization.yaml"))]:
         kustomization = load_yaml(path / "kustomization.yaml")
         for entry in [*(kustomization.get("resources") or []), *(kustomization.get("components") or [])]:
-            assert "://" not in entry and not entry.startswith(("github.com", "git@")), f"{path}: remote resource {entry}"
+            assert "://" not in entry and not entry.startswith(("github.com", "git@")), (
+                f"{path}: remote resource {entry}"
+            )
             assert (path / entry).exists(), f"{path}: {entry} does not exist"
     docs = rendered(name)
     assert docs, "nothing rendered"
     names = [ident(d) for d in docs]
     assert len(names) == len(set(names)), f"duplicate objects: {names}"
-    expected = {"Namespace", "CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "CronJob"}
+    expected = {
+        "Namespace",
+        "CustomResourceDefinition",
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CronJob",
+    }
     if name != "gitops":  # GitOps mode takes no Lease: the push is the arbiter
         expected |= {"Role", "RoleBinding"}
     assert expected <= {d["kind"] for d in docs}
@@ -351,7 +398,7 @@ def test_every_rendered_object_passes_the_kubernetes_schema(name):
     for doc in rendered(name):
         try:
             validate_k8s(doc)
-        except Exception as exc:  # noqa: BLE001 - collect every failure with the object's name
+        except Exception as exc:
             failures.append(f"{ident(doc)}: {str(exc).splitlines()[0]}")
     assert not failures, "\n".join(failures)
 
@@ -401,7 +448,10 @@ def test_canary_crd_versions_and_names():
     assert spec["names"]["kind"] == "Canary" and spec["names"]["plural"] == "canaries"
     assert spec["names"]["shortNames"] == ["canary"] and spec["names"]["categories"] == ["all-flagger"]
     assert spec["conversion"] == {"strategy": "None"}
-    assert [(v["name"], v["served"], v["storage"]) for v in spec["versions"]] == [("v1beta1", True, True), ("v1alpha3", True, False)]
+    assert [(v["name"], v["served"], v["storage"]) for v in spec["versions"]] == [
+        ("v1beta1", True, True),
+        ("v1alpha3", True, False),
+    ]
 
 
 def flagger_columns() -> list[dict[str, Any]]:
@@ -414,7 +464,11 @@ def test_canary_printer_columns_are_flaggers(version, block):
     expected = json.loads(json.dumps(flagger_columns()).replace(".spec.analysis.", f".spec.{block}."))
     assert columns == expected
     default_view = [(c["name"].upper(), c["jsonPath"]) for c in columns if not c.get("priority")]
-    assert default_view == [("STATUS", ".status.phase"), ("WEIGHT", ".status.canaryWeight"), ("LASTTRANSITIONTIME", ".status.lastTransitionTime")]
+    assert default_view == [
+        ("STATUS", ".status.phase"),
+        ("WEIGHT", ".status.canaryWeight"),
+        ("LASTTRANSITIONTIME", ".status.lastTransitionTime"),
+    ]
     wide = [c["name"].upper() for c in columns if c.get("priority") == 1]
     assert wide == ["SUSPENDED", "FAILEDCHECKS", "INTERVAL", "MIRROR", "STEPWEIGHT", "STEPWEIGHTS", "MAXWEIGHT"]
 
@@ -425,7 +479,10 @@ def test_canary_versions_share_one_shape():
     assert beta["properties"]["status"] == alpha["properties"]["status"]
     assert set(beta["properties"]["spec"]["properties"]) == set(alpha["properties"]["spec"]["properties"])
     for block in ("analysis", "canaryAnalysis"):
-        assert beta["properties"]["spec"]["properties"][block]["properties"] == alpha["properties"]["spec"]["properties"][block]["properties"]
+        assert (
+            beta["properties"]["spec"]["properties"][block]["properties"]
+            == alpha["properties"]["spec"]["properties"][block]["properties"]
+        )
     assert "canaryAnalysis" in beta["properties"]["spec"]["properties"]["canaryAnalysis"]["description"]
     assert "v1alpha3" in beta["properties"]["spec"]["properties"]["canaryAnalysis"]["description"]
 
@@ -441,7 +498,14 @@ def test_canary_status_fields():
     for key in ("lastTransitionTime", "lastDecisionTime"):
         assert props[key] == {**props[key], "type": "string", "format": "date-time"}
     assert props["trackedConfigs"]["additionalProperties"] == {"type": "string"}
-    assert set(props["conditions"]["items"]["properties"]) == {"type", "status", "lastUpdateTime", "lastTransitionTime", "reason", "message"}
+    assert set(props["conditions"]["items"]["properties"]) == {
+        "type",
+        "status",
+        "lastUpdateTime",
+        "lastTransitionTime",
+        "reason",
+        "message",
+    }
     assert {"canaryWeight", "failedChecks", "iterations", "lastAppliedSpec", "lastPromotedSpec"} <= set(props)
 
 
@@ -548,15 +612,35 @@ ALPHA = fixture_canary(SEED / "podinfo-canary.yaml")
 @pytest.mark.parametrize(
     "doc, message",
     [
-        pytest.param(_mutate(BETA, "spec.targetRef", _DELETE), "'targetRef' is a required property", id="v1beta1-without-targetRef"),
-        pytest.param(_mutate(BETA, "spec.analysis", _DELETE), "is not valid under any of the given schemas", id="v1beta1-without-analysis"),
-        pytest.param(_mutate(BETA, "spec.analysis.stepWeight", 10), "is valid under each of", id="v1beta1-stepWeight-and-stepWeights"),
+        pytest.param(
+            _mutate(BETA, "spec.targetRef", _DELETE),
+            "'targetRef' is a required property",
+            id="v1beta1-without-targetRef",
+        ),
+        pytest.param(
+            _mutate(BETA, "spec.analysis", _DELETE),
+            "is not valid under any of the given schemas",
+            id="v1beta1-without-analysis",
+        ),
+        pytest.param(
+            _mutate(BETA, "spec.analysis.stepWeight", 10),
+            "is valid under each of",
+            id="v1beta1-stepWeight-and-stepWeights",
+        ),
         pytest.param(_mutate(BETA, "spec.analysis.interval", "often"), "does not match", id="v1beta1-bad-interval"),
         pytest.param(_mutate(BETA, "spec.service.port", "http"), "integer", id="v1beta1-port-not-a-number"),
-        pytest.param(_mutate(ALPHA, "spec.service", _DELETE), "'service' is a required property", id="v1alpha3-without-service"),
-        pytest.param(_mutate(ALPHA, "spec.canaryAnalysis", _DELETE), "is not valid under any of the given schemas", id="v1alpha3-without-canaryAnalysis"),
+        pytest.param(
+            _mutate(ALPHA, "spec.service", _DELETE), "'service' is a required property", id="v1alpha3-without-service"
+        ),
+        pytest.param(
+            _mutate(ALPHA, "spec.canaryAnalysis", _DELETE),
+            "is not valid under any of the given schemas",
+            id="v1alpha3-without-canaryAnalysis",
+        ),
         pytest.param(_mutate(ALPHA, "status.phase", "Paused"), "is not one of", id="status-unknown-phase"),
-        pytest.param(_mutate(ALPHA, "status.lastDecisionTime", "yesterday"), "date-time", id="status-lastDecisionTime-not-a-time"),
+        pytest.param(
+            _mutate(ALPHA, "status.lastDecisionTime", "yesterday"), "date-time", id="status-lastDecisionTime-not-a-time"
+        ),
     ],
 )
 def test_our_canary_crd_rejects(doc, message):
@@ -598,11 +682,37 @@ ALERT_PROVIDER = {
     "kind, path, doc, error",
     [
         pytest.param("MetricTemplate", METRICTEMPLATE_CRD, METRIC_TEMPLATE, None, id="metrictemplate-docs-example"),
-        pytest.param("MetricTemplate", METRICTEMPLATE_CRD, _mutate(METRIC_TEMPLATE, "spec.query", _DELETE), "'query' is a required property", id="metrictemplate-without-query"),
-        pytest.param("AlertProvider", ALERTPROVIDER_CRD, ALERT_PROVIDER, None, id="alertprovider-address-and-secretRef"),
-        pytest.param("AlertProvider", ALERTPROVIDER_CRD, _mutate(ALERT_PROVIDER, "spec.type", "generic"), None, id="alertprovider-generic"),
-        pytest.param("AlertProvider", ALERTPROVIDER_CRD, _mutate(_mutate(ALERT_PROVIDER, "spec.address", _DELETE), "spec.secretRef", _DELETE), "is not valid under any of the given schemas", id="alertprovider-without-address"),
-        pytest.param("AlertProvider", ALERTPROVIDER_CRD, _mutate(ALERT_PROVIDER, "spec.type", "pager"), "is not one of", id="alertprovider-unknown-type"),
+        pytest.param(
+            "MetricTemplate",
+            METRICTEMPLATE_CRD,
+            _mutate(METRIC_TEMPLATE, "spec.query", _DELETE),
+            "'query' is a required property",
+            id="metrictemplate-without-query",
+        ),
+        pytest.param(
+            "AlertProvider", ALERTPROVIDER_CRD, ALERT_PROVIDER, None, id="alertprovider-address-and-secretRef"
+        ),
+        pytest.param(
+            "AlertProvider",
+            ALERTPROVIDER_CRD,
+            _mutate(ALERT_PROVIDER, "spec.type", "generic"),
+            None,
+            id="alertprovider-generic",
+        ),
+        pytest.param(
+            "AlertProvider",
+            ALERTPROVIDER_CRD,
+            _mutate(_mutate(ALERT_PROVIDER, "spec.address", _DELETE), "spec.secretRef", _DELETE),
+            "is not valid under any of the given schemas",
+            id="alertprovider-without-address",
+        ),
+        pytest.param(
+            "AlertProvider",
+            ALERTPROVIDER_CRD,
+            _mutate(ALERT_PROVIDER, "spec.type", "pager"),
+            "is not one of",
+            id="alertprovider-unknown-type",
+        ),
     ],
 )
 def test_metrictemplate_and_alertprovider(kind, path, doc, error):
@@ -634,7 +744,10 @@ def test_no_wildcards_and_every_role_bound(name):
                 assert not any("*" in item for item in rule[key]), f"{ident(role)}: wildcard in {key}: {rule[key]}"
             assert "nonResourceURLs" not in rule, ident(role)
     roles = {(r["kind"], r["metadata"]["name"]) for r in of_kind(docs, "ClusterRole") + of_kind(docs, "Role")}
-    bound = {(b["roleRef"]["kind"], b["roleRef"]["name"]) for b in of_kind(docs, "ClusterRoleBinding") + of_kind(docs, "RoleBinding")}
+    bound = {
+        (b["roleRef"]["kind"], b["roleRef"]["name"])
+        for b in of_kind(docs, "ClusterRoleBinding") + of_kind(docs, "RoleBinding")
+    }
     assert roles == bound
     assert one(docs, "ServiceAccount", "cronary")["metadata"]["namespace"] == "cronary"
 
@@ -665,7 +778,9 @@ def check_cronjob(cj: Mapping[str, Any]) -> None:
 
     assert spec["schedule"] == "* * * * *"
     assert spec["concurrencyPolicy"] == "Forbid"
-    assert 10 <= spec["startingDeadlineSeconds"] < 60, "set, at least 10 s (smaller may never schedule), under the period"
+    assert 10 <= spec["startingDeadlineSeconds"] < 60, (
+        "set, at least 10 s (smaller may never schedule), under the period"
+    )
     assert spec["successfulJobsHistoryLimit"] <= 3 and spec["failedJobsHistoryLimit"] <= 3
     assert job["backoffLimit"] == 0
     assert budget < job["activeDeadlineSeconds"] < 60, "the Job ends before the next minute, after the tick's budget"
@@ -701,7 +816,9 @@ def check_cronjob(cj: Mapping[str, Any]) -> None:
     else:
         assert flags["--lease-namespace"] == ["$(POD_NAMESPACE)"]
     assert flags["--mesh-provider"] == ["smi:istio"]
-    assert flags["--prometheus"] == ["http://prometheus.istio-system:9090"], "the seed guide's Prometheus, not cronary's namespace"
+    assert flags["--prometheus"] == ["http://prometheus.istio-system:9090"], (
+        "the seed guide's Prometheus, not cronary's namespace"
+    )
     assert not {"--no-lease", "--now", "--once", "--kubeconfig"} & set(flags), "in-cluster, leased, real clock, looping"
 
 
@@ -730,7 +847,9 @@ def test_shards_are_disjoint():
         shards = [(f.get("--shard") or ["default"])[-1] for f in flags]
         assert len(set(shards)) == len(shards), f"{name}: shards {shards}"
         for f in flags:
-            assert "--namespace" in f or "--selector" in f, f"{name}: a CronJob without --namespace or --selector overlaps every shard"
+            assert "--namespace" in f or "--selector" in f, (
+                f"{name}: a CronJob without --namespace or --selector overlaps every shard"
+            )
         namespaces = [n for f in flags for n in f.get("--namespace", [])]
         assert len(set(namespaces)) == len(namespaces), f"{name}: a namespace in two shards: {namespaces}"
 
@@ -782,7 +901,9 @@ def test_dockerfile_final_stage():
     env = " ".join(a for w, a in final if w == "ENV")
     assert "PYTHONDONTWRITEBYTECODE=1" in env and "PYTHONUNBUFFERED=1" in env
     runs = " ".join(a for w, a in final if w == "RUN")
-    assert not re.search(r"\b(gcc|g\+\+|build-essential|make|clang|apt-get|apk)\b", runs), "no compilers or package installs in the final image"
+    assert not re.search(r"\b(gcc|g\+\+|build-essential|make|clang|apt-get|apk)\b", runs), (
+        "no compilers or package installs in the final image"
+    )
     for word, args in final:
         if word in ("COPY", "ADD"):
             assert "--from=" in args, f"the final stage copies only build output, not sources: {word} {args}"
@@ -801,7 +922,7 @@ def test_dockerfile_has_no_remote_add_and_pinned_bases():
         parts = [p for p in args.split() if not p.startswith("--")]
         image = re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: defaults[m.group(1) or m.group(2)], parts[0])
         if image not in stage_names:
-            name, _, tag = image.rpartition(":") if "@" not in image else (image, "", "digest")
+            _, _, tag = image.rpartition(":") if "@" not in image else (image, "", "digest")
             assert tag and tag != "latest" and "/" not in tag, f"pin a tag or digest: FROM {image}"
             assert "slim" in tag or "@" in image, f"a slim Python base: {image}"
         if len(parts) == 3 and parts[1].upper() == "AS":
@@ -810,10 +931,17 @@ def test_dockerfile_has_no_remote_add_and_pinned_bases():
 
 def test_dockerfile_copies_only_what_the_context_keeps():
     """Every COPY source of the build stage exists and is not excluded by .dockerignore; the rest is excluded."""
-    ignored = [line.strip() for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+    ignored = [
+        line.strip()
+        for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
 
     def excluded(path: str) -> bool:
-        return any(fnmatch(path, pattern.lstrip("/")) or path.startswith(pattern.rstrip("/") + "/") or path == pattern for pattern in ignored)
+        return any(
+            fnmatch(path, pattern.lstrip("/")) or path.startswith(pattern.rstrip("/") + "/") or path == pattern
+            for pattern in ignored
+        )
 
     for word, args in dockerfile_instructions():
         if word == "COPY" and "--from=" not in args:

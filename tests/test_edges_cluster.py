@@ -89,15 +89,23 @@ def _stored_canary(cluster: SeedCluster) -> dict[str, Any]:
 BAD_LISTS = [
     pytest.param(lambda c: raw([_stored_canary(c)]), "application/json", "a JSON list", id="bare-list"),
     pytest.param(lambda c: raw("canaries"), "application/json", "a JSON str", id="json-string"),
-    pytest.param(lambda c: raw({"kind": "CanaryList", "items": "x"}), "application/json", "no items list", id="items-not-a-list"),
-    pytest.param(lambda c: raw({"kind": "CanaryList", "metadata": {}}), "application/json", "no items list", id="no-items"),
+    pytest.param(
+        lambda c: raw({"kind": "CanaryList", "items": "x"}), "application/json", "no items list", id="items-not-a-list"
+    ),
+    pytest.param(
+        lambda c: raw({"kind": "CanaryList", "metadata": {}}), "application/json", "no items list", id="no-items"
+    ),
     pytest.param(lambda c: b"<html><body>502 Bad Gateway</body></html>", "text/html", "not JSON", id="html-page"),
-    pytest.param(lambda c: b'{"kind": "CanaryList", "items": [{"metad', "application/json", "not JSON", id="truncated-json"),
+    pytest.param(
+        lambda c: b'{"kind": "CanaryList", "items": [{"metad', "application/json", "not JSON", id="truncated-json"
+    ),
 ]
 
 
 @pytest.mark.parametrize("body, content_type, reason", BAD_LISTS)
-def test_a_canary_list_that_is_not_a_list_fails_its_namespace_only(two: SeedCluster, body, content_type: str, reason: str) -> None:
+def test_a_canary_list_that_is_not_a_list_fails_its_namespace_only(
+    two: SeedCluster, body, content_type: str, reason: str
+) -> None:
     """Never "no canaries": the namespace whose LIST answered garbage is an error (exit 1, one line), and the
     other namespace's canary is decided and written as if nothing happened."""
     two.emulator.serve_raw(body(two), path=CANARY_LIST, content_type=content_type)
@@ -125,22 +133,40 @@ GARBAGE_ITEMS = [
 @pytest.mark.parametrize("item, reason", GARBAGE_ITEMS)
 def test_garbage_canary_items_are_skipped_with_one_warning(two: SeedCluster, item: Any, reason: str) -> None:
     real = _stored_canary(two)
-    two.emulator.serve_raw(raw({"kind": "CanaryList", "apiVersion": "flagger.app/v1beta1", "metadata": {}, "items": [item, item, real]}), path=CANARY_LIST)
+    two.emulator.serve_raw(
+        raw({"kind": "CanaryList", "apiVersion": "flagger.app/v1beta1", "metadata": {}, "items": [item, item, real]}),
+        path=CANARY_LIST,
+    )
     run = two.tick(*NAMESPACES)
     assert run.exit_code == 0, run.output
     warnings = problems(run)
     assert len(warnings) == 1 and warnings[0]["level"] == "warn", warnings
-    assert warnings[0]["msg"] == f"list canaries in test: skipped 2 item(s) that are not Canary objects with a name (items[0]: {reason})"
+    assert (
+        warnings[0]["msg"]
+        == f"list canaries in test: skipped 2 item(s) that are not Canary objects with a name (items[0]: {reason})"
+    )
     assert status(two, "test")["phase"] == "Initializing" and status(two, "prod")["phase"] == "Initializing"
 
 
 def test_garbage_deployment_items_are_skipped_and_the_canary_is_decided(two: SeedCluster) -> None:
     deployment = two.deployment("podinfo")
     assert deployment is not None
-    two.emulator.serve_raw(raw({"kind": "DeploymentList", "apiVersion": "apps/v1", "metadata": {}, "items": [1, 2, {"metadata": "x"}, deployment]}), path=DEPLOYMENT_LIST)
+    two.emulator.serve_raw(
+        raw(
+            {
+                "kind": "DeploymentList",
+                "apiVersion": "apps/v1",
+                "metadata": {},
+                "items": [1, 2, {"metadata": "x"}, deployment],
+            }
+        ),
+        path=DEPLOYMENT_LIST,
+    )
     run = two.tick(*NAMESPACES)
     assert run.exit_code == 0, run.output
-    assert [w["msg"] for w in problems(run)] == ["list deployments in test: skipped 3 item(s) that are not Deployment objects with a name (items[0]: not an object (a JSON int))"]
+    assert [w["msg"] for w in problems(run)] == [
+        "list deployments in test: skipped 3 item(s) that are not Deployment objects with a name (items[0]: not an object (a JSON int))"
+    ]
     assert status(two, "test")["phase"] == "Initializing" and status(two, "prod")["phase"] == "Initializing"
 
 
@@ -150,7 +176,10 @@ def test_a_deployment_list_that_is_not_a_list_fails_that_namespaces_canaries_onl
     assert run.exit_code == 1, run.output
     bad = problems(run)
     assert [(b["level"], b.get("canary")) for b in bad] == [("error", "podinfo.test")]
-    assert bad[0]["msg"] == "Canary podinfo.test not decided: list deployments in test: HTTP 200 InvalidResponse: the answer is not a DeploymentList: a JSON list"
+    assert (
+        bad[0]["msg"]
+        == "Canary podinfo.test not decided: list deployments in test: HTTP 200 InvalidResponse: the answer is not a DeploymentList: a JSON list"
+    )
     assert "phase" not in status(two, "test")  # not decided on a view without its Deployments
     assert status(two, "prod")["phase"] == "Initializing"
 
@@ -160,7 +189,9 @@ def test_one_shard_wide_list_that_is_not_a_list_is_one_error_and_nothing_is_deci
     two.emulator.serve_raw(raw([]), path=r"/apis/flagger.app/v1beta1/canaries$")
     run = two.tick()
     assert run.exit_code == 1, run.output
-    assert [b["msg"] for b in problems(run)] == ["list canaries in all namespaces: HTTP 200 InvalidResponse: the answer is not a CanaryList: a JSON list"]
+    assert [b["msg"] for b in problems(run)] == [
+        "list canaries in all namespaces: HTTP 200 InvalidResponse: the answer is not a CanaryList: a JSON list"
+    ]
     assert "phase" not in status(two, "test") and "phase" not in status(two, "prod")
 
 
@@ -181,26 +212,77 @@ def broken_prometheus(httpserver, body: bytes, status_code: int = 200, content_t
 
 
 BAD_ANSWERS = [
-    pytest.param(raw({"status": "success"}), 200, "application/json", "malformed answer: no data object", id="200-without-data"),
-    pytest.param(raw({"status": "success", "data": {"resultType": "vector", "result": "x"}}), 200, "application/json", "malformed answer: data.result is not a list", id="result-not-a-list"),
-    pytest.param(raw({"status": "success", "data": {"resultType": "vector", "result": [{"metric": {"destination_workload_namespace": "test", "destination_workload": "podinfo"}, "value": [0, "fast"]}]}}), 200, "application/json", "value 'fast' is not a number", id="non-numeric-value"),
-    pytest.param(raw({"status": "error", "errorType": "execution", "error": "query timed out"}), 200, "application/json", "HTTP 200 with status error: execution: query timed out", id="200-status-error"),
-    pytest.param(b"<html><body>Sign in</body></html>", 200, "text/html", "malformed answer: not JSON (text/html)", id="html"),
-    pytest.param(b'{"status":"success","data":{"resu', 200, "application/json", "malformed answer: not JSON (application/json)", id="truncated-json"),
+    pytest.param(
+        raw({"status": "success"}), 200, "application/json", "malformed answer: no data object", id="200-without-data"
+    ),
+    pytest.param(
+        raw({"status": "success", "data": {"resultType": "vector", "result": "x"}}),
+        200,
+        "application/json",
+        "malformed answer: data.result is not a list",
+        id="result-not-a-list",
+    ),
+    pytest.param(
+        raw(
+            {
+                "status": "success",
+                "data": {
+                    "resultType": "vector",
+                    "result": [
+                        {
+                            "metric": {"destination_workload_namespace": "test", "destination_workload": "podinfo"},
+                            "value": [0, "fast"],
+                        }
+                    ],
+                },
+            }
+        ),
+        200,
+        "application/json",
+        "value 'fast' is not a number",
+        id="non-numeric-value",
+    ),
+    pytest.param(
+        raw({"status": "error", "errorType": "execution", "error": "query timed out"}),
+        200,
+        "application/json",
+        "HTTP 200 with status error: execution: query timed out",
+        id="200-status-error",
+    ),
+    pytest.param(
+        b"<html><body>Sign in</body></html>", 200, "text/html", "malformed answer: not JSON (text/html)", id="html"
+    ),
+    pytest.param(
+        b'{"status":"success","data":{"resu',
+        200,
+        "application/json",
+        "malformed answer: not JSON (application/json)",
+        id="truncated-json",
+    ),
     pytest.param(b"upstream connect error", 503, "text/plain", "HTTP 503", id="http-503"),
 ]
 
 
 @pytest.mark.parametrize("body, status_code, content_type, reason", BAD_ANSWERS)
 def test_a_bad_answer_to_the_fleet_prefetch_fails_only_the_checks_it_serves(
-    emulator, tmp_path: Path, httpserver, body: bytes, status_code: int, content_type: str, reason: str,
+    emulator,
+    tmp_path: Path,
+    httpserver,
+    body: bytes,
+    status_code: int,
+    content_type: str,
+    reason: str,
 ) -> None:
     """`test` uses the built-in metrics (one aggregated query, answered garbage); `prod` an in-line query.
     The pass goes on: test's check fails with a reason naming the server (scheme://host:port), prod advances."""
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     url = broken_prometheus(httpserver, body, status_code, content_type)
     cluster = SeedCluster(emulator, tmp_path, url, httpserver.url_for("/hook")).install()
-    add_namespace(cluster, "prod", metrics=[{"name": "custom", "query": "vector(1)", "thresholdRange": {"max": 5}, "interval": "1m"}])
+    add_namespace(
+        cluster,
+        "prod",
+        metrics=[{"name": "custom", "query": "vector(1)", "thresholdRange": {"max": 5}, "interval": "1m"}],
+    )
     runs = []
     for n in range(1, 6):
         emulator.complete_rollouts()
@@ -213,7 +295,12 @@ def test_a_bad_answer_to_the_fleet_prefetch_fails_only_the_checks_it_serves(
         assert run.exit_code == 0, run.output
         clean(run)
     server = f"http://localhost:{httpserver.port}"
-    warnings = [line["msg"] for run in runs for line in clean(run) if line.get("canary") == "podinfo.test" and line.get("eventType") == "Warning"]
+    warnings = [
+        line["msg"]
+        for run in runs
+        for line in clean(run)
+        if line.get("canary") == "podinfo.test" and line.get("eventType") == "Warning"
+    ]
     halts = [w for w in warnings if w.startswith("Prometheus query failed")]
     assert halts and all(h.startswith(f"Prometheus query failed: {server}: ") and reason in h for h in halts), warnings
     assert "/prom" not in " ".join(warnings)
@@ -229,14 +316,22 @@ PLUGIN_TOKEN = "plugin-token-s3cret"
 def cronary(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """`cronary` as its own process (the environment is part of the test), with this checkout first on the path."""
     return subprocess.run(
-        [sys.executable, "-m", "cronjob.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "cronjob.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**env, "PYTHONPATH": str(ROOT)},
     )
 
 
 def outside_a_cluster(tmp_path: Path, **extra: str) -> dict[str, str]:
     """No ServiceAccount mount, no KUBERNETES_SERVICE_HOST, a HOME without ~/.kube/config."""
-    env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "POD_NAMESPACE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "POD_NAMESPACE")
+    }
     return {**env, "HOME": str(tmp_path), "CRONARY_SERVICE_ACCOUNT_DIR": str(tmp_path / "no-service-account"), **extra}
 
 
@@ -249,15 +344,23 @@ def outside_a_cluster(tmp_path: Path, **extra: str) -> dict[str, str]:
 )
 def test_kubeconfig_env_pointing_at_a_missing_file_names_the_file(tmp_path: Path, value: str, named: str) -> None:
     missing = str(tmp_path / "nowhere" / "kubeconfig")
-    run = cronary("tick", "--once", "--no-lease", env=outside_a_cluster(tmp_path, KUBECONFIG=value.format(missing=missing)))
+    run = cronary(
+        "tick", "--once", "--no-lease", env=outside_a_cluster(tmp_path, KUBECONFIG=value.format(missing=missing))
+    )
     assert run.returncode == 2, run
-    assert tick_error(run) == f"KUBECONFIG: cannot load the Kubernetes client configuration: {named.format(missing=missing)}: no such file"
+    assert (
+        tick_error(run)
+        == f"KUBECONFIG: cannot load the Kubernetes client configuration: {named.format(missing=missing)}: no such file"
+    )
 
 
 def test_a_kubeconfig_that_is_a_directory_is_named(tmp_path: Path) -> None:
     run = cronary("tick", "--once", "--no-lease", "--kubeconfig", str(tmp_path), env=outside_a_cluster(tmp_path))
     assert run.returncode == 2, run
-    assert tick_error(run) == f"--kubeconfig: cannot load the Kubernetes client configuration: {tmp_path}: not a regular file"
+    assert (
+        tick_error(run)
+        == f"--kubeconfig: cannot load the Kubernetes client configuration: {tmp_path}: not a regular file"
+    )
 
 
 def tick_error(run: subprocess.CompletedProcess[str]) -> str:
@@ -277,26 +380,42 @@ def exec_kubeconfig(emulator, tmp_path: Path, plugin: str) -> str:
     script.chmod(0o755)
     path = Path(emulator.write_kubeconfig(tmp_path / "kubeconfig"))
     config = json.loads(path.read_text())
-    config["users"][0]["user"] = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": str(script), "interactiveMode": "Never"}}
+    config["users"][0]["user"] = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": str(script),
+            "interactiveMode": "Never",
+        }
+    }
     path.write_text(json.dumps(config))
     return str(path)
 
 
 GOOD_PLUGIN = (
-    "echo '{\"apiVersion\": \"client.authentication.k8s.io/v1beta1\", \"kind\": \"ExecCredential\", "
-    f"\"status\": {{\"token\": \"{PLUGIN_TOKEN}\"}}}}'\n"
+    'echo \'{"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential", '
+    f'"status": {{"token": "{PLUGIN_TOKEN}"}}}}\'\n'
 )
 
 
 @pytest.mark.parametrize(
     "plugin, reason",
     [
-        pytest.param("echo 'error: token expired, run: cloud-login' >&2\nexit 1\n", "exec: process returned 1. error: token expired", id="exits-1"),
+        pytest.param(
+            "echo 'error: token expired, run: cloud-login' >&2\nexit 1\n",
+            "exec: process returned 1. error: token expired",
+            id="exits-1",
+        ),
         pytest.param("echo 'not json'\n", "exec: failed to decode process output", id="prints-garbage"),
-        pytest.param("echo '{\"apiVersion\": \"client.authentication.k8s.io/v1beta1\", \"kind\": \"ExecCredential\", \"status\": {}}'\n", "missing token or clientCertificateData", id="no-token"),
+        pytest.param(
+            'echo \'{"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential", "status": {}}\'\n',
+            "missing token or clientCertificateData",
+            id="no-token",
+        ),
     ],
 )
-def test_a_failing_exec_credential_plugin_stops_the_tick_with_one_line(tmp_path: Path, plugin: str, reason: str) -> None:
+def test_a_failing_exec_credential_plugin_stops_the_tick_with_one_line(
+    tmp_path: Path, plugin: str, reason: str
+) -> None:
     """The official loader logs the plugin's failure and goes on without credentials; cronary stops instead
     (exit 1: the file is fine, the credentials could not be had), before a single request is sent."""
     with KubeEmulator(now=START, token=PLUGIN_TOKEN) as emulator:
@@ -307,7 +426,11 @@ def test_a_failing_exec_credential_plugin_stops_the_tick_with_one_line(tmp_path:
         lines = run.stdout.strip().splitlines()
         assert len(lines) == 1 and run.stderr == "", run
         line = json.loads(lines[0])
-        assert line["level"] == "error" and line["msg"].startswith("--kubeconfig: the exec credential plugin failed: ") and reason in line["msg"], line
+        assert (
+            line["level"] == "error"
+            and line["msg"].startswith("--kubeconfig: the exec credential plugin failed: ")
+            and reason in line["msg"]
+        ), line
         assert line["msg"].endswith("; this tick decides nothing")
         assert emulator.requests == []
 
@@ -338,11 +461,26 @@ def _committed_status(remote: Path, namespace: str) -> dict[str, Any] | None:
     return load(blob.data)["status"]
 
 
-@pytest.mark.parametrize("path, body, message", [
-    pytest.param(CANARY_LIST, raw([]), "namespace test not decided: list canaries in test: HTTP 200 InvalidResponse: the answer is not a CanaryList: a JSON list", id="canary-list"),
-    pytest.param(DEPLOYMENT_LIST, raw({"items": "x"}), "Canary podinfo.test not decided: list deployments in test: HTTP 200 InvalidResponse: the answer is not a DeploymentList: no items list", id="deployment-list"),
-])
-def test_in_git_mode_a_bad_list_leaves_out_its_namespace_and_the_other_is_committed(two: SeedCluster, tmp_path: Path, path: str, body: bytes, message: str) -> None:
+@pytest.mark.parametrize(
+    "path, body, message",
+    [
+        pytest.param(
+            CANARY_LIST,
+            raw([]),
+            "namespace test not decided: list canaries in test: HTTP 200 InvalidResponse: the answer is not a CanaryList: a JSON list",
+            id="canary-list",
+        ),
+        pytest.param(
+            DEPLOYMENT_LIST,
+            raw({"items": "x"}),
+            "Canary podinfo.test not decided: list deployments in test: HTTP 200 InvalidResponse: the answer is not a DeploymentList: no items list",
+            id="deployment-list",
+        ),
+    ],
+)
+def test_in_git_mode_a_bad_list_leaves_out_its_namespace_and_the_other_is_committed(
+    two: SeedCluster, tmp_path: Path, path: str, body: bytes, message: str
+) -> None:
     remote = tmp_path / "remote.git"
     pygit2.init_repository(str(remote), bare=True, initial_head="main")
     two.emulator.serve_raw(body, path=path)

@@ -27,13 +27,31 @@ NOW = "2026-11-27T10:00:00Z"
 def cronary(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("CRONARY_GIT_")}
     return subprocess.run(
-        [sys.executable, "-m", "cronjob.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "cronjob.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**environ, **(env or {}), "PYTHONPATH": str(ROOT)},
     )
 
 
 def tick(remote: str, cache: Path, branch: str = "main") -> list[str]:
-    return ["tick", "--once", "--no-cluster", "--git-repo", remote, "--git-branch", branch, "--git-cache", str(cache), "--now", NOW, "--request-timeout", "2s"]
+    return [
+        "tick",
+        "--once",
+        "--no-cluster",
+        "--git-repo",
+        remote,
+        "--git-branch",
+        branch,
+        "--git-cache",
+        str(cache),
+        "--now",
+        NOW,
+        "--request-timeout",
+        "2s",
+    ]
 
 
 def history(remote: str, cache: Path, branch: str = "main") -> list[str]:
@@ -74,7 +92,9 @@ BAD_BRANCHES = [
 
 @pytest.mark.parametrize("command", [tick, history], ids=["tick", "history"])
 @pytest.mark.parametrize("branch", BAD_BRANCHES)
-def test_a_branch_name_git_refuses_is_bad_input_before_anything_is_written(tmp_path: Path, remote: Path, command, branch: str) -> None:
+def test_a_branch_name_git_refuses_is_bad_input_before_anything_is_written(
+    tmp_path: Path, remote: Path, command, branch: str
+) -> None:
     before = _tree(remote)
     cache = tmp_path / "cache"
     run = cronary(*command(str(remote), cache, branch))
@@ -104,24 +124,40 @@ def _closed_port() -> int:
 
 def refused(httpserver) -> tuple[str, str, str]:
     port = _closed_port()
-    return f"http://git:{SECRET}@127.0.0.1:{port}/team/deploy.git?token={SECRET}", f"http://127.0.0.1:{port}", "connection refused"
+    return (
+        f"http://git:{SECRET}@127.0.0.1:{port}/team/deploy.git?token={SECRET}",
+        f"http://127.0.0.1:{port}",
+        "connection refused",
+    )
 
 
 def unknown_host(httpserver) -> tuple[str, str, str]:
-    return f"https://git:{SECRET}@git.nonexistent.invalid/team/deploy.git", "https://git.nonexistent.invalid", "host not found"
+    return (
+        f"https://git:{SECRET}@git.nonexistent.invalid/team/deploy.git",
+        "https://git.nonexistent.invalid",
+        "host not found",
+    )
 
 
 def auth_rejected(httpserver) -> tuple[str, str, str]:
     unauthorized = Response("Unauthorized", status=401, headers={"WWW-Authenticate": 'Basic realm="git"'})
     httpserver.expect_request("/team/deploy.git/info/refs").respond_with_response(unauthorized)
     url = httpserver.url_for("/team/deploy.git").replace("http://", f"http://git:{SECRET}@")
-    return url, f"http://localhost:{httpserver.port}", "authentication failed: the remote rejected the configured credentials"
+    return (
+        url,
+        f"http://localhost:{httpserver.port}",
+        "authentication failed: the remote rejected the configured credentials",
+    )
 
 
 def not_git(httpserver) -> tuple[str, str, str]:
     page = Response("<html><body>Sign in to continue</body></html>", status=200, content_type="text/html")
     httpserver.expect_request("/team/deploy.git/info/refs").respond_with_response(page)
-    return httpserver.url_for("/team/deploy.git"), f"http://localhost:{httpserver.port}", "the answer is not a git server's"
+    return (
+        httpserver.url_for("/team/deploy.git"),
+        f"http://localhost:{httpserver.port}",
+        "the answer is not a git server's",
+    )
 
 
 def server_error(httpserver) -> tuple[str, str, str]:

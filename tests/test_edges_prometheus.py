@@ -25,12 +25,12 @@ from cronjob.inputs import build_cluster, cluster_objects, read_scenario
 from cronjob.prometheus import MAX_REASON_CHARS, PrometheusMetrics
 from cronjob.simulation import SimulatedCluster, Simulation
 from cronjob.yamlio import dump_yaml_stream, load_single
+from engine import MetricRequest, Settings
 from engine.analysis import NO_VALUES
 from engine.canary_spec import parse_canary
 from engine.model import MetricSpec
 from engine.providers import resolve_provider
 from engine.status_doc import canary_manifest
-from engine import MetricRequest, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "seed"
@@ -50,17 +50,61 @@ def sample_for_test_podinfo(value: Any) -> bytes:
 
 
 MALFORMED = [
-    pytest.param(b'{"status": "success"}', 200, "application/json", "malformed answer: no data object", id="200-without-data"),
-    pytest.param(b'{"status": "success", "data": []}', 200, "application/json", "malformed answer: no data object", id="data-not-an-object"),
-    pytest.param(b'{"status": "success", "data": {"resultType": "vector", "result": {"a": 1}}}', 200, "application/json", "malformed answer: data.result is not a list", id="result-not-a-list"),
-    pytest.param(b'{"status": "error", "errorType": "timeout", "error": "query timed out in expression evaluation"}', 200, "application/json", "HTTP 200 with status error: timeout: query timed out in expression evaluation", id="200-status-error"),
-    pytest.param(b'{"data": {"resultType": "vector", "result": []}}', 200, "application/json", "malformed answer: no status success", id="no-status"),
+    pytest.param(
+        b'{"status": "success"}', 200, "application/json", "malformed answer: no data object", id="200-without-data"
+    ),
+    pytest.param(
+        b'{"status": "success", "data": []}',
+        200,
+        "application/json",
+        "malformed answer: no data object",
+        id="data-not-an-object",
+    ),
+    pytest.param(
+        b'{"status": "success", "data": {"resultType": "vector", "result": {"a": 1}}}',
+        200,
+        "application/json",
+        "malformed answer: data.result is not a list",
+        id="result-not-a-list",
+    ),
+    pytest.param(
+        b'{"status": "error", "errorType": "timeout", "error": "query timed out in expression evaluation"}',
+        200,
+        "application/json",
+        "HTTP 200 with status error: timeout: query timed out in expression evaluation",
+        id="200-status-error",
+    ),
+    pytest.param(
+        b'{"data": {"resultType": "vector", "result": []}}',
+        200,
+        "application/json",
+        "malformed answer: no status success",
+        id="no-status",
+    ),
     pytest.param(b"[1, 2]", 200, "application/json", "malformed answer: a JSON list, not an object", id="bare-list"),
-    pytest.param(b"<!DOCTYPE html><html><body>Grafana login</body></html>", 200, "text/html; charset=utf-8", "malformed answer: not JSON (text/html)", id="html"),
-    pytest.param(b'{"status": "success", "data": {"resultType": "vec', 200, "application/json", "malformed answer: not JSON (application/json)", id="truncated-json"),
+    pytest.param(
+        b"<!DOCTYPE html><html><body>Grafana login</body></html>",
+        200,
+        "text/html; charset=utf-8",
+        "malformed answer: not JSON (text/html)",
+        id="html",
+    ),
+    pytest.param(
+        b'{"status": "success", "data": {"resultType": "vec',
+        200,
+        "application/json",
+        "malformed answer: not JSON (application/json)",
+        id="truncated-json",
+    ),
     pytest.param(b"", 200, "application/json", "malformed answer: not JSON (application/json)", id="empty-body"),
     pytest.param(b"Bad Gateway", 502, "text/plain", "HTTP 502", id="http-502-text"),
-    pytest.param(b'{"status": "error", "errorType": "bad_data", "error": "1:5: parse error"}', 400, "application/json", "HTTP 400: 1:5: parse error", id="http-400-prometheus-error"),
+    pytest.param(
+        b'{"status": "error", "errorType": "bad_data", "error": "1:5: parse error"}',
+        400,
+        "application/json",
+        "HTTP 400: 1:5: parse error",
+        id="http-400-prometheus-error",
+    ),
 ]
 
 VALUES = [
@@ -77,7 +121,9 @@ def broken(httpserver) -> Iterator[Any]:
 
     def answer(body: bytes, status: int = 200, content_type: str = "application/json") -> str:
         httpserver.clear()
-        httpserver.expect_request("/prom/api/v1/query").respond_with_response(Response(body, status=status, content_type=content_type))
+        httpserver.expect_request("/prom/api/v1/query").respond_with_response(
+            Response(body, status=status, content_type=content_type)
+        )
         return httpserver.url_for("/prom")
 
     yield answer
@@ -89,7 +135,9 @@ def _server(httpserver) -> str:
 
 @pytest.mark.parametrize("body, status, content_type, reason", MALFORMED)
 @pytest.mark.parametrize("request_", [INLINE, BUILTIN], ids=["inline-query", "aggregated-builtin"])
-def test_a_malformed_answer_is_a_failed_check_naming_the_server(broken, httpserver, body: bytes, status: int, content_type: str, reason: str, request_: MetricRequest) -> None:
+def test_a_malformed_answer_is_a_failed_check_naming_the_server(
+    broken, httpserver, body: bytes, status: int, content_type: str, reason: str, request_: MetricRequest
+) -> None:
     url = broken(body, status, content_type)
     result = PrometheusMetrics(url).answer_one(CANARY, request_)
     assert result.value is None
@@ -98,13 +146,22 @@ def test_a_malformed_answer_is_a_failed_check_naming_the_server(broken, httpserv
 
 @pytest.mark.parametrize("value, reason", VALUES)
 def test_a_sample_value_that_is_not_a_number_is_a_malformed_answer(broken, httpserver, value: str, reason: str) -> None:
-    url = broken(json.dumps({"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1, json.loads(value)]}]}}).encode())
+    url = broken(
+        json.dumps(
+            {
+                "status": "success",
+                "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1, json.loads(value)]}]},
+            }
+        ).encode()
+    )
     result = PrometheusMetrics(url).answer_one(CANARY, INLINE)
     assert (result.value, result.error) == (None, f"{_server(httpserver)}: {reason}")
 
 
 @pytest.mark.parametrize("value", ["NaN", "+Inf", "-Inf"])
-@pytest.mark.parametrize("request_, body", [(INLINE, vector), (BUILTIN, sample_for_test_podinfo)], ids=["inline-query", "aggregated-builtin"])
+@pytest.mark.parametrize(
+    "request_, body", [(INLINE, vector), (BUILTIN, sample_for_test_podinfo)], ids=["inline-query", "aggregated-builtin"]
+)
 def test_nan_and_inf_are_no_values_as_in_flagger(broken, value: str, request_: MetricRequest, body) -> None:
     """Flagger HEAD (v1.18.0+) maps NaN to `no values found`; ±Inf (a histogram without a finite bucket) is no
     measurement either. Both fail the check as no data does, never pass it."""
@@ -114,7 +171,9 @@ def test_nan_and_inf_are_no_values_as_in_flagger(broken, value: str, request_: M
 
 
 def test_a_long_garbage_sample_is_clipped_to_one_line(broken, httpserver) -> None:
-    url = broken(vector("x\n" * 5000, labels={"destination_workload_namespace": "test", "destination_workload": "podinfo"}))
+    url = broken(
+        vector("x\n" * 5000, labels={"destination_workload_namespace": "test", "destination_workload": "podinfo"})
+    )
     for request_ in (INLINE, BUILTIN):
         error = PrometheusMetrics(url).answer_one(CANARY, request_).error
         assert error is not None and error.startswith(f"{_server(httpserver)}: malformed answer: ")
@@ -172,9 +231,15 @@ def test_failures_below_http_are_told_apart(httpserver, silent_server: int) -> N
 def test_userinfo_path_and_query_of_the_server_are_never_shown(httpserver) -> None:
     port = _closed_port()
     metrics = PrometheusMetrics(f"http://alice:pa55word@127.0.0.1:{port}/tenant-s3cret/prom")
-    results = [metrics.answer_one(CANARY, INLINE), metrics.answer_one(CANARY, BUILTIN), metrics.providers_available(CANARY)]
+    results = [
+        metrics.answer_one(CANARY, INLINE),
+        metrics.answer_one(CANARY, BUILTIN),
+        metrics.providers_available(CANARY),
+    ]
     messages = [r.error for r in results[:2]] + [results[2].message]
-    assert messages == [f"http://127.0.0.1:{port}: connection refused"] * 2 + [f"prometheus: http://127.0.0.1:{port}: connection refused"]
+    assert messages == [f"http://127.0.0.1:{port}: connection refused"] * 2 + [
+        f"prometheus: http://127.0.0.1:{port}: connection refused"
+    ]
 
 
 def test_a_bad_aggregated_answer_fails_only_the_checks_it_serves(httpserver) -> None:
@@ -219,17 +284,34 @@ def _mid_analysis(tmp_path: Path) -> tuple[Path, Path]:
     return tmp_path / "canary.yaml", tmp_path / "cluster.yaml"
 
 
-@pytest.mark.parametrize("body, status, content_type, reason", [p for p in MALFORMED if p.id in ("200-without-data", "html", "truncated-json", "200-status-error")])
-def test_render_with_a_broken_prometheus_fails_the_check(tmp_path: Path, broken, httpserver, body: bytes, status: int, content_type: str, reason: str) -> None:
+@pytest.mark.parametrize(
+    "body, status, content_type, reason",
+    [p for p in MALFORMED if p.id in ("200-without-data", "html", "truncated-json", "200-status-error")],
+)
+def test_render_with_a_broken_prometheus_fails_the_check(
+    tmp_path: Path, broken, httpserver, body: bytes, status: int, content_type: str, reason: str
+) -> None:
     canary, cluster = _mid_analysis(tmp_path)
     url = broken(body, status, content_type)
-    result = CliRunner().invoke(main, [
-        "render", str(canary), "--cluster", str(cluster), "--mesh-provider", "smi:istio", "--prometheus", url, "--now", "2026-11-27T10:00:50Z",
-    ])
+    result = CliRunner().invoke(
+        main,
+        [
+            "render",
+            str(canary),
+            "--cluster",
+            str(cluster),
+            "--mesh-provider",
+            "smi:istio",
+            "--prometheus",
+            url,
+            "--now",
+            "2026-11-27T10:00:50Z",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output and "/prom" not in result.output
     assert f"# Warning: Prometheus query failed: {_server(httpserver)}: {reason}\n" in result.output
-    status_doc = [d for d in _documents(result.output) if d.get("kind") == "Canary"][0]["status"]
+    status_doc = next(d for d in _documents(result.output) if d.get("kind") == "Canary")["status"]
     assert (status_doc["phase"], status_doc["canaryWeight"], status_doc["failedChecks"]) == ("Progressing", 20, 1)
 
 
@@ -241,10 +323,23 @@ def _documents(text: str) -> list[dict[str, Any]]:
 
 def test_simulate_with_a_broken_prometheus_rolls_back_on_failed_checks(broken, httpserver) -> None:
     url = broken(b'{"status": "success"}')
-    result = CliRunner().invoke(main, [
-        "simulate", str(SEED / "podinfo-canary.yaml"), "--cluster", str(SEED / "cluster.yaml"), "--scenario", str(SEED / "scenario-healthy.yaml"),
-        "--mesh-provider", "smi:istio", "--prometheus", url, "-o", "json",
-    ])
+    result = CliRunner().invoke(
+        main,
+        [
+            "simulate",
+            str(SEED / "podinfo-canary.yaml"),
+            "--cluster",
+            str(SEED / "cluster.yaml"),
+            "--scenario",
+            str(SEED / "scenario-healthy.yaml"),
+            "--mesh-provider",
+            "smi:istio",
+            "--prometheus",
+            url,
+            "-o",
+            "json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     timeline = json.loads(result.output)
     failures = [e for t in timeline for e in t["events"] if e.startswith("Prometheus query failed")]

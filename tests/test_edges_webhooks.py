@@ -18,8 +18,8 @@ from cluster_harness import SeedCluster
 from test_edges_cluster import NAMESPACES, add_namespace, clean, set_image, status
 
 from cronjob.webhooks import MAX_MESSAGE_CHARS, WebhookCaller
-from engine.model import WebhookSpec
 from engine import HookRequest, HookResult
+from engine.model import WebhookSpec
 
 Behaviour = Callable[[socket.socket, bytes], None]
 SECRET_PATH = "/hooks/T0KEN-in-the-path"
@@ -107,7 +107,13 @@ def echoes_the_request_line(conn: socket.socket, head: bytes) -> None:
 
 
 def html_page(conn: socket.socket, _head: bytes) -> None:
-    conn.sendall(answer("502 Bad Gateway", b"<!DOCTYPE html><html><body><h1>502</h1><script>x()</script></body></html>", "Content-Type: text/html\r\n"))
+    conn.sendall(
+        answer(
+            "502 Bad Gateway",
+            b"<!DOCTYPE html><html><body><h1>502</h1><script>x()</script></body></html>",
+            "Content-Type: text/html\r\n",
+        )
+    )
 
 
 CASES = [
@@ -122,7 +128,9 @@ CASES = [
 
 
 @pytest.mark.parametrize("behaviour, expected", CASES)
-def test_a_receiver_answering_badly_is_one_clean_line_within_the_timeout(receiver, behaviour: Behaviour, expected: str) -> None:
+def test_a_receiver_answering_badly_is_one_clean_line_within_the_timeout(
+    receiver, behaviour: Behaviour, expected: str
+) -> None:
     port = receiver(behaviour)
     origin = f"http://127.0.0.1:{port}"
     hook = WebhookSpec(name="check", url=f"{origin}{SECRET_PATH}?token=q-s3cret", timeout="500ms", timeout_seconds=0.5)
@@ -138,7 +146,9 @@ def test_a_receiver_answering_badly_is_one_clean_line_within_the_timeout(receive
 
 
 # ------------------------------------------------------------------------------------------------ in `cronary tick`
-def test_a_trickling_receiver_that_echoes_fails_its_canarys_check_and_the_other_goes_on(emulator, tmp_path: Path, prometheus, httpserver, receiver) -> None:
+def test_a_trickling_receiver_that_echoes_fails_its_canarys_check_and_the_other_goes_on(
+    emulator, tmp_path: Path, prometheus, httpserver, receiver
+) -> None:
     """test's load-test hook trickles a body echoing its request line; prod's answers `ok`. Every tick ends in
     bounded time with JSON lines only; test's analysis fails on the hook (message without the path), prod advances."""
 

@@ -30,6 +30,7 @@ from cronjob.history import format_history_table, timeline_from_log
 from cronjob.inputs import build_cluster, cluster_objects, read_canary, read_scenario
 from cronjob.simulation import SimulatedCluster, Simulation
 from cronjob.timeline import format_table
+from engine import Decision, Event, HookOutcome, Settings
 from engine.analysis import MetricVerdict
 from engine.evidence import (
     Change,
@@ -43,7 +44,6 @@ from engine.evidence import (
 )
 from engine.model import CanaryStatus
 from engine.phases import Phase
-from engine import Decision, Event, HookOutcome, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "seed"
@@ -212,8 +212,14 @@ SCENARIOS = [
     *(
         pytest.param(CANARIES / "podinfo-webhooks.yaml", f"scenario-gate-{gate}.yaml", id=f"gate-{gate}")
         for gate in (
-            "confirm-rollout", "pre-rollout", "pre-rollout-fails", "load-test", "traffic-increase", "promotion",
-            "promotion-failing", "rollback",
+            "confirm-rollout",
+            "pre-rollout",
+            "pre-rollout-fails",
+            "load-test",
+            "traffic-increase",
+            "promotion",
+            "promotion-failing",
+            "rollback",
         )
     ),
 ]
@@ -230,9 +236,13 @@ def test_each_commit_parses_back_to_the_simulate_row(canary: Path, scenario: str
         assert len(entries) == 1
         entry = entries[0].as_json()
         assert {k: v for k, v in entry.items() if k not in ("canary", "revision")} == {
-            k: row[k] for k in ("time", "phase", "canaryWeight", "failedChecks", "iterations", "trafficWeight", "events")
+            k: row[k]
+            for k in ("time", "phase", "canaryWeight", "failedChecks", "iterations", "trafficWeight", "events")
         }
-        assert (entry["canary"], entry["revision"]) == (change.decision.canary.key, change.decision.status.last_applied_spec)
+        assert (entry["canary"], entry["revision"]) == (
+            change.decision.canary.key,
+            change.decision.status.last_applied_spec,
+        )
         assert entries[0].warnings == tuple(e.type == "Warning" for e in change.decision.events)
 
 
@@ -247,7 +257,10 @@ def test_subjects_are_one_short_line_naming_the_canary(canary: Path, scenario: s
     ("scenario", "expected"),
     [
         ("scenario-no-data.yaml", "podinfo.test: halted (no data for request-success-rate), failed checks 1/5"),
-        ("scenario-progress-deadline.yaml", 'podinfo.test: rollback (deployment "podinfo" exceeded its progress deadline)'),
+        (
+            "scenario-progress-deadline.yaml",
+            'podinfo.test: rollback (deployment "podinfo" exceeded its progress deadline)',
+        ),
         ("scenario-progress-deadline.yaml", "podinfo.test: canary deployment podinfo.test not ready"),
         ("scenario-restart.yaml", "podinfo.test: new revision 74db747995, analysis restarted"),
     ],
@@ -264,7 +277,10 @@ def test_subjects_of_other_seed_scenarios(scenario: str, expected: str) -> None:
         ("scenario-gate-promotion.yaml", "podinfo.test: waiting for promotion approval gate-promotion"),
         ("scenario-gate-rollback.yaml", "podinfo.test: rollback (manual webhook invoked)"),
         ("scenario-gate-load-test.yaml", "podinfo.test: halted (external check load-test failed), failed checks 1/5"),
-        ("scenario-gate-pre-rollout.yaml", "podinfo.test: halted (pre-rollout check pre-check failed), failed checks 1/5"),
+        (
+            "scenario-gate-pre-rollout.yaml",
+            "podinfo.test: halted (pre-rollout check pre-check failed), failed checks 1/5",
+        ),
     ],
 )
 def test_subjects_of_the_gates(scenario: str, expected: str) -> None:
@@ -286,14 +302,18 @@ def test_several_canaries_make_one_commit_with_a_summary_and_one_trailer_block()
     paragraphs = message.split("\n\n")
     assert paragraphs[0] == "cronary: 2 canaries changed"
     assert paragraphs[1] == (
-        "podinfo.test: canary weight 20 → 30\n"
-        "web.prod: halted (success rate 95.00% < 99%), failed checks 1/5"
+        "podinfo.test: canary weight 20 → 30\nweb.prod: halted (success rate 95.00% < 99%), failed checks 1/5"
     )
     assert paragraphs[2].startswith("[podinfo.test]\nEvents:\n")
-    assert paragraphs[3].startswith("[web.prod]\nEvents:\n- Warning: Halt podinfo.test advancement success rate 95.00% < 99%\n")
+    assert paragraphs[3].startswith(
+        "[web.prod]\nEvents:\n- Warning: Halt podinfo.test advancement success rate 95.00% < 99%\n"
+    )
     assert paragraphs[-1].count("Canary: ") == 2 and paragraphs[-1].startswith("Canary: podinfo.test\n")
     entries = parse_commit_message(message)
-    assert [(e.canary, e.canary_weight, e.failed_checks) for e in entries] == [("podinfo.test", 30, 0), ("web.prod", 20, 1)]
+    assert [(e.canary, e.canary_weight, e.failed_checks) for e in entries] == [
+        ("podinfo.test", 30, 0),
+        ("web.prod", 20, 1),
+    ]
 
 
 def test_no_urls_or_queries_in_a_commit() -> None:
@@ -302,8 +322,12 @@ def test_no_urls_or_queries_in_a_commit() -> None:
         message = commit_message([change])
         assert "://" not in message and "sum(" not in message and "rate(" not in message
     change = played(SEED_CANARY, "scenario-healthy.yaml").changes[5]
-    hook = HookOutcome("load-test", "rollout", False, "POST https://user:token@loadtester.test:8080/run?key=s3cret: HTTP 500")
-    message = commit_message([dataclasses.replace(change, decision=dataclasses.replace(change.decision, hooks=(hook,)))])
+    hook = HookOutcome(
+        "load-test", "rollout", False, "POST https://user:token@loadtester.test:8080/run?key=s3cret: HTTP 500"
+    )
+    message = commit_message(
+        [dataclasses.replace(change, decision=dataclasses.replace(change.decision, hooks=(hook,)))]
+    )
     assert "- load-test (rollout): failed: POST https://loadtester.test:8080: HTTP 500\n" in message
     assert "s3cret" not in message and "token" not in message
 
@@ -342,7 +366,9 @@ def test_the_history_table_is_the_simulate_table() -> None:
 
 
 def test_the_history_table_of_several_canaries_has_one_table_each() -> None:
-    entry = HistoryEntry("a.x", "2026-11-27T10:00:00Z", "Progressing", 10, 10, 0, 0, "r", ("Advance a.x canary weight 10",), (False,))
+    entry = HistoryEntry(
+        "a.x", "2026-11-27T10:00:00Z", "Progressing", 10, 10, 0, 0, "r", ("Advance a.x canary weight 10",), (False,)
+    )
     other = dataclasses.replace(entry, canary="b.y", traffic=None, events=())
     table = format_history_table([entry, other, entry])
     assert table.startswith("CANARY a.x\nTICK")
@@ -356,7 +382,9 @@ def test_a_damaged_trailer_block_names_the_commit() -> None:
     message = "podinfo.test: x\n\nCanary: podinfo.test\nPhase: Progressing\nWeight: ten\n"
     with pytest.raises(EvidenceError, match="Failed-Checks"):
         parse_commit_message(message)
-    full = commit_message([played(SEED_CANARY, "scenario-healthy.yaml").changes[5]]).replace("Weight: 30", "Weight: ten")
+    full = commit_message([played(SEED_CANARY, "scenario-healthy.yaml").changes[5]]).replace(
+        "Weight: 30", "Weight: ten"
+    )
     with pytest.raises(EvidenceError, match=r"^commit 0123456789ab: canary podinfo.test: Weight: not a number: 'ten'$"):
         timeline_from_log([("0123456789abcdef", full)], None)
 
@@ -383,7 +411,9 @@ def test_tolerant_of_added_trailers_crlf_and_a_person_s_note() -> None:
     signed = message + "Signed-off-by: Ann <ann@example.com>\nCo-authored-by: Bob <bob@example.com>\n"
     assert parse_commit_message(signed) == expected
     assert parse_commit_message(signed.replace("\n", "\r\n")) == expected
-    assert parse_commit_message(message + "\nSigned-off-by: Ann <ann@example.com>\n") == expected  # a separate paragraph
+    assert (
+        parse_commit_message(message + "\nSigned-off-by: Ann <ann@example.com>\n") == expected
+    )  # a separate paragraph
     noted = message.replace("\n\nCanary:", "\n\nReviewed: looks right to me, see the dashboard\n\nCanary:")
     assert parse_commit_message(noted) == expected
 
@@ -399,7 +429,10 @@ def test_tolerant_of_added_trailers_crlf_and_a_person_s_note() -> None:
         (" edges ", "\\u0020edges\\u0020"),
         (" ", "\\u0020"),
         ("", ""),
-        ("nul\x00 del\x7f nel\x85 ls\u2028 ps\u2029 vt\x0b", "nul\\u0000 del\\u007f nel\\u0085 ls\\u2028 ps\\u2029 vt\\u000b"),
+        (
+            "nul\x00 del\x7f nel\x85 ls\u2028 ps\u2029 vt\x0b",
+            "nul\\u0000 del\\u007f nel\\u0085 ls\\u2028 ps\\u2029 vt\\u000b",
+        ),
         ("ünïcødé → ✓ #1 --- Canary: x", "ünïcødé → ✓ #1 --- Canary: x"),
     ],
 )
@@ -416,8 +449,13 @@ def test_a_backslash_a_person_typed_is_kept() -> None:
 def _git_pairs(message: str, cwd: Path) -> list[tuple[str, str]]:
     env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "LC_ALL": "C"}
     out = subprocess.run(
-        ["git", "interpret-trailers", "--parse"], input=message.encode("utf-8"), capture_output=True, cwd=cwd, env=env,
-        check=True, timeout=60,
+        ["git", "interpret-trailers", "--parse"],
+        input=message.encode("utf-8"),
+        capture_output=True,
+        cwd=cwd,
+        env=env,
+        check=True,
+        timeout=60,
     ).stdout.decode("utf-8")
     return [tuple(line.split(": ", 1)) if ": " in line else (line.rstrip(":"), "") for line in out.split("\n") if line]  # type: ignore[misc]
 
@@ -426,8 +464,19 @@ def _our_pairs(entries: list[HistoryEntry]) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
     for e in entries:
         traffic = "none" if e.traffic is None else str(e.traffic)
-        fields = (e.canary, e.phase, str(e.canary_weight), traffic, str(e.failed_checks), str(e.iterations), e.revision, e.time)
-        pairs.extend(zip(("Canary", "Phase", "Weight", "Traffic", "Failed-Checks", "Iterations", "Revision", "Tick"), fields))
+        fields = (
+            e.canary,
+            e.phase,
+            str(e.canary_weight),
+            traffic,
+            str(e.failed_checks),
+            str(e.iterations),
+            e.revision,
+            e.time,
+        )
+        pairs.extend(
+            zip(("Canary", "Phase", "Weight", "Traffic", "Failed-Checks", "Iterations", "Revision", "Tick"), fields)
+        )
         pairs.extend(("Warning" if w else "Event", text) for text, w in zip(e.events, e.warnings))
     return [(k, escape_value(v)) for k, v in pairs]
 
@@ -443,7 +492,9 @@ def test_git_interpret_trailers_parses_the_same_pairs(tmp_path: Path) -> None:
     tricky = dataclasses.replace(
         halt,
         decision=dataclasses.replace(
-            halt.decision, events=(nasty, Event("Normal", "", "Progressing"), *halt.decision.events), canary_weight=None,
+            halt.decision,
+            events=(nasty, Event("Normal", "", "Progressing"), *halt.decision.events),
+            canary_weight=None,
             status=dataclasses.replace(halt.decision.status, last_applied_spec=""),
         ),
     )
@@ -462,10 +513,39 @@ def test_git_interpret_trailers_parses_the_same_pairs(tmp_path: Path) -> None:
 _BASE = read_canary(str(SEED_CANARY), MESH)
 
 TRICKY = [
-    "Canary: other.ns", "Phase: Succeeded", "Weight: 100", "Event: fake", "Warning: fake", "Tick:", "Revision: ",
-    "Signed-off-by: Eve <eve@example.com>", "(cherry picked from commit 0123abc)", "---", "--- ", "# comment",
-    "\\", "\\n", "\\u0020", "\\u12", ":", ": ", " ", "\t", "\n", "\n\n", "\r\n", "\r", "\x0b", "\x0c", "\x85", "\u2028",
-    "\u2029", "\x00", "→", "…", "🙂",
+    "Canary: other.ns",
+    "Phase: Succeeded",
+    "Weight: 100",
+    "Event: fake",
+    "Warning: fake",
+    "Tick:",
+    "Revision: ",
+    "Signed-off-by: Eve <eve@example.com>",
+    "(cherry picked from commit 0123abc)",
+    "---",
+    "--- ",
+    "# comment",
+    "\\",
+    "\\n",
+    "\\u0020",
+    "\\u12",
+    ":",
+    ": ",
+    " ",
+    "\t",
+    "\n",
+    "\n\n",
+    "\r\n",
+    "\r",
+    "\x0b",
+    "\x0c",
+    "\x85",
+    "\u2028",
+    "\u2029",
+    "\x00",
+    "→",
+    "…",
+    "🙂",
 ]
 texts = st.one_of(st.text(), st.lists(st.one_of(st.sampled_from(TRICKY), st.text(max_size=5)), max_size=8).map("".join))
 names = st.one_of(st.from_regex(r"[a-z]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True), texts)
@@ -474,11 +554,21 @@ counts = st.integers(min_value=-(2**31), max_value=2**31)
 
 events = st.builds(Event, type=st.sampled_from(["Normal", "Warning"]), message=texts, phase=phases)
 verdicts = st.builds(
-    MetricVerdict, metric=texts, value=st.one_of(st.none(), st.floats()), bound=texts, passed=st.booleans(), message=texts
+    MetricVerdict,
+    metric=texts,
+    value=st.one_of(st.none(), st.floats()),
+    bound=texts,
+    passed=st.booleans(),
+    message=texts,
 )
 hook_outcomes = st.builds(HookOutcome, name=texts, type=texts, ok=st.booleans(), message=texts)
 statuses = st.builds(
-    CanaryStatus, phase=phases, canary_weight=counts, failed_checks=counts, iterations=counts, last_applied_spec=texts,
+    CanaryStatus,
+    phase=phases,
+    canary_weight=counts,
+    failed_checks=counts,
+    iterations=counts,
+    last_applied_spec=texts,
 )
 
 
@@ -503,14 +593,25 @@ def changes(draw: st.DrawFn) -> Change:
 def expected_entry(change: Change) -> HistoryEntry:
     d, s = change.decision, change.decision.status
     return HistoryEntry(
-        canary=d.canary.key, time=d.now, phase=s.phase, canary_weight=s.canary_weight, traffic=d.canary_weight,
-        failed_checks=s.failed_checks, iterations=s.iterations, revision=s.last_applied_spec,
-        events=tuple(e.message for e in d.events), warnings=tuple(e.type == "Warning" for e in d.events),
+        canary=d.canary.key,
+        time=d.now,
+        phase=s.phase,
+        canary_weight=s.canary_weight,
+        traffic=d.canary_weight,
+        failed_checks=s.failed_checks,
+        iterations=s.iterations,
+        revision=s.last_applied_spec,
+        events=tuple(e.message for e in d.events),
+        warnings=tuple(e.type == "Warning" for e in d.events),
     )
 
 
 HYPOTHESIS = settings(  # as tests/test_properties.py: the same examples on every run
-    max_examples=150, deadline=None, derandomize=True, database=None, print_blob=False,
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=False,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 RAW_BREAKS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
@@ -553,4 +654,3 @@ def test_escape_round_trip(text: str) -> None:
 def test_no_changes_is_an_error() -> None:
     with pytest.raises(ValueError):
         commit_message([])
-

@@ -415,7 +415,7 @@ def test_two_processes_racing_lose_no_commit(tmp_path: Path, remote_url: str, re
     go.touch()
     results = [p.communicate(timeout=60) for p in procs]
     print("rejected pushes per process:", [out.strip() for out, _ in results])
-    for p, (out, err) in zip(procs, results):
+    for p, (_, err) in zip(procs, results):
         assert p.returncode == 0, err
     files = remote_files(remote_path)
     expected = {f"{name}/file-{i}.yaml": f"{name} {i}".encode() for name in ("alpha", "beta") for i in range(n)}

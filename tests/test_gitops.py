@@ -51,7 +51,9 @@ def cronary_commits(repo: GitOpsRepo) -> list[Any]:
     return [c for c in reversed(repo.log()) if c.email != DEVELOPER.email]
 
 
-def test_the_seed_rollout_is_one_commit_per_step_with_parseable_trailers(tmp_path: Path, prometheus, loadtester) -> None:
+def test_the_seed_rollout_is_one_commit_per_step_with_parseable_trailers(
+    tmp_path: Path, prometheus, loadtester
+) -> None:
     repo = GitOpsRepo(tmp_path, prometheus.url, loadtester.url_for("/")).seed()
     play(repo)
     commits = cronary_commits(repo)
@@ -80,14 +82,18 @@ def json_yaml(blob: bytes) -> Any:
     return load(blob)
 
 
-def test_a_failing_rollout_ends_with_a_rollback_commit_carrying_the_halted_values(tmp_path: Path, prometheus_factory, loadtester) -> None:
+def test_a_failing_rollout_ends_with_a_rollback_commit_carrying_the_halted_values(
+    tmp_path: Path, prometheus_factory, loadtester
+) -> None:
     server = prometheus_factory([failing("test", "podinfo")])
     repo = GitOpsRepo(tmp_path, server.url, loadtester.url_for("/")).seed()
     phases = play(repo)
     assert phases[-1] == "Failed"
     last = cronary_commits(repo)[-1]
     assert last.message.splitlines()[0].startswith("podinfo.test: rollback")
-    assert "request-success-rate: 60" in last.message and ">= 99" in last.message  # the halted value against its threshold
+    assert (
+        "request-success-rate: 60" in last.message and ">= 99" in last.message
+    )  # the halted value against its threshold
     halts = [c for c in cronary_commits(repo) if "Halt podinfo.test advancement success rate 60.00% < 99%" in c.message]
     assert len(halts) == 5  # each failed check is a commit (failedChecks moved)
     assert repo.split_weights() == {"podinfo-primary": 100, "podinfo-canary": 0}
@@ -111,29 +117,61 @@ def test_history_rebuilds_the_timeline_simulate_printed(tmp_path: Path, promethe
     repo = GitOpsRepo(tmp_path, prometheus.url, loadtester.url_for("/")).seed()
     play(repo)
     result = CliRunner().invoke(
-        main, ["history", "--git-repo", repo.remote, "--git-path", "cronary", "--git-cache", str(tmp_path / "history-cache"), "-o", "json"]
+        main,
+        [
+            "history",
+            "--git-repo",
+            repo.remote,
+            "--git-path",
+            "cronary",
+            "--git-cache",
+            str(tmp_path / "history-cache"),
+            "-o",
+            "json",
+        ],
     )
     assert result.exit_code == 0, result.output
     history = json.loads(result.output)
     seed = Path(__file__).resolve().parent.parent / "fixtures" / "seed"
-    args = ["simulate", str(seed / "podinfo-canary.yaml"), "--cluster", str(seed / "cluster.yaml"), "--scenario", str(seed / "scenario-healthy.yaml")]
-    simulated = json.loads(CliRunner().invoke(main, [*args, "--mesh-provider", "smi:istio", "--prometheus", prometheus.url, "-o", "json"]).output)
+    args = [
+        "simulate",
+        str(seed / "podinfo-canary.yaml"),
+        "--cluster",
+        str(seed / "cluster.yaml"),
+        "--scenario",
+        str(seed / "scenario-healthy.yaml"),
+    ]
+    simulated = json.loads(
+        CliRunner()
+        .invoke(main, [*args, "--mesh-provider", "smi:istio", "--prometheus", prometheus.url, "-o", "json"])
+        .output
+    )
     by_time = {row["time"]: row for row in simulated}
     assert history, "no history"
     for row in history:
         expected = by_time[row["time"]]
         assert (row["phase"], row["canaryWeight"], row["failedChecks"], row["events"]) == (
-            expected["phase"], expected["canaryWeight"], expected["failedChecks"], expected["events"]
+            expected["phase"],
+            expected["canaryWeight"],
+            expected["failedChecks"],
+            expected["events"],
         )
     # every simulated tick that moved the canary is in the history
-    moved = [r["time"] for i, r in enumerate(simulated) if i == 0 or (r["phase"], r["canaryWeight"], r["failedChecks"]) != (
-        simulated[i - 1]["phase"], simulated[i - 1]["canaryWeight"], simulated[i - 1]["failedChecks"])]
+    moved = [
+        r["time"]
+        for i, r in enumerate(simulated)
+        if i == 0
+        or (r["phase"], r["canaryWeight"], r["failedChecks"])
+        != (simulated[i - 1]["phase"], simulated[i - 1]["canaryWeight"], simulated[i - 1]["failedChecks"])
+    ]
     assert set(moved) <= {row["time"] for row in history}
 
 
 def test_an_approval_file_opens_a_confirm_promotion_gate(tmp_path: Path, prometheus, httpserver) -> None:
     httpserver.expect_request("/", method="POST").respond_with_data("ok")
-    httpserver.expect_request("/gate", method="POST").respond_with_data("closed", status=403)  # the gate's URL never approves
+    httpserver.expect_request("/gate", method="POST").respond_with_data(
+        "closed", status=403
+    )  # the gate's URL never approves
     repo = GitOpsRepo(tmp_path, prometheus.url, httpserver.url_for("/"))
     gate = {"name": "release-manager", "type": "confirm-promotion", "url": httpserver.url_for("/gate")}
     repo.seed()
@@ -152,7 +190,9 @@ def test_an_approval_file_opens_a_confirm_promotion_gate(tmp_path: Path, prometh
     for _ in range(3):
         assert repo.tick().exit_code == 0  # still closed: no commit for a repeated wait
     assert len(repo.log()) == waiting
-    repo.human_commit({f"{CANARY_DIR}/approvals/confirm-promotion.yaml": dump({"revision": revision})}, "approve podinfo 1.7.1")
+    repo.human_commit(
+        {f"{CANARY_DIR}/approvals/confirm-promotion.yaml": dump({"revision": revision})}, "approve podinfo 1.7.1"
+    )
     for _ in range(6):
         assert repo.tick().exit_code == 0
     assert repo.state()["status"]["phase"] == "Succeeded"
@@ -165,9 +205,15 @@ def test_an_approval_for_another_revision_does_not_open_the_gate(tmp_path: Path,
     httpserver.expect_request("/gate", method="POST").respond_with_data("closed", status=403)
     repo = GitOpsRepo(tmp_path, prometheus.url, httpserver.url_for("/")).seed()
     canary = repo.read(f"{APP}/canary.yaml")
-    canary["spec"]["canaryAnalysis"]["webhooks"].append({"name": "go", "type": "confirm-rollout", "url": httpserver.url_for("/gate")})
+    canary["spec"]["canaryAnalysis"]["webhooks"].append(
+        {"name": "go", "type": "confirm-rollout", "url": httpserver.url_for("/gate")}
+    )
     repo.human_commit(
-        {f"{APP}/canary.yaml": dump(canary), f"{CANARY_DIR}/approvals/confirm-rollout.yaml": dump({"revision": "not-this-one"})}, "gate rollouts"
+        {
+            f"{APP}/canary.yaml": dump(canary),
+            f"{CANARY_DIR}/approvals/confirm-rollout.yaml": dump({"revision": "not-this-one"}),
+        },
+        "gate rollouts",
     )
     for n in range(1, 8):
         if n == 3:
@@ -227,7 +273,9 @@ def race_the_next_push(repo: GitOpsRepo, monkeypatch: pytest.MonkeyPatch) -> lis
     return raced
 
 
-def test_a_remote_that_moved_between_fetch_and_push_is_decided_again_on_the_new_head(tmp_path: Path, prometheus, loadtester, monkeypatch) -> None:
+def test_a_remote_that_moved_between_fetch_and_push_is_decided_again_on_the_new_head(
+    tmp_path: Path, prometheus, loadtester, monkeypatch
+) -> None:
     repo = GitOpsRepo(tmp_path, prometheus.url, loadtester.url_for("/")).seed()
     raced = race_the_next_push(repo, monkeypatch)
     run = repo.tick()
@@ -238,7 +286,9 @@ def test_a_remote_that_moved_between_fetch_and_push_is_decided_again_on_the_new_
     assert repo.read("docs/README.md") is not None and repo.state()["status"]["phase"] == "Initializing"
 
 
-def test_a_decision_made_again_after_a_refused_push_does_not_call_the_load_test_again(tmp_path: Path, prometheus, loadtester, monkeypatch) -> None:
+def test_a_decision_made_again_after_a_refused_push_does_not_call_the_load_test_again(
+    tmp_path: Path, prometheus, loadtester, monkeypatch
+) -> None:
     """The seed's load-test is a `rollout` hook: an action. The re-decision on the new head has the same state and
     so the same idempotency key; the hook's answer is reused instead of starting a second load test."""
     repo = GitOpsRepo(tmp_path, prometheus.url, loadtester.url_for("/")).seed()
@@ -268,7 +318,13 @@ def test_two_writers_at_once_lose_nothing_and_move_the_canary_once(tmp_path: Pat
         if n == 3:
             repo.set_image()
         procs = [
-            subprocess.Popen([sys.executable, "-m", "cronjob.cli", *repo.args(cache=f"writer-{i}")], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            subprocess.Popen(
+                [sys.executable, "-m", "cronjob.cli", *repo.args(cache=f"writer-{i}")],
+                cwd=root,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
             for i in range(2)
         ]
         outputs = [p.communicate(timeout=120)[0] for p in procs]
@@ -283,8 +339,18 @@ def test_two_writers_at_once_lose_nothing_and_move_the_canary_once(tmp_path: Pat
 
 def test_an_unreachable_remote_is_one_error_line_without_credentials(tmp_path: Path, prometheus) -> None:
     args = [
-        "tick", "--git-repo", "https://robot:hunter2@127.0.0.1:1/team/apps.git", "--git-cache", str(tmp_path / "cache"),
-        "--no-cluster", "--mesh-provider", "smi:istio", "--prometheus", prometheus.url, "--now", "2026-11-27T10:00:00Z",
+        "tick",
+        "--git-repo",
+        "https://robot:hunter2@127.0.0.1:1/team/apps.git",
+        "--git-cache",
+        str(tmp_path / "cache"),
+        "--no-cluster",
+        "--mesh-provider",
+        "smi:istio",
+        "--prometheus",
+        prometheus.url,
+        "--now",
+        "2026-11-27T10:00:00Z",
     ]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert result.exit_code == 1
@@ -293,7 +359,9 @@ def test_an_unreachable_remote_is_one_error_line_without_credentials(tmp_path: P
     assert len(errors) == 1
 
 
-def test_without_once_a_job_keeps_deciding_each_interval_within_its_budget(tmp_path: Path, prometheus, loadtester) -> None:
+def test_without_once_a_job_keeps_deciding_each_interval_within_its_budget(
+    tmp_path: Path, prometheus, loadtester
+) -> None:
     from cronjob.git_repo import GitWorkspace
     from cronjob.git_tick import GitOptions, GitTick
     from cronjob.options import TickOptions
@@ -312,24 +380,46 @@ def test_without_once_a_job_keeps_deciding_each_interval_within_its_budget(tmp_p
         return (clock[0] - repo.now).total_seconds()
 
     options = TickOptions(settings=Settings(mesh_provider="smi:istio"), budget_seconds=35)
-    git = GitOptions(url=repo.remote, path="cronary", cache_dir=str(tmp_path / "loop-cache"), sync_delay_seconds=0, manifests="apps", read_cluster=False)
-    tick = GitTick(GitWorkspace(repo.remote, "main", tmp_path / "loop-cache"), options, git, PrometheusMetrics(prometheus.url), clock=lambda: clock[0])
+    git = GitOptions(
+        url=repo.remote,
+        path="cronary",
+        cache_dir=str(tmp_path / "loop-cache"),
+        sync_delay_seconds=0,
+        manifests="apps",
+        read_cluster=False,
+    )
+    tick = GitTick(
+        GitWorkspace(repo.remote, "main", tmp_path / "loop-cache"),
+        options,
+        git,
+        PrometheusMetrics(prometheus.url),
+        clock=lambda: clock[0],
+    )
     assert tick.run_loop(sleep, monotonic) == 0
     assert slept == [10, 10, 10]  # passes at +0, +10, +20, +30: a fifth would end past 35 s
     phases = [parse_commit_message(c.message)[0].phase for c in cronary_commits(repo)]
     assert phases == ["Initializing", "Initialized"]  # later passes found nothing to move: no commits
 
 
-@pytest.mark.parametrize("per_canary, commits", [pytest.param(False, 1, id="one-commit-per-tick"), pytest.param(True, 2, id="one-commit-per-canary")])
-def test_canaries_changed_in_one_tick_share_a_commit_unless_asked_otherwise(tmp_path: Path, prometheus, loadtester, per_canary: bool, commits: int) -> None:
+@pytest.mark.parametrize(
+    "per_canary, commits",
+    [pytest.param(False, 1, id="one-commit-per-tick"), pytest.param(True, 2, id="one-commit-per-canary")],
+)
+def test_canaries_changed_in_one_tick_share_a_commit_unless_asked_otherwise(
+    tmp_path: Path, prometheus, loadtester, per_canary: bool, commits: int
+) -> None:
     repo = GitOpsRepo(tmp_path, prometheus.url, loadtester.url_for("/")).seed()
     canary, deployment = repo.read(f"{APP}/canary.yaml"), repo.read(f"{APP}/deployment.yaml")
     canary["metadata"]["name"] = "podinfo-b"
     canary["spec"]["targetRef"]["name"] = "podinfo-b"
     canary["spec"].pop("autoscalerRef")
     deployment["metadata"]["name"] = "podinfo-b"
-    deployment["spec"]["selector"]["matchLabels"]["app"] = deployment["spec"]["template"]["metadata"]["labels"]["app"] = "podinfo-b"
-    repo.human_commit({"apps/podinfo-b/canary.yaml": dump(canary), "apps/podinfo-b/deployment.yaml": dump(deployment)}, "podinfo-b")
+    deployment["spec"]["selector"]["matchLabels"]["app"] = deployment["spec"]["template"]["metadata"]["labels"][
+        "app"
+    ] = "podinfo-b"
+    repo.human_commit(
+        {"apps/podinfo-b/canary.yaml": dump(canary), "apps/podinfo-b/deployment.yaml": dump(deployment)}, "podinfo-b"
+    )
     assert repo.tick(*(["--git-commit-per-canary"] if per_canary else [])).exit_code == 0
     made = cronary_commits(repo)
     assert len(made) == commits

@@ -20,7 +20,6 @@ CANARY_DIR = "cronary/test/podinfo"
 TOKEN = "s3cr3t-t0ken-value"
 
 
-
 class GitOpsCluster:
     def __init__(self, cluster: SeedCluster, tmp: Path) -> None:
         self.cluster, self.tmp = cluster, tmp
@@ -29,8 +28,20 @@ class GitOpsCluster:
 
     def tick(self) -> list[str]:
         args = [
-            "tick", "--once", "--git-repo", self.remote, "--git-path", "cronary", "--git-cache", str(self.tmp / "cache"),
-            "--kubeconfig", self.cluster.kubeconfig, "--mesh-provider", "smi:istio", "--prometheus", self.cluster.prometheus_url,
+            "tick",
+            "--once",
+            "--git-repo",
+            self.remote,
+            "--git-path",
+            "cronary",
+            "--git-cache",
+            str(self.tmp / "cache"),
+            "--kubeconfig",
+            self.cluster.kubeconfig,
+            "--mesh-provider",
+            "smi:istio",
+            "--prometheus",
+            self.cluster.prometheus_url,
         ]
         result = CliRunner().invoke(main, args, catch_exceptions=False)
         assert result.exit_code == 0, result.output
@@ -72,7 +83,9 @@ class GitOpsCluster:
         return state["status"]["phase"] if state else None
 
 
-def test_each_step_waits_until_it_is_live_and_nothing_is_written_to_the_cluster(emulator, tmp_path: Path, prometheus, httpserver) -> None:
+def test_each_step_waits_until_it_is_live_and_nothing_is_written_to_the_cluster(
+    emulator, tmp_path: Path, prometheus, httpserver
+) -> None:
     httpserver.expect_request("/", method="POST").respond_with_data("ok")
     cluster = SeedCluster(emulator, tmp_path, prometheus.url, httpserver.url_for("/")).install()
     gitops = GitOpsCluster(cluster, tmp_path)
@@ -96,7 +109,9 @@ def test_each_step_waits_until_it_is_live_and_nothing_is_written_to_the_cluster(
         if gitops.phase() == "Succeeded":
             break
     assert gitops.phase() == "Succeeded"
-    writes = [r for r in emulator.requests if r.verb not in (None, "get", "list") and r.field_manager != "kubectl-create"]
+    writes = [
+        r for r in emulator.requests if r.verb not in (None, "get", "list") and r.field_manager != "kubectl-create"
+    ]
     assert [(r.method, r.path) for r in writes if "kubectl" not in str(r.field_manager)] == []  # cronary only read
     assert cluster.status() == {}  # the state is in git, not in the Canary's status
 
@@ -104,8 +119,15 @@ def test_each_step_waits_until_it_is_live_and_nothing_is_written_to_the_cluster(
 def test_secret_data_never_reaches_the_repository(emulator, tmp_path: Path, prometheus, httpserver) -> None:
     httpserver.expect_request("/", method="POST").respond_with_data("ok")
     cluster = SeedCluster(emulator, tmp_path, prometheus.url, httpserver.url_for("/")).install()
-    emulator.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "podinfo-token", "namespace": "test"}, "type": "Opaque",
-                     "data": {"token": base64.b64encode(TOKEN.encode()).decode()}})
+    emulator.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "podinfo-token", "namespace": "test"},
+            "type": "Opaque",
+            "data": {"token": base64.b64encode(TOKEN.encode()).decode()},
+        }
+    )
     target = cluster.deployment("podinfo")
     target["spec"]["template"]["spec"]["volumes"] = [{"name": "token", "secret": {"secretName": "podinfo-token"}}]
     emulator.replace(target)
@@ -124,7 +146,9 @@ def test_secret_data_never_reaches_the_repository(emulator, tmp_path: Path, prom
         assert not any(n in data for n in needles), f"Secret data in git object {oid}"
 
 
-def test_the_gitops_install_grants_exactly_the_reads_the_tick_makes(emulator, tmp_path: Path, prometheus, httpserver) -> None:
+def test_the_gitops_install_grants_exactly_the_reads_the_tick_makes(
+    emulator, tmp_path: Path, prometheus, httpserver
+) -> None:
     from rbac import granted, render_kustomize
     from test_cluster_rbac import DEPLOY, used, with_every_feature
 

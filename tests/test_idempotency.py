@@ -8,9 +8,9 @@ from pathlib import Path
 
 from cronjob.inputs import build_cluster, cluster_objects, read_canary, read_scenario
 from cronjob.simulation import SimulatedCluster, Simulation
+from engine import HookResult, Observations, Pending, Settings, decide
 from engine.analysis import MetricResult
 from engine.model import HookType, WebhookSpec
-from engine import HookResult, Observations, Pending, Settings, decide
 
 SEED = Path(__file__).resolve().parent.parent / "fixtures" / "seed"
 SETTINGS = Settings(mesh_provider="smi:istio")
@@ -20,7 +20,9 @@ def _progressing():
     """The seed at weight 20 and the time of its next tick."""
     scenario = dataclasses.replace(read_scenario(str(SEED / "scenario-healthy.yaml")), ticks=5)
     canary = read_canary(str(SEED / "podinfo-canary.yaml"), "smi:istio")
-    sim = Simulation(canary, SimulatedCluster.of(build_cluster(cluster_objects(str(SEED / "cluster.yaml")))), scenario, SETTINGS, "s")
+    sim = Simulation(
+        canary, SimulatedCluster.of(build_cluster(cluster_objects(str(SEED / "cluster.yaml")))), scenario, SETTINGS, "s"
+    )
     sim.run()
     return sim.canary, sim.cluster.view(), scenario.start + timedelta(seconds=10 * 5)
 
@@ -35,18 +37,31 @@ def test_the_same_decision_has_the_same_key_even_when_rerun_later() -> None:
     canary, cluster, now = _progressing()
     first = _load_test_key(canary, cluster, now)
     assert _load_test_key(canary, cluster, now) == first  # a doubled Job
-    assert _load_test_key(canary, cluster, now + timedelta(seconds=25)) == first  # a Job killed before its status write, re-run
+    assert (
+        _load_test_key(canary, cluster, now + timedelta(seconds=25)) == first
+    )  # a Job killed before its status write, re-run
 
 
 def test_the_next_decision_has_a_new_key() -> None:
     canary, cluster, now = _progressing()
     first = _load_test_key(canary, cluster, now)
     metrics = {"request-success-rate": 99.5, "request-duration": 120}
-    decision = decide(canary, cluster, now, SETTINGS, Observations(
-        metrics={k: MetricResult(v) for k, v in metrics.items()}, hooks={"load-test": HookResult(True)}))
+    decision = decide(
+        canary,
+        cluster,
+        now,
+        SETTINGS,
+        Observations(metrics={k: MetricResult(v) for k, v in metrics.items()}, hooks={"load-test": HookResult(True)}),
+    )
     assert decision.status.canary_weight == 30
     after = dataclasses.replace(canary, status=decision.status)
-    routed = dataclasses.replace(cluster, objects={**cluster.objects, **{(o["kind"], "test", o["metadata"]["name"]): o for o in decision.objects if o["kind"] == "TrafficSplit"}})
+    routed = dataclasses.replace(
+        cluster,
+        objects={
+            **cluster.objects,
+            **{(o["kind"], "test", o["metadata"]["name"]): o for o in decision.objects if o["kind"] == "TrafficSplit"},
+        },
+    )
     assert _load_test_key(after, routed, now + timedelta(seconds=10)) != first
 
 
@@ -59,7 +74,9 @@ def test_gate_keys_change_with_time() -> None:
     metrics = {"request-success-rate": 99.5, "request-duration": 120}
 
     def gate_key(at):
-        pending = decide(gated, cluster, at, SETTINGS, Observations(metrics={k: MetricResult(v) for k, v in metrics.items()}))
+        pending = decide(
+            gated, cluster, at, SETTINGS, Observations(metrics={k: MetricResult(v) for k, v in metrics.items()})
+        )
         assert isinstance(pending, Pending) and pending.hooks[0].hook.name == "gate"
         return pending.hooks[0].payload["idempotencyKey"]
 

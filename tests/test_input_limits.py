@@ -16,12 +16,14 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import ROOT, SEED
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,8 +33,6 @@ from cronjob.reader import LIMITS, Limits, decode, load_bytes, parse_yaml, read_
 from engine.errors import SpecError
 from engine.readiness import deployment_readiness
 from engine.timefmt import EARLIEST, LATEST, add_seconds, read_time
-
-from conftest import ROOT, SEED
 
 CRONARY = Path(sys.executable).parent / "cronary"
 TIMEOUT = 60  # seconds: far above what any of these takes; a hang fails instead of stalling the suite
@@ -66,7 +66,9 @@ def in_process(argv: list[str]) -> Ran:
 
 def as_process(argv: list[str]) -> Ran:
     assert CRONARY.exists(), f"{CRONARY} not found: install the project into the venv (pip install -e .)"
-    done = subprocess.run([str(CRONARY), *argv], cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [str(CRONARY), *argv], cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL
+    )
     return Ran(done.returncode, done.stdout, done.stderr)
 
 
@@ -86,7 +88,7 @@ def one_line(ran: Ran) -> str:
     lines = ran.stderr.splitlines()
     assert len(lines) == 1 and ran.stderr.endswith("\n"), f"expected exactly one line on stderr: {ran.stderr!r}"
     assert lines[0].startswith("error: "), lines[0]
-    return lines[0][len("error: "):]
+    return lines[0][len("error: ") :]
 
 
 def expect(ran: Ran, file: str, path: str, message: str) -> None:
@@ -96,22 +98,71 @@ def expect(ran: Ran, file: str, path: str, message: str) -> None:
     where = f"{re.escape(file)}: " + (f"(?P<path>{path}): " if path else "")
     found = re.match(where, line)
     assert found, f"expected {file!r} and the path {path!r} at the start of {line!r}"
-    assert re.search(message, line[found.end():]), f"{message!r} not in {line!r}"
+    assert re.search(message, line[found.end() :]), f"{message!r} not in {line!r}"
 
 
 # ---------------------------------------------------------------------------------------------- each file, each command
 # A role is where a file goes on the command line: every input file cronary reads from disk.
 ROLES: dict[str, Callable[[str], list[str]]] = {
-    "canary-render": lambda f: ["render", f, "--cluster", CLUSTER, "--mesh-provider", "smi:istio", "--now", NOW, "-o", "json"],
+    "canary-render": lambda f: [
+        "render",
+        f,
+        "--cluster",
+        CLUSTER,
+        "--mesh-provider",
+        "smi:istio",
+        "--now",
+        NOW,
+        "-o",
+        "json",
+    ],
     "canary-validate": lambda f: ["validate", f],
-    "canary-simulate": lambda f: ["simulate", f, "--cluster", CLUSTER, "--scenario", SCENARIO, "--mesh-provider", "smi:istio"],
+    "canary-simulate": lambda f: [
+        "simulate",
+        f,
+        "--cluster",
+        CLUSTER,
+        "--scenario",
+        SCENARIO,
+        "--mesh-provider",
+        "smi:istio",
+    ],
     "cluster": lambda f: ["render", CANARY, "--cluster", f, "--mesh-provider", "smi:istio", "--now", NOW],
     "scenario": lambda f: ["simulate", CANARY, "--cluster", CLUSTER, "--scenario", f, "--mesh-provider", "smi:istio"],
-    "metrics": lambda f: ["render", CANARY, "--cluster", CLUSTER, "--mesh-provider", "smi:istio", "--now", NOW, "--metrics", f],
-    "webhooks": lambda f: ["render", CANARY, "--cluster", CLUSTER, "--mesh-provider", "smi:istio", "--now", NOW, "--webhooks", f],
+    "metrics": lambda f: [
+        "render",
+        CANARY,
+        "--cluster",
+        CLUSTER,
+        "--mesh-provider",
+        "smi:istio",
+        "--now",
+        NOW,
+        "--metrics",
+        f,
+    ],
+    "webhooks": lambda f: [
+        "render",
+        CANARY,
+        "--cluster",
+        CLUSTER,
+        "--mesh-provider",
+        "smi:istio",
+        "--now",
+        NOW,
+        "--webhooks",
+        f,
+    ],
 }
-GOOD_TEXT = {"canary-render": CANARY_TEXT, "canary-validate": CANARY_TEXT, "canary-simulate": CANARY_TEXT, "cluster": CLUSTER_TEXT,
-             "scenario": SCENARIO_TEXT, "metrics": METRICS_TEXT, "webhooks": WEBHOOKS_TEXT}
+GOOD_TEXT = {
+    "canary-render": CANARY_TEXT,
+    "canary-validate": CANARY_TEXT,
+    "canary-simulate": CANARY_TEXT,
+    "cluster": CLUSTER_TEXT,
+    "scenario": SCENARIO_TEXT,
+    "metrics": METRICS_TEXT,
+    "webhooks": WEBHOOKS_TEXT,
+}
 
 LOL = "".join(f"  {b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi"))
 BOMB = 'x:\n  a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + LOL
@@ -130,26 +181,90 @@ class BadFile:
 
 
 BAD_FILES: dict[str, BadFile] = {
-    "latin-1": BadFile(lambda good: good.encode() + "# café\n".encode("latin-1"), "", r"^not UTF-8 text \(byte 0xe9 at offset \d+; cronary reads UTF-8 only\)$"),
-    "utf-16-without-bom": BadFile(lambda good: good.encode("utf-16-le"), "", r"^not UTF-8 text \(a NUL byte at offset 1: UTF-16, or not text at all; cronary reads UTF-8 only\)$"),
-    "utf-16-with-bom": BadFile(lambda good: good.encode("utf-16"), "", r"^not UTF-8 text \(it starts with a UTF-16 byte order mark; cronary reads UTF-8 only\)$"),
-    "nested-300-deep": BadFile(lambda good: ("deep: " + "[" * 300 + "]" * 300 + "\n" + good).encode(), r"deep(\[0\]){25}\.\.\.(\[0\]){26}", r"^nested more than 100 levels deep \(line 1, column 106\)$", True),
-    "nested-300-deep-block": BadFile(lambda good: ("".join("  " * i + f"k{i}:\n" for i in range(300)) + "  " * 300 + "x\n").encode(), r"k0\.k1\.k2\.\S*\.\.\.\S*\.k98\.k99", r"^nested more than 100 levels deep \(line 101, column 201\)$", True),
-    "alias-bomb": BadFile(lambda good: (BOMB + good).encode(), r"x\.f\[0\]", r"^more than 100,000 YAML nodes \(the alias \*e repeats 66,430 nodes: an alias bomb\?\) \(line 7, column 10\)$", True),
-    "1001-aliases": BadFile(lambda good: ("one: &one 1\nmany: [" + "*one, " * 1001 + "]\n" + good).encode(), r"many\[1000\]", r"^more than 1,000 aliases \(line 2, column \d+\)$"),
-    "recursive-alias": BadFile(lambda good: ("loop: &loop [*loop]\n" + good).encode(), r"loop\[0\]", r"^the alias \*loop is inside the node it names \(recursive data\)"),
-    "100001-nodes": BadFile(lambda good: ("many: [" + "0," * 100_001 + "]\n" + good).encode(), r"many\[99997\]", r"^more than 100,000 YAML nodes \(line 1, column \d+\)$", True, ("canary-validate", "cluster")),
-    "5000-digit-integer": BadFile(lambda good: ("big:\n  number: " + "9" * 5000 + "\n" + good).encode(), r"big\.number", r"^an integer of 5,000 characters: at most 100 are read \(line 2, column 11\)$"),
-    "binary-tag": BadFile(lambda good: ("blob: !!binary aGVsbG8=\n" + good).encode(), "blob", r"^the tag !!binary is not read by cronary"),
-    "set-tag": BadFile(lambda good: ("names: !!set {a, b}\n" + good).encode(), "names", r"^the tag !!set is not read by cronary"),
-    "custom-tag": BadFile(lambda good: ("ref: !Ref other\n" + good).encode(), "ref", r"^the tag !Ref is not read by cronary"),
-    "int-tag-on-words": BadFile(lambda good: ("count: !!int many\n" + good).encode(), "count", r"^'many' is not a valid !!int"),
-    "list-as-map-key": BadFile(lambda good: ("? [a, b]\n: c\n" + good).encode(), "", r"^a map key must be a string, number, boolean or null, not a map or list \(line 1, column 3\)$"),
-    "larger-than-4-mib": BadFile(lambda good: (good + "#" + "x" * (4 * 1024 * 1024) + "\n").encode(), "", r"^too large: more than 4,194,304 bytes \(4 MiB\), the limit for an input file$", True),
+    "latin-1": BadFile(
+        lambda good: good.encode() + "# café\n".encode("latin-1"),
+        "",
+        r"^not UTF-8 text \(byte 0xe9 at offset \d+; cronary reads UTF-8 only\)$",
+    ),
+    "utf-16-without-bom": BadFile(
+        lambda good: good.encode("utf-16-le"),
+        "",
+        r"^not UTF-8 text \(a NUL byte at offset 1: UTF-16, or not text at all; cronary reads UTF-8 only\)$",
+    ),
+    "utf-16-with-bom": BadFile(
+        lambda good: good.encode("utf-16"),
+        "",
+        r"^not UTF-8 text \(it starts with a UTF-16 byte order mark; cronary reads UTF-8 only\)$",
+    ),
+    "nested-300-deep": BadFile(
+        lambda good: ("deep: " + "[" * 300 + "]" * 300 + "\n" + good).encode(),
+        r"deep(\[0\]){25}\.\.\.(\[0\]){26}",
+        r"^nested more than 100 levels deep \(line 1, column 106\)$",
+        True,
+    ),
+    "nested-300-deep-block": BadFile(
+        lambda good: ("".join("  " * i + f"k{i}:\n" for i in range(300)) + "  " * 300 + "x\n").encode(),
+        r"k0\.k1\.k2\.\S*\.\.\.\S*\.k98\.k99",
+        r"^nested more than 100 levels deep \(line 101, column 201\)$",
+        True,
+    ),
+    "alias-bomb": BadFile(
+        lambda good: (BOMB + good).encode(),
+        r"x\.f\[0\]",
+        r"^more than 100,000 YAML nodes \(the alias \*e repeats 66,430 nodes: an alias bomb\?\) \(line 7, column 10\)$",
+        True,
+    ),
+    "1001-aliases": BadFile(
+        lambda good: ("one: &one 1\nmany: [" + "*one, " * 1001 + "]\n" + good).encode(),
+        r"many\[1000\]",
+        r"^more than 1,000 aliases \(line 2, column \d+\)$",
+    ),
+    "recursive-alias": BadFile(
+        lambda good: ("loop: &loop [*loop]\n" + good).encode(),
+        r"loop\[0\]",
+        r"^the alias \*loop is inside the node it names \(recursive data\)",
+    ),
+    "100001-nodes": BadFile(
+        lambda good: ("many: [" + "0," * 100_001 + "]\n" + good).encode(),
+        r"many\[99997\]",
+        r"^more than 100,000 YAML nodes \(line 1, column \d+\)$",
+        True,
+        ("canary-validate", "cluster"),
+    ),
+    "5000-digit-integer": BadFile(
+        lambda good: ("big:\n  number: " + "9" * 5000 + "\n" + good).encode(),
+        r"big\.number",
+        r"^an integer of 5,000 characters: at most 100 are read \(line 2, column 11\)$",
+    ),
+    "binary-tag": BadFile(
+        lambda good: ("blob: !!binary aGVsbG8=\n" + good).encode(), "blob", r"^the tag !!binary is not read by cronary"
+    ),
+    "set-tag": BadFile(
+        lambda good: ("names: !!set {a, b}\n" + good).encode(), "names", r"^the tag !!set is not read by cronary"
+    ),
+    "custom-tag": BadFile(
+        lambda good: ("ref: !Ref other\n" + good).encode(), "ref", r"^the tag !Ref is not read by cronary"
+    ),
+    "int-tag-on-words": BadFile(
+        lambda good: ("count: !!int many\n" + good).encode(), "count", r"^'many' is not a valid !!int"
+    ),
+    "list-as-map-key": BadFile(
+        lambda good: ("? [a, b]\n: c\n" + good).encode(),
+        "",
+        r"^a map key must be a string, number, boolean or null, not a map or list \(line 1, column 3\)$",
+    ),
+    "larger-than-4-mib": BadFile(
+        lambda good: (good + "#" + "x" * (4 * 1024 * 1024) + "\n").encode(),
+        "",
+        r"^too large: more than 4,194,304 bytes \(4 MiB\), the limit for an input file$",
+        True,
+    ),
 }
 
 
-@pytest.mark.parametrize("kind,role", [pytest.param(k, r, id=f"{k}-{r}") for k, bad in BAD_FILES.items() for r in bad.roles])
+@pytest.mark.parametrize(
+    "kind,role", [pytest.param(k, r, id=f"{k}-{r}") for k, bad in BAD_FILES.items() for r in bad.roles]
+)
 def test_a_bad_file_is_one_line_naming_file_and_field(tmp_path: Path, kind: str, role: str) -> None:
     bad = BAD_FILES[kind]
     file = tmp_path / f"{kind}.yaml"
@@ -168,7 +283,12 @@ def test_the_bad_files_are_bad_only_in_the_bad_part(tmp_path: Path) -> None:
 
 
 # Not files: a named pipe (nobody writes to it: opening it blocking would hang), a directory, character devices.
-NOT_FILES = {"named-pipe": "a named pipe", "directory": "a directory", "dev-zero": "a character device", "dev-null": "a character device"}
+NOT_FILES = {
+    "named-pipe": "a named pipe",
+    "directory": "a directory",
+    "dev-zero": "a character device",
+    "dev-null": "a character device",
+}
 
 
 def not_a_file(tmp_path: Path, kind: str) -> str:
@@ -201,13 +321,39 @@ def small(**limits: int) -> Limits:
     return Limits(**{**vars(LIMITS), **limits})
 
 
-@pytest.mark.parametrize("limit,value,inside,outside,message", [
-    pytest.param("max_depth", 5, "[" * 5 + "]" * 5, "[" * 6 + "]" * 6, "nested more than 5 levels deep", id="depth"),
-    pytest.param("max_nodes", 5, "[1, 2, 3, 4]", "[1, 2, 3, 4, 5]", "more than 5 YAML nodes", id="nodes"),
-    pytest.param("max_nodes", 9, "a: &a [1, 2]\nb: *a", "a: &a [1, 2]\nb: *a\nc: 3", "more than 9 YAML nodes", id="nodes-with-aliases-expanded"),
-    pytest.param("max_aliases", 5, "a: &a 1\nb: [*a, *a, *a, *a, *a]", "a: &a 1\nb: [*a, *a, *a, *a, *a, *a]", "more than 5 aliases", id="aliases"),
-    pytest.param("max_int_chars", 5, "a: 12345", "a: 123456", "an integer of 6 characters: at most 5 are read", id="integer-characters"),
-])
+@pytest.mark.parametrize(
+    "limit,value,inside,outside,message",
+    [
+        pytest.param(
+            "max_depth", 5, "[" * 5 + "]" * 5, "[" * 6 + "]" * 6, "nested more than 5 levels deep", id="depth"
+        ),
+        pytest.param("max_nodes", 5, "[1, 2, 3, 4]", "[1, 2, 3, 4, 5]", "more than 5 YAML nodes", id="nodes"),
+        pytest.param(
+            "max_nodes",
+            9,
+            "a: &a [1, 2]\nb: *a",
+            "a: &a [1, 2]\nb: *a\nc: 3",
+            "more than 9 YAML nodes",
+            id="nodes-with-aliases-expanded",
+        ),
+        pytest.param(
+            "max_aliases",
+            5,
+            "a: &a 1\nb: [*a, *a, *a, *a, *a]",
+            "a: &a 1\nb: [*a, *a, *a, *a, *a, *a]",
+            "more than 5 aliases",
+            id="aliases",
+        ),
+        pytest.param(
+            "max_int_chars",
+            5,
+            "a: 12345",
+            "a: 123456",
+            "an integer of 6 characters: at most 5 are read",
+            id="integer-characters",
+        ),
+    ],
+)
 def test_each_limit_holds_at_its_edge(limit: str, value: int, inside: str, outside: str, message: str) -> None:
     limits = small(**{limit: value})
     parse_yaml(inside, "f.yaml", limits)
@@ -239,7 +385,9 @@ def test_the_size_limit_holds_whatever_stat_says() -> None:
 
 
 def test_aliases_and_merge_keys_within_the_limits_still_work() -> None:
-    docs = parse_yaml("base: &base {a: 1}\nlist: &l [1, 2]\nuse: {<<: *base, b: 2, l: *l}\nagain: &base 5\nlast: *base\n", "f.yaml")
+    docs = parse_yaml(
+        "base: &base {a: 1}\nlist: &l [1, 2]\nuse: {<<: *base, b: 2, l: *l}\nagain: &base 5\nlast: *base\n", "f.yaml"
+    )
     assert docs == [{"base": {"a": 1}, "list": [1, 2], "use": {"a": 1, "b": 2, "l": [1, 2]}, "again": 5, "last": 5}]
 
 
@@ -250,7 +398,7 @@ def test_a_utf8_bom_is_allowed() -> None:
 def test_the_limits_in_the_docs_are_the_limits_in_the_code() -> None:
     """docs/cli.md states every limit; it must state the ones the reader enforces."""
     docs = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
-    section = " ".join(docs[docs.index("## How input files are read"):].split())
+    section = " ".join(docs[docs.index("## How input files are read") :].split())
     for fragment in (
         f"at most {LIMITS.max_bytes // (1024 * 1024)} MiB ({LIMITS.max_bytes:,} bytes)",
         f"nested at most {LIMITS.max_depth} levels deep",
@@ -267,20 +415,66 @@ def test_a_yaml_timestamp_is_read_as_its_text(tmp_path: Path) -> None:
     """Unquoted times and dates (even impossible ones) are strings where a string is expected, and come out as
     the same text (JSON output could not even print a datetime)."""
     file = tmp_path / "canary.yaml"
-    file.write_text(CANARY_TEXT.replace("  namespace: test\n", "  namespace: test\n  annotations:\n    deployed: 2026-11-27T10:00:00Z\n    planned: 2026-02-30\n", 1))
+    file.write_text(
+        CANARY_TEXT.replace(
+            "  namespace: test\n",
+            "  namespace: test\n  annotations:\n    deployed: 2026-11-27T10:00:00Z\n    planned: 2026-02-30\n",
+            1,
+        )
+    )
     ran = in_process(ROLES["canary-render"](str(file)))
     assert ran.exit_code == 0, ran.stderr
     assert '"deployed": "2026-11-27T10:00:00Z"' in ran.stdout and '"planned": "2026-02-30"' in ran.stdout
 
 
-@pytest.mark.parametrize("role,old,new,path,message", [
-    pytest.param("canary-validate", "threshold: 5", "threshold: 2026-02-30", "spec.canaryAnalysis.threshold", "must be an integer, got '2026-02-30'", id="feb-30-as-a-number"),
-    pytest.param("canary-render", "threshold: 5", "threshold: 2026-11-27T24:00:00Z", "spec.canaryAnalysis.threshold", "must be an integer, got '2026-11-27T24:00:00Z'", id="hour-24-as-a-number"),
-    pytest.param("metrics", "request-duration: 120", "request-duration: 2026-02-30", "request-duration", "must be a number or null, got '2026-02-30'", id="feb-30-as-a-metric"),
-    pytest.param("scenario", "ticks: 40", "ticks: 2026-02-30", "ticks", "must be an integer 1..100000, got '2026-02-30'", id="feb-30-as-ticks"),
-    pytest.param("webhooks", "load-test: pass", "load-test: 2026-11-27T24:00:00Z", "load-test", "must be pass or fail, got '2026-11-27T24:00:00Z'", id="hour-24-as-a-hook-result"),
-])
-def test_an_impossible_timestamp_in_any_field_is_that_fields_error(tmp_path: Path, role: str, old: str, new: str, path: str, message: str) -> None:
+@pytest.mark.parametrize(
+    "role,old,new,path,message",
+    [
+        pytest.param(
+            "canary-validate",
+            "threshold: 5",
+            "threshold: 2026-02-30",
+            "spec.canaryAnalysis.threshold",
+            "must be an integer, got '2026-02-30'",
+            id="feb-30-as-a-number",
+        ),
+        pytest.param(
+            "canary-render",
+            "threshold: 5",
+            "threshold: 2026-11-27T24:00:00Z",
+            "spec.canaryAnalysis.threshold",
+            "must be an integer, got '2026-11-27T24:00:00Z'",
+            id="hour-24-as-a-number",
+        ),
+        pytest.param(
+            "metrics",
+            "request-duration: 120",
+            "request-duration: 2026-02-30",
+            "request-duration",
+            "must be a number or null, got '2026-02-30'",
+            id="feb-30-as-a-metric",
+        ),
+        pytest.param(
+            "scenario",
+            "ticks: 40",
+            "ticks: 2026-02-30",
+            "ticks",
+            "must be an integer 1..100000, got '2026-02-30'",
+            id="feb-30-as-ticks",
+        ),
+        pytest.param(
+            "webhooks",
+            "load-test: pass",
+            "load-test: 2026-11-27T24:00:00Z",
+            "load-test",
+            "must be pass or fail, got '2026-11-27T24:00:00Z'",
+            id="hour-24-as-a-hook-result",
+        ),
+    ],
+)
+def test_an_impossible_timestamp_in_any_field_is_that_fields_error(
+    tmp_path: Path, role: str, old: str, new: str, path: str, message: str
+) -> None:
     file = tmp_path / "f.yaml"
     assert old in GOOD_TEXT[role]
     file.write_text(GOOD_TEXT[role].replace(old, new, 1), encoding="utf-8")
@@ -306,7 +500,15 @@ def test_a_bad_now_is_one_line_and_tick_sends_nothing(emulator, tmp_path: Path, 
     if command == "render":
         argv = ROLES["cluster"](CLUSTER)[:-1] + [text]
     else:
-        argv = ["tick", "--once", "--no-lease", "--kubeconfig", emulator.write_kubeconfig(tmp_path / "kubeconfig"), "--now", text]
+        argv = [
+            "tick",
+            "--once",
+            "--no-lease",
+            "--kubeconfig",
+            emulator.write_kubeconfig(tmp_path / "kubeconfig"),
+            "--now",
+            text,
+        ]
     line = one_line(in_process(argv))
     assert line == f"--now: {message}, got {text!r}"
     assert emulator.requests == []
@@ -330,16 +532,30 @@ def test_a_scenario_whose_ticks_would_pass_the_latest_time_is_one_line(tmp_path:
     """Tick n is at start + (n - 1) intervals; where that passes the latest time, simulate stops with a line,
     not an OverflowError."""
     file = tmp_path / "scenario.yaml"
-    file.write_text(SCENARIO_TEXT.replace("start: 2026-11-27T10:00:00Z", "start: 8999-12-31T23:59:00Z"), encoding="utf-8")
-    expect(in_process(ROLES["scenario"](str(file))), str(file), "ticks",
-           re.escape("tick 8 (7 intervals of 10s after start) would come after 9000-01-01T00:00:00Z, the latest time cronary reads"))
+    file.write_text(
+        SCENARIO_TEXT.replace("start: 2026-11-27T10:00:00Z", "start: 8999-12-31T23:59:00Z"), encoding="utf-8"
+    )
+    expect(
+        in_process(ROLES["scenario"](str(file))),
+        str(file),
+        "ticks",
+        re.escape(
+            "tick 8 (7 intervals of 10s after start) would come after 9000-01-01T00:00:00Z, the latest time cronary reads"
+        ),
+    )
 
 
 STATUS_FIELDS = {
     "lastTransitionTime": ("status:\n  phase: Progressing\n  lastTransitionTime: {}\n", "status.lastTransitionTime"),
     "lastDecisionTime": ("status:\n  phase: Progressing\n  lastDecisionTime: {}\n", "status.lastDecisionTime"),
-    "condition-lastUpdateTime": ("status:\n  phase: Progressing\n  conditions:\n  - type: Promoted\n    lastUpdateTime: {}\n", "status.conditions[0].lastUpdateTime"),
-    "condition-lastTransitionTime": ("status:\n  phase: Progressing\n  conditions:\n  - type: Promoted\n    lastTransitionTime: {}\n", "status.conditions[0].lastTransitionTime"),
+    "condition-lastUpdateTime": (
+        "status:\n  phase: Progressing\n  conditions:\n  - type: Promoted\n    lastUpdateTime: {}\n",
+        "status.conditions[0].lastUpdateTime",
+    ),
+    "condition-lastTransitionTime": (
+        "status:\n  phase: Progressing\n  conditions:\n  - type: Promoted\n    lastTransitionTime: {}\n",
+        "status.conditions[0].lastTransitionTime",
+    ),
 }
 
 
@@ -356,23 +572,41 @@ def test_a_status_time_the_engine_cannot_use_names_the_field(tmp_path: Path, kin
 
 @pytest.mark.parametrize("key", ["lastUpdateTime", "lastTransitionTime"])
 @pytest.mark.parametrize("kind", ["year-9999", "year-1", "feb-30", "hour-24"])
-def test_a_bad_deployment_condition_time_in_the_cluster_file_names_the_field(tmp_path: Path, kind: str, key: str) -> None:
+def test_a_bad_deployment_condition_time_in_the_cluster_file_names_the_field(
+    tmp_path: Path, kind: str, key: str
+) -> None:
     text, message = BAD_TIMES[kind]
     file = tmp_path / "cluster.yaml"
-    old = "  - type: Available\n    status: \"True\"\n"
+    old = '  - type: Available\n    status: "True"\n'
     assert old in CLUSTER_TEXT
     file.write_text(CLUSTER_TEXT.replace(old, f"{old}    {key}: {text}\n", 1), encoding="utf-8")
-    expect(in_process(ROLES["cluster"](str(file))), str(file), re.escape(f"[1].status.conditions[0].{key}"), re.escape(f"{message}, got {text!r}"))
+    expect(
+        in_process(ROLES["cluster"](str(file))),
+        str(file),
+        re.escape(f"[1].status.conditions[0].{key}"),
+        re.escape(f"{message}, got {text!r}"),
+    )
 
 
 def stuck_deployment(update_time: str) -> dict[str, Any]:
     return {
         "metadata": {"name": "podinfo-primary", "namespace": "test", "generation": 1},
         "spec": {"replicas": 1},
-        "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 0, "conditions": [
-            {"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable", "lastUpdateTime": update_time},
-            {"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated"},
-        ]},
+        "status": {
+            "observedGeneration": 1,
+            "replicas": 1,
+            "updatedReplicas": 1,
+            "availableReplicas": 0,
+            "conditions": [
+                {
+                    "type": "Available",
+                    "status": "False",
+                    "reason": "MinimumReplicasUnavailable",
+                    "lastUpdateTime": update_time,
+                },
+                {"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated"},
+            ],
+        },
     }
 
 
@@ -383,14 +617,21 @@ def test_the_engine_reports_a_deployment_time_it_cannot_use_with_its_path(kind: 
     line — never an OverflowError."""
     text, message = BAD_TIMES[kind]
     with pytest.raises(SpecError) as caught:
-        deployment_readiness(stuck_deployment(text), ready_threshold=100, progress_deadline_seconds=2**31 - 1, now=LATEST)
-    assert (caught.value.path, caught.value.message) == ("Deployment test/podinfo-primary: status.conditions[0].lastUpdateTime", f"{message}, got {text!r}")
+        deployment_readiness(
+            stuck_deployment(text), ready_threshold=100, progress_deadline_seconds=2**31 - 1, now=LATEST
+        )
+    assert (caught.value.path, caught.value.message) == (
+        "Deployment test/podinfo-primary: status.conditions[0].lastUpdateTime",
+        f"{message}, got {text!r}",
+    )
 
 
 def test_the_extreme_times_in_range_do_not_overflow() -> None:
     """The latest time plus the longest progress deadline (int32 seconds) and the longest interval (Go's
     longest duration) stays inside `datetime`."""
-    ready = deployment_readiness(stuck_deployment("9000-01-01T00:00:00Z"), ready_threshold=100, progress_deadline_seconds=2**31 - 1, now=LATEST)
+    ready = deployment_readiness(
+        stuck_deployment("9000-01-01T00:00:00Z"), ready_threshold=100, progress_deadline_seconds=2**31 - 1, now=LATEST
+    )
     assert not ready.ready and ready.retriable
     assert add_seconds(LATEST, 2_562_047 * 3600) is None
     assert add_seconds(EARLIEST, 2_562_047 * 3600) is not None
@@ -402,18 +643,24 @@ def test_a_canary_at_the_latest_time_with_the_longest_interval_is_decided(tmp_pa
     """`lastDecisionTime + interval` at the very edge: a clean "not due", no overflow."""
     file = tmp_path / "canary.yaml"
     text = CANARY_TEXT.replace("interval: 10s", "interval: 153722867m", 1)  # Go's longest duration, in minutes
-    file.write_text(text + "status:\n  phase: Progressing\n  lastDecisionTime: 9000-01-01T00:00:00Z\n", encoding="utf-8")
-    ran = in_process(["render", str(file), "--cluster", CLUSTER, "--mesh-provider", "smi:istio", "--now", "9000-01-01T00:00:00Z"])
+    file.write_text(
+        text + "status:\n  phase: Progressing\n  lastDecisionTime: 9000-01-01T00:00:00Z\n", encoding="utf-8"
+    )
+    ran = in_process(
+        ["render", str(file), "--cluster", CLUSTER, "--mesh-provider", "smi:istio", "--now", "9000-01-01T00:00:00Z"]
+    )
     assert ran.exit_code == 0, ran.stderr
     assert "# not due: podinfo.test is next decided at 9292-" in ran.stdout
 
 
 # ---------------------------------------------------------------------------------------------- tick: one canary at a time
-def test_tick_reports_a_deployment_time_it_cannot_use_for_that_canary_only(emulator, tmp_path: Path, prometheus, httpserver) -> None:
+def test_tick_reports_a_deployment_time_it_cannot_use_for_that_canary_only(
+    emulator, tmp_path: Path, prometheus, httpserver
+) -> None:
     """The primary's Available condition says "MinimumReplicasUnavailable since 9999": the engine cannot add the
     progress deadline to that. The canary's tick fails with a line naming the Deployment and the field; another
     canary in the namespace is decided; the tick exits 1."""
-    from cluster_harness import SeedCluster  # noqa: PLC0415 - the emulator harness only where it is used
+    from cluster_harness import SeedCluster
 
     httpserver.expect_request("/", method="POST").respond_with_data("ok")
     cluster = SeedCluster(emulator, tmp_path, prometheus.url, httpserver.url_for("/")).install()
@@ -428,14 +675,21 @@ def test_tick_reports_a_deployment_time_it_cannot_use_for_that_canary_only(emula
     assert cluster.tick().exit_code == 0  # both initializing: their primaries created
     primary = cluster.deployment("podinfo-primary")
     assert primary is not None
-    primary["status"] = {**stuck_deployment("9999-12-31T23:59:59Z")["status"], "observedGeneration": primary["metadata"]["generation"]}
+    primary["status"] = {
+        **stuck_deployment("9999-12-31T23:59:59Z")["status"],
+        "observedGeneration": primary["metadata"]["generation"],
+    }
     emulator.replace(primary)
     emulator.advance(10)
     run = cluster.tick()
     assert run.exit_code == 1, run.output
     errors = [log for log in run.logs if log["level"] == "error"]
     assert [log["canary"] for log in errors] == ["podinfo.test"], errors
-    assert "podinfo.test could not be decided: SpecError: Deployment test/podinfo-primary: status.conditions[0].lastUpdateTime: " + RANGE in errors[0]["msg"]
+    assert (
+        "podinfo.test could not be decided: SpecError: Deployment test/podinfo-primary: status.conditions[0].lastUpdateTime: "
+        + RANGE
+        in errors[0]["msg"]
+    )
     assert "Overflow" not in run.output
     assert cluster.status("other")["lastDecisionTime"] == "2026-11-27T10:00:10Z"
     assert cluster.status("podinfo")["lastDecisionTime"] == "2026-11-27T10:00:00Z"
@@ -445,9 +699,7 @@ def test_tick_reports_a_deployment_time_it_cannot_use_for_that_canary_only(emula
 @pytest.fixture
 def gitops(tmp_path: Path, prometheus, httpserver) -> Any:
     """The seed in a GitOps repository (`--no-cluster`), plus a second canary `other` (the seed renamed)."""
-    from cronjob.git_layout import dump  # noqa: PLC0415
-    from cronjob.yamlio import load_documents  # noqa: PLC0415
-    from gitops_harness import APP, GitOpsRepo  # noqa: PLC0415
+    from gitops_harness import APP, GitOpsRepo
 
     httpserver.expect_request("/", method="POST").respond_with_data("ok")
     repo = GitOpsRepo(tmp_path, prometheus.url, httpserver.url_for("/")).seed()
@@ -462,15 +714,31 @@ def cronary_commits(repo: Any) -> list[Any]:
     return [c for c in repo.log() if c.email != "dana@example.com"]
 
 
-@pytest.mark.parametrize("content,message", [
-    pytest.param(b"canary: test/podinfo\nstatus:\n  phase: Initialized\n  lastTransitionTime: 9999-12-31T23:59:59Z\n",
-                 "status.lastTransitionTime: " + RANGE, id="year-9999"),
-    pytest.param(b"canary: test/podinfo\nstatus:\n  phase: Initialized\n  lastDecisionTime: 2026-02-30T10:00:00Z\n",
-                 "status.lastDecisionTime: " + RFC3339, id="feb-30"),
-    pytest.param(("canary: test/podinfo\nstatus: {phase: Initialized}\n" + BOMB).encode(),
-                 "x.f[0]: more than 100,000 YAML nodes (the alias *e repeats 66,430 nodes: an alias bomb?)", id="alias-bomb"),
-    pytest.param(b"canary: test/podinfo\nstatus: {phase: Initialized}\n# caf\xe9\n", "not UTF-8 text (byte 0xe9", id="latin-1"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        pytest.param(
+            b"canary: test/podinfo\nstatus:\n  phase: Initialized\n  lastTransitionTime: 9999-12-31T23:59:59Z\n",
+            "status.lastTransitionTime: " + RANGE,
+            id="year-9999",
+        ),
+        pytest.param(
+            b"canary: test/podinfo\nstatus:\n  phase: Initialized\n  lastDecisionTime: 2026-02-30T10:00:00Z\n",
+            "status.lastDecisionTime: " + RFC3339,
+            id="feb-30",
+        ),
+        pytest.param(
+            ("canary: test/podinfo\nstatus: {phase: Initialized}\n" + BOMB).encode(),
+            "x.f[0]: more than 100,000 YAML nodes (the alias *e repeats 66,430 nodes: an alias bomb?)",
+            id="alias-bomb",
+        ),
+        pytest.param(
+            b"canary: test/podinfo\nstatus: {phase: Initialized}\n# caf\xe9\n",
+            "not UTF-8 text (byte 0xe9",
+            id="latin-1",
+        ),
+    ],
+)
 def test_an_unreadable_status_file_in_git_is_that_canarys_error(gitops: Any, content: bytes, message: str) -> None:
     """status.yaml is read through the same reader: a bad one is that canary's error line naming the file (and
     the field); nothing is committed for it, and the other canary is decided."""
@@ -488,7 +756,9 @@ def test_an_unreadable_status_file_in_git_is_that_canarys_error(gitops: Any, con
 def test_an_unreadable_manifest_in_git_is_skipped_with_a_warning(gitops: Any) -> None:
     """With `--no-cluster`, a file under the manifests path that the reader refuses is named in a warning and
     skipped; the canaries in the other files are decided."""
-    gitops.human_commit({"apps/podinfo/notes.yaml": "# café\n".encode("latin-1"), "apps/other/bomb.yaml": BOMB.encode()}, "odd files")
+    gitops.human_commit(
+        {"apps/podinfo/notes.yaml": "# café\n".encode("latin-1"), "apps/other/bomb.yaml": BOMB.encode()}, "odd files"
+    )
     run = gitops.tick()
     assert run.exit_code == 0, run.output
     warnings = [log["msg"] for log in run.logs if log["level"] == "warn" and log["msg"].startswith("skipped: ")]
@@ -502,21 +772,40 @@ def test_an_unreadable_manifest_in_git_is_skipped_with_a_warning(gitops: Any) ->
 
 def test_repository_files_are_read_with_the_same_limits() -> None:
     """`git_layout.load` (status.yaml, committed objects, approvals) is the reader's `load_bytes`."""
-    from cronjob.git_layout import load  # noqa: PLC0415
+    from cronjob.git_layout import load
 
     assert load(b"a: 2026-11-27T10:00:00Z\n", "f.yaml") == {"a": "2026-11-27T10:00:00Z"}
-    for data, message in ((BOMB.encode(), "more than 100,000 YAML nodes"), (b"a: 1\n---\nb: 2\n", "must hold one YAML document, found 2"),
-                          (b"#" * (LIMITS.max_bytes + 1), "too large")):
+    for data, message in (
+        (BOMB.encode(), "more than 100,000 YAML nodes"),
+        (b"a: 1\n---\nb: 2\n", "must hold one YAML document, found 2"),
+        (b"#" * (LIMITS.max_bytes + 1), "too large"),
+    ):
         with pytest.raises(InputError, match=re.escape(message)):
             load(data, "f.yaml")
 
 
 # ---------------------------------------------------------------------------------------------- any text at all
-TOKENS = [*"ab01:-[]{},&*!?|>'\"#% \n\t.~<=", "!!binary ", "!!int ", "!!set ", "&a ", "*a", "<<: ", "2026-02-30", "9" * 120, "\ufeff", "\x00", "\xe9", "\x07"]
+TOKENS = [
+    *"ab01:-[]{},&*!?|>'\"#% \n\t.~<=",
+    "!!binary ",
+    "!!int ",
+    "!!set ",
+    "&a ",
+    "*a",
+    "<<: ",
+    "2026-02-30",
+    "9" * 120,
+    "\ufeff",
+    "\x00",
+    "\xe9",
+    "\x07",
+]
 YAMLISH = st.lists(st.sampled_from(TOKENS), max_size=40).map("".join)
 
 
-@settings(max_examples=500, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=500, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(text=YAMLISH)
 def test_the_reader_raises_nothing_but_input_error(text: str) -> None:
     """Whatever the bytes, the reader returns plain documents or raises `InputError` (one line) — never a

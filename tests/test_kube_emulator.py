@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ from kubernetes.client.exceptions import ApiException
 ROOT = Path(__file__).resolve().parent.parent
 FLAGGER_CRDS = ROOT / "fixtures" / "crds" / "flagger-canary-v1.44.0.yaml"
 SMI_CRD = ROOT / "fixtures" / "crds" / "smi-istio-adapter-0.14.0.yaml"
-START = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 NS = "test"
 DEPLOYMENTS = f"/apis/apps/v1/namespaces/{NS}/deployments"
 CANARIES = f"/apis/flagger.app/v1beta1/namespaces/{NS}/canaries"
@@ -53,7 +53,9 @@ def emulator() -> Iterator[KubeEmulator]:
     with KubeEmulator(now=START) as server:
         server.install_crds_from(FLAGGER_CRDS)
         server.install_crds_from(SMI_CRD)
-        server.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})  # objects are created only in one that exists
+        server.create(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}
+        )  # objects are created only in one that exists
         yield server
         assert server.errors == []  # no request made the emulator itself fail
 
@@ -70,18 +72,30 @@ class Raw:
     headers: Mapping[str, str]
 
 
-def call(api: ApiClient, method: str, path: str, *, query: Mapping[str, str] | None = None, body: Any = None, content_type: str | None = None) -> Raw:
+def call(
+    api: ApiClient,
+    method: str,
+    path: str,
+    *,
+    query: Mapping[str, str] | None = None,
+    body: Any = None,
+    content_type: str | None = None,
+) -> Raw:
     """One request through `ApiClient.call_api`, as cronary sends them: the raw answer, never an exception for an
     HTTP error status. (kubernetes 37's `call_api` returns the unread response; older clients needed
     `_preload_content=False` for that.)"""
     headers = {"Accept": "application/json", **({"Content-Type": content_type} if content_type else {})}
-    method, url, header_params, body, _ = api.param_serialize(method, path, query_params=list((query or {}).items()), header_params=headers, body=body)
+    method, url, header_params, body, _ = api.param_serialize(
+        method, path, query_params=list((query or {}).items()), header_params=headers, body=body
+    )
     response = api.call_api(method, url, header_params=header_params, body=body)
     data = response.read()
     return Raw(response.status, json.loads(data) if data else None, response.headers)
 
 
-def apply(api: ApiClient, path: str, manifest: Mapping[str, Any], manager: str | None = "cronary", *, force: bool = False) -> Raw:
+def apply(
+    api: ApiClient, path: str, manifest: Mapping[str, Any], manager: str | None = "cronary", *, force: bool = False
+) -> Raw:
     """Server-side apply with a JSON string body (JSON is YAML), as cronary's applier sends it."""
     query = {**({"fieldManager": manager} if manager else {}), **({"force": "true"} if force else {})}
     return call(api, "PATCH", path, query=query, body=json.dumps(manifest), content_type=APPLY)
@@ -89,26 +103,39 @@ def apply(api: ApiClient, path: str, manifest: Mapping[str, Any], manager: str |
 
 def deployment(name: str = "podinfo", replicas: int = 2, **labels: str) -> dict[str, Any]:
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {"name": name, "namespace": NS, "labels": {"app": name, **labels}},
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": {"app": name}},
-            "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "podinfo", "image": "podinfo:1.7.0"}]}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "podinfo", "image": "podinfo:1.7.0"}]},
+            },
         },
     }
 
 
 def canary(name: str = "podinfo") -> dict[str, Any]:
     return {
-        "apiVersion": "flagger.app/v1beta1", "kind": "Canary",
+        "apiVersion": "flagger.app/v1beta1",
+        "kind": "Canary",
         "metadata": {"name": name, "namespace": NS},
-        "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}, "analysis": {"interval": "10s", "threshold": 5}},
+        "spec": {
+            "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "analysis": {"interval": "10s", "threshold": 5},
+        },
     }
 
 
 def configmap(name: str, **labels: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": NS, "labels": labels}, "data": {"k": "v"}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": NS, "labels": labels},
+        "data": {"k": "v"},
+    }
 
 
 def status_of(err: ApiException) -> dict[str, Any]:
@@ -117,7 +144,10 @@ def status_of(err: ApiException) -> dict[str, Any]:
 
 def owners(obj: Mapping[str, Any]) -> dict[tuple[str, str, str], dict[str, Any]]:
     """managedFields by (manager, operation, subresource)."""
-    return {(e["manager"], e["operation"], e.get("subresource", "")): e["fieldsV1"] for e in obj["metadata"].get("managedFields", [])}
+    return {
+        (e["manager"], e["operation"], e.get("subresource", "")): e["fieldsV1"]
+        for e in obj["metadata"].get("managedFields", [])
+    }
 
 
 def owns_replicas(fields: Mapping[str, Any]) -> bool:
@@ -137,7 +167,13 @@ def test_core_discovery_lists_v1_and_its_resources(api: ApiClient) -> None:
 
 @pytest.mark.parametrize(
     "group, preferred",
-    [("apps", "v1"), ("autoscaling", "v2"), ("coordination.k8s.io", "v1"), ("flagger.app", "v1beta1"), ("split.smi-spec.io", "v1alpha1")],
+    [
+        ("apps", "v1"),
+        ("autoscaling", "v2"),
+        ("coordination.k8s.io", "v1"),
+        ("flagger.app", "v1beta1"),
+        ("split.smi-spec.io", "v1alpha1"),
+    ],
     ids=lambda value: value,
 )
 def test_group_discovery_names_the_preferred_version(api: ApiClient, group: str, preferred: str) -> None:
@@ -150,9 +186,17 @@ def test_group_discovery_names_the_preferred_version(api: ApiClient, group: str,
     "path, name, expected",
     [
         ("/apis/apps/v1", "deployments", {"kind": "Deployment", "singularName": "deployment", "namespaced": True}),
-        ("/apis/apps/v1", "deployments/scale", {"group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]}),
+        (
+            "/apis/apps/v1",
+            "deployments/scale",
+            {"group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]},
+        ),
         ("/apis/apps/v1", "deployments/status", {"kind": "Deployment", "verbs": ["get", "patch", "update"]}),
-        ("/apis/autoscaling/v2", "horizontalpodautoscalers", {"kind": "HorizontalPodAutoscaler", "shortNames": ["hpa"]}),
+        (
+            "/apis/autoscaling/v2",
+            "horizontalpodautoscalers",
+            {"kind": "HorizontalPodAutoscaler", "shortNames": ["hpa"]},
+        ),
         ("/apis/coordination.k8s.io/v1", "leases", {"kind": "Lease", "namespaced": True}),
         ("/apis/flagger.app/v1beta1", "canaries", {"kind": "Canary", "singularName": "canary", "namespaced": True}),
         ("/apis/flagger.app/v1beta1", "canaries/status", {"kind": "Canary"}),
@@ -162,7 +206,9 @@ def test_group_discovery_names_the_preferred_version(api: ApiClient, group: str,
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )
-def test_resource_discovery_describes_resources_and_subresources(api: ApiClient, path: str, name: str, expected: dict[str, Any]) -> None:
+def test_resource_discovery_describes_resources_and_subresources(
+    api: ApiClient, path: str, name: str, expected: dict[str, Any]
+) -> None:
     answer = call(api, "GET", path)
     assert answer.status == 200 and answer.body["kind"] == "APIResourceList"
     entry = {r["name"]: r for r in answer.body["resources"]}[name]
@@ -215,8 +261,17 @@ LABELLED = {"a": {"app": "web", "tier": "front"}, "b": {"app": "web", "tier": "b
 @pytest.mark.parametrize(
     "selector, expected",
     [
-        ("app=web", "ab"), ("app==web", "ab"), ("app!=web", "cd"), ("tier in (front,back)", "ab"), ("tier in (front, back)", "ab"),
-        ("tier notin (front)", "bcd"), ("tier", "ab"), ("!tier", "cd"), ("app=web,tier=back", "b"), ("app in (web,db),!tier", "c"), ("", "abcd"),
+        ("app=web", "ab"),
+        ("app==web", "ab"),
+        ("app!=web", "cd"),
+        ("tier in (front,back)", "ab"),
+        ("tier in (front, back)", "ab"),
+        ("tier notin (front)", "bcd"),
+        ("tier", "ab"),
+        ("!tier", "cd"),
+        ("app=web,tier=back", "b"),
+        ("app in (web,db),!tier", "c"),
+        ("", "abcd"),
     ],
     ids=lambda value: value or "empty",
 )
@@ -228,7 +283,11 @@ def test_list_filters_by_label_selector(api: ApiClient, selector: str, expected:
     assert "".join(item.metadata.name for item in listed.items) == expected
 
 
-@pytest.mark.parametrize("selector", ["app in (web", "=web", "app=we b", "a!b"], ids=["unclosed-set", "no-key", "space-in-value", "bad-operator"])
+@pytest.mark.parametrize(
+    "selector",
+    ["app in (web", "=web", "app=we b", "a!b"],
+    ids=["unclosed-set", "no-key", "space-in-value", "bad-operator"],
+)
 def test_an_unparsable_selector_is_a_bad_request(api: ApiClient, selector: str) -> None:
     answer = call(api, "GET", CONFIGMAPS, query={"labelSelector": selector})
     assert (answer.status, answer.body["reason"]) == (400, "BadRequest")
@@ -239,7 +298,9 @@ def test_an_unparsable_selector_is_a_bad_request(api: ApiClient, selector: str) 
     [(CONFIGMAPS, "ConfigMapList", False), (DEPLOYMENTS, "DeploymentList", False), (CANARIES, "CanaryList", True)],
     ids=["core", "apps", "custom"],
 )
-def test_list_items_carry_kind_only_for_custom_resources(api: ApiClient, emulator: KubeEmulator, path: str, list_kind: str, items_have_kind: bool) -> None:
+def test_list_items_carry_kind_only_for_custom_resources(
+    api: ApiClient, emulator: KubeEmulator, path: str, list_kind: str, items_have_kind: bool
+) -> None:
     emulator.create(configmap("settings"))
     emulator.create(deployment())
     emulator.create(canary())
@@ -254,19 +315,31 @@ def test_list_across_namespaces(api: ApiClient, emulator: KubeEmulator) -> None:
     for namespace in ("test", "prod"):
         emulator.create({**canary(), "metadata": {"name": "podinfo", "namespace": namespace}})
     listed = client.CustomObjectsApi(api).list_cluster_custom_object("flagger.app", "v1beta1", "canaries")
-    assert [(i["metadata"]["namespace"], i["metadata"]["name"]) for i in listed["items"]] == [("prod", "podinfo"), ("test", "podinfo")]
+    assert [(i["metadata"]["namespace"], i["metadata"]["name"]) for i in listed["items"]] == [
+        ("prod", "podinfo"),
+        ("test", "podinfo"),
+    ]
 
 
 @pytest.mark.parametrize(
     "path, message",
-    [(f"{CONFIGMAPS}/nope", 'configmaps "nope" not found'), (f"{DEPLOYMENTS}/nope", 'deployments.apps "nope" not found'), (f"{CANARIES}/nope", 'canaries.flagger.app "nope" not found')],
+    [
+        (f"{CONFIGMAPS}/nope", 'configmaps "nope" not found'),
+        (f"{DEPLOYMENTS}/nope", 'deployments.apps "nope" not found'),
+        (f"{CANARIES}/nope", 'canaries.flagger.app "nope" not found'),
+    ],
     ids=["core", "apps", "custom"],
 )
 def test_get_of_a_missing_object_is_404_not_found(api: ApiClient, path: str, message: str) -> None:
     answer = call(api, "GET", path)
     assert answer.status == 404
     assert {k: answer.body[k] for k in ("kind", "apiVersion", "status", "reason", "code", "message")} == {
-        "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404, "message": message,
+        "kind": "Status",
+        "apiVersion": "v1",
+        "status": "Failure",
+        "reason": "NotFound",
+        "code": 404,
+        "message": message,
     }
 
 
@@ -278,8 +351,20 @@ def test_the_official_client_raises_api_exception_with_the_status(api: ApiClient
 
 @pytest.mark.parametrize(
     "path",
-    ["/apis/apps/v1/namespaces/test/replicasets", "/apis/apps/v2/namespaces/test/deployments", "/apis/apps/v1/deployments/podinfo", "/api/v1/namespaces/test/namespaces/x", "/metrics"],
-    ids=["unknown-resource", "unknown-version", "namespaced-without-namespace", "cluster-scoped-in-namespace", "non-api-path"],
+    [
+        "/apis/apps/v1/namespaces/test/replicasets",
+        "/apis/apps/v2/namespaces/test/deployments",
+        "/apis/apps/v1/deployments/podinfo",
+        "/api/v1/namespaces/test/namespaces/x",
+        "/metrics",
+    ],
+    ids=[
+        "unknown-resource",
+        "unknown-version",
+        "namespaced-without-namespace",
+        "cluster-scoped-in-namespace",
+        "non-api-path",
+    ],
 )
 def test_paths_no_server_routes_are_404(api: ApiClient, path: str) -> None:
     assert call(api, "GET", path).status == 404
@@ -311,12 +396,23 @@ def test_create_refuses_what_a_server_refuses(api: ApiClient, metadata: dict[str
 
 
 @pytest.mark.parametrize("how", ["post", "apply"])
-def test_creating_in_a_namespace_that_does_not_exist_is_404_for_the_namespace(api: ApiClient, emulator: KubeEmulator, how: str) -> None:
+def test_creating_in_a_namespace_that_does_not_exist_is_404_for_the_namespace(
+    api: ApiClient, emulator: KubeEmulator, how: str
+) -> None:
     """As a real server's NamespaceLifecycle admission answers; reading from such a namespace is no error."""
-    lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "x"}, "spec": {"holderIdentity": "me"}}
+    lease = {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": "x"},
+        "spec": {"holderIdentity": "me"},
+    }
     leases = "/apis/coordination.k8s.io/v1/namespaces/nowhere/leases"
     answer = call(api, "POST", leases, body=lease) if how == "post" else apply(api, f"{leases}/x", lease)
-    assert (answer.status, answer.body["reason"], answer.body["message"]) == (404, "NotFound", 'namespaces "nowhere" not found')
+    assert (answer.status, answer.body["reason"], answer.body["message"]) == (
+        404,
+        "NotFound",
+        'namespaces "nowhere" not found',
+    )
     assert answer.body["details"] == {"name": "nowhere", "kind": "namespaces"}
     assert call(api, "GET", f"{leases}/x").body["message"] == 'leases.coordination.k8s.io "x" not found'
     assert call(api, "GET", leases).body["items"] == []
@@ -345,7 +441,13 @@ def test_delete_with_a_stale_precondition_is_409(api: ApiClient, emulator: KubeE
 
 
 @pytest.mark.parametrize(
-    "method, path", [("POST", f"{CONFIGMAPS}/settings"), ("PUT", CONFIGMAPS), ("DELETE", CONFIGMAPS), ("POST", "/apis/apps/v1/deployments")],
+    "method, path",
+    [
+        ("POST", f"{CONFIGMAPS}/settings"),
+        ("PUT", CONFIGMAPS),
+        ("DELETE", CONFIGMAPS),
+        ("POST", "/apis/apps/v1/deployments"),
+    ],
     ids=["post-to-object", "put-to-collection", "delete-collection", "post-all-namespaces"],
 )
 def test_methods_a_resource_does_not_allow_are_405(api: ApiClient, method: str, path: str) -> None:
@@ -359,7 +461,9 @@ def test_methods_a_resource_does_not_allow_are_405(api: ApiClient, method: str, 
 def test_put_with_a_stale_resource_version_is_409_conflict(api: ApiClient, emulator: KubeEmulator) -> None:
     custom = client.CustomObjectsApi(api)
     read = custom.create_namespaced_custom_object("flagger.app", "v1beta1", NS, "canaries", canary())
-    emulator.replace({**emulator.get("flagger.app/v1beta1", "Canary", NS, "podinfo"), "spec": {"analysis": {"threshold": 9}}})
+    emulator.replace(
+        {**emulator.get("flagger.app/v1beta1", "Canary", NS, "podinfo"), "spec": {"analysis": {"threshold": 9}}}
+    )
     with pytest.raises(ApiException) as caught:
         custom.replace_namespaced_custom_object("flagger.app", "v1beta1", NS, "canaries", "podinfo", read)
     assert caught.value.status == 409
@@ -370,13 +474,22 @@ def test_put_with_a_stale_resource_version_is_409_conflict(api: ApiClient, emula
     )
 
 
-@pytest.mark.parametrize("path, manifest, code", [(CONFIGMAPS, configmap("x"), 200), (CANARIES, canary("x"), 422)], ids=["built-in-unconditional", "custom-requires-it"])
-def test_put_without_resource_version(api: ApiClient, emulator: KubeEmulator, path: str, manifest: dict[str, Any], code: int) -> None:
+@pytest.mark.parametrize(
+    "path, manifest, code",
+    [(CONFIGMAPS, configmap("x"), 200), (CANARIES, canary("x"), 422)],
+    ids=["built-in-unconditional", "custom-requires-it"],
+)
+def test_put_without_resource_version(
+    api: ApiClient, emulator: KubeEmulator, path: str, manifest: dict[str, Any], code: int
+) -> None:
     emulator.create(manifest)
     answer = call(api, "PUT", f"{path}/x", body=manifest)
     assert answer.status == code
     if code == 422:
-        assert answer.body["message"] == 'canaries.flagger.app "x" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update'
+        assert (
+            answer.body["message"]
+            == 'canaries.flagger.app "x" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update'
+        )
 
 
 def test_put_of_a_missing_object_is_404(api: ApiClient) -> None:
@@ -386,7 +499,10 @@ def test_put_of_a_missing_object_is_404(api: ApiClient) -> None:
 def test_put_with_another_name_is_a_bad_request(api: ApiClient, emulator: KubeEmulator) -> None:
     emulator.create(configmap("x"))
     answer = call(api, "PUT", f"{CONFIGMAPS}/x", body=configmap("y"))
-    assert answer.status == 400 and answer.body["message"] == "the name of the object (y) does not match the name on the URL (x)"
+    assert (
+        answer.status == 400
+        and answer.body["message"] == "the name of the object (y) does not match the name on the URL (x)"
+    )
 
 
 def test_a_put_that_changes_nothing_keeps_the_resource_version(api: ApiClient, emulator: KubeEmulator) -> None:
@@ -412,7 +528,9 @@ def test_concurrent_puts_with_the_same_resource_version_one_wins(emulator: KubeE
     for thread in threads:
         thread.join(10)
     assert sorted(results) == [200, 409]
-    assert emulator.get("flagger.app/v1beta1", "Canary", NS, "podinfo")["metadata"]["resourceVersion"] == str(int(stored["metadata"]["resourceVersion"]) + 1)
+    assert emulator.get("flagger.app/v1beta1", "Canary", NS, "podinfo")["metadata"]["resourceVersion"] == str(
+        int(stored["metadata"]["resourceVersion"]) + 1
+    )
 
 
 # -- status subresource -------------------------------------------------------------------------------------------
@@ -422,15 +540,31 @@ def test_main_put_ignores_status_and_status_put_ignores_spec(api: ApiClient, emu
     custom = client.CustomObjectsApi(api)
     first = emulator.create({**canary(), "status": {"phase": "Initialized"}})
     main = custom.replace_namespaced_custom_object(
-        "flagger.app", "v1beta1", NS, "canaries", "podinfo", {**first, "spec": {"analysis": {"threshold": 2}}, "status": {"phase": "Failed"}}
+        "flagger.app",
+        "v1beta1",
+        NS,
+        "canaries",
+        "podinfo",
+        {**first, "spec": {"analysis": {"threshold": 2}}, "status": {"phase": "Failed"}},
     )
     assert (main["spec"]["analysis"], main["status"]) == ({"threshold": 2}, {"phase": "Initialized"})
-    assert int(main["metadata"]["resourceVersion"]) > int(first["metadata"]["resourceVersion"]) and main["metadata"]["generation"] == 2
+    assert (
+        int(main["metadata"]["resourceVersion"]) > int(first["metadata"]["resourceVersion"])
+        and main["metadata"]["generation"] == 2
+    )
     status = custom.replace_namespaced_custom_object_status(
-        "flagger.app", "v1beta1", NS, "canaries", "podinfo", {**main, "spec": {"analysis": {"threshold": 99}}, "status": {"phase": "Progressing"}}
+        "flagger.app",
+        "v1beta1",
+        NS,
+        "canaries",
+        "podinfo",
+        {**main, "spec": {"analysis": {"threshold": 99}}, "status": {"phase": "Progressing"}},
     )
     assert (status["spec"]["analysis"], status["status"]) == ({"threshold": 2}, {"phase": "Progressing"})
-    assert int(status["metadata"]["resourceVersion"]) > int(main["metadata"]["resourceVersion"]) and status["metadata"]["generation"] == 2
+    assert (
+        int(status["metadata"]["resourceVersion"]) > int(main["metadata"]["resourceVersion"])
+        and status["metadata"]["generation"] == 2
+    )
 
 
 def test_status_put_with_a_stale_resource_version_is_409(api: ApiClient, emulator: KubeEmulator) -> None:
@@ -453,7 +587,11 @@ def test_apply_creates_a_missing_object_owned_by_its_manager(api: ApiClient, emu
     assert answer.status == 201 and answer.body["metadata"]["generation"] == 1
     entry = answer.body["metadata"]["managedFields"][0]
     assert {k: entry[k] for k in ("manager", "operation", "apiVersion", "fieldsType", "time")} == {
-        "manager": "cronary", "operation": "Apply", "apiVersion": "apps/v1", "fieldsType": "FieldsV1", "time": "2026-03-01T12:00:00Z",
+        "manager": "cronary",
+        "operation": "Apply",
+        "apiVersion": "apps/v1",
+        "fieldsType": "FieldsV1",
+        "time": "2026-03-01T12:00:00Z",
     }
     assert entry["fieldsV1"]["f:metadata"] == {"f:labels": {"f:app": {}}}
     assert entry["fieldsV1"]["f:spec"]["f:template"]["f:spec"] == {"f:containers": {}}  # lists are atomic
@@ -476,14 +614,25 @@ def test_fields_left_out_of_an_apply_are_removed(api: ApiClient) -> None:
 
 def test_fields_another_manager_also_owns_are_kept(api: ApiClient) -> None:
     apply(api, f"{DEPLOYMENTS}/podinfo", deployment(team="a"))
-    apply(api, f"{DEPLOYMENTS}/podinfo", {**deployment(), "spec": {}, "metadata": {"name": "podinfo", "labels": {"team": "a"}}}, "kubectl")
+    apply(
+        api,
+        f"{DEPLOYMENTS}/podinfo",
+        {**deployment(), "spec": {}, "metadata": {"name": "podinfo", "labels": {"team": "a"}}},
+        "kubectl",
+    )
     kept = apply(api, f"{DEPLOYMENTS}/podinfo", deployment()).body
     assert kept["metadata"]["labels"] == {"app": "podinfo", "team": "a"}
 
 
 def test_apply_removes_an_emptied_map(api: ApiClient) -> None:
-    apply(api, f"{CONFIGMAPS}/settings", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "annotations": {"a": "1"}}})
-    answer = apply(api, f"{CONFIGMAPS}/settings", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}})
+    apply(
+        api,
+        f"{CONFIGMAPS}/settings",
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "annotations": {"a": "1"}}},
+    )
+    answer = apply(
+        api, f"{CONFIGMAPS}/settings", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}}
+    )
     assert "annotations" not in answer.body["metadata"]
 
 
@@ -491,18 +640,24 @@ def write_replicas_as_kubectl(api: ApiClient, how: str) -> None:
     if how == "apply":
         assert apply(api, f"{DEPLOYMENTS}/podinfo", deployment(replicas=2), "kubectl").status == 201
     else:
-        assert call(api, "POST", DEPLOYMENTS, query={"fieldManager": "kubectl"}, body=deployment(replicas=2)).status == 201
+        assert (
+            call(api, "POST", DEPLOYMENTS, query={"fieldManager": "kubectl"}, body=deployment(replicas=2)).status == 201
+        )
 
 
 @pytest.mark.parametrize(
-    "how, printed", [("apply", '"kubectl"'), ("update", '"kubectl" using apps/v1')], ids=["owner-applied", "owner-updated"],
+    "how, printed",
+    [("apply", '"kubectl"'), ("update", '"kubectl" using apps/v1')],
+    ids=["owner-applied", "owner-updated"],
 )
 def test_applying_a_field_another_manager_owns_is_409_conflict(api: ApiClient, how: str, printed: str) -> None:
     write_replicas_as_kubectl(api, how)
     answer = apply(api, f"{DEPLOYMENTS}/podinfo", deployment(replicas=3))
     assert (answer.status, answer.body["reason"]) == (409, "Conflict")
     assert answer.body["message"] == f"Apply failed with 1 conflict: conflict with {printed}: .spec.replicas"
-    assert answer.body["details"]["causes"] == [{"type": "FieldManagerConflict", "message": f"conflict with {printed}", "field": ".spec.replicas"}]
+    assert answer.body["details"]["causes"] == [
+        {"type": "FieldManagerConflict", "message": f"conflict with {printed}", "field": ".spec.replicas"}
+    ]
 
 
 def test_several_conflicts_are_listed_by_manager(api: ApiClient) -> None:
@@ -510,7 +665,10 @@ def test_several_conflicts_are_listed_by_manager(api: ApiClient) -> None:
     changed = deployment(replicas=3)
     changed["spec"]["template"]["spec"]["containers"][0]["image"] = "podinfo:2"
     answer = apply(api, f"{DEPLOYMENTS}/podinfo", changed)
-    assert answer.body["message"] == 'Apply failed with 2 conflicts: conflicts with "kubectl":\n- .spec.replicas\n- .spec.template.spec.containers'
+    assert (
+        answer.body["message"]
+        == 'Apply failed with 2 conflicts: conflicts with "kubectl":\n- .spec.replicas\n- .spec.template.spec.containers'
+    )
 
 
 def test_force_takes_the_conflicting_fields_over(api: ApiClient) -> None:
@@ -531,12 +689,20 @@ def test_applying_the_same_value_shares_ownership(api: ApiClient) -> None:
 def test_apply_without_field_manager_is_refused_as_a_real_server_does(api: ApiClient) -> None:
     answer = apply(api, f"{DEPLOYMENTS}/podinfo", deployment(), manager=None)
     assert (answer.status, answer.body["reason"]) == (422, "Invalid")
-    assert answer.body["message"] == 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch'
+    assert (
+        answer.body["message"]
+        == 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch'
+    )
 
 
 @pytest.mark.parametrize(
     "change",
-    [{"apiVersion": "apps/v1beta2"}, {"kind": "StatefulSet"}, {"metadata": {"name": "other"}}, {"metadata": {"name": "podinfo", "namespace": "prod"}}],
+    [
+        {"apiVersion": "apps/v1beta2"},
+        {"kind": "StatefulSet"},
+        {"metadata": {"name": "other"}},
+        {"metadata": {"name": "podinfo", "namespace": "prod"}},
+    ],
     ids=["api-version", "kind", "name", "namespace"],
 )
 def test_apply_must_match_the_url(api: ApiClient, change: dict[str, Any]) -> None:
@@ -546,14 +712,21 @@ def test_apply_must_match_the_url(api: ApiClient, change: dict[str, Any]) -> Non
 
 def test_apply_accepts_yaml(api: ApiClient) -> None:
     body = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  when: 2026-01-01\n  count: '3'\n"
-    answer = call(api, "PATCH", f"{CONFIGMAPS}/settings", query={"fieldManager": "cronary"}, body=body, content_type=APPLY)
+    answer = call(
+        api, "PATCH", f"{CONFIGMAPS}/settings", query={"fieldManager": "cronary"}, body=body, content_type=APPLY
+    )
     assert answer.status == 201 and answer.body["data"] == {"when": "2026-01-01", "count": "3"}
 
 
 def test_apply_to_the_main_resource_ignores_status_and_to_status_only_status(api: ApiClient) -> None:
     created = apply(api, f"{CANARIES}/podinfo", {**canary(), "status": {"phase": "Succeeded"}}).body
     assert "status" not in created
-    status = apply(api, f"{CANARIES}/podinfo/status", {**canary(), "spec": {}, "status": {"phase": "Progressing"}}, "cronary-status").body
+    status = apply(
+        api,
+        f"{CANARIES}/podinfo/status",
+        {**canary(), "spec": {}, "status": {"phase": "Progressing"}},
+        "cronary-status",
+    ).body
     assert status["status"] == {"phase": "Progressing"} and status["spec"] == canary()["spec"]
     assert ("cronary-status", "Apply", "status") in owners(status)
 
@@ -573,27 +746,53 @@ def test_apply_with_a_stale_resource_version_is_409(api: ApiClient, emulator: Ku
     [
         (MERGE, {"metadata": {"labels": {"team": "a"}}, "spec": {"replicas": 5}}),
         (STRATEGIC, {"metadata": {"labels": {"team": "a"}}, "spec": {"replicas": 5}}),
-        (JSON_PATCH, [{"op": "add", "path": "/metadata/labels/team", "value": "a"}, {"op": "replace", "path": "/spec/replicas", "value": 5}]),
+        (
+            JSON_PATCH,
+            [
+                {"op": "add", "path": "/metadata/labels/team", "value": "a"},
+                {"op": "replace", "path": "/spec/replicas", "value": 5},
+            ],
+        ),
     ],
     ids=["merge-patch", "strategic-merge-patch", "json-patch"],
 )
-def test_patches_change_the_object_and_own_what_they_set(api: ApiClient, emulator: KubeEmulator, content_type: str, body: Any) -> None:
+def test_patches_change_the_object_and_own_what_they_set(
+    api: ApiClient, emulator: KubeEmulator, content_type: str, body: Any
+) -> None:
     emulator.create(deployment())
-    answer = call(api, "PATCH", f"{DEPLOYMENTS}/podinfo", query={"fieldManager": "editor"}, body=body, content_type=content_type)
+    answer = call(
+        api, "PATCH", f"{DEPLOYMENTS}/podinfo", query={"fieldManager": "editor"}, body=body, content_type=content_type
+    )
     assert answer.status == 200
-    assert (answer.body["metadata"]["labels"]["team"], answer.body["spec"]["replicas"], answer.body["metadata"]["generation"]) == ("a", 5, 2)
-    assert owners(answer.body)[("editor", "Update", "")] == {"f:metadata": {"f:labels": {"f:team": {}}}, "f:spec": {"f:replicas": {}}}
+    assert (
+        answer.body["metadata"]["labels"]["team"],
+        answer.body["spec"]["replicas"],
+        answer.body["metadata"]["generation"],
+    ) == ("a", 5, 2)
+    assert owners(answer.body)[("editor", "Update", "")] == {
+        "f:metadata": {"f:labels": {"f:team": {}}},
+        "f:spec": {"f:replicas": {}},
+    }
 
 
 def test_a_merge_patch_null_removes_a_field(api: ApiClient, emulator: KubeEmulator) -> None:
     emulator.create(configmap("settings", app="web", team="a"))
-    answer = call(api, "PATCH", f"{CONFIGMAPS}/settings", body={"metadata": {"labels": {"team": None}}}, content_type=MERGE)
+    answer = call(
+        api, "PATCH", f"{CONFIGMAPS}/settings", body={"metadata": {"labels": {"team": None}}}, content_type=MERGE
+    )
     assert answer.body["metadata"]["labels"] == {"app": "web"}
 
 
 def test_an_update_takes_ownership_without_conflict(api: ApiClient) -> None:
     write_replicas_as_kubectl(api, "apply")
-    answer = call(api, "PATCH", f"{DEPLOYMENTS}/podinfo", query={"fieldManager": "hpa"}, body={"spec": {"replicas": 4}}, content_type=MERGE)
+    answer = call(
+        api,
+        "PATCH",
+        f"{DEPLOYMENTS}/podinfo",
+        query={"fieldManager": "hpa"},
+        body={"spec": {"replicas": 4}},
+        content_type=MERGE,
+    )
     assert answer.status == 200
     fields = owners(answer.body)
     assert owns_replicas(fields[("hpa", "Update", "")]) and not owns_replicas(fields[("kubectl", "Apply", "")])
@@ -607,13 +806,23 @@ def test_the_default_field_manager_comes_from_the_user_agent(api: ApiClient, emu
 
 def test_a_failing_json_patch_test_is_422(api: ApiClient, emulator: KubeEmulator) -> None:
     emulator.create(deployment())
-    answer = call(api, "PATCH", f"{DEPLOYMENTS}/podinfo", body=[{"op": "test", "path": "/spec/replicas", "value": 9}], content_type=JSON_PATCH)
+    answer = call(
+        api,
+        "PATCH",
+        f"{DEPLOYMENTS}/podinfo",
+        body=[{"op": "test", "path": "/spec/replicas", "value": 9}],
+        content_type=JSON_PATCH,
+    )
     assert (answer.status, answer.body["reason"]) == (422, "Invalid")
 
 
 @pytest.mark.parametrize(
     "path, content_type",
-    [(f"{DEPLOYMENTS}/podinfo", "application/json"), (f"{DEPLOYMENTS}/podinfo", "text/plain"), (f"{CANARIES}/podinfo", STRATEGIC)],
+    [
+        (f"{DEPLOYMENTS}/podinfo", "application/json"),
+        (f"{DEPLOYMENTS}/podinfo", "text/plain"),
+        (f"{CANARIES}/podinfo", STRATEGIC),
+    ],
     ids=["plain-json", "text", "strategic-on-custom-resource"],
 )
 def test_an_unsupported_patch_type_is_415(api: ApiClient, emulator: KubeEmulator, path: str, content_type: str) -> None:
@@ -625,7 +834,9 @@ def test_an_unsupported_patch_type_is_415(api: ApiClient, emulator: KubeEmulator
 
 def test_force_on_a_non_apply_patch_is_invalid(api: ApiClient, emulator: KubeEmulator) -> None:
     emulator.create(deployment())
-    answer = call(api, "PATCH", f"{DEPLOYMENTS}/podinfo", query={"force": "true"}, body={"spec": {}}, content_type=MERGE)
+    answer = call(
+        api, "PATCH", f"{DEPLOYMENTS}/podinfo", query={"force": "true"}, body={"spec": {}}, content_type=MERGE
+    )
     assert (answer.status, answer.body["reason"]) == (422, "Invalid")
 
 
@@ -648,7 +859,9 @@ def test_patch_of_a_missing_object_is_404(api: ApiClient) -> None:
     ],
     ids=["label", "annotation", "replicas", "image", "status", "scale"],
 )
-def test_generation_counts_changes_outside_metadata_and_status(api: ApiClient, emulator: KubeEmulator, path: str, patch: dict[str, Any], bumped: bool) -> None:
+def test_generation_counts_changes_outside_metadata_and_status(
+    api: ApiClient, emulator: KubeEmulator, path: str, patch: dict[str, Any], bumped: bool
+) -> None:
     before = emulator.create(deployment())
     answer = call(api, "PATCH", f"{DEPLOYMENTS}/podinfo{path}", body=patch, content_type=MERGE)
     assert answer.status == 200
@@ -673,8 +886,17 @@ def test_resource_version_is_one_counter_across_kinds(api: ApiClient) -> None:
 def test_scale_shows_the_deployment_as_autoscaling_v1_scale(api: ApiClient, emulator: KubeEmulator) -> None:
     stored = emulator.create({**deployment(replicas=3), "status": {"replicas": 2}})
     scale = client.AppsV1Api(api).read_namespaced_deployment_scale("podinfo", NS)
-    assert (scale.api_version, scale.kind, scale.spec.replicas, scale.status.replicas, scale.status.selector) == ("autoscaling/v1", "Scale", 3, 2, "app=podinfo")
-    assert (scale.metadata.uid, scale.metadata.resource_version) == (stored["metadata"]["uid"], stored["metadata"]["resourceVersion"])
+    assert (scale.api_version, scale.kind, scale.spec.replicas, scale.status.replicas, scale.status.selector) == (
+        "autoscaling/v1",
+        "Scale",
+        3,
+        2,
+        "app=podinfo",
+    )
+    assert (scale.metadata.uid, scale.metadata.resource_version) == (
+        stored["metadata"]["uid"],
+        stored["metadata"]["resourceVersion"],
+    )
 
 
 @pytest.mark.parametrize("how", ["replace", "merge-patch", "apply"])
@@ -686,12 +908,29 @@ def test_writing_scale_changes_the_deployment_replicas(api: ApiClient, emulator:
         scale.spec.replicas = 0
         apps.replace_namespaced_deployment_scale("podinfo", NS, scale)
     elif how == "merge-patch":
-        answer = call(api, "PATCH", f"{DEPLOYMENTS}/podinfo/scale", query={"fieldManager": "cronary"}, body={"spec": {"replicas": 0}}, content_type=MERGE)
+        answer = call(
+            api,
+            "PATCH",
+            f"{DEPLOYMENTS}/podinfo/scale",
+            query={"fieldManager": "cronary"},
+            body={"spec": {"replicas": 0}},
+            content_type=MERGE,
+        )
         assert answer.body["spec"] == {}  # Scale's spec.replicas is omitempty, as on a real server
     else:
-        body = {"apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": {"name": "podinfo"}, "spec": {"replicas": 0}}
-        conflict = apply(api, f"{DEPLOYMENTS}/podinfo/scale", body)  # emulator.create() wrote replicas as kubectl-create
-        assert conflict.body["message"] == 'Apply failed with 1 conflict: conflict with "kubectl-create" using apps/v1: .spec.replicas'
+        body = {
+            "apiVersion": "autoscaling/v1",
+            "kind": "Scale",
+            "metadata": {"name": "podinfo"},
+            "spec": {"replicas": 0},
+        }
+        conflict = apply(
+            api, f"{DEPLOYMENTS}/podinfo/scale", body
+        )  # emulator.create() wrote replicas as kubectl-create
+        assert (
+            conflict.body["message"]
+            == 'Apply failed with 1 conflict: conflict with "kubectl-create" using apps/v1: .spec.replicas'
+        )
         assert apply(api, f"{DEPLOYMENTS}/podinfo/scale", body, force=True).status == 200
     dep = emulator.get("apps/v1", "Deployment", NS, "podinfo")
     assert (dep["spec"]["replicas"], dep["metadata"]["generation"]) == (0, 2)
@@ -734,15 +973,28 @@ GADGETS_CRD = {
     "apiVersion": "apiextensions.k8s.io/v1",
     "kind": "CustomResourceDefinition",
     "metadata": {"name": "gadgets.example.com"},
-    "spec": {"group": "example.com", "scope": "Cluster", "names": {"plural": "gadgets", "kind": "Gadget"}, "versions": [{"name": "v1", "served": True, "storage": True}]},
+    "spec": {
+        "group": "example.com",
+        "scope": "Cluster",
+        "names": {"plural": "gadgets", "kind": "Gadget"},
+        "versions": [{"name": "v1", "served": True, "storage": True}],
+    },
 }
 
 
 def test_a_custom_resource_is_served_in_every_served_version(api: ApiClient, emulator: KubeEmulator) -> None:
     emulator.install_crd(WIDGETS_CRD)
     custom = client.CustomObjectsApi(api)
-    custom.create_namespaced_custom_object("example.com", "v1beta1", NS, "widgets", {"apiVersion": "example.com/v1beta1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": 1}})
-    assert custom.get_namespaced_custom_object("example.com", "v1", NS, "widgets", "w")["apiVersion"] == "example.com/v1"
+    custom.create_namespaced_custom_object(
+        "example.com",
+        "v1beta1",
+        NS,
+        "widgets",
+        {"apiVersion": "example.com/v1beta1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": 1}},
+    )
+    assert (
+        custom.get_namespaced_custom_object("example.com", "v1", NS, "widgets", "w")["apiVersion"] == "example.com/v1"
+    )
     for version in ("v1", "v1beta1"):
         items = custom.list_namespaced_custom_object("example.com", version, NS, "widgets")["items"]
         assert [(i["apiVersion"], i["spec"]) for i in items] == [(f"example.com/{version}", {"size": 1})]
@@ -761,7 +1013,12 @@ def test_custom_resource_versions_are_discovered_by_priority(api: ApiClient, emu
 
 def test_a_cluster_scoped_custom_resource(api: ApiClient, emulator: KubeEmulator) -> None:
     emulator.install_crd(GADGETS_CRD)
-    created = call(api, "POST", "/apis/example.com/v1/gadgets", body={"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g"}})
+    created = call(
+        api,
+        "POST",
+        "/apis/example.com/v1/gadgets",
+        body={"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g"}},
+    )
     assert created.status == 201 and "namespace" not in created.body["metadata"]
     assert call(api, "GET", "/apis/example.com/v1/gadgets/g").status == 200
     assert call(api, "GET", f"/apis/example.com/v1/namespaces/{NS}/gadgets/g").status == 404
@@ -799,13 +1056,23 @@ def test_the_clock_must_be_timezone_aware(emulator: KubeEmulator) -> None:
 # -- faults ---------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status, reason", [(500, "InternalError"), (503, "ServiceUnavailable"), (429, "TooManyRequests")], ids=["500", "503", "429"])
-def test_a_fault_answers_once_then_the_request_succeeds(api: ApiClient, emulator: KubeEmulator, status: int, reason: str) -> None:
+@pytest.mark.parametrize(
+    "status, reason",
+    [(500, "InternalError"), (503, "ServiceUnavailable"), (429, "TooManyRequests")],
+    ids=["500", "503", "429"],
+)
+def test_a_fault_answers_once_then_the_request_succeeds(
+    api: ApiClient, emulator: KubeEmulator, status: int, reason: str
+) -> None:
     emulator.create(configmap("settings"))
     emulator.fail(method="GET", path=r"/configmaps/settings$", status=status)
     with pytest.raises(ApiException) as caught:
         client.CoreV1Api(api).read_namespaced_config_map("settings", NS)
-    assert (caught.value.status, status_of(caught.value)["reason"], status_of(caught.value)["kind"]) == (status, reason, "Status")
+    assert (caught.value.status, status_of(caught.value)["reason"], status_of(caught.value)["kind"]) == (
+        status,
+        reason,
+        "Status",
+    )
     assert client.CoreV1Api(api).read_namespaced_config_map("settings", NS).metadata.name == "settings"
 
 
@@ -813,11 +1080,17 @@ def test_a_fault_matches_only_its_method_and_path(api: ApiClient, emulator: Kube
     emulator.create(configmap("settings"))
     emulator.fail(method="PUT", path=r"/configmaps/settings$", status=500, times=2, reason="Custom")
     assert call(api, "GET", f"{CONFIGMAPS}/settings").status == 200
-    assert call(api, "GET", f"{CONFIGMAPS}/settings", query={"x": "configmaps/settings"}).status == 200  # the query is not part of the path
-    assert [call(api, "PUT", f"{CONFIGMAPS}/settings", body=configmap("settings")).body.get("reason") for _ in range(3)] == ["Custom", "Custom", None]
+    assert (
+        call(api, "GET", f"{CONFIGMAPS}/settings", query={"x": "configmaps/settings"}).status == 200
+    )  # the query is not part of the path
+    assert [
+        call(api, "PUT", f"{CONFIGMAPS}/settings", body=configmap("settings")).body.get("reason") for _ in range(3)
+    ] == ["Custom", "Custom", None]
 
 
-def test_a_raw_answer_is_served_as_given_once_then_the_store_answers_as_strictly_as_ever(api: ApiClient, emulator: KubeEmulator) -> None:
+def test_a_raw_answer_is_served_as_given_once_then_the_store_answers_as_strictly_as_ever(
+    api: ApiClient, emulator: KubeEmulator
+) -> None:
     """`serve_raw` stands in for a broken API server or a proxy: the exact bytes, status and content type, for the
     matching requests only; everything else (and the next request) is the emulator's strict answer."""
     emulator.create(configmap("settings"))
@@ -825,7 +1098,11 @@ def test_a_raw_answer_is_served_as_given_once_then_the_store_answers_as_strictly
     emulator.serve_raw(b"[1, 2]", path=r"/configmaps$")
     method, url, headers, _, _ = api.param_serialize("GET", CONFIGMAPS, header_params={"Accept": "application/json"})
     first = api.call_api(method, url, header_params=headers)
-    assert (first.status, first.read(), first.headers["Content-Type"]) == (502, b"<html>502 Bad Gateway</html>", "text/html")
+    assert (first.status, first.read(), first.headers["Content-Type"]) == (
+        502,
+        b"<html>502 Bad Gateway</html>",
+        "text/html",
+    )
     second = api.call_api(method, url, header_params=headers)
     assert (second.status, second.read()) == (200, b"[1, 2]")
     listed = call(api, "GET", CONFIGMAPS)
@@ -840,7 +1117,9 @@ def test_faults_are_used_in_the_order_added(api: ApiClient, emulator: KubeEmulat
     assert [call(api, "GET", "/api").status for _ in range(3)] == [500, 503, 200]
 
 
-def test_a_delay_past_the_client_timeout_is_a_timeout_and_the_write_still_lands(api: ApiClient, emulator: KubeEmulator) -> None:
+def test_a_delay_past_the_client_timeout_is_a_timeout_and_the_write_still_lands(
+    api: ApiClient, emulator: KubeEmulator
+) -> None:
     emulator.create(configmap("settings"))
     emulator.fail(method="PATCH", status=0, delay=0.3)
     with pytest.raises(urllib3.exceptions.ReadTimeoutError):
@@ -848,7 +1127,9 @@ def test_a_delay_past_the_client_timeout_is_a_timeout_and_the_write_still_lands(
     deadline = time.monotonic() + 5
     while not any(r.method == "PATCH" for r in emulator.requests) and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert emulator.get("v1", "ConfigMap", NS, "settings")["data"] == {"k": "late"}  # as on a real server: the client gave up, the write did not
+    assert emulator.get("v1", "ConfigMap", NS, "settings")["data"] == {
+        "k": "late"
+    }  # as on a real server: the client gave up, the write did not
 
 
 def test_a_delay_without_status_then_answers_normally(api: ApiClient, emulator: KubeEmulator) -> None:
@@ -865,7 +1146,9 @@ def test_on_request_runs_before_the_request_is_handled(api: ApiClient, emulator:
     def another_writer_first(request: RecordedRequest) -> None:
         seen.append(request)
         if request.method == "PUT":
-            emulator.replace({**emulator.get("flagger.app/v1beta1", "Canary", NS, "podinfo"), "status": {"phase": "Progressing"}})
+            emulator.replace(
+                {**emulator.get("flagger.app/v1beta1", "Canary", NS, "podinfo"), "status": {"phase": "Progressing"}}
+            )
 
     emulator.on_request(another_writer_first)
     answer = call(api, "PUT", f"{CANARIES}/podinfo/status", body={**stored, "status": {"phase": "Succeeded"}})
@@ -890,12 +1173,45 @@ def test_the_request_log_records_what_an_authorizer_checks(api: ApiClient, emula
     call(api, "GET", CANARIES, query={"labelSelector": "app=x"})
     call(api, "GET", f"{CANARIES}/podinfo")
     call(api, "PUT", f"{CANARIES}/podinfo/status", body={**stored, "status": {"phase": "Initialized"}})
-    apply(api, "/apis/split.smi-spec.io/v1alpha1/namespaces/test/trafficsplits/podinfo", {"apiVersion": "split.smi-spec.io/v1alpha1", "kind": "TrafficSplit", "metadata": {"name": "podinfo"}, "spec": {}})
-    apply(api, "/apis/split.smi-spec.io/v1alpha1/namespaces/test/trafficsplits/podinfo", {"apiVersion": "split.smi-spec.io/v1alpha1", "kind": "TrafficSplit", "metadata": {"name": "podinfo"}, "spec": {}})
-    call(api, "PATCH", f"{DEPLOYMENTS}/podinfo/scale", query={"fieldManager": "cronary"}, body={"spec": {"replicas": 1}}, content_type=MERGE)
-    call(api, "POST", "/api/v1/namespaces/test/events", body={"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e1"}})
+    apply(
+        api,
+        "/apis/split.smi-spec.io/v1alpha1/namespaces/test/trafficsplits/podinfo",
+        {
+            "apiVersion": "split.smi-spec.io/v1alpha1",
+            "kind": "TrafficSplit",
+            "metadata": {"name": "podinfo"},
+            "spec": {},
+        },
+    )
+    apply(
+        api,
+        "/apis/split.smi-spec.io/v1alpha1/namespaces/test/trafficsplits/podinfo",
+        {
+            "apiVersion": "split.smi-spec.io/v1alpha1",
+            "kind": "TrafficSplit",
+            "metadata": {"name": "podinfo"},
+            "spec": {},
+        },
+    )
+    call(
+        api,
+        "PATCH",
+        f"{DEPLOYMENTS}/podinfo/scale",
+        query={"fieldManager": "cronary"},
+        body={"spec": {"replicas": 1}},
+        content_type=MERGE,
+    )
+    call(
+        api,
+        "POST",
+        "/api/v1/namespaces/test/events",
+        body={"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e1"}},
+    )
     call(api, "DELETE", f"{CONFIGMAPS}/missing")
-    assert [(r.verb, r.api_group, r.resource, r.subresource, r.namespace, r.name, r.created, r.status_code) for r in emulator.requests] == [
+    assert [
+        (r.verb, r.api_group, r.resource, r.subresource, r.namespace, r.name, r.created, r.status_code)
+        for r in emulator.requests
+    ] == [
         (None, None, None, None, None, None, False, 200),
         ("list", "flagger.app", "canaries", None, NS, None, False, 200),
         ("get", "flagger.app", "canaries", None, NS, "podinfo", False, 200),
@@ -920,18 +1236,27 @@ def test_complete_rollouts_finishes_unfinished_rollouts_once(emulator: KubeEmula
     emulator.complete_rollouts()
     dep = emulator.get("apps/v1", "Deployment", NS, "podinfo")
     assert dep["status"] == {
-        "observedGeneration": 1, "replicas": 3, "updatedReplicas": 3, "readyReplicas": 3, "availableReplicas": 3,
+        "observedGeneration": 1,
+        "replicas": 3,
+        "updatedReplicas": 3,
+        "readyReplicas": 3,
+        "availableReplicas": 3,
         "conditions": [
             {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
             {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"},
         ],
     }
     emulator.complete_rollouts()
-    assert emulator.get("apps/v1", "Deployment", NS, "podinfo")["metadata"]["resourceVersion"] == dep["metadata"]["resourceVersion"]
+    assert (
+        emulator.get("apps/v1", "Deployment", NS, "podinfo")["metadata"]["resourceVersion"]
+        == dep["metadata"]["resourceVersion"]
+    )
 
 
 @pytest.mark.parametrize("deadline, expires_after", [(None, 600), (60, 60)], ids=["default-600s", "60s"])
-def test_a_held_rollout_shows_progress_until_its_deadline(emulator: KubeEmulator, deadline: int | None, expires_after: int) -> None:
+def test_a_held_rollout_shows_progress_until_its_deadline(
+    emulator: KubeEmulator, deadline: int | None, expires_after: int
+) -> None:
     dep = deployment()
     if deadline:
         dep["spec"]["progressDeadlineSeconds"] = deadline
@@ -947,7 +1272,10 @@ def test_a_held_rollout_shows_progress_until_its_deadline(emulator: KubeEmulator
         assert (status["observedGeneration"], status["updatedReplicas"], status["availableReplicas"]) == (2, 0, 0)
         return {c["type"]: (c["status"], c["reason"]) for c in status["conditions"]}
 
-    assert conditions() == {"Available": ("False", "MinimumReplicasUnavailable"), "Progressing": ("True", "ReplicaSetUpdated")}
+    assert conditions() == {
+        "Available": ("False", "MinimumReplicasUnavailable"),
+        "Progressing": ("True", "ReplicaSetUpdated"),
+    }
     emulator.advance(expires_after)
     emulator.complete_rollouts(hold=[(NS, "podinfo")])
     assert conditions()["Progressing"] == ("True", "ReplicaSetUpdated")
@@ -986,7 +1314,11 @@ def test_direct_access_checks_kinds_and_existence(emulator: KubeEmulator) -> Non
 def test_namespaces_are_cluster_scoped(api: ApiClient, emulator: KubeEmulator) -> None:
     emulator.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "cronary"}})
     got = client.CoreV1Api(api).read_namespace("cronary")
-    assert (got.metadata.namespace, got.status.phase, got.metadata.labels) == (None, "Active", {"kubernetes.io/metadata.name": "cronary"})
+    assert (got.metadata.namespace, got.status.phase, got.metadata.labels) == (
+        None,
+        "Active",
+        {"kubernetes.io/metadata.name": "cronary"},
+    )
     assert emulator.get("v1", "Namespace", None, "cronary") is not None
 
 
@@ -995,14 +1327,22 @@ def test_namespaces_are_cluster_scoped(api: ApiClient, emulator: KubeEmulator) -
 
 def test_on_commit_sees_every_change_in_order_and_no_noop(api: ApiClient, emulator: KubeEmulator) -> None:
     seen: list[tuple[str, str, Any]] = []
-    emulator.on_commit(lambda commit: seen.append((commit.plural, commit.name, commit.obj and commit.obj["metadata"]["resourceVersion"])))
+    emulator.on_commit(
+        lambda commit: seen.append(
+            (commit.plural, commit.name, commit.obj and commit.obj["metadata"]["resourceVersion"])
+        )
+    )
     created = apply(api, f"{CONFIGMAPS}/settings", {**configmap("settings"), "data": {"a": "1"}})
     apply(api, f"{CONFIGMAPS}/settings", {**configmap("settings"), "data": {"a": "1"}})  # changes nothing: no commit
     emulator.create(deployment())
     emulator.delete("v1", "ConfigMap", NS, "settings")
     emulator.on_commit(None)
     emulator.create(configmap("after"))
-    assert [(plural, name) for plural, name, _ in seen] == [("configmaps", "settings"), ("deployments", "podinfo"), ("configmaps", "settings")]
+    assert [(plural, name) for plural, name, _ in seen] == [
+        ("configmaps", "settings"),
+        ("deployments", "podinfo"),
+        ("configmaps", "settings"),
+    ]
     assert seen[0][2] == created.body["metadata"]["resourceVersion"] and seen[-1][2] is None  # as stored; None: deleted
 
 
@@ -1031,7 +1371,9 @@ def test_restore_puts_back_objects_versions_clock_rollouts_and_faults(api: ApiCl
 
 def test_a_kubeconfig_for_the_official_loader(emulator: KubeEmulator, tmp_path: Path) -> None:
     configuration = client.Configuration()
-    config.load_kube_config(config_file=emulator.write_kubeconfig(tmp_path / "kubeconfig"), client_configuration=configuration)
+    config.load_kube_config(
+        config_file=emulator.write_kubeconfig(tmp_path / "kubeconfig"), client_configuration=configuration
+    )
     assert configuration.host == emulator.url
     with ApiClient(configuration) as api:
         client.CoreV1Api(api).create_namespaced_config_map(NS, {"metadata": {"name": "settings"}})
@@ -1050,7 +1392,7 @@ def test_stop_leaves_no_threads_and_no_port(tmp_path: Path) -> None:
     def stuck_request() -> None:
         try:
             call(emulator.api_client(), "GET", "/apis")
-        except Exception as err:  # noqa: BLE001 - the server goes away under it, as intended
+        except Exception as err:
             outcome.append(err)
 
     stuck = threading.Thread(target=stuck_request, daemon=True)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -23,12 +24,12 @@ from hypothesis import strategies as st
 from cronjob.driver import providers_available, run_tick
 from cronjob.inputs import ScenarioStep, build_cluster, cluster_objects, default_hook_result, read_canary
 from cronjob.simulation import SimulatedCluster
+from engine import Decision, HookRequest, HookResult, Settings
 from engine.analysis import MetricResult
 from engine.canary_spec import parse_canary
 from engine.model import Canary
-from engine.status_doc import canary_manifest
-from engine import Decision, HookRequest, HookResult, Settings
 from engine.schedule import interval_seconds
+from engine.status_doc import canary_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "seed"
@@ -80,7 +81,8 @@ CASES = {
     "healthy": Case("seed/podinfo-canary.yaml", ScenarioStep(at=0, image=NEW_IMAGE)),
     "failing-metrics": Case("seed/podinfo-canary.yaml", ScenarioStep(at=0, image=NEW_IMAGE, metrics=FAILING)),
     "failing-pre-rollout": Case(
-        "canaries/podinfo-webhooks.yaml", ScenarioStep(at=0, image=NEW_IMAGE),
+        "canaries/podinfo-webhooks.yaml",
+        ScenarioStep(at=0, image=NEW_IMAGE),
         {"pre-check": HookResult(False, "HTTP 500"), "rollback-gate": HookResult(False, "no")},
     ),
     "skip-analysis": Case("seed/podinfo-canary.yaml", ScenarioStep(at=0, image=NEW_IMAGE)),
@@ -96,7 +98,9 @@ def load(case: Case, name: str) -> Canary:
     return canary
 
 
-def play(name: str, lose: tuple[int, int] | None = None, ticks: int = 60, losses: Mapping[int, int] | None = None) -> tuple[History, list[Decision]]:
+def play(
+    name: str, lose: tuple[int, int] | None = None, ticks: int = 60, losses: Mapping[int, int] | None = None
+) -> tuple[History, list[Decision]]:
     """Play a rollout tick by tick. `lose=(n, k)`: committed decision n's status is written but only its first
     k objects (and no Secret copies). `losses`: the same for several decisions at once, {n: k}."""
     losses = dict(losses or {})
@@ -123,7 +127,15 @@ def play(name: str, lose: tuple[int, int] | None = None, ticks: int = 60, losses
         def answer_hook(request: HookRequest) -> HookResult:
             return hooks.get(request.hook.name) or default_hook_result(request.hook.type)
 
-        decision = run_tick(canary, cluster.view(), now, case.settings, answer_hook, lambda requests: {r.metric.name: metrics[r.metric.name] for r in requests}, providers_available)
+        decision = run_tick(
+            canary,
+            cluster.view(),
+            now,
+            case.settings,
+            answer_hook,
+            lambda requests: {r.metric.name: metrics[r.metric.name] for r in requests},
+            providers_available,
+        )
         written = decision
         if decision.status_changed:
             committed.append(decision)
@@ -144,11 +156,15 @@ def lost_write_points(name: str) -> Iterator[Any]:
     _, committed = play(name)
     for n, decision in enumerate(committed, start=1):
         for k in range(len(decision.objects)):
-            yield pytest.param(name, n, k, id=f"{name}-decision{n}-{decision.status.phase or 'none'}-{k}of{len(decision.objects)}")
+            yield pytest.param(
+                name, n, k, id=f"{name}-decision{n}-{decision.status.phase or 'none'}-{k}of{len(decision.objects)}"
+            )
 
 
 @pytest.mark.parametrize(("name", "n", "k"), [p for name in CASES for p in lost_write_points(name)])
-def test_a_committed_decision_with_lost_writes_is_finished_and_the_rollout_is_unchanged(name: str, n: int, k: int) -> None:
+def test_a_committed_decision_with_lost_writes_is_finished_and_the_rollout_is_unchanged(
+    name: str, n: int, k: int
+) -> None:
     expected, _ = play(name)
     got, _ = play(name, lose=(n, k))
     assert got.weights == expected.weights, "routed canary weights"
@@ -164,7 +180,10 @@ def test_a_committed_decision_with_lost_writes_is_finished_and_the_rollout_is_un
 
 def test_the_cases_cover_the_ways_to_rest() -> None:
     assert {name: play(name)[0].phase for name in CASES} == {
-        "healthy": "Succeeded", "failing-metrics": "Failed", "failing-pre-rollout": "Failed", "skip-analysis": "Succeeded",
+        "healthy": "Succeeded",
+        "failing-metrics": "Failed",
+        "failing-pre-rollout": "Failed",
+        "skip-analysis": "Succeeded",
     }
     assert play("healthy")[0].weights == [0, 10, 20, 30, 40, 50, 0]
     assert play("healthy")[0].images == ["quay.io/stefanprodan/podinfo:1.4.0", NEW_IMAGE]

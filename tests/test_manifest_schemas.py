@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
-
-from cronjob.cli import main
 from schemas import (
     K8S_VERSION,
     SEED,
@@ -40,6 +39,8 @@ from schemas import (
     trafficsplit_errors,
     validate_k8s,
 )
+
+from cronjob.cli import main
 
 K8S_KINDS = {"Deployment", "Service", "HorizontalPodAutoscaler", "ConfigMap", "Scale"}
 SEED_CANARY = load_yaml(SEED / "podinfo-canary.yaml")
@@ -67,19 +68,35 @@ def seed_snapshots() -> dict[str, list[Snapshot]]:
 
 def _snapshot(snapshots: list[Snapshot], point: str) -> Snapshot:
     found = [s for s in snapshots if POINTS[point](s)]
-    assert found, f"the seed rollout never reaches {point!r}: {[(s.tick, s.phase_before, s.phase_after) for s in snapshots]}"
+    assert found, (
+        f"the seed rollout never reaches {point!r}: {[(s.tick, s.phase_before, s.phase_after) for s in snapshots]}"
+    )
     return found[0]
 
 
 def _render(tmp_path: Path, snap: Snapshot, provider: str, output: str = "json") -> list[dict[str, Any]]:
     """`cronary render` of the tick the snapshot starts; the documents it prints."""
-    canary_file, cluster_file, metrics_file = tmp_path / "canary.yaml", tmp_path / "cluster.yaml", tmp_path / "metrics.yaml"
+    canary_file, cluster_file, metrics_file = (
+        tmp_path / "canary.yaml",
+        tmp_path / "cluster.yaml",
+        tmp_path / "metrics.yaml",
+    )
     canary_file.write_text(dump_yaml_all([snap.canary]))
     cluster_file.write_text(dump_yaml_all(snap.cluster))
     metrics_file.write_text(dump_yaml_all([SEED_METRICS]))
     args = [
-        "render", str(canary_file), "--cluster", str(cluster_file), "--metrics", str(metrics_file),
-        "--now", snap.now_text, "--mesh-provider", provider, "-o", output,
+        "render",
+        str(canary_file),
+        "--cluster",
+        str(cluster_file),
+        "--metrics",
+        str(metrics_file),
+        "--now",
+        snap.now_text,
+        "--mesh-provider",
+        provider,
+        "-o",
+        output,
     ]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
@@ -125,7 +142,12 @@ def _check_canary(doc: Mapping[str, Any]) -> None:
     without_status = {k: v for k, v in doc.items() if k != "status"}
     errors = crd_errors(canary_crd(doc["apiVersion"]), without_status)
     assert not errors, f"{doc['apiVersion']} Canary rejected by the Flagger CRD: {errors}"
-    today = {**without_status, "apiVersion": "flagger.app/v1beta1", "spec": _as_v1beta1_spec(doc["spec"]), "status": doc.get("status", {})}
+    today = {
+        **without_status,
+        "apiVersion": "flagger.app/v1beta1",
+        "spec": _as_v1beta1_spec(doc["spec"]),
+        "status": doc.get("status", {}),
+    }
     errors = crd_errors(canary_crd("flagger.app/v1beta1"), today)
     assert not errors, f"status rejected by Flagger v1.44.0's status schema: {errors}"
 
@@ -159,7 +181,9 @@ def test_kubernetes_validate_version() -> None:
 
 @pytest.mark.parametrize("provider", list(PROVIDERS))
 @pytest.mark.parametrize("point", POINT_IDS)
-def test_cli_render_objects_pass_kubernetes_schemas(tmp_path: Path, seed_snapshots: dict[str, list[Snapshot]], provider: str, point: str) -> None:
+def test_cli_render_objects_pass_kubernetes_schemas(
+    tmp_path: Path, seed_snapshots: dict[str, list[Snapshot]], provider: str, point: str
+) -> None:
     docs = _render(tmp_path, _snapshot(seed_snapshots[provider], point), provider)
     kinds = {d["kind"] for d in docs[:-1]}
     assert kinds <= K8S_KINDS | {"TrafficSplit"}, f"unexpected kinds {kinds - K8S_KINDS}"
@@ -170,7 +194,9 @@ def test_cli_render_objects_pass_kubernetes_schemas(tmp_path: Path, seed_snapsho
 
 @pytest.mark.parametrize("provider", list(PROVIDERS))
 @pytest.mark.parametrize("point", [p for p in POINT_IDS if p not in ("fresh-cluster",)])
-def test_cli_render_trafficsplit_passes_smi_schema(tmp_path: Path, seed_snapshots: dict[str, list[Snapshot]], provider: str, point: str) -> None:
+def test_cli_render_trafficsplit_passes_smi_schema(
+    tmp_path: Path, seed_snapshots: dict[str, list[Snapshot]], provider: str, point: str
+) -> None:
     docs = _render(tmp_path, _snapshot(seed_snapshots[provider], point), provider)
     splits = [d for d in docs if d["kind"] == "TrafficSplit"]
     assert len(splits) == 1, "every tick after initialization renders exactly one TrafficSplit"
@@ -178,7 +204,9 @@ def test_cli_render_trafficsplit_passes_smi_schema(tmp_path: Path, seed_snapshot
 
 
 @pytest.mark.parametrize("point", POINT_IDS)
-def test_cli_render_printed_canary_passes_flagger_crd(tmp_path: Path, seed_snapshots: dict[str, list[Snapshot]], point: str) -> None:
+def test_cli_render_printed_canary_passes_flagger_crd(
+    tmp_path: Path, seed_snapshots: dict[str, list[Snapshot]], point: str
+) -> None:
     """The seed is `flagger.app/v1alpha3`: its printed status must be one Flagger 0.14.0's CRD accepts."""
     docs = _render(tmp_path, _snapshot(seed_snapshots["smi:istio"], point), "smi:istio")
     _check_canary(docs[-1])
@@ -192,21 +220,25 @@ def test_cli_render_yaml_and_json_agree(tmp_path: Path, seed_snapshots: dict[str
     assert _render(tmp_path / "j", snap, "smi:istio", "json") == _render(tmp_path / "y", snap, "smi:istio", "yaml")
 
 
-def test_trafficsplit_v1alpha1_is_served_by_the_smi_adapter_crd(tmp_path: Path, seed_snapshots: dict[str, list[Snapshot]]) -> None:
+def test_trafficsplit_v1alpha1_is_served_by_the_smi_adapter_crd(
+    tmp_path: Path, seed_snapshots: dict[str, list[Snapshot]]
+) -> None:
     versions = crd_versions(SMI_ADAPTER, "TrafficSplit")
     docs = _render(tmp_path, _snapshot(seed_snapshots["smi:istio"], "mid-analysis"), "smi:istio")
     split = next(d for d in docs if d["kind"] == "TrafficSplit")
     group, version = split["apiVersion"].split("/")
     served = versions.get(version)
-    assert served is not None and served.served, f"{split['apiVersion']} is not served by {SMI_ADAPTER.name}: {sorted(versions)}"
+    assert served is not None and served.served, (
+        f"{split['apiVersion']} is not served by {SMI_ADAPTER.name}: {sorted(versions)}"
+    )
     assert (group, split["kind"]) == (served.group, served.kind)
     assert served.schema is None  # the adapter CRD declares no schema: cronary's own schema is the only check
     adapter = next(d for d in load_yaml_all(SMI_ADAPTER) if d.get("kind") == "CustomResourceDefinition")
     assert adapter["spec"]["scope"] == "Namespaced" and split["metadata"].get("namespace") == "test"
     # The gateways annotation the adapter reads for the seed's `smi:istio` with gateways set.
-    assert json.loads(split["metadata"]["annotations"]["VirtualService.v1alpha3.networking.istio.io/spec.gateways"]) == [
-        "public-gateway.istio-system.svc.cluster.local"
-    ]
+    assert json.loads(
+        split["metadata"]["annotations"]["VirtualService.v1alpha3.networking.istio.io/spec.gateways"]
+    ) == ["public-gateway.istio-system.svc.cluster.local"]
     assert split["spec"]["service"] == "app.example.com"
     # the tick that starts at canary weight 30 advances to 40
     assert [b["weight"] for b in split["spec"]["backends"]] == ["40", "60"]
@@ -219,7 +251,11 @@ def test_smi_schemas_accept_and_reject_what_the_spec_says(version: str) -> None:
             "apiVersion": f"split.smi-spec.io/{version}",
             "kind": "TrafficSplit",
             "metadata": {"name": "podinfo", "namespace": "test"},
-            "spec": {"service": "podinfo", "backends": [{"service": f"b{i}", "weight": w} for i, w in enumerate(weights)], **spec_extra},
+            "spec": {
+                "service": "podinfo",
+                "backends": [{"service": f"b{i}", "weight": w} for i, w in enumerate(weights)],
+                **spec_extra,
+            },
         }
 
     assert trafficsplit_errors(split([30, 70])) == []
@@ -239,7 +275,9 @@ def test_smi_schemas_accept_and_reject_what_the_spec_says(version: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- every tick, via the engine
-def _check_rollout(snapshots: list[Snapshot], split_version: str | None, *, expect_kinds: set[str] | None = None) -> set[str]:
+def _check_rollout(
+    snapshots: list[Snapshot], split_version: str | None, *, expect_kinds: set[str] | None = None
+) -> set[str]:
     assert snapshots[-1].phase_after == "Succeeded", [(s.tick, s.phase_before, s.phase_after) for s in snapshots]
     seen: set[str] = set()
     for snap in snapshots:
@@ -257,7 +295,11 @@ def _check_rollout(snapshots: list[Snapshot], split_version: str | None, *, expe
 
 @pytest.mark.parametrize("provider", list(PROVIDERS))
 def test_every_tick_of_the_seed_rollout(seed_snapshots: dict[str, list[Snapshot]], provider: str) -> None:
-    _check_rollout(seed_snapshots[provider], PROVIDERS[provider], expect_kinds={"Deployment", "Service", "HorizontalPodAutoscaler", "Scale", "TrafficSplit"})
+    _check_rollout(
+        seed_snapshots[provider],
+        PROVIDERS[provider],
+        expect_kinds={"Deployment", "Service", "HorizontalPodAutoscaler", "Scale", "TrafficSplit"},
+    )
 
 
 def test_every_tick_of_the_seed_prints_a_canary_the_crd_accepts(seed_snapshots: dict[str, list[Snapshot]]) -> None:
@@ -316,8 +358,16 @@ def _port_discovery() -> tuple[dict[str, Any], list[dict[str, Any]], str | None]
     cluster = copy.deepcopy(SEED_CLUSTER)
     pod = _target(cluster)["spec"]["template"]["spec"]
     pod["containers"][0]["ports"].append({"name": "grpc", "containerPort": 9999, "protocol": "TCP"})
-    pod["containers"].append({"name": "exporter", "image": "prom/statsd-exporter:v0.26.0", "ports": [{"containerPort": 9102}]})
-    pod["containers"].append({"name": "istio-proxy", "image": "istio/proxyv2:1.22.0", "ports": [{"name": "http-envoy-prom", "containerPort": 15090}]})
+    pod["containers"].append(
+        {"name": "exporter", "image": "prom/statsd-exporter:v0.26.0", "ports": [{"containerPort": 9102}]}
+    )
+    pod["containers"].append(
+        {
+            "name": "istio-proxy",
+            "image": "istio/proxyv2:1.22.0",
+            "ports": [{"name": "http-envoy-prom", "containerPort": 15090}],
+        }
+    )
     return doc, cluster, "smi:istio"
 
 
@@ -325,7 +375,9 @@ def _headless() -> tuple[dict[str, Any], list[dict[str, Any]], str | None]:
     return _v1beta1(SEED_CANARY, headless=True), copy.deepcopy(SEED_CLUSTER), "smi:v1alpha2"
 
 
-def _hpa_variant(api_version: str, spec: dict[str, Any]) -> Callable[[], tuple[dict[str, Any], list[dict[str, Any]], str | None]]:
+def _hpa_variant(
+    api_version: str, spec: dict[str, Any]
+) -> Callable[[], tuple[dict[str, Any], list[dict[str, Any]], str | None]]:
     def build() -> tuple[dict[str, Any], list[dict[str, Any]], str | None]:
         doc = copy.deepcopy(SEED_CANARY)
         doc["spec"]["autoscalerRef"]["apiVersion"] = api_version
@@ -333,7 +385,12 @@ def _hpa_variant(api_version: str, spec: dict[str, Any]) -> Callable[[], tuple[d
         hpa = _hpa(cluster)
         hpa["apiVersion"] = api_version
         hpa["metadata"]["labels"] = {"app": "podinfo", "kustomize.toolkit.fluxcd.io/name": "apps"}
-        hpa["spec"] = {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "podinfo"}, "minReplicas": 2, "maxReplicas": 4, **spec}
+        hpa["spec"] = {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "podinfo"},
+            "minReplicas": 2,
+            "maxReplicas": 4,
+            **spec,
+        }
         return doc, cluster, "smi:istio"
 
     return build
@@ -342,21 +399,72 @@ def _hpa_variant(api_version: str, spec: dict[str, Any]) -> Callable[[], tuple[d
 _V2BETA1_METRICS = [
     {"type": "Resource", "resource": {"name": "cpu", "targetAverageUtilization": 99}},
     {"type": "Resource", "resource": {"name": "memory", "targetAverageValue": "200Mi"}},
-    {"type": "ContainerResource", "containerResource": {"name": "cpu", "container": "podinfod", "targetAverageUtilization": 80}},
-    {"type": "Pods", "pods": {"metricName": "http_requests", "targetAverageValue": "10", "selector": {"matchLabels": {"verb": "GET"}}}},
-    {"type": "Object", "object": {"target": {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "name": "main"}, "metricName": "requests-per-second", "targetValue": "2k"}},
-    {"type": "Object", "object": {"target": {"kind": "Service", "name": "podinfo"}, "metricName": "rps", "targetValue": "1", "averageValue": "100"}},
-    {"type": "External", "external": {"metricName": "queue_messages_ready", "metricSelector": {"matchLabels": {"queue": "worker"}}, "targetAverageValue": "30"}},
+    {
+        "type": "ContainerResource",
+        "containerResource": {"name": "cpu", "container": "podinfod", "targetAverageUtilization": 80},
+    },
+    {
+        "type": "Pods",
+        "pods": {
+            "metricName": "http_requests",
+            "targetAverageValue": "10",
+            "selector": {"matchLabels": {"verb": "GET"}},
+        },
+    },
+    {
+        "type": "Object",
+        "object": {
+            "target": {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "name": "main"},
+            "metricName": "requests-per-second",
+            "targetValue": "2k",
+        },
+    },
+    {
+        "type": "Object",
+        "object": {
+            "target": {"kind": "Service", "name": "podinfo"},
+            "metricName": "rps",
+            "targetValue": "1",
+            "averageValue": "100",
+        },
+    },
+    {
+        "type": "External",
+        "external": {
+            "metricName": "queue_messages_ready",
+            "metricSelector": {"matchLabels": {"queue": "worker"}},
+            "targetAverageValue": "30",
+        },
+    },
     {"type": "External", "external": {"metricName": "queue_depth", "targetValue": "100"}},
 ]
 _V2_METRICS = [
     {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 99}}},
-    {"type": "Pods", "pods": {"metric": {"name": "http_requests"}, "target": {"type": "AverageValue", "averageValue": "10"}}},
-    {"type": "Object", "object": {"describedObject": {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "name": "main"}, "metric": {"name": "rps"}, "target": {"type": "Value", "value": "2k"}}},
-    {"type": "External", "external": {"metric": {"name": "queue", "selector": {"matchLabels": {"q": "w"}}}, "target": {"type": "AverageValue", "averageValue": "30"}}},
+    {
+        "type": "Pods",
+        "pods": {"metric": {"name": "http_requests"}, "target": {"type": "AverageValue", "averageValue": "10"}},
+    },
+    {
+        "type": "Object",
+        "object": {
+            "describedObject": {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "name": "main"},
+            "metric": {"name": "rps"},
+            "target": {"type": "Value", "value": "2k"},
+        },
+    },
+    {
+        "type": "External",
+        "external": {
+            "metric": {"name": "queue", "selector": {"matchLabels": {"q": "w"}}},
+            "target": {"type": "AverageValue", "averageValue": "30"},
+        },
+    },
 ]
 _BEHAVIOR = {
-    "scaleDown": {"stabilizationWindowSeconds": 300, "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}]},
+    "scaleDown": {
+        "stabilizationWindowSeconds": 300,
+        "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}],
+    },
     "scaleUp": {"selectPolicy": "Max", "policies": [{"type": "Pods", "value": 4, "periodSeconds": 15}]},
 }
 
@@ -367,18 +475,56 @@ def _configs() -> tuple[dict[str, Any], list[dict[str, Any]], str | None]:
     pod = _target(cluster)["spec"]["template"]["spec"]
     container = pod["containers"][0]
     container["envFrom"] = [{"configMapRef": {"name": "podinfo-env"}}, {"secretRef": {"name": "podinfo-secret-env"}}]
-    container["env"].append({"name": "COLOR", "valueFrom": {"configMapKeyRef": {"name": "podinfo-config", "key": "color"}}})
-    container["env"].append({"name": "OPTIONAL", "valueFrom": {"configMapKeyRef": {"name": "absent", "key": "x", "optional": True}}})
-    container["volumeMounts"] = [{"name": "config", "mountPath": "/etc/podinfo"}, {"name": "all", "mountPath": "/etc/all"}]
+    container["env"].append(
+        {"name": "COLOR", "valueFrom": {"configMapKeyRef": {"name": "podinfo-config", "key": "color"}}}
+    )
+    container["env"].append(
+        {"name": "OPTIONAL", "valueFrom": {"configMapKeyRef": {"name": "absent", "key": "x", "optional": True}}}
+    )
+    container["volumeMounts"] = [
+        {"name": "config", "mountPath": "/etc/podinfo"},
+        {"name": "all", "mountPath": "/etc/all"},
+    ]
     pod["volumes"] = [
         {"name": "config", "configMap": {"name": "podinfo-config", "defaultMode": 420}},
-        {"name": "all", "projected": {"sources": [{"configMap": {"name": "podinfo-files"}}, {"secret": {"name": "podinfo-secret-env"}}]}},
+        {
+            "name": "all",
+            "projected": {
+                "sources": [{"configMap": {"name": "podinfo-files"}}, {"secret": {"name": "podinfo-secret-env"}}]
+            },
+        },
     ]
     configmaps = [
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "podinfo-config", "namespace": "test", "labels": {"app": "podinfo", "kustomize.toolkit.fluxcd.io/name": "apps"}}, "data": {"color": "blue", "app.yaml": "level: info\n"}},
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "podinfo-env", "namespace": "test"}, "data": {"LEVEL": "debug"}},
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "podinfo-files", "namespace": "test"}, "data": {"a.txt": "a"}, "binaryData": {"b.bin": "AAE="}},
-        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "podinfo-secret-env", "namespace": "test"}, "type": "Opaque", "data": {"TOKEN": "c2VjcmV0"}},
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": "podinfo-config",
+                "namespace": "test",
+                "labels": {"app": "podinfo", "kustomize.toolkit.fluxcd.io/name": "apps"},
+            },
+            "data": {"color": "blue", "app.yaml": "level: info\n"},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "podinfo-env", "namespace": "test"},
+            "data": {"LEVEL": "debug"},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "podinfo-files", "namespace": "test"},
+            "data": {"a.txt": "a"},
+            "binaryData": {"b.bin": "AAE="},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "podinfo-secret-env", "namespace": "test"},
+            "type": "Opaque",
+            "data": {"TOKEN": "c2VjcmV0"},
+        },
     ]
     return doc, [*cluster, *configmaps], "smi:istio"
 
@@ -389,7 +535,9 @@ VARIANTS: dict[str, Callable[[], tuple[dict[str, Any], list[dict[str, Any]], str
     "v1beta1-portDiscovery": _port_discovery,
     "v1beta1-headless": _headless,
     "hpa-autoscaling-v2beta1-every-metric-type": _hpa_variant("autoscaling/v2beta1", {"metrics": _V2BETA1_METRICS}),
-    "hpa-autoscaling-v2beta2-behavior": _hpa_variant("autoscaling/v2beta2", {"metrics": _V2_METRICS, "behavior": _BEHAVIOR}),
+    "hpa-autoscaling-v2beta2-behavior": _hpa_variant(
+        "autoscaling/v2beta2", {"metrics": _V2_METRICS, "behavior": _BEHAVIOR}
+    ),
     "hpa-autoscaling-v2": _hpa_variant("autoscaling/v2", {"metrics": _V2_METRICS, "behavior": _BEHAVIOR}),
     "hpa-autoscaling-v1": _hpa_variant("autoscaling/v1", {"targetCPUUtilizationPercentage": 75}),
     "config-tracked-configmaps-and-secret": _configs,
@@ -439,7 +587,9 @@ def test_engine_v1beta1_status_is_kept_by_the_crd(variant_rollouts: dict[str, An
     pruned = {}
     for variant in (v for v in VARIANTS if v.startswith("v1beta1")):
         for snap in variant_rollouts[variant][2]:
-            fields = set(pruned_fields(canary_crd(snap.status_doc["apiVersion"]), snap.status_doc)) - CRONARY_STATUS_FIELDS
+            fields = (
+                set(pruned_fields(canary_crd(snap.status_doc["apiVersion"]), snap.status_doc)) - CRONARY_STATUS_FIELDS
+            )
             if fields:
                 pruned.setdefault(variant, set()).update(fields)
     assert not pruned, f"the Flagger v1.44.0 CRD would prune {pruned}"
@@ -455,7 +605,13 @@ def test_engine_variant_shapes(variant_rollouts: dict[str, Any]) -> None:
     """Spot checks that the variants exercise what they claim (not a golden test)."""
     _, _, snaps = variant_rollouts["v1beta1-targetPort-name-service-name-metadata"]
     apex = _last(snaps, "Service", "podinfo-svc")
-    assert apex["spec"]["ports"][0] == {"name": "http-web", "protocol": "TCP", "port": 80, "targetPort": "http", "appProtocol": "http"}
+    assert apex["spec"]["ports"][0] == {
+        "name": "http-web",
+        "protocol": "TCP",
+        "port": 80,
+        "targetPort": "http",
+        "appProtocol": "http",
+    }
     assert _last(snaps, "TrafficSplit", "podinfo-svc")["apiVersion"] == "split.smi-spec.io/v1alpha3"
 
     _, _, snaps = variant_rollouts["v1beta1-portDiscovery"]
@@ -495,7 +651,12 @@ def test_harness_rejects_invalid_objects() -> None:
     """The validators are not vacuous: an unknown field, a wrong type and a bad port name each fail."""
     import kubernetes_validate
 
-    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}, "spec": {"ports": [{"port": 80, "name": "http"}]}}
+    svc = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "x"},
+        "spec": {"ports": [{"port": 80, "name": "http"}]},
+    }
     validate_k8s(svc)
     with pytest.raises(kubernetes_validate.ValidationError):
         validate_k8s({**svc, "spec": {**svc["spec"], "selectr": {}}})

@@ -19,13 +19,13 @@ from cronjob.inputs import build_cluster, cluster_objects, read_scenario
 from cronjob.prometheus import PrometheusMetrics
 from cronjob.simulation import SimulatedCluster, Simulation
 from cronjob.yamlio import dump_yaml_stream, load_single
+from engine import HookResult, MetricRequest, Settings
 from engine.analysis import NO_VALUES
 from engine.canary_spec import parse_canary
+from engine.metric_templates import MetricTemplateSpec
 from engine.model import MetricSpec, TemplateRef
 from engine.providers import resolve_provider
 from engine.status_doc import canary_manifest
-from engine.metric_templates import MetricTemplateSpec
-from engine import HookResult, MetricRequest, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "seed"
@@ -40,7 +40,9 @@ NO_DATA_SR = "Halt advancement no values found for istio metric request-success-
 
 def simulate(prometheus_url: str, *extra: str, canary: Path = CANARY, cluster: Path = CLUSTER) -> list[dict[str, Any]]:
     args = ["simulate", str(canary), "--cluster", str(cluster), "--scenario", str(HEALTHY_SCENARIO)]
-    result = CliRunner().invoke(main, [*args, "--mesh-provider", "smi:istio", "--prometheus", prometheus_url, "-o", "json", *extra])
+    result = CliRunner().invoke(
+        main, [*args, "--mesh-provider", "smi:istio", "--prometheus", prometheus_url, "-o", "json", *extra]
+    )
     assert result.exit_code == 0, result.output
     return json.loads(result.output)
 
@@ -83,7 +85,10 @@ def test_seed_rollout_with_failing_metrics_fails_after_threshold_halts(prometheu
 
 @pytest.mark.parametrize(
     "workload",
-    [pytest.param(idle("test", "podinfo"), id="nan-no-increase"), pytest.param(healthy("test", "other"), id="no-series")],
+    [
+        pytest.param(idle("test", "podinfo"), id="nan-no-increase"),
+        pytest.param(healthy("test", "other"), id="no-series"),
+    ],
 )
 def test_no_data_and_nan_count_as_failed_checks(prometheus_factory, workload) -> None:
     server = prometheus_factory([workload])
@@ -102,7 +107,9 @@ def test_no_data_and_nan_count_as_failed_checks(prometheus_factory, workload) ->
     ],
 )
 @pytest.mark.parametrize("aggregate", [True, False], ids=["aggregated", "per-canary"])
-def test_builtin_query_sets_read_the_reference_values(prometheus, provider: str, istio_seconds: bool, aggregate: bool) -> None:
+def test_builtin_query_sets_read_the_reference_values(
+    prometheus, provider: str, istio_seconds: bool, aggregate: bool
+) -> None:
     canary = seed_canary()
     metrics = PrometheusMetrics(prometheus.url, istio_seconds=istio_seconds, aggregate=aggregate)
     requests = tuple(MetricRequest(m, resolve_provider(provider, None)) for m in canary.spec.effective_analysis.metrics)
@@ -118,7 +125,9 @@ def _request(metric: MetricSpec) -> MetricRequest:
 
 def test_a_promql_syntax_error_is_a_failed_check_with_a_clear_message(prometheus) -> None:
     canary = seed_canary()
-    metric = MetricSpec(name="broken", query='sum(rate(istio_requests_total{destination_workload="{{ target }}"}[1m]', threshold=1)
+    metric = MetricSpec(
+        name="broken", query='sum(rate(istio_requests_total{destination_workload="{{ target }}"}[1m]', threshold=1
+    )
     result = PrometheusMetrics(prometheus.url).answer_one(canary, _request(metric))
     assert result.value is None and result.error
     assert "parse error" in result.error
@@ -141,27 +150,44 @@ CLOSED = "http://127.0.0.1:9"  # the discard port: nothing listens
 
 
 def _template(address: str) -> MetricTemplateSpec:
-    return MetricTemplateSpec(name="error-rate", namespace="test", provider_type="prometheus", address=address, query="vector(0)")
+    return MetricTemplateSpec(
+        name="error-rate", namespace="test", provider_type="prometheus", address=address, query="vector(0)"
+    )
 
 
 @pytest.mark.parametrize(
     ("analysis", "templates", "ok", "message"),
     [
         pytest.param({"metrics": []}, {}, True, "", id="no-metrics-asks-nothing"),
-        pytest.param({"metrics": [{"name": "inline", "query": "vector(1)", "threshold": 1}]}, {}, True, "", id="inline-query-asks-nothing"),
-        pytest.param(None, {}, False, f"prometheus: {CLOSED}: connection refused", id="builtin-asks-the-default-server"),
+        pytest.param(
+            {"metrics": [{"name": "inline", "query": "vector(1)", "threshold": 1}]},
+            {},
+            True,
+            "",
+            id="inline-query-asks-nothing",
+        ),
+        pytest.param(
+            None, {}, False, f"prometheus: {CLOSED}: connection refused", id="builtin-asks-the-default-server"
+        ),
         pytest.param(
             {"metrics": [{"name": "errors", "templateRef": {"name": "error-rate"}, "thresholdRange": {"max": 1}}]},
-            {("test", "error-rate"): _template(CLOSED)}, False,
-            f"prometheus in MetricTemplate test/error-rate: {CLOSED}: connection refused", id="template-asks-its-own-server",
+            {("test", "error-rate"): _template(CLOSED)},
+            False,
+            f"prometheus in MetricTemplate test/error-rate: {CLOSED}: connection refused",
+            id="template-asks-its-own-server",
         ),
         pytest.param(
             {"metrics": [{"name": "errors", "templateRef": {"name": "missing"}, "thresholdRange": {"max": 1}}]},
-            {}, False, "MetricTemplate test/missing not found", id="missing-template",
+            {},
+            False,
+            "MetricTemplate test/missing not found",
+            id="missing-template",
         ),
     ],
 )
-def test_provider_check_asks_the_servers_the_analysis_uses(analysis: Any, templates: dict, ok: bool, message: str) -> None:
+def test_provider_check_asks_the_servers_the_analysis_uses(
+    analysis: Any, templates: dict, ok: bool, message: str
+) -> None:
     """Flagger's `checkMetricProviderAvailability` walks the canary's metrics: a canary without metrics (or with
     in-line queries only) is never told its providers are unavailable because some Prometheus is down."""
     canary = seed_canary(**analysis) if analysis is not None else seed_canary()
@@ -172,7 +198,9 @@ def test_provider_check_asks_the_servers_the_analysis_uses(analysis: Any, templa
 
 
 def test_provider_check_of_a_template_on_a_live_server_while_the_default_is_down(prometheus) -> None:
-    canary = seed_canary(metrics=[{"name": "errors", "templateRef": {"name": "error-rate"}, "thresholdRange": {"max": 1}}])
+    canary = seed_canary(
+        metrics=[{"name": "errors", "templateRef": {"name": "error-rate"}, "thresholdRange": {"max": 1}}]
+    )
     metrics = PrometheusMetrics(CLOSED, templates={("test", "error-rate"): _template(prometheus.url)})
     assert metrics.providers_available(canary) == HookResult(True)
     assert metrics.requests_made == 1
@@ -187,7 +215,9 @@ def test_prometheus_down_during_a_simulated_rollout(prometheus_factory) -> None:
     timeline = simulate(url)
     all_events = events(timeline)
     assert any(e.startswith("Error checking metric providers: prometheus") for e in all_events)
-    assert [e for e in all_events if e.startswith("Prometheus query failed")] == [f"Prometheus query failed: {url}: connection refused"] * 5
+    assert [e for e in all_events if e.startswith("Prometheus query failed")] == [
+        f"Prometheus query failed: {url}: connection refused"
+    ] * 5
     assert max(t["canaryWeight"] for t in timeline) == 10
     assert timeline[-1]["phase"] == "Failed"
 
@@ -244,15 +274,29 @@ def test_metric_template_with_basic_auth(prometheus, prometheus_basic_auth, tmp_
     assert values and all(m["value"] == pytest.approx(0.5) and m["passed"] for m in values)
 
 
-def test_metric_template_with_wrong_credentials_fails_without_leaking_them(prometheus, prometheus_basic_auth, tmp_path: Path) -> None:
+def test_metric_template_with_wrong_credentials_fails_without_leaking_them(
+    prometheus, prometheus_basic_auth, tmp_path: Path
+) -> None:
     user, _ = prometheus_basic_auth.basic_auth
     wrong = "not-the-password-123"
     cluster = _template_cluster(tmp_path, prometheus_basic_auth.url, user, wrong)
     canary = _template_canary(tmp_path)
-    args = ["simulate", str(canary), "--cluster", str(cluster), "--scenario", str(HEALTHY_SCENARIO), "--mesh-provider", "smi:istio"]
+    args = [
+        "simulate",
+        str(canary),
+        "--cluster",
+        str(cluster),
+        "--scenario",
+        str(HEALTHY_SCENARIO),
+        "--mesh-provider",
+        "smi:istio",
+    ]
     result = subprocess.run(
         [sys.executable, "-m", "cronjob.cli", *args, "--prometheus", prometheus.url, "-o", "json"],
-        capture_output=True, text=True, cwd=ROOT, check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     timeline = json.loads(result.stdout)
@@ -307,7 +351,12 @@ def test_aggregated_queries_equal_per_canary_queries_for_50_canaries(prometheus_
 
 def test_a_canary_name_that_would_inject_promql_is_refused_before_querying(prometheus) -> None:
     canary = seed_canary()
-    evil = dataclasses.replace(canary, spec=dataclasses.replace(canary.spec, target_ref=dataclasses.replace(canary.spec.target_ref, name='podinfo"}) or vector(1) #')))
+    evil = dataclasses.replace(
+        canary,
+        spec=dataclasses.replace(
+            canary.spec, target_ref=dataclasses.replace(canary.spec.target_ref, name='podinfo"}) or vector(1) #')
+        ),
+    )
     metrics = PrometheusMetrics(prometheus.url)
     result = metrics.answer_one(evil, _request(MetricSpec(name="request-success-rate", threshold=99)))
     assert result.value is None and result.error and "DNS-1123" in result.error
@@ -323,10 +372,23 @@ def test_render_reads_metrics_from_prometheus(prometheus, tmp_path: Path) -> Non
     assert records[-1].canary_weight == 20
     (tmp_path / "cluster.yaml").write_text(dump_yaml_stream(list(sim.cluster.objects.values())))
     (tmp_path / "canary.yaml").write_text(dump_yaml_stream([canary_manifest(sim.canary, sim.canary.status)]))
-    result = CliRunner().invoke(main, [
-        "render", str(tmp_path / "canary.yaml"), "--cluster", str(tmp_path / "cluster.yaml"), "--mesh-provider", "smi:istio",
-        "--prometheus", prometheus.url, "--now", "2026-11-27T10:00:50Z", "-o", "json",
-    ])
+    result = CliRunner().invoke(
+        main,
+        [
+            "render",
+            str(tmp_path / "canary.yaml"),
+            "--cluster",
+            str(tmp_path / "cluster.yaml"),
+            "--mesh-provider",
+            "smi:istio",
+            "--prometheus",
+            prometheus.url,
+            "--now",
+            "2026-11-27T10:00:50Z",
+            "-o",
+            "json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     status = json.loads(result.output)["items"][-1]["status"]
     assert (status["phase"], status["canaryWeight"], status["failedChecks"]) == ("Progressing", 30, 0)
@@ -339,29 +401,43 @@ def test_metric_template_bearer_token_and_headers_reach_prometheus(httpserver) -
     the result."""
     from engine.metric_templates import parse_metric_template
 
-    template = parse_metric_template({
-        "apiVersion": "flagger.app/v1beta1", "kind": "MetricTemplate",
-        "metadata": {"name": "latency", "namespace": "test"},
-        "spec": {
-            "provider": {"type": "prometheus", "address": httpserver.url_for("/prom"), "secretRef": {"name": "prom-token"},
-                         "headers": {"X-Scope-OrgID": ["tenant-a"]}},
-            "query": 'avg(latency{workload="{{ target }}"})',
-        },
-    })
+    template = parse_metric_template(
+        {
+            "apiVersion": "flagger.app/v1beta1",
+            "kind": "MetricTemplate",
+            "metadata": {"name": "latency", "namespace": "test"},
+            "spec": {
+                "provider": {
+                    "type": "prometheus",
+                    "address": httpserver.url_for("/prom"),
+                    "secretRef": {"name": "prom-token"},
+                    "headers": {"X-Scope-OrgID": ["tenant-a"]},
+                },
+                "query": 'avg(latency{workload="{{ target }}"})',
+            },
+        }
+    )
     token = "tok-123-secret"
     httpserver.expect_request(
         "/prom/api/v1/query",
         headers={"Authorization": f"Bearer {token}", "X-Scope-OrgID": "tenant-a"},
         query_string={"query": 'avg(latency{workload="podinfo"})'},
-    ).respond_with_json({"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [0, "42.5"]}]}})
-    metrics = PrometheusMetrics("http://127.0.0.1:1", templates={("test", "latency"): template},
-                                read_secret=lambda ns, name: {"token": token} if (ns, name) == ("test", "prom-token") else None)
+    ).respond_with_json(
+        {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [0, "42.5"]}]}}
+    )
+    metrics = PrometheusMetrics(
+        "http://127.0.0.1:1",
+        templates={("test", "latency"): template},
+        read_secret=lambda ns, name: {"token": token} if (ns, name) == ("test", "prom-token") else None,
+    )
     canary = seed_canary()
     metric = MetricSpec(name="latency", template_ref=TemplateRef("latency"), threshold=100)
     result = metrics.answer_one(canary, _request(metric))
     assert result.value == pytest.approx(42.5), result
     httpserver.check_assertions()
-    missing = PrometheusMetrics("http://127.0.0.1:1", templates={("test", "latency"): template}, read_secret=lambda ns, name: None)
+    missing = PrometheusMetrics(
+        "http://127.0.0.1:1", templates={("test", "latency"): template}, read_secret=lambda ns, name: None
+    )
     failed = missing.answer_one(canary, _request(metric))
     assert failed.value is None and failed.error == "secret test/prom-token not found"
     assert token not in repr(result) + repr(failed)

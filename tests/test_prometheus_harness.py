@@ -10,9 +10,8 @@ from __future__ import annotations
 import math
 import urllib.error
 
-import pytest
-
 import prometheus_harness as ph
+import pytest
 from conftest import PROMETHEUS_SWITCH_AT, _start_prometheus
 from prometheus_harness import (
     FAILING,
@@ -86,10 +85,12 @@ def test_failing_workload_istio(prometheus):
 
 def test_literal_rendered_query_for_podinfo(prometheus):
     """The exact string Flagger HEAD sends for podinfo.test (no template filling here)."""
-    q = ('sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="test", '
-         'destination_workload=~"podinfo",response_code!~"5.*"}[1m])) / '
-         'sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="test", '
-         'destination_workload=~"podinfo"}[1m])) * 100')
+    q = (
+        'sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="test", '
+        'destination_workload=~"podinfo",response_code!~"5.*"}[1m])) / '
+        'sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="test", '
+        'destination_workload=~"podinfo"}[1m])) * 100'
+    )
     assert q == render(ISTIO_SUCCESS_RATE, "test", "podinfo")
     assert value_of(query(prometheus.url, q)) == SR_OK
 
@@ -205,10 +206,12 @@ def test_generator_shape():
     text = generate_openmetrics([w], start=-30, end=240, linkerd=True, istio_seconds=True)
     assert text.endswith("# EOF\n") and text.count("# EOF") == 1
     series = _samples(text)
-    ok = series['istio_requests_total{reporter="destination",destination_workload_namespace="ns",'
-                'destination_workload="app",destination_service="app.ns.svc.cluster.local",'
-                'source_workload="flagger-loadtester",source_workload_namespace="ns",'
-                'request_protocol="http",response_code="200"}']
+    ok = series[
+        'istio_requests_total{reporter="destination",destination_workload_namespace="ns",'
+        'destination_workload="app",destination_service="app.ns.svc.cluster.local",'
+        'source_workload="flagger-loadtester",source_workload_namespace="ns",'
+        'request_protocol="http",response_code="200"}'
+    ]
     # no samples before the first segment nor in the gap; 15 s grid; offset 100000; monotonic
     assert [t for t, _ in ok] == [0, 15, 30, 45, 120, 135, 150, 165, 180, 195, 210, 225, 240]
     assert [v for _, v in ok][:5] == [104975, 109950, 114925, 119900, 122900]
@@ -217,15 +220,21 @@ def test_generator_shape():
         values = [v for _, v in samples]
         assert values == sorted(values) and values[0] >= ph.OFFSET
     names = {s.split("{", 1)[0] for s in series}
-    assert names == {"istio_requests_total", "istio_request_duration_milliseconds_bucket",
-                     "istio_request_duration_seconds_bucket", "response_total", "response_latency_ms_bucket"}
+    assert names == {
+        "istio_requests_total",
+        "istio_request_duration_milliseconds_bucket",
+        "istio_request_duration_seconds_bucket",
+        "response_total",
+        "response_latency_ms_bucket",
+    }
     assert sum(1 for s in series if s.startswith("istio_request_duration_milliseconds_bucket")) == 20
     assert 'le="+Inf"' in text and 'le="0.005"' in text and 'le="0.5"' in text
 
 
 def test_generator_distractors():
-    text = generate_openmetrics([healthy("ns", "app")], start=0, end=30,
-                                primary_distractors=True, source_distractors=True, linkerd=True)
+    text = generate_openmetrics(
+        [healthy("ns", "app")], start=0, end=30, primary_distractors=True, source_distractors=True, linkerd=True
+    )
     assert 'destination_workload="app-primary"' in text
     assert 'reporter="source"' in text and 'direction="outbound"' in text
     lean = generate_openmetrics([healthy("ns", "app")], start=0, end=30, linkerd=True, extra_labels=False)

@@ -18,19 +18,24 @@ Hypothesis runs derandomized and without an example database, so CI is reproduci
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from conftest import SEED
 from hypothesis import HealthCheck, given, settings
+from strategies import HOOK_TYPES, METRIC_VALUES, TickPlan, build_plans, canaries_and_scenarios, hook_name
 
 from cronjob.driver import run_tick
 from cronjob.inputs import build_cluster, cluster_objects
 from cronjob.simulation import SimulatedCluster
 from cronjob.yamlio import load_single
+from engine import Decision, HookRequest, HookResult, MetricRequest, Settings, decide
 from engine.analysis import NO_VALUES, MetricResult
 from engine.canary_spec import parse_canary
 from engine.cluster import ClusterView
@@ -38,18 +43,14 @@ from engine.hashing import pod_template_hash
 from engine.model import Canary, HookType
 from engine.phases import TRANSITIONS, Phase
 from engine.readiness import deployment_readiness
-from engine.status_doc import canary_manifest, status_manifest
-from engine import Decision, HookRequest, HookResult, MetricRequest, Settings, decide
 from engine.schedule import interval_seconds
+from engine.status_doc import canary_manifest, status_manifest
 from engine.timefmt import format_time
-
-from conftest import SEED
-from strategies import HOOK_TYPES, METRIC_VALUES, TickPlan, build_plans, canaries_and_scenarios, hook_name
 
 SEED_CANARY = load_single(str(SEED / "podinfo-canary.yaml"))
 SEED_CLUSTER: ClusterView = build_cluster(cluster_objects(str(SEED / "cluster.yaml")))
 SETTINGS = Settings(mesh_provider="smi:istio")
-START = datetime(2026, 11, 27, 10, 0, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)
 
 PROPERTY_SETTINGS = settings(
     max_examples=150,
@@ -219,7 +220,7 @@ def play(doc: Mapping[str, Any], plans: tuple[TickPlan, ...], *, check: bool = T
 
         def fail(message: str) -> None:
             lines = "\n".join(json.dumps(h) for h in history)
-            raise PropertyViolation(f"tick {index}: {message}\n--- ticks so far ---\n{lines}")
+            raise PropertyViolation(f"tick {index}: {message}\n--- ticks so far ---\n{lines}")  # noqa: B023 (called in this iteration)
 
         acted = decision.due and decision.status.last_decision_time == decision.now
         # -- not-due ticks do nothing at all
@@ -230,7 +231,9 @@ def play(doc: Mapping[str, Any], plans: tuple[TickPlan, ...], *, check: bool = T
                 fail(f"not due at {decision.now} although the last decision was at {format_time(last_acted)}")
         if acted:
             if last_acted is not None and now - last_acted < timedelta(seconds=interval):
-                fail(f"two decisions within one interval ({format_time(last_acted)} and {decision.now}, interval {interval}s)")
+                fail(
+                    f"two decisions within one interval ({format_time(last_acted)} and {decision.now}, interval {interval}s)"
+                )
             last_acted = now
 
         # -- TrafficSplits: two backends, integer weights 0..100, summing to 100
@@ -253,7 +256,9 @@ def play(doc: Mapping[str, Any], plans: tuple[TickPlan, ...], *, check: bool = T
         # -- at most one weight change per interval
         if new != old:
             if last_weight_change is not None and now - last_weight_change < timedelta(seconds=interval):
-                fail(f"routed weight changed twice within one interval ({format_time(last_weight_change)} and {decision.now})")
+                fail(
+                    f"routed weight changed twice within one interval ({format_time(last_weight_change)} and {decision.now})"
+                )
             last_weight_change = now
 
         # -- weights only rise after a ready canary passed its analysis, by the rules of §2.6
@@ -275,17 +280,25 @@ def play(doc: Mapping[str, Any], plans: tuple[TickPlan, ...], *, check: bool = T
                 if f"Advance {canary.key} canary weight {new}" not in messages:
                     fail(f"routed weight rose {old} -> {new} without an 'Advance ... canary weight {new}' event")
                 if before.status.phase != Phase.PROGRESSING.value or phase_after != Phase.PROGRESSING.value:
-                    fail(f"routed weight rose {old} -> {new} on a {before.status.phase or '(none)'} -> {phase_after} tick")
+                    fail(
+                        f"routed weight rose {old} -> {new} on a {before.status.phase or '(none)'} -> {phase_after} tick"
+                    )
                 failed_hooks = [h.name for h in decision.hooks if h.type in ANALYSIS_HOOK_TYPES and not h.ok]
                 failed_metrics = [v.metric for v in decision.verdicts if not v.passed]
                 halts = [m for m in messages if m.startswith("Halt ")]
                 if failed_hooks or failed_metrics or halts:
-                    fail(f"routed weight rose {old} -> {new} although the analysis failed ({failed_hooks} {failed_metrics} {halts})")
+                    fail(
+                        f"routed weight rose {old} -> {new} although the analysis failed ({failed_hooks} {failed_metrics} {halts})"
+                    )
                 starting = any(m.startswith("Starting canary analysis") for m in messages)
                 if not starting and len(decision.verdicts) != len(analysis.metrics):
-                    fail(f"routed weight rose {old} -> {new} with {len(decision.verdicts)} of {len(analysis.metrics)} metrics evaluated")
+                    fail(
+                        f"routed weight rose {old} -> {new} with {len(decision.verdicts)} of {len(analysis.metrics)} metrics evaluated"
+                    )
                 if old >= analysis.max_weight:
-                    fail(f"routed weight rose {old} -> {new} although it was already at maxWeight {analysis.max_weight}")
+                    fail(
+                        f"routed weight rose {old} -> {new} although it was already at maxWeight {analysis.max_weight}"
+                    )
                 if analysis.step_weight > 0:
                     if new != min(100, old + analysis.step_weight):
                         fail(f"stepWeight {analysis.step_weight}: routed weight rose {old} -> {new}")
@@ -319,7 +332,9 @@ def play(doc: Mapping[str, Any], plans: tuple[TickPlan, ...], *, check: bool = T
         if any(m.startswith("New revision detected!") for m in messages):
             st_ = decision.status
             if (st_.failed_checks, st_.canary_weight, st_.iterations) != (0, 0, 0):
-                fail(f"new revision did not reset failedChecks/canaryWeight/iterations: {(st_.failed_checks, st_.canary_weight, st_.iterations)}")
+                fail(
+                    f"new revision did not reset failedChecks/canaryWeight/iterations: {(st_.failed_checks, st_.canary_weight, st_.iterations)}"
+                )
             if new != 0:
                 # Flagger leaves the routes alone on the detection tick because they are 100/0 there anyway;
                 # a new, not yet analysed (and not yet rolled out) revision must never keep live traffic.
@@ -343,12 +358,18 @@ def play(doc: Mapping[str, Any], plans: tuple[TickPlan, ...], *, check: bool = T
             if again.events:
                 fail(f"deciding again at the same now emitted {[e.message for e in again.events]}")
             if status_manifest(again.status) != status_manifest(decision.status):
-                fail(f"deciding again at the same now changed the status: {status_manifest(decision.status)} -> {status_manifest(again.status)}")
+                fail(
+                    f"deciding again at the same now changed the status: {status_manifest(decision.status)} -> {status_manifest(again.status)}"
+                )
             if again.due:
                 snapshot = copy.deepcopy(again_cluster.objects)
                 again_cluster.apply(again, now)
                 if again_cluster.objects != snapshot:
-                    changed = sorted(k for k in set(snapshot) | set(again_cluster.objects) if snapshot.get(k) != again_cluster.objects.get(k))
+                    changed = sorted(
+                        k
+                        for k in set(snapshot) | set(again_cluster.objects)
+                        if snapshot.get(k) != again_cluster.objects.get(k)
+                    )
                     fail(f"deciding again at the same now changed objects {changed}")
             if acted:
                 early = now + timedelta(seconds=interval) - timedelta(seconds=1)
@@ -429,7 +450,7 @@ def test_duplicate_and_late_jobs_never_skip_a_step() -> None:
     plans[11] = TickPlan(gap="late")
     outcome = play(_doc(stepWeight=10, maxWeight=50), tuple(plans))
     seen = [w for w in outcome.weights if w is not None]
-    for a, b in zip(seen, seen[1:]):
+    for a, b in itertools.pairwise(seen):
         assert b - a <= 10
 
 
@@ -490,14 +511,19 @@ def test_failed_promotion_with_a_rolling_canary_keeps_the_routes() -> None:
 
 @pytest.mark.parametrize(
     ("promotion_step", "image_at", "stuck_phase"),
-    [pytest.param(10, 7, "Promoting", id="stuck-in-Promoting"), pytest.param(0, 8, "Finalising", id="stuck-in-Finalising")],
+    [
+        pytest.param(10, 7, "Promoting", id="stuck-in-Promoting"),
+        pytest.param(0, 8, "Finalising", id="stuck-in-Finalising"),
+    ],
 )
 def test_canary_stuck_after_promotion_fails_cleanly(promotion_step: int, image_at: int, stuck_phase: str) -> None:
     """Found by the property search: a target rollout started after the promotion copy (Flagger does not
     detect changes in Promoting/Finalising, §2.4.3) passes its progress deadline. Step 20 then rolls back
     (Flagger's `rollback` from any phase past step 18); the tick must not crash on an illegal transition."""
     doc = _doc(stepWeight=50, maxWeight=100, stepWeightPromotion=promotion_step)
-    plans = build_plans(20, 3, [("image", image_at, "quay.io/stefanprodan/podinfo:1.8.0"), ("ready", image_at, "target", 12)])
+    plans = build_plans(
+        20, 3, [("image", image_at, "quay.io/stefanprodan/podinfo:1.8.0"), ("ready", image_at, "target", 12)]
+    )
     outcome = play(doc, plans)
     assert stuck_phase in outcome.phases
     assert outcome.phases[-1] == "Failed"

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from engine import MetricRequest
 from engine.canary_spec import parse_canary
 from engine.errors import SpecError
 from engine.metric_templates import MetricTemplateSpec, parse_metric_template
@@ -33,19 +34,36 @@ from engine.queries import (
     require_prometheus_duration,
     split_aggregated_result,
 )
-from engine import MetricRequest
 
 SR, DUR = "request-success-rate", "request-duration"
 
 # ==================================================================================== built-in PromQL
 # HEAD's queries after its whitespace collapse (cronary also drops the one leading space HEAD leaves).
 EXPECTED = {
-    ("istio", SR): 'sum( rate( istio_requests_total{ reporter="destination", destination_workload_namespace="test", destination_workload=~"podinfo", response_code!~"5.*" }[1m] ) ) / sum( rate( istio_requests_total{ reporter="destination", destination_workload_namespace="test", destination_workload=~"podinfo" }[1m] ) ) * 100',
-    ("istio", DUR): 'histogram_quantile( 0.99, sum( rate( istio_request_duration_milliseconds_bucket{ reporter="destination", destination_workload_namespace="test", destination_workload=~"podinfo" }[1m] ) ) by (le) )',
-    ("linkerd", SR): 'sum( rate( response_total{ namespace="test", deployment=~"podinfo", classification!="failure", direction="inbound" }[1m] ) ) / sum( rate( response_total{ namespace="test", deployment=~"podinfo", direction="inbound" }[1m] ) ) * 100',
-    ("linkerd", DUR): 'histogram_quantile( 0.99, sum( rate( response_latency_ms_bucket{ namespace="test", deployment=~"podinfo", direction="inbound" }[1m] ) ) by (le) )',
-    ("osm", SR): 'sum( rate( osm_request_total{ destination_namespace="test", destination_kind="Deployment", destination_name="podinfo", response_code!~"5.*" }[1m] ) ) / sum( rate( osm_request_total{ destination_namespace="test", destination_kind="Deployment", destination_name="podinfo" }[1m] ) ) * 100',
-    ("osm", DUR): 'histogram_quantile( 0.99, sum( rate( osm_request_duration_ms_bucket{ destination_namespace="test", destination_kind="Deployment", destination_name="podinfo" }[1m] ) ) by (le) )',
+    (
+        "istio",
+        SR,
+    ): 'sum( rate( istio_requests_total{ reporter="destination", destination_workload_namespace="test", destination_workload=~"podinfo", response_code!~"5.*" }[1m] ) ) / sum( rate( istio_requests_total{ reporter="destination", destination_workload_namespace="test", destination_workload=~"podinfo" }[1m] ) ) * 100',
+    (
+        "istio",
+        DUR,
+    ): 'histogram_quantile( 0.99, sum( rate( istio_request_duration_milliseconds_bucket{ reporter="destination", destination_workload_namespace="test", destination_workload=~"podinfo" }[1m] ) ) by (le) )',
+    (
+        "linkerd",
+        SR,
+    ): 'sum( rate( response_total{ namespace="test", deployment=~"podinfo", classification!="failure", direction="inbound" }[1m] ) ) / sum( rate( response_total{ namespace="test", deployment=~"podinfo", direction="inbound" }[1m] ) ) * 100',
+    (
+        "linkerd",
+        DUR,
+    ): 'histogram_quantile( 0.99, sum( rate( response_latency_ms_bucket{ namespace="test", deployment=~"podinfo", direction="inbound" }[1m] ) ) by (le) )',
+    (
+        "osm",
+        SR,
+    ): 'sum( rate( osm_request_total{ destination_namespace="test", destination_kind="Deployment", destination_name="podinfo", response_code!~"5.*" }[1m] ) ) / sum( rate( osm_request_total{ destination_namespace="test", destination_kind="Deployment", destination_name="podinfo" }[1m] ) ) * 100',
+    (
+        "osm",
+        DUR,
+    ): 'histogram_quantile( 0.99, sum( rate( osm_request_duration_ms_bucket{ destination_namespace="test", destination_kind="Deployment", destination_name="podinfo" }[1m] ) ) by (le) )',
 }
 
 
@@ -78,7 +96,9 @@ def _fill(text: str, ns: str = "prod", target: str = "web", interval: str = "30s
 @pytest.mark.parametrize(
     ("reference", "render"),
     [
-        pytest.param(REFERENCE_ISTIO_SR, lambda: render_builtin_query(SR, "istio", "prod", "web", "30s"), id="istio-success-rate"),
+        pytest.param(
+            REFERENCE_ISTIO_SR, lambda: render_builtin_query(SR, "istio", "prod", "web", "30s"), id="istio-success-rate"
+        ),
         pytest.param(
             REFERENCE_ISTIO_DURATION_2019.replace("seconds", "milliseconds"),
             lambda: render_builtin_query(DUR, "istio", "prod", "web", "30s"),
@@ -97,7 +117,11 @@ def test_builtin_query_matches_the_reference_text(reference: str, render: Any) -
 
 def test_linkerd_duration_has_the_references_shape() -> None:
     rendered = _squash(render_builtin_query(DUR, "linkerd", "prod", "web", "30s"))
-    shape = _squash(REFERENCE_LINKERD_DURATION).replace("namespace,deployment=~,", 'namespace="prod",deployment=~"web",').replace("[I]", "[30s]")
+    shape = (
+        _squash(REFERENCE_LINKERD_DURATION)
+        .replace("namespace,deployment=~,", 'namespace="prod",deployment=~"web",')
+        .replace("[I]", "[30s]")
+    )
     assert rendered == shape
 
 
@@ -151,7 +175,11 @@ def test_target_that_would_inject_promql_is_rejected(bad: str, metric: str) -> N
     assert err.value.path == "spec.targetRef.name"
 
 
-@pytest.mark.parametrize("bad", ['test"} or vector(1) #', "test.prod", "Test", "a" * 64, "", "test\n"], ids=["quote-brace-vector", "dotted", "upper-case", "too-long", "empty", "trailing-newline"])
+@pytest.mark.parametrize(
+    "bad",
+    ['test"} or vector(1) #', "test.prod", "Test", "a" * 64, "", "test\n"],
+    ids=["quote-brace-vector", "dotted", "upper-case", "too-long", "empty", "trailing-newline"],
+)
 def test_namespace_must_be_a_dns1123_label(bad: str) -> None:
     with pytest.raises(SpecError) as err:
         render_builtin_query(SR, "linkerd", bad, "podinfo", "1m")
@@ -163,7 +191,9 @@ def test_prometheus_durations_accepted(good: str) -> None:
     assert require_prometheus_duration("interval", good) == good
 
 
-@pytest.mark.parametrize("bad", ["", "1", "1.5m", "-1m", "1m ", "1m\n", "1s1m", "0s", "0m0s", "1m]) or vector(1) #", "m", "1M"])
+@pytest.mark.parametrize(
+    "bad", ["", "1", "1.5m", "-1m", "1m ", "1m\n", "1s1m", "0s", "0m0s", "1m]) or vector(1) #", "m", "1M"]
+)
 def test_bad_intervals_rejected(bad: str) -> None:
     with pytest.raises(SpecError) as err:
         render_builtin_query(SR, "istio", "test", "podinfo", bad)
@@ -179,7 +209,14 @@ def test_unknown_query_set_and_metric_rejected() -> None:
 
 # ==================================================================================== custom templates
 def _custom(text: str, variables: dict[str, str] | None = None, **overrides: Any) -> str:
-    model: dict[str, Any] = dict(name="podinfo-canary", namespace="test", target="podinfo", service="frontend", interval="2m", variables=variables or {})
+    model: dict[str, Any] = dict(
+        name="podinfo-canary",
+        namespace="test",
+        target="podinfo",
+        service="frontend",
+        interval="2m",
+        variables=variables or {},
+    )
     model.update(overrides)
     return render_custom_query(text, **model)
 
@@ -220,7 +257,7 @@ def test_service_defaults_to_target() -> None:
 
 
 def test_multiline_query_is_collapsed() -> None:
-    assert _custom("sum(\n  rate(x{ns=\"{{ namespace }}\"}[{{ interval }}])\n)\n") == 'sum( rate(x{ns="test"}[2m]) )'
+    assert _custom('sum(\n  rate(x{ns="{{ namespace }}"}[{{ interval }}])\n)\n') == 'sum( rate(x{ns="test"}[2m]) )'
 
 
 @pytest.mark.parametrize(
@@ -230,7 +267,11 @@ def test_multiline_query_is_collapsed() -> None:
         pytest.param("{{ Namespace }}", 'function "Namespace" not defined', id="functions-are-case-sensitive"),
         pytest.param("{{ .Namespace }}", "2019 template syntax", id="2019-field-syntax"),
         pytest.param("{{ variables }}", "use {{ variables.KEY }}", id="bare-variables"),
-        pytest.param("{{ variables.missing }}", 'map has no entry for key "missing" (templateVariables defines: job)', id="missing-key"),
+        pytest.param(
+            "{{ variables.missing }}",
+            'map has no entry for key "missing" (templateVariables defines: job)',
+            id="missing-key",
+        ),
         pytest.param('{{ printf "%s" namespace }}', "unsupported template action", id="printf"),
         pytest.param("{{ namespace | upper }}", "unsupported template action", id="pipeline"),
         pytest.param("{{ if true }}x{{ end }}", "unsupported template action", id="if"),
@@ -275,7 +316,12 @@ def test_variables_cannot_leave_their_place(template: str, value: str) -> None:
         pytest.param('x{a=~"{{ variables.v }}"}', "5..|4.*", 'x{a=~"5..|4.*"}', id="regex-in-string"),
         pytest.param('x{a="{{ variables.v }}"}', "it's fine", 'x{a="it\'s fine"}', id="other-quote-in-string"),
         pytest.param('x{a="\\"{{ variables.v }}"}', "v", 'x{a="\\"v"}', id="after-escaped-quote"),
-        pytest.param("histogram_quantile({{ variables.v }}, x)", "0.95", "histogram_quantile(0.95, x)", id="number-outside-string"),
+        pytest.param(
+            "histogram_quantile({{ variables.v }}, x)",
+            "0.95",
+            "histogram_quantile(0.95, x)",
+            id="number-outside-string",
+        ),
         pytest.param("rate(x[{{ variables.v }}])", "5m", "rate(x[5m])", id="duration-outside-string"),
         pytest.param('x{a="#"} > {{ variables.v }}', "3", 'x{a="#"} > 3', id="hash-inside-string-is-not-a-comment"),
     ],
@@ -313,14 +359,21 @@ Series = tuple[str, dict[str, str], float]
 def _matches(labels: dict[str, str], matcher: tuple[str, str, str]) -> bool:
     name, op, value = matcher
     actual = labels.get(name, "")
-    return {"=": actual == value, "!=": actual != value, "=~": bool(re.fullmatch(value, actual)), "!~": not re.fullmatch(value, actual)}[op]
+    return {
+        "=": actual == value,
+        "!=": actual != value,
+        "=~": bool(re.fullmatch(value, actual)),
+        "!~": not re.fullmatch(value, actual),
+    }[op]
 
 
 def _selectors(promql: str) -> list[tuple[str, list[tuple[str, str, str]]]]:
     found = []
     for metric, body in _SELECTOR.findall(promql):
         matchers = [m.groups() for m in _MATCHER.finditer(body)]
-        assert "".join(m.group(0) for m in _MATCHER.finditer(body)).strip() == body.strip(), f"unparsed matcher in {body!r}"
+        assert "".join(m.group(0) for m in _MATCHER.finditer(body)).strip() == body.strip(), (
+            f"unparsed matcher in {body!r}"
+        )
         found.append((metric, matchers))
     return found
 
@@ -360,7 +413,11 @@ def _bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
 def evaluate(promql: str, series: list[Series]) -> dict[tuple[str, ...], float]:
     """Instant-vector result of one of our queries: group key -> value (NaN kept, as Prometheus returns it)."""
     selectors = _selectors(promql)
-    by = [b.strip() for b in _BY.search(promql).group(1).split(",")] if promql.startswith("sum by") or "sum by" in promql else []
+    by = (
+        [b.strip() for b in _BY.search(promql).group(1).split(",")]
+        if promql.startswith("sum by") or "sum by" in promql
+        else []
+    )
     if promql.startswith("histogram_quantile"):
         (selector,) = selectors
         group = [b for b in by if b != "le"]
@@ -378,12 +435,16 @@ def evaluate(promql: str, series: list[Series]) -> dict[tuple[str, ...], float]:
 
 
 def _prometheus_float(value: float) -> str:
-    return "NaN" if math.isnan(value) else ("+Inf" if value == math.inf else "-Inf" if value == -math.inf else repr(value))
+    return (
+        "NaN" if math.isnan(value) else ("+Inf" if value == math.inf else "-Inf" if value == -math.inf else repr(value))
+    )
 
 
 def as_result_vector(promql: str, values: dict[tuple[str, ...], float]) -> list[dict[str, Any]]:
     by = [b.strip() for b in _BY.search(promql).group(1).split(",") if b.strip() != "le"]
-    return [{"metric": dict(zip(by, key)), "value": [1795819200.123, _prometheus_float(v)]} for key, v in values.items()]
+    return [
+        {"metric": dict(zip(by, key)), "value": [1795819200.123, _prometheus_float(v)]} for key, v in values.items()
+    ]
 
 
 def per_canary(promql: str, series: list[Series]) -> float | None:
@@ -399,11 +460,25 @@ _LE = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, math.inf]
 
 def _labels(query_set: str, ns: str, workload: str) -> dict[str, str]:
     ns_label, wl_label = AGGREGATION_LABELS[query_set]
-    extra = {"istio": {"reporter": "destination"}, "linkerd": {"direction": "inbound"}, "osm": {"destination_kind": "Deployment"}}[query_set]
+    extra = {
+        "istio": {"reporter": "destination"},
+        "linkerd": {"direction": "inbound"},
+        "osm": {"destination_kind": "Deployment"},
+    }[query_set]
     return {ns_label: ns, wl_label: workload, **extra}
 
 
-def workload_series(query_set: str, ns: str, workload: str, ok: float, failed: float, cumulative: dict[float, float], *, seconds: bool = False, **overrides: str) -> list[Series]:
+def workload_series(
+    query_set: str,
+    ns: str,
+    workload: str,
+    ok: float,
+    failed: float,
+    cumulative: dict[float, float],
+    *,
+    seconds: bool = False,
+    **overrides: str,
+) -> list[Series]:
     """Request counters (ok / failed rates) and a latency histogram (le in ms -> cumulative rate)."""
     base = {**_labels(query_set, ns, workload), **overrides}
     out: list[Series] = []
@@ -412,7 +487,10 @@ def workload_series(query_set: str, ns: str, workload: str, ok: float, failed: f
         out += [("response_total", {**base, "classification": "failure", "status_code": "500"}, failed)]
     else:
         counter = "istio_requests_total" if query_set == "istio" else "osm_request_total"
-        out += [(counter, {**base, "response_code": "200"}, ok * 0.75), (counter, {**base, "response_code": "404"}, ok * 0.25)]
+        out += [
+            (counter, {**base, "response_code": "200"}, ok * 0.75),
+            (counter, {**base, "response_code": "404"}, ok * 0.25),
+        ]
         out += [(counter, {**base, "response_code": "503"}, failed)]
     histogram = {
         "istio": "istio_request_duration_seconds_bucket" if seconds else "istio_request_duration_milliseconds_bucket",
@@ -426,7 +504,9 @@ def workload_series(query_set: str, ns: str, workload: str, ok: float, failed: f
     return out
 
 
-HEALTHY = dict(ok=4975 / 15, failed=25 / 15, cumulative={100: 4947 / 15, 250: 4969 / 15, 500: 5000 / 15})  # §6.2 phase A
+HEALTHY = dict(
+    ok=4975 / 15, failed=25 / 15, cumulative={100: 4947 / 15, 250: 4969 / 15, 500: 5000 / 15}
+)  # §6.2 phase A
 FAILING = dict(ok=3000 / 15, failed=2000 / 15, cumulative={500: 4888 / 15, 1000: 4991 / 15, 2500: 5000 / 15})  # phase B
 PRIMARY = dict(ok=970.0, failed=30.0, cumulative={50: 900.0, 100: 995.0, 250: 1000.0})  # 97 %, ≈ 145 ms
 IDLE = dict(ok=0.0, failed=0.0, cumulative={})  # series exist, no traffic in the window: 0/0 = NaN
@@ -435,7 +515,9 @@ IDLE = dict(ok=0.0, failed=0.0, cumulative={})  # series exist, no traffic in th
 def fleet(query_set: str, *, seconds: bool = False) -> list[Series]:
     s: list[Series] = []
     s += workload_series(query_set, "test", "podinfo", **HEALTHY, seconds=seconds)
-    s += workload_series(query_set, "test", "podinfo-primary", **PRIMARY, seconds=seconds)  # distractor: same ns, longer name
+    s += workload_series(
+        query_set, "test", "podinfo-primary", **PRIMARY, seconds=seconds
+    )  # distractor: same ns, longer name
     s += workload_series(query_set, "prod", "podinfo", **FAILING, seconds=seconds)  # same name, another namespace
     s += workload_series(query_set, "prod", "api", ok=10.0, failed=0.0, cumulative={5: 10.0}, seconds=seconds)
     s += workload_series(query_set, "idle", "podinfo", **IDLE, seconds=seconds)
@@ -448,10 +530,18 @@ def fleet(query_set: str, *, seconds: bool = False) -> list[Series]:
     return s
 
 
-CANARIES = [("test", "podinfo"), ("test", "podinfo-primary"), ("prod", "podinfo"), ("prod", "api"), ("idle", "podinfo"), ("nowhere", "podinfo"), ("test", "absent")]
-CASES = [
-    pytest.param(q, m, False, id=f"{q}-{m}") for q in ("istio", "linkerd", "osm") for m in (SR, DUR)
-] + [pytest.param("istio", DUR, True, id="istio-request-duration-seconds")]
+CANARIES = [
+    ("test", "podinfo"),
+    ("test", "podinfo-primary"),
+    ("prod", "podinfo"),
+    ("prod", "api"),
+    ("idle", "podinfo"),
+    ("nowhere", "podinfo"),
+    ("test", "absent"),
+]
+CASES = [pytest.param(q, m, False, id=f"{q}-{m}") for q in ("istio", "linkerd", "osm") for m in (SR, DUR)] + [
+    pytest.param("istio", DUR, True, id="istio-request-duration-seconds")
+]
 
 
 @pytest.mark.parametrize(("query_set", "metric", "seconds"), CASES)
@@ -472,8 +562,12 @@ def test_aggregated_query_equals_per_canary_queries(query_set: str, metric: str,
 def test_reference_numbers_come_out(query_set: str) -> None:
     """§6.2: healthy ≈99.5 % / 120.45 ms, failing 60 % / 800.97 ms (compare with a tolerance)."""
     series = fleet(query_set)
-    split_sr = split_aggregated_result(SR, query_set, as_result_vector(q := aggregated_builtin_query(SR, query_set, "1m"), evaluate(q, series)))
-    split_d = split_aggregated_result(DUR, query_set, as_result_vector(q := aggregated_builtin_query(DUR, query_set, "1m"), evaluate(q, series)))
+    split_sr = split_aggregated_result(
+        SR, query_set, as_result_vector(q := aggregated_builtin_query(SR, query_set, "1m"), evaluate(q, series))
+    )
+    split_d = split_aggregated_result(
+        DUR, query_set, as_result_vector(q := aggregated_builtin_query(DUR, query_set, "1m"), evaluate(q, series))
+    )
     assert split_sr[("test", "podinfo")] == pytest.approx(99.5)
     assert split_sr[("prod", "podinfo")] == pytest.approx(60.0)
     assert split_d[("test", "podinfo")] == pytest.approx(120.4545, abs=1e-3)
@@ -491,7 +585,9 @@ def test_istio_seconds_histogram_gives_the_same_milliseconds() -> None:
 def test_dotted_target_regex_differs_from_exact_workload(query_set: str) -> None:
     """Flagger's `=~"my.app"` also matches `my-app`; the aggregation groups by exact workload. Such a
     target is flagged for a per-canary query (and query_for gives it no aggregate key)."""
-    series = workload_series(query_set, "dots", "my.app", **HEALTHY) + workload_series(query_set, "dots", "my-app", **FAILING)
+    series = workload_series(query_set, "dots", "my.app", **HEALTHY) + workload_series(
+        query_set, "dots", "my-app", **FAILING
+    )
     aggregated = aggregated_builtin_query(SR, query_set, "1m")
     split = split_aggregated_result(SR, query_set, as_result_vector(aggregated, evaluate(aggregated, series)))
     regex = per_canary(render_builtin_query(SR, query_set, "dots", "my.app", "1m"), series)
@@ -507,7 +603,14 @@ def test_osm_matches_exactly_even_with_dots() -> None:
     assert aggregation_matches_per_canary("osm", "my.app")
 
 
-@pytest.mark.parametrize(("query_set", "labels"), [("istio", "destination_workload_namespace, destination_workload"), ("linkerd", "namespace, deployment"), ("osm", "destination_namespace, destination_name")])
+@pytest.mark.parametrize(
+    ("query_set", "labels"),
+    [
+        ("istio", "destination_workload_namespace, destination_workload"),
+        ("linkerd", "namespace, deployment"),
+        ("osm", "destination_namespace, destination_name"),
+    ],
+)
 def test_aggregated_queries_group_by_namespace_and_workload(query_set: str, labels: str) -> None:
     sr, dur = aggregated_builtin_query(SR, query_set, "1m"), aggregated_builtin_query(DUR, query_set, "1m")
     assert sr.count(f"sum by ({labels})") == 2
@@ -529,11 +632,19 @@ def test_aggregated_query_text() -> None:
 
 # ==================================================================================== split / NaN
 def _sample(ns: str, wl: str, value: str, **extra: str) -> dict[str, Any]:
-    return {"metric": {"destination_workload_namespace": ns, "destination_workload": wl, **extra}, "value": [1795819200, value]}
+    return {
+        "metric": {"destination_workload_namespace": ns, "destination_workload": wl, **extra},
+        "value": [1795819200, value],
+    }
 
 
 def test_split_maps_nan_to_no_value_and_keeps_numbers() -> None:
-    vector = [_sample("test", "podinfo", "99.50000000000001"), _sample("test", "idle", "NaN"), _sample("prod", "hot", "+Inf"), _sample("x", "", "1")]
+    vector = [
+        _sample("test", "podinfo", "99.50000000000001"),
+        _sample("test", "idle", "NaN"),
+        _sample("prod", "hot", "+Inf"),
+        _sample("x", "", "1"),
+    ]
     split = split_aggregated_result(SR, "istio", vector)
     assert split == {("test", "podinfo"): 99.50000000000001, ("prod", "hot"): math.inf}
     assert split_aggregated_result(SR, "istio", []) == {}
@@ -615,27 +726,87 @@ _DELETE = object()
 @pytest.mark.parametrize(
     ("path", "value", "error_path", "message"),
     [
-        pytest.param("apiVersion", "flagger.app/v1alpha3", "apiVersion", "must be flagger.app/v1beta1", id="api-version"),
+        pytest.param(
+            "apiVersion", "flagger.app/v1alpha3", "apiVersion", "must be flagger.app/v1beta1", id="api-version"
+        ),
         pytest.param("kind", "Canary", "kind", "must be MetricTemplate", id="kind"),
         pytest.param("metadata.name", "Bad_Name", "metadata.name", "DNS-1123", id="name"),
         pytest.param("metadata.namespace", "a.b", "metadata.namespace", "DNS-1123", id="namespace"),
         pytest.param("spec.provider", _DELETE, "spec.provider", "required", id="no-provider"),
         pytest.param("spec.provider.type", _DELETE, "spec.provider.type", "required", id="no-type"),
-        pytest.param("spec.provider.type", "datadog", "spec.provider.type", "provider 'datadog' is not supported by cronary yet", id="datadog"),
-        pytest.param("spec.provider.type", "graphite", "spec.provider.type", "not supported by cronary yet (supported: prometheus)", id="graphite"),
-        pytest.param("spec.provider.type", "mystery", "spec.provider.type", "must be one of prometheus, influxdb", id="unknown-type"),
+        pytest.param(
+            "spec.provider.type",
+            "datadog",
+            "spec.provider.type",
+            "provider 'datadog' is not supported by cronary yet",
+            id="datadog",
+        ),
+        pytest.param(
+            "spec.provider.type",
+            "graphite",
+            "spec.provider.type",
+            "not supported by cronary yet (supported: prometheus)",
+            id="graphite",
+        ),
+        pytest.param(
+            "spec.provider.type",
+            "mystery",
+            "spec.provider.type",
+            "must be one of prometheus, influxdb",
+            id="unknown-type",
+        ),
         pytest.param("spec.provider.address", _DELETE, "spec.provider.address", "required", id="no-address"),
-        pytest.param("spec.provider.address", "prometheus:9090", "spec.provider.address", "http or https URL", id="address-not-url"),
-        pytest.param("spec.provider.secretRef", {}, "spec.provider.secretRef.name", "required", id="secret-without-name"),
+        pytest.param(
+            "spec.provider.address",
+            "prometheus:9090",
+            "spec.provider.address",
+            "http or https URL",
+            id="address-not-url",
+        ),
+        pytest.param(
+            "spec.provider.secretRef", {}, "spec.provider.secretRef.name", "required", id="secret-without-name"
+        ),
         pytest.param("metadata.name", "name\n", "metadata.name", "DNS-1123", id="name-trailing-newline"),
-        pytest.param("spec.provider.secretRef", {"name": "Bad Secret"}, "spec.provider.secretRef.name", "DNS-1123", id="secret-bad-name"),
-        pytest.param("spec.provider.headers", {"X-A": "single"}, "spec.provider.headers.X-A", "list of strings", id="header-not-list"),
-        pytest.param("spec.provider.headers", {"X A": ["v"]}, "spec.provider.headers", "not a valid HTTP header name", id="header-bad-name"),
-        pytest.param("spec.provider.headers", {"X-A": ["v\r\nX-Evil: 1"]}, "spec.provider.headers.X-A[0]", "control characters", id="header-injection"),
-        pytest.param("spec.provider.insecureSkipVerify", "yes", "spec.provider.insecureSkipVerify", "true or false", id="insecure-not-bool"),
+        pytest.param(
+            "spec.provider.secretRef",
+            {"name": "Bad Secret"},
+            "spec.provider.secretRef.name",
+            "DNS-1123",
+            id="secret-bad-name",
+        ),
+        pytest.param(
+            "spec.provider.headers",
+            {"X-A": "single"},
+            "spec.provider.headers.X-A",
+            "list of strings",
+            id="header-not-list",
+        ),
+        pytest.param(
+            "spec.provider.headers",
+            {"X A": ["v"]},
+            "spec.provider.headers",
+            "not a valid HTTP header name",
+            id="header-bad-name",
+        ),
+        pytest.param(
+            "spec.provider.headers",
+            {"X-A": ["v\r\nX-Evil: 1"]},
+            "spec.provider.headers.X-A[0]",
+            "control characters",
+            id="header-injection",
+        ),
+        pytest.param(
+            "spec.provider.insecureSkipVerify",
+            "yes",
+            "spec.provider.insecureSkipVerify",
+            "true or false",
+            id="insecure-not-bool",
+        ),
         pytest.param("spec.query", _DELETE, "spec.query", "required", id="no-query"),
         pytest.param("spec.query", "sum({{ .Target }})", "spec.query", "2019 template syntax", id="query-2019-syntax"),
-        pytest.param("spec.query", "sum({{ nope }})", "spec.query", 'function "nope" not defined', id="query-unknown-function"),
+        pytest.param(
+            "spec.query", "sum({{ nope }})", "spec.query", 'function "nope" not defined', id="query-unknown-function"
+        ),
         pytest.param("spec", ["x"], "spec", "must be a map", id="spec-not-map"),
     ],
 )
@@ -656,13 +827,30 @@ CANARY = {
         "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "podinfo"},
         "service": {"port": 9898, "name": "frontend"},
         "analysis": {
-            "interval": "1m", "threshold": 5, "maxWeight": 50, "stepWeight": 10,
+            "interval": "1m",
+            "threshold": 5,
+            "maxWeight": 50,
+            "stepWeight": 10,
             "metrics": [
                 {"name": "request-success-rate", "thresholdRange": {"min": 99}, "interval": "1m"},
                 {"name": "request-duration", "thresholdRange": {"max": 500}, "interval": "30s"},
-                {"name": "errors", "threshold": 5, "query": 'sum(rate(errors{ns="{{ namespace }}",svc="{{ service }}",app="{{ variables.app }}"}[{{ interval }}]))', "templateVariables": {"app": "web"}},
-                {"name": "not-found", "thresholdRange": {"max": 5}, "interval": "2m", "templateRef": {"name": "not-found-percentage", "namespace": "istio-system"}},
-                {"name": "request-success-rate-tpl", "thresholdRange": {"max": 5}, "templateRef": {"name": "not-found-percentage"}},
+                {
+                    "name": "errors",
+                    "threshold": 5,
+                    "query": 'sum(rate(errors{ns="{{ namespace }}",svc="{{ service }}",app="{{ variables.app }}"}[{{ interval }}]))',
+                    "templateVariables": {"app": "web"},
+                },
+                {
+                    "name": "not-found",
+                    "thresholdRange": {"max": 5},
+                    "interval": "2m",
+                    "templateRef": {"name": "not-found-percentage", "namespace": "istio-system"},
+                },
+                {
+                    "name": "request-success-rate-tpl",
+                    "thresholdRange": {"max": 5},
+                    "templateRef": {"name": "not-found-percentage"},
+                },
             ],
         },
     },
@@ -675,7 +863,16 @@ def _request(name: str, provider: str = "smi:istio") -> tuple[MetricRequest, Any
     return MetricRequest(metric, resolve_provider(provider, None)), canary
 
 
-@pytest.mark.parametrize(("provider", "query_set"), [("smi:istio", "istio"), ("smi:linkerd", "linkerd"), ("linkerd", "linkerd"), ("osm", "osm"), ("smi:v1alpha2", "istio")])
+@pytest.mark.parametrize(
+    ("provider", "query_set"),
+    [
+        ("smi:istio", "istio"),
+        ("smi:linkerd", "linkerd"),
+        ("linkerd", "linkerd"),
+        ("osm", "osm"),
+        ("smi:v1alpha2", "istio"),
+    ],
+)
 def test_query_for_builtin_uses_the_providers_query_set(provider: str, query_set: str) -> None:
     request, canary = _request("request-duration", provider)
     rendered = query_for(request, canary)
@@ -718,7 +915,10 @@ def test_query_for_template() -> None:
     assert (rendered.secret_name, rendered.secret_namespace) == ("prom-auth", "istio-system")
     assert rendered.headers == template.headers and rendered.insecure_skip_verify
     assert rendered.aggregate is None
-    assert 'destination_workload_namespace="test",destination_workload="podinfo"' in rendered.promql and "[2m]" in rendered.promql
+    assert (
+        'destination_workload_namespace="test",destination_workload="podinfo"' in rendered.promql
+        and "[2m]" in rendered.promql
+    )
 
 
 def test_query_for_template_errors() -> None:
@@ -753,12 +953,19 @@ def test_aggregated_query_narrowed_to_the_canaries_series() -> None:
     escaped so `my.app` cannot match `my-app`; names that could inject PromQL are refused."""
     from engine.queries import aggregated_builtin_query
 
-    query = aggregated_builtin_query("request-success-rate", "istio", "1m", series=[("test", "podinfo"), ("prod", "my.app")])
+    query = aggregated_builtin_query(
+        "request-success-rate", "istio", "1m", series=[("test", "podinfo"), ("prod", "my.app")]
+    )
     matchers = 'destination_workload_namespace=~"prod|test",destination_workload=~"my\\\\.app|podinfo",'
     assert query.count("{" + matchers) == 2
-    assert aggregated_builtin_query("request-duration", "linkerd", "1m", series=[("test", "podinfo")]).count(
-        '{namespace=~"test",deployment=~"podinfo",'
-    ) == 1
-    assert aggregated_builtin_query("request-success-rate", "istio", "1m") == aggregated_builtin_query("request-success-rate", "istio", "1m", series=())
+    assert (
+        aggregated_builtin_query("request-duration", "linkerd", "1m", series=[("test", "podinfo")]).count(
+            '{namespace=~"test",deployment=~"podinfo",'
+        )
+        == 1
+    )
+    assert aggregated_builtin_query("request-success-rate", "istio", "1m") == aggregated_builtin_query(
+        "request-success-rate", "istio", "1m", series=()
+    )
     with pytest.raises(SpecError):
         aggregated_builtin_query("request-success-rate", "istio", "1m", series=[("test", 'podinfo"}) or vector(1) #')])

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from timeline_rows import Row, advance, at, row, simulate_cli
 
 import cronjob.simulation as simulation_module
 from cronjob.inputs import build_cluster, cluster_objects, read_canary, read_scenario
 from cronjob.simulation import SimulatedCluster, Simulation
-from timeline_rows import simulate_cli, Row, advance, at, row
 from engine import Decision, HookRequest, HookResult, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,9 +44,7 @@ COMPLETED = "Promotion completed! Scaling down podinfo.test"
 CANARY_FAILED = "Canary failed! Scaling down podinfo.test"
 INITIALIZED = "Initialization done! podinfo.test"
 PROVIDERS_OK = "all the metrics providers are available!"
-PRIMARY_FRESH = (
-    "podinfo-primary.test not ready: waiting for rollout to finish: observed deployment generation less than desired generation"
-)
+PRIMARY_FRESH = "podinfo-primary.test not ready: waiting for rollout to finish: observed deployment generation less than desired generation"
 SR_HALT = "Halt podinfo.test advancement success rate 95.00% < 99%"
 THRESHOLD_5 = "Rolling back podinfo.test failed checks threshold reached 5"
 
@@ -63,11 +61,6 @@ POST_OK = "Post-rollout check post-check passed"
 RB_NOT = "Rollback hook rollback-gate not signaling a rollback"
 RB_OK = "Rollback check rollback-gate passed"
 RB_MANUAL = "Rolling back podinfo.test manual webhook invoked"
-
-
-
-
-
 
 
 def ramp(first_tick: int, weights: list[int], failed: int = 0, start: bool = True) -> list[Row]:
@@ -105,7 +98,11 @@ def simulation(canary: Path, scenario: Path, **scenario_changes: Any) -> Recordi
     if scenario_changes:
         plan = dataclasses.replace(plan, **scenario_changes)
     sim = RecordingSimulation(
-        read_canary(str(canary), MESH), SimulatedCluster.of(build_cluster(cluster_objects(str(CLUSTER)))), plan, Settings(mesh_provider=MESH), str(scenario)
+        read_canary(str(canary), MESH),
+        SimulatedCluster.of(build_cluster(cluster_objects(str(CLUSTER)))),
+        plan,
+        Settings(mesh_provider=MESH),
+        str(scenario),
     )
     sim.requests = []  # type: ignore[attr-defined]
     return sim
@@ -122,7 +119,14 @@ def hook_calls(sim: RecordingSimulation, records: list[Any]) -> list[tuple[int, 
 
 
 def project(record: dict[str, Any]) -> Row:
-    return Row(record["tick"], record["phase"], record["canaryWeight"], record["trafficWeight"], record["failedChecks"], tuple(record["events"]))
+    return Row(
+        record["tick"],
+        record["phase"],
+        record["canaryWeight"],
+        record["trafficWeight"],
+        record["failedChecks"],
+        tuple(record["events"]),
+    )
 
 
 def assert_rows(records: list[dict[str, Any]], expected: list[Row]) -> None:
@@ -282,9 +286,12 @@ def test_waiting_promotion_status_and_continued_analysis() -> None:
     traffic-increase gate."""
     records = {r["tick"]: r for r in simulate_cli(HOOKS_CANARY, SEED / "scenario-gate-promotion.yaml")}
     for tick in (9, 10):
-        assert (records[tick]["phase"], records[tick]["canaryWeight"], records[tick]["iterations"], records[tick]["trafficWeight"]) == (
-            "WaitingPromotion", 0, -1, 50
-        ), tick
+        assert (
+            records[tick]["phase"],
+            records[tick]["canaryWeight"],
+            records[tick]["iterations"],
+            records[tick]["trafficWeight"],
+        ) == ("WaitingPromotion", 0, -1, 50), tick
     assert records[11]["iterations"] == 0
     assert [(h["name"], h["ok"]) for h in records[10]["webhooks"]] == [
         ("rollback-gate", False),
@@ -303,8 +310,15 @@ def test_traffic_increase_gate_rejects_after_a_passing_analysis() -> None:
     """§4.2: the analysis already ran (and passed) on a tick the traffic-increase gate holds."""
     records = {r["tick"]: r for r in simulate_cli(HOOKS_CANARY, SEED / "scenario-gate-traffic-increase.yaml")}
     for tick in (5, 6, 7):
-        assert [(m["name"], m["passed"]) for m in records[tick]["metrics"]] == [("request-success-rate", True), ("request-duration", True)]
-        assert [(h["name"], h["ok"]) for h in records[tick]["webhooks"]] == [("rollback-gate", False), ("load-test", True), ("gate-traffic", False)]
+        assert [(m["name"], m["passed"]) for m in records[tick]["metrics"]] == [
+            ("request-success-rate", True),
+            ("request-duration", True),
+        ]
+        assert [(h["name"], h["ok"]) for h in records[tick]["webhooks"]] == [
+            ("rollback-gate", False),
+            ("load-test", True),
+            ("gate-traffic", False),
+        ]
 
 
 def test_manual_rollback_hook_phases_and_effect() -> None:
@@ -326,7 +340,9 @@ def test_manual_rollback_hook_phases_and_effect() -> None:
 def test_post_rollout_hook_phase_on_success() -> None:
     sim = simulation(HOOKS_CANARY, SEED / "scenario-webhooks-healthy.yaml")
     records = sim.run()
-    assert [c for c in hook_calls(sim, records) if c[2] == "post-rollout"] == [(11, "post-check", "post-rollout", "Succeeded")]
+    assert [c for c in hook_calls(sim, records) if c[2] == "post-rollout"] == [
+        (11, "post-check", "post-rollout", "Succeeded")
+    ]
 
 
 # ----------------------------------------------------------------------------------------------- §8.4

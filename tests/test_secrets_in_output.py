@@ -49,7 +49,9 @@ def echo(request: Request) -> Response:
         f" retried at http://{userinfo}@[::1]:{request.host.rsplit(':', 1)[-1]}{request.full_path}"
     )
     if "api/v1/query" in request.full_path:
-        body = json.dumps({"status": "error", "errorType": "bad_data", "error": text}, separators=(",", ":"))  # as Prometheus writes it
+        body = json.dumps(
+            {"status": "error", "errorType": "bad_data", "error": text}, separators=(",", ":")
+        )  # as Prometheus writes it
         return Response(body, status=400, content_type="application/json")
     return Response(text, status=500)
 
@@ -86,7 +88,9 @@ def userinfo_url(base: str = "http://127.0.0.1:1") -> str:
 # ------------------------------------------------------------------------------------------------ stderr
 def cronary(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environ = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "cronjob.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=120, env=environ)
+    return subprocess.run(
+        [sys.executable, "-m", "cronjob.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=120, env=environ
+    )
 
 
 def leaky_canary(tmp_path: Path, url: str) -> str:
@@ -106,12 +110,36 @@ IPV6_URL = f"http://[::1]:1/hooks/{PATH_TOKEN}?token={QUERY_TOKEN}"
 REFUSED = [  # (argv from the canary file and the refused URL, the URL, what the line shows of it)
     pytest.param(lambda c, u: ["validate", c], userinfo_url(), "http://127.0.0.1:1", id="validate-webhook-userinfo"),
     pytest.param(lambda c, u: ["validate", c], IPV6_URL, "http://[::1]:1", id="validate-webhook-ipv6"),
-    pytest.param(lambda c, u: seed("render", c, "--now", "2026-11-27T10:00:00Z"), userinfo_url(), "http://127.0.0.1:1", id="render-webhook-userinfo"),
-    pytest.param(lambda c, u: seed("simulate", c, "--scenario", str(SEED / "scenario-healthy.yaml")), IPV6_URL, "http://[::1]:1", id="simulate-webhook-ipv6"),
-    pytest.param(lambda c, u: seed("render", str(SEED / "podinfo-canary.yaml"), "--prometheus", u), userinfo_url(), "http://127.0.0.1:1", id="render-prometheus-userinfo"),
     pytest.param(
-        lambda c, u: seed("simulate", str(SEED / "podinfo-canary.yaml"), "--scenario", str(SEED / "scenario-healthy.yaml"), "--prometheus", u),
-        IPV6_URL, "http://[::1]:1", id="simulate-prometheus-ipv6",
+        lambda c, u: seed("render", c, "--now", "2026-11-27T10:00:00Z"),
+        userinfo_url(),
+        "http://127.0.0.1:1",
+        id="render-webhook-userinfo",
+    ),
+    pytest.param(
+        lambda c, u: seed("simulate", c, "--scenario", str(SEED / "scenario-healthy.yaml")),
+        IPV6_URL,
+        "http://[::1]:1",
+        id="simulate-webhook-ipv6",
+    ),
+    pytest.param(
+        lambda c, u: seed("render", str(SEED / "podinfo-canary.yaml"), "--prometheus", u),
+        userinfo_url(),
+        "http://127.0.0.1:1",
+        id="render-prometheus-userinfo",
+    ),
+    pytest.param(
+        lambda c, u: seed(
+            "simulate",
+            str(SEED / "podinfo-canary.yaml"),
+            "--scenario",
+            str(SEED / "scenario-healthy.yaml"),
+            "--prometheus",
+            u,
+        ),
+        IPV6_URL,
+        "http://[::1]:1",
+        id="simulate-prometheus-ipv6",
     ),
 ]
 
@@ -144,8 +172,14 @@ def test_a_refused_tick_flag_is_a_json_line_without_the_url(tmp_path: Path, flag
 @pytest.mark.parametrize("command", ["render", "simulate"])
 def test_prometheus_errors_in_render_and_simulate(receiver: HTTPServer, command: str) -> None:
     """The `--prometheus` URL's path and query, and what the server echoes of them, stay out of the events."""
-    extra = ("--now", "2026-11-27T10:00:00Z") if command == "render" else ("--scenario", str(SEED / "scenario-healthy.yaml"), "-o", "json")
-    result = cronary(*seed(command, str(SEED / "podinfo-canary.yaml"), *extra, "--prometheus", prometheus_url(receiver)))
+    extra = (
+        ("--now", "2026-11-27T10:00:00Z")
+        if command == "render"
+        else ("--scenario", str(SEED / "scenario-healthy.yaml"), "-o", "json")
+    )
+    result = cronary(
+        *seed(command, str(SEED / "podinfo-canary.yaml"), *extra, "--prometheus", prometheus_url(receiver))
+    )
     assert result.returncode == 0, result.stderr
     assert f"Error checking metric providers: prometheus: {_base(receiver)}: " in result.stdout, result.stdout[:2000]
     assert receiver.log, "Prometheus was asked"
@@ -157,7 +191,9 @@ def _cronary_lines(outputs: list[str]) -> str:
     """The tick's output, without the access log of this test's own HTTP servers (in process, the tick's JSON
     handler formats their `werkzeug` records too; a real Job has no such server)."""
     lines = [line for output in outputs for line in output.splitlines()]
-    return "\n".join(line for line in lines if not (line.startswith("{") and json.loads(line).get("logger") == "werkzeug"))
+    return "\n".join(
+        line for line in lines if not (line.startswith("{") and json.loads(line).get("logger") == "werkzeug")
+    )
 
 
 def _status_writes(emulator: Any) -> list[dict[str, Any]]:
@@ -169,12 +205,18 @@ def _status_writes(emulator: Any) -> list[dict[str, Any]]:
 def test_tick_in_cluster_mode(emulator: Any, tmp_path: Path, receiver: HTTPServer, hook: str) -> None:
     url = HOOK_URLS[hook](receiver)
     cluster = SeedCluster(emulator, tmp_path, prometheus_url(receiver), url).install()
-    emulator.create({
-        "apiVersion": "flagger.app/v1beta1", "kind": "AlertProvider", "metadata": {"name": "on-call", "namespace": "test"},
-        "spec": {"type": "slack", "address": url},
-    })
+    emulator.create(
+        {
+            "apiVersion": "flagger.app/v1beta1",
+            "kind": "AlertProvider",
+            "metadata": {"name": "on-call", "namespace": "test"},
+            "spec": {"type": "slack", "address": url},
+        }
+    )
     canary = cluster.canary()
-    canary["spec"]["canaryAnalysis"]["alerts"] = [{"name": "on-call", "severity": "info", "providerRef": {"name": "on-call"}}]
+    canary["spec"]["canaryAnalysis"]["alerts"] = [
+        {"name": "on-call", "severity": "info", "providerRef": {"name": "on-call"}}
+    ]
     emulator.replace(canary)
     leaky = cluster.seed_canary("leaky")
     leaky["spec"]["canaryAnalysis"]["webhooks"][0]["url"] = userinfo_url(_base(receiver))
@@ -190,9 +232,16 @@ def test_tick_in_cluster_mode(emulator: Any, tmp_path: Path, receiver: HTTPServe
             break
     logs = _cronary_lines(outputs)
     events = [e["message"] for e in emulator.list("v1", "Event", "test")]
-    assert any(e.startswith("Halt podinfo.test advancement external check load-test failed rejected ***") for e in events), events
-    assert any(line.startswith("Canary leaky.test is invalid: ") for line in (json.loads(x)["msg"] for x in logs.splitlines() if x.startswith("{")))
-    assert any("alert to on-call.test (slack) for podinfo.test failed" in line for line in logs.splitlines()), logs[:3000]
+    assert any(
+        e.startswith("Halt podinfo.test advancement external check load-test failed rejected ***") for e in events
+    ), events
+    assert any(
+        line.startswith("Canary leaky.test is invalid: ")
+        for line in (json.loads(x)["msg"] for x in logs.splitlines() if x.startswith("{"))
+    )
+    assert any("alert to on-call.test (slack) for podinfo.test failed" in line for line in logs.splitlines()), logs[
+        :3000
+    ]
     assert any("event webhook event: " in line for line in logs.splitlines()), logs[:3000]
     assert_clean(logs, "the JSON log lines")
     assert_clean("\n".join(events), "the Kubernetes Events")
@@ -247,12 +296,23 @@ def test_tick_in_git_mode(tmp_path: Path, receiver: HTTPServer, hook: str) -> No
 def test_git_remote_credentials_and_path_stay_out_of_the_log(tmp_path: Path, receiver: HTTPServer, host: str) -> None:
     remote = f"https://{USER}:{PASSWORD}@{host}:1/org/{PATH_TOKEN}.git"
     result = cronary(
-        "tick", "--once", "--git-repo", remote, "--no-cluster", "--git-cache", str(tmp_path / "cache"), "--now", "2026-11-27T10:00:00Z",
-        "--prometheus", prometheus_url(receiver), "--request-timeout", "2s", env={"CRONARY_GIT_TOKEN": "Qu3ry-T0KEN"},
+        "tick",
+        "--once",
+        "--git-repo",
+        remote,
+        "--no-cluster",
+        "--git-cache",
+        str(tmp_path / "cache"),
+        "--now",
+        "2026-11-27T10:00:00Z",
+        "--prometheus",
+        prometheus_url(receiver),
+        "--request-timeout",
+        "2s",
+        env={"CRONARY_GIT_TOKEN": "Qu3ry-T0KEN"},
     )
     assert result.returncode == 1 and result.stderr == "", result
     (line,) = [json.loads(x) for x in result.stdout.splitlines()]
     assert line["level"] == "error" and line["msg"].startswith(f"sync failed (https://{host}:1, branch main)"), line
     assert_clean(result.stdout, "the JSON log line")
     assert not any(PASSWORD in p.read_text(errors="replace") for p in (tmp_path / "cache").rglob("*") if p.is_file())
-

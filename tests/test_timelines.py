@@ -24,16 +24,16 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from golden import assert_golden
+from timeline_rows import Row, _simulate_text, advance, at, row, simulate_cli
+from timeline_rows import simulate_args as _args
 
 from cronjob.cli import main
 from cronjob.inputs import build_cluster, cluster_objects, read_canary, read_scenario
 from cronjob.simulation import SimulatedCluster, Simulation
 from cronjob.yamlio import dump_yaml_stream
-from engine.status_doc import canary_manifest
-from timeline_rows import Row, _simulate_text, advance, at, row, simulate_cli
-from timeline_rows import simulate_args as _args
 from engine import Settings
-from golden import assert_golden
+from engine.status_doc import canary_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "seed"
@@ -54,25 +54,20 @@ RESTARTING = "New revision detected! Restarting analysis for podinfo.test"
 SKIPPED = "Promotion completed! Canary analysis was skipped for podinfo.test"
 INITIALIZED = "Initialization done! podinfo.test"
 PROVIDERS_OK = "all the metrics providers are available!"
-PRIMARY_FRESH = (
-    "podinfo-primary.test not ready: waiting for rollout to finish: observed deployment generation less than desired generation"
-)
+PRIMARY_FRESH = "podinfo-primary.test not ready: waiting for rollout to finish: observed deployment generation less than desired generation"
 SR_HALT = "Halt podinfo.test advancement success rate 95.00% < 99%"
 NO_DATA = (
     "Halt advancement no values found for istio metric request-success-rate probably podinfo.test is not receiving traffic: "
     "no values found"
 )
-CANARY_WAITING = "canary deployment podinfo.test not ready: waiting for rollout to finish: 0 out of 2 new replicas have been updated"
+CANARY_WAITING = (
+    "canary deployment podinfo.test not ready: waiting for rollout to finish: 0 out of 2 new replicas have been updated"
+)
 CANARY_DEADLINE = 'canary deployment podinfo.test not ready: deployment "podinfo" exceeded its progress deadline'
-
 
 
 def threshold_reached(n: int) -> str:
     return f"Rolling back podinfo.test failed checks threshold reached {n}"
-
-
-
-
 
 
 # ----------------------------------------------------------------------------------------------- running
@@ -114,7 +109,12 @@ def assert_initialization(records: list[dict[str, Any]]) -> None:
     first, second = records[0], records[1]
     assert (first["phase"], first["canaryWeight"], first["failedChecks"]) == ("Initializing", 0, 0)
     assert PRIMARY_FRESH in first["events"]
-    assert (second["phase"], second["canaryWeight"], second["trafficWeight"], second["failedChecks"]) == ("Initialized", 0, 0, 0)
+    assert (second["phase"], second["canaryWeight"], second["trafficWeight"], second["failedChecks"]) == (
+        "Initialized",
+        0,
+        0,
+        0,
+    )
     assert second["events"][-1] == INITIALIZED
 
 
@@ -219,14 +219,25 @@ PROGRESS_DEADLINE = [
 
 TIMELINES = [
     pytest.param(SEED_CANARY, SEED / "scenario-healthy.yaml", HEALTHY_10, id="8.1-healthy-stepWeight-10"),
-    pytest.param(CANARIES / "podinfo-step5.yaml", SEED / "scenario-healthy.yaml", HEALTHY_5, id="8.2-healthy-stepWeight-5"),
-    pytest.param(CANARIES / "podinfo-step5.yaml", SEED / "scenario-failing-step5.yaml", FAILING_5, id="8.3-failing-from-15-stepWeight-5"),
+    pytest.param(
+        CANARIES / "podinfo-step5.yaml", SEED / "scenario-healthy.yaml", HEALTHY_5, id="8.2-healthy-stepWeight-5"
+    ),
+    pytest.param(
+        CANARIES / "podinfo-step5.yaml",
+        SEED / "scenario-failing-step5.yaml",
+        FAILING_5,
+        id="8.3-failing-from-15-stepWeight-5",
+    ),
     pytest.param(SEED_CANARY, SEED / "scenario-failing.yaml", FAILING_10, id="8.3-failing-from-20-stepWeight-10"),
     pytest.param(SEED_CANARY, SEED / "scenario-restart.yaml", RESTART, id="restart-on-new-revision"),
     pytest.param(SEED_CANARY, SEED / "scenario-no-data.yaml", NO_DATA_ROWS, id="no-data-is-a-failed-check"),
-    pytest.param(CANARIES / "podinfo-stepweights.yaml", SEED / "scenario-healthy.yaml", STEP_WEIGHTS, id="stepWeights-1-2-10-80"),
+    pytest.param(
+        CANARIES / "podinfo-stepweights.yaml", SEED / "scenario-healthy.yaml", STEP_WEIGHTS, id="stepWeights-1-2-10-80"
+    ),
     pytest.param(CANARIES / "podinfo-skip-analysis.yaml", SEED / "scenario-healthy.yaml", SKIP, id="skipAnalysis"),
-    pytest.param(SEED_CANARY, SEED / "scenario-progress-deadline.yaml", PROGRESS_DEADLINE, id="progress-deadline-rollback"),
+    pytest.param(
+        SEED_CANARY, SEED / "scenario-progress-deadline.yaml", PROGRESS_DEADLINE, id="progress-deadline-rollback"
+    ),
 ]
 
 
@@ -359,16 +370,26 @@ def test_simulate_json_contract() -> None:
 def test_simulate_table_lists_every_tick() -> None:
     result = CliRunner().invoke(
         main,
-        ["simulate", str(SEED_CANARY), "--cluster", str(CLUSTER), "--scenario", str(SEED / "scenario-healthy.yaml"), "--mesh-provider", MESH],
+        [
+            "simulate",
+            str(SEED_CANARY),
+            "--cluster",
+            str(CLUSTER),
+            "--scenario",
+            str(SEED / "scenario-healthy.yaml"),
+            "--mesh-provider",
+            MESH,
+        ],
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["TICK", "TIME", "PHASE", "WEIGHT", "TRAFFIC", "FAILED", "EVENTS"]
     starts = [line.split()[:3] for line in lines[1:] if line[:4].strip()]
-    assert starts == [[str(n), at(n), p] for n, p in enumerate(
-        ["Initializing", "Initialized", *[r.phase for r in HEALTHY_10]], start=1
-    )]
+    assert starts == [
+        [str(n), at(n), p]
+        for n, p in enumerate(["Initializing", "Initialized", *[r.phase for r in HEALTHY_10]], start=1)
+    ]
     assert sum(advance(w) in line for line in lines for w in (10, 20, 30, 40, 50)) == 5
 
 
@@ -389,7 +410,9 @@ def test_simulate_json_golden(scenario: str, golden: str) -> None:
 
 
 def _render(canary: Path, cluster: Path, now: str, *extra: str) -> str:
-    proc = run_cronary("render", str(canary), "--cluster", str(cluster), "--now", now, "--mesh-provider", MESH, "-o", "yaml", *extra)
+    proc = run_cronary(
+        "render", str(canary), "--cluster", str(cluster), "--now", now, "--mesh-provider", MESH, "-o", "yaml", *extra
+    )
     assert proc.returncode == 0, proc.stderr.decode()
     return proc.stdout.decode("utf-8")
 
@@ -454,7 +477,21 @@ def test_render_golden_mid_analysis(tmp_path: Path) -> None:
     [
         pytest.param(_args(SEED_CANARY, SEED / "scenario-healthy.yaml"), id="simulate-healthy"),
         pytest.param(_args(SEED_CANARY, SEED / "scenario-failing.yaml"), id="simulate-failing"),
-        pytest.param(["render", str(SEED_CANARY), "--cluster", str(CLUSTER), "--now", at(1), "--mesh-provider", MESH, "-o", "json"], id="render-json"),
+        pytest.param(
+            [
+                "render",
+                str(SEED_CANARY),
+                "--cluster",
+                str(CLUSTER),
+                "--now",
+                at(1),
+                "--mesh-provider",
+                MESH,
+                "-o",
+                "json",
+            ],
+            id="render-json",
+        ),
     ],
 )
 def test_output_is_deterministic(args: list[str]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from engine.phases import CONDITIONS, TRANSITIONS, IllegalTransition, Phase, Tri
 from engine.readiness import deployment_readiness
 from engine.render_hpa import hpa_spec_as_v2
 from engine.weights import advance, next_step_weight, promote_step
+
 
 # ==================================================================================== durations
 @pytest.mark.parametrize(
@@ -45,7 +46,9 @@ def test_parse_go_duration(text: str, seconds: float) -> None:
     assert parse_go_duration(text) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("text", ["", "10", "abc", "1x", "s", "1.5", "m1", "1m 30s", " 1m", "1m-30s", "-", "+", ".s", "١٠s", "1²s"])
+@pytest.mark.parametrize(
+    "text", ["", "10", "abc", "1x", "s", "1.5", "m1", "1m 30s", " 1m", "1m-30s", "-", "+", ".s", "١٠s", "1²s"]
+)
 def test_parse_go_duration_rejects(text: str) -> None:
     with pytest.raises(ValueError):
         parse_go_duration(text)
@@ -192,7 +195,9 @@ def _walk(analysis: AnalysisSpec) -> list[int]:
         pytest.param(AnalysisSpec(step_weight=10, max_weight_field=50), [10, 20, 30, 40, 50], id="seed-step10-max50"),
         pytest.param(AnalysisSpec(step_weight=30), [30, 60, 90, 100], id="step30-no-max-caps-at-100"),
         # both set: the step is stepWeight, but maxWeight() still reads stepWeights (Flagger's helpers, §2.6)
-        pytest.param(AnalysisSpec(step_weight=10, step_weights=(1, 2)), [10], id="stepWeight-wins-max-from-stepWeights"),
+        pytest.param(
+            AnalysisSpec(step_weight=10, step_weights=(1, 2)), [10], id="stepWeight-wins-max-from-stepWeights"
+        ),
     ],
 )
 def test_weight_progression_matches_the_reference(analysis: AnalysisSpec, weights: list[int]) -> None:
@@ -219,7 +224,9 @@ def test_next_step_weight(analysis: AnalysisSpec, current: int, step: int) -> No
     ("analysis", "max_weight"),
     [
         pytest.param(AnalysisSpec(step_weights=(1, 2, 10, 80)), 80, id="last-stepWeight"),
-        pytest.param(AnalysisSpec(step_weights=(10, 200), max_weight_field=30), 100, id="stepWeights-ignore-maxWeight-cap-100"),
+        pytest.param(
+            AnalysisSpec(step_weights=(10, 200), max_weight_field=30), 100, id="stepWeights-ignore-maxWeight-cap-100"
+        ),
         pytest.param(AnalysisSpec(step_weight=10, max_weight_field=50), 50, id="maxWeight"),
         pytest.param(AnalysisSpec(step_weight=10), 100, id="default-100"),
     ],
@@ -237,7 +244,7 @@ def test_advance_keeps_weights_summing_to_100_and_in_range() -> None:
 
 
 # ==================================================================================== readiness
-NOW = datetime(2026, 11, 27, 10, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)
 
 
 def _stamp(delta_seconds: int) -> str:
@@ -281,59 +288,92 @@ UNAVAILABLE_STALE = ("False", "MinimumReplicasUnavailable", -601)
     [
         pytest.param(deployment(), 100, True, True, "", id="ready"),
         pytest.param(
-            deployment(generation=2, observed=1), 100, False, True,
+            deployment(generation=2, observed=1),
+            100,
+            False,
+            True,
             "waiting for rollout to finish: observed deployment generation less than desired generation",
             id="generation-lag",
         ),
         pytest.param(
-            deployment(progressing_reason="ProgressDeadlineExceeded"), 100, False, False,
+            deployment(progressing_reason="ProgressDeadlineExceeded"),
+            100,
+            False,
+            False,
             'deployment "podinfo" exceeded its progress deadline',
             id="progress-deadline-exceeded-non-retriable",
         ),
         pytest.param(
-            deployment(updated=1, available_condition=UNAVAILABLE_RECENT), 100, False, True,
+            deployment(updated=1, available_condition=UNAVAILABLE_RECENT),
+            100,
+            False,
+            True,
             "waiting for rollout to finish: 1 out of 2 new replicas have been updated",
             id="updated-less-than-desired",
         ),
         pytest.param(
-            deployment(status_replicas=3), 100, False, True,
+            deployment(status_replicas=3),
+            100,
+            False,
+            True,
             "waiting for rollout to finish: 1 old replicas are pending termination",
             id="old-replicas-pending",
         ),
         pytest.param(
-            deployment(replicas=4, available=1), 50, False, True,
+            deployment(replicas=4, available=1),
+            50,
+            False,
+            True,
             "waiting for rollout to finish: 1 of 4 (readyThreshold 50%) updated replicas are available",
             id="readyThreshold-50-rejects-1-of-4",
         ),
         pytest.param(deployment(replicas=4, available=2), 50, True, True, "", id="readyThreshold-50-accepts-2-of-4"),
         pytest.param(
-            deployment(replicas=4, available=3), 100, False, True,
+            deployment(replicas=4, available=3),
+            100,
+            False,
+            True,
             "waiting for rollout to finish: 3 of 4 (readyThreshold 100%) updated replicas are available",
             id="readyThreshold-100-rejects-3-of-4",
         ),
         pytest.param(deployment(replicas=3, available=0), 33, True, True, "", id="readyThreshold-floors-0.99-to-0"),
         pytest.param(
-            deployment(updated=1, available_condition=UNAVAILABLE_STALE), 100, False, False,
+            deployment(updated=1, available_condition=UNAVAILABLE_STALE),
+            100,
+            False,
+            False,
             "waiting for rollout to finish: 1 out of 2 new replicas have been updated",
             id="stuck-past-canary-deadline-non-retriable",
         ),
         pytest.param(
-            deployment(status_replicas=3, available_condition=UNAVAILABLE_STALE), 100, False, False,
+            deployment(status_replicas=3, available_condition=UNAVAILABLE_STALE),
+            100,
+            False,
+            False,
             "waiting for rollout to finish: 1 old replicas are pending termination",
             id="stuck-old-replicas-non-retriable",
         ),
         pytest.param(
-            deployment(updated=1, available_condition=("False", "MinimumReplicasUnavailable", -600)), 100, False, True,
+            deployment(updated=1, available_condition=("False", "MinimumReplicasUnavailable", -600)),
+            100,
+            False,
+            True,
             "waiting for rollout to finish: 1 out of 2 new replicas have been updated",
             id="exactly-at-the-deadline-still-retriable",
         ),
         pytest.param(
-            deployment(updated=1, available_condition=("False", "SomethingElse", -601)), 100, False, True,
+            deployment(updated=1, available_condition=("False", "SomethingElse", -601)),
+            100,
+            False,
+            True,
             "waiting for rollout to finish: 1 out of 2 new replicas have been updated",
             id="stale-but-not-MinimumReplicasUnavailable-retriable",
         ),
         pytest.param(
-            deployment(generation=2, observed=1, available_condition=UNAVAILABLE_STALE), 100, False, True,
+            deployment(generation=2, observed=1, available_condition=UNAVAILABLE_STALE),
+            100,
+            False,
+            True,
             "waiting for rollout to finish: observed deployment generation less than desired generation",
             id="generation-lag-wins-over-stuck",
         ),
@@ -363,7 +403,13 @@ def _hpa(api: str, metrics: list[dict[str, Any]], **spec: Any) -> dict[str, Any]
         "apiVersion": api,
         "kind": "HorizontalPodAutoscaler",
         "metadata": {"name": "podinfo"},
-        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "podinfo"}, "minReplicas": 2, "maxReplicas": 4, "metrics": metrics, **spec},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "podinfo"},
+            "minReplicas": 2,
+            "maxReplicas": 4,
+            "metrics": metrics,
+            **spec,
+        },
     }
 
 
@@ -375,22 +421,40 @@ SELECTOR = {"matchLabels": {"queue": "jobs"}}
     [
         pytest.param(
             {"type": "Resource", "resource": {"name": "cpu", "targetAverageUtilization": 99}},
-            {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 99}}},
+            {
+                "type": "Resource",
+                "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 99}},
+            },
             id="Resource-utilization",
         ),
         pytest.param(
             {"type": "Resource", "resource": {"name": "memory", "targetAverageValue": "512Mi"}},
-            {"type": "Resource", "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": "512Mi"}}},
+            {
+                "type": "Resource",
+                "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": "512Mi"}},
+            },
             id="Resource-average-value",
         ),
         pytest.param(
             {"type": "Pods", "pods": {"metricName": "packets-per-second", "targetAverageValue": "1k"}},
-            {"type": "Pods", "pods": {"metric": {"name": "packets-per-second"}, "target": {"type": "AverageValue", "averageValue": "1k"}}},
+            {
+                "type": "Pods",
+                "pods": {
+                    "metric": {"name": "packets-per-second"},
+                    "target": {"type": "AverageValue", "averageValue": "1k"},
+                },
+            },
             id="Pods",
         ),
         pytest.param(
             {"type": "Pods", "pods": {"metricName": "pps", "targetAverageValue": "1k", "selector": SELECTOR}},
-            {"type": "Pods", "pods": {"metric": {"name": "pps", "selector": SELECTOR}, "target": {"type": "AverageValue", "averageValue": "1k"}}},
+            {
+                "type": "Pods",
+                "pods": {
+                    "metric": {"name": "pps", "selector": SELECTOR},
+                    "target": {"type": "AverageValue", "averageValue": "1k"},
+                },
+            },
             id="Pods-selector",
         ),
         pytest.param(
@@ -419,23 +483,52 @@ SELECTOR = {"matchLabels": {"queue": "jobs"}}
             },
             {
                 "type": "Object",
-                "object": {"describedObject": {"kind": "Service", "name": "svc"}, "metric": {"name": "rps"}, "target": {"type": "AverageValue", "averageValue": "100"}},
+                "object": {
+                    "describedObject": {"kind": "Service", "name": "svc"},
+                    "metric": {"name": "rps"},
+                    "target": {"type": "AverageValue", "averageValue": "100"},
+                },
             },
             id="Object-average-value",
         ),
         pytest.param(
-            {"type": "External", "external": {"metricName": "queue_messages_ready", "metricSelector": SELECTOR, "targetValue": "30"}},
-            {"type": "External", "external": {"metric": {"name": "queue_messages_ready", "selector": SELECTOR}, "target": {"type": "Value", "value": "30"}}},
+            {
+                "type": "External",
+                "external": {"metricName": "queue_messages_ready", "metricSelector": SELECTOR, "targetValue": "30"},
+            },
+            {
+                "type": "External",
+                "external": {
+                    "metric": {"name": "queue_messages_ready", "selector": SELECTOR},
+                    "target": {"type": "Value", "value": "30"},
+                },
+            },
             id="External-value",
         ),
         pytest.param(
             {"type": "External", "external": {"metricName": "queue_messages_ready", "targetAverageValue": "30"}},
-            {"type": "External", "external": {"metric": {"name": "queue_messages_ready"}, "target": {"type": "AverageValue", "averageValue": "30"}}},
+            {
+                "type": "External",
+                "external": {
+                    "metric": {"name": "queue_messages_ready"},
+                    "target": {"type": "AverageValue", "averageValue": "30"},
+                },
+            },
             id="External-average-value",
         ),
         pytest.param(
-            {"type": "ContainerResource", "containerResource": {"name": "cpu", "container": "app", "targetAverageUtilization": 60}},
-            {"type": "ContainerResource", "containerResource": {"name": "cpu", "container": "app", "target": {"type": "Utilization", "averageUtilization": 60}}},
+            {
+                "type": "ContainerResource",
+                "containerResource": {"name": "cpu", "container": "app", "targetAverageUtilization": 60},
+            },
+            {
+                "type": "ContainerResource",
+                "containerResource": {
+                    "name": "cpu",
+                    "container": "app",
+                    "target": {"type": "Utilization", "averageUtilization": 60},
+                },
+            },
             id="ContainerResource",
         ),
     ],
@@ -460,14 +553,21 @@ def test_hpa_v2beta2_passes_through_unchanged() -> None:
 
 @pytest.mark.parametrize("api", ["autoscaling/v1", "autoscaling/v2beta1", "autoscaling/v2beta2", "autoscaling/v2"])
 def test_hpa_spec_as_v2_never_mutates_its_input(api: str) -> None:
-    hpa = _hpa(api, [{"type": "Resource", "resource": {"name": "cpu", "targetAverageUtilization": 50}}], targetCPUUtilizationPercentage=80)
+    hpa = _hpa(
+        api,
+        [{"type": "Resource", "resource": {"name": "cpu", "targetAverageUtilization": 50}}],
+        targetCPUUtilizationPercentage=80,
+    )
     before = json.dumps(hpa, sort_keys=True)
     hpa_spec_as_v2(hpa)
     assert json.dumps(hpa, sort_keys=True) == before
 
 
 def test_hpa_v1_cpu_percentage_becomes_a_resource_metric() -> None:
-    hpa = {"apiVersion": "autoscaling/v1", "spec": {"minReplicas": 1, "maxReplicas": 3, "targetCPUUtilizationPercentage": 80}}
+    hpa = {
+        "apiVersion": "autoscaling/v1",
+        "spec": {"minReplicas": 1, "maxReplicas": 3, "targetCPUUtilizationPercentage": 80},
+    }
     assert hpa_spec_as_v2(hpa)["metrics"] == [
         {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}
     ]
@@ -480,7 +580,13 @@ POD_SPEC: dict[str, Any] = {
         {"name": "v2", "secret": {"secretName": "sec-vol"}},
         {
             "name": "v3",
-            "projected": {"sources": [{"configMap": {"name": "cm-proj"}}, {"secret": {"name": "sec-proj"}}, {"serviceAccountToken": {"path": "t"}}]},
+            "projected": {
+                "sources": [
+                    {"configMap": {"name": "cm-proj"}},
+                    {"secret": {"name": "sec-proj"}},
+                    {"serviceAccountToken": {"path": "t"}},
+                ]
+            },
         },
         {"name": "v4", "emptyDir": {}},
     ],
@@ -495,7 +601,10 @@ POD_SPEC: dict[str, Any] = {
                 {"name": "D", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
                 {"name": "E", "valueFrom": {"configMapKeyRef": {"name": "cm-optional", "key": "e", "optional": True}}},
             ],
-            "envFrom": [{"configMapRef": {"name": "cm-envfrom"}}, {"secretRef": {"name": "sec-envfrom", "optional": True}}],
+            "envFrom": [
+                {"configMapRef": {"name": "cm-envfrom"}},
+                {"secretRef": {"name": "sec-envfrom", "optional": True}},
+            ],
         }
     ],
 }
@@ -534,10 +643,21 @@ def test_referenced_configs_of_an_empty_pod_spec() -> None:
 
 def test_rewrite_config_refs_points_tracked_configs_at_primary_copies() -> None:
     tracked = TrackedConfigs(
-        checksums=tuple(sorted((f"{k}/{n}", "0" * 16) for k, n in [
-            ("configmap", "cm-vol"), ("secret", "sec-vol"), ("configmap", "cm-proj"), ("secret", "sec-proj"),
-            ("configmap", "cm-init"), ("configmap", "cm-env"), ("secret", "sec-env"), ("configmap", "cm-envfrom"),
-        ])),
+        checksums=tuple(
+            sorted(
+                (f"{k}/{n}", "0" * 16)
+                for k, n in [
+                    ("configmap", "cm-vol"),
+                    ("secret", "sec-vol"),
+                    ("configmap", "cm-proj"),
+                    ("secret", "sec-proj"),
+                    ("configmap", "cm-init"),
+                    ("configmap", "cm-env"),
+                    ("secret", "sec-env"),
+                    ("configmap", "cm-envfrom"),
+                ]
+            )
+        ),
         configmaps=(),
         secrets=(),
     )
@@ -579,12 +699,18 @@ REFERENCE_MOVES = [
     (Phase.NONE, Trigger.ROLLBACK, Phase.FAILED),
     (Phase.INITIALIZING, Trigger.ROLLBACK, Phase.FAILED),
     *[(p, Trigger.GATE_CLOSED, Phase.WAITING) for p in (Phase.INITIALIZED, Phase.SUCCEEDED, Phase.FAILED)],
-    *[(p, Trigger.REVISION_ACCEPTED, Phase.PROGRESSING) for p in (Phase.INITIALIZED, Phase.SUCCEEDED, Phase.FAILED, Phase.WAITING)],
+    *[
+        (p, Trigger.REVISION_ACCEPTED, Phase.PROGRESSING)
+        for p in (Phase.INITIALIZED, Phase.SUCCEEDED, Phase.FAILED, Phase.WAITING)
+    ],
     *[(p, Trigger.ROLLBACK, Phase.FAILED) for p in (Phase.INITIALIZED, Phase.SUCCEEDED, Phase.FAILED, Phase.WAITING)],
     *[(p, Trigger.RESTART, Phase.PROGRESSING) for p in (Phase.PROGRESSING, Phase.WAITING_PROMOTION)],
     (Phase.PROGRESSING, Trigger.PROMOTION_GATE_CLOSED, Phase.WAITING_PROMOTION),
     *[(p, Trigger.PROMOTE, Phase.PROMOTING) for p in (Phase.PROGRESSING, Phase.WAITING_PROMOTION)],
-    *[(p, Trigger.SKIPPED, Phase.SUCCEEDED) for p in (Phase.PROGRESSING, Phase.WAITING_PROMOTION, Phase.PROMOTING, Phase.FINALISING)],
+    *[
+        (p, Trigger.SKIPPED, Phase.SUCCEEDED)
+        for p in (Phase.PROGRESSING, Phase.WAITING_PROMOTION, Phase.PROMOTING, Phase.FINALISING)
+    ],
     *[(p, Trigger.ROLLBACK, Phase.FAILED) for p in (Phase.PROGRESSING, Phase.WAITING_PROMOTION)],
     # §2.5: canary readiness is gated on every tick past step 18, Promoting and Finalising included, and a
     # non-retriable result rolls back (the §2.4.5 table leaves this row out).
@@ -679,5 +805,7 @@ def test_promoted_condition_names_the_kind() -> None:
     ],
     ids=lambda v: getattr(v, "value", v),
 )
-def test_a_hook_type_knows_whether_it_is_a_gate_or_an_action(hook_type: HookType, gate: bool, side_effects: bool) -> None:
+def test_a_hook_type_knows_whether_it_is_a_gate_or_an_action(
+    hook_type: HookType, gate: bool, side_effects: bool
+) -> None:
     assert (hook_type.is_gate, hook_type.has_side_effects) == (gate, side_effects)

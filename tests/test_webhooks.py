@@ -41,12 +41,12 @@ from cronjob.webhooks import (
     event_request,
     max_duration_seconds,
 )
+from engine import Decision, Event, HookRequest, HookResult, MetricRequest, Pending, Settings, decide
 from engine.analysis import MetricResult
 from engine.canary_spec import parse_canary
 from engine.model import Canary, HookType, WebhookSpec
 from engine.redact import origin
 from engine.status_doc import canary_manifest
-from engine import Decision, Event, HookRequest, HookResult, MetricRequest, Pending, Settings, decide
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "seed"
@@ -67,7 +67,14 @@ def hook(url: str, **changes: Any) -> WebhookSpec:
 
 
 def payload(**changes: Any) -> dict[str, Any]:
-    return {"name": "podinfo", "namespace": "test", "phase": "Progressing", "checksum": "6b5f7c9d8f", "metadata": {"cmd": HEY}, **changes}
+    return {
+        "name": "podinfo",
+        "namespace": "test",
+        "phase": "Progressing",
+        "checksum": "6b5f7c9d8f",
+        "metadata": {"cmd": HEY},
+        **changes,
+    }
 
 
 class Sleeps:
@@ -199,9 +206,17 @@ def retarget(canary: Canary, server: HTTPServer) -> Canary:
     return parse_canary(doc)
 
 
-def seed_at_progressing(scenario: str = "scenario-healthy.yaml", canary_file: Path = SEED / "podinfo-canary.yaml", ticks: int = 5) -> Simulation:
+def seed_at_progressing(
+    scenario: str = "scenario-healthy.yaml", canary_file: Path = SEED / "podinfo-canary.yaml", ticks: int = 5
+) -> Simulation:
     plan = dataclasses.replace(read_scenario(str(SEED / scenario)), ticks=ticks)
-    sim = Simulation(read_canary(str(canary_file), MESH), SimulatedCluster.of(build_cluster(cluster_objects(str(CLUSTER)))), plan, SETTINGS, scenario)
+    sim = Simulation(
+        read_canary(str(canary_file), MESH),
+        SimulatedCluster.of(build_cluster(cluster_objects(str(CLUSTER)))),
+        plan,
+        SETTINGS,
+        scenario,
+    )
     records = sim.run()
     assert records[-1].phase == "Progressing" and records[-1].canary_weight == 20
     return sim
@@ -224,7 +239,9 @@ def from_memory(requests_: tuple[MetricRequest, ...]) -> dict[str, MetricResult]
 
 def test_posts_the_payload_as_json(httpserver: HTTPServer) -> None:
     body = payload()
-    httpserver.expect_oneshot_request("/", method="POST", json=body, headers={"Content-Type": "application/json"}).respond_with_data("ok")
+    httpserver.expect_oneshot_request(
+        "/", method="POST", json=body, headers={"Content-Type": "application/json"}
+    ).respond_with_data("ok")
     assert call(httpserver.url_for("/"), body) == HookResult(True, "")
     httpserver.check_assertions()
 
@@ -249,13 +266,17 @@ def test_200_to_202_pass_whatever_the_body(httpserver: HTTPServer, status: int) 
         (503, "", "HTTP 503 with an empty body"),
     ],
 )
-def test_other_statuses_fail_with_the_body_as_message(httpserver: HTTPServer, status: int, body: str, message: str) -> None:
+def test_other_statuses_fail_with_the_body_as_message(
+    httpserver: HTTPServer, status: int, body: str, message: str
+) -> None:
     httpserver.expect_request("/").respond_with_data(body, status=status)
     assert call(httpserver.url_for("/")) == HookResult(False, message)
 
 
 def test_a_redirect_is_not_followed_and_fails(httpserver: HTTPServer) -> None:
-    httpserver.expect_request("/moved").respond_with_data("", status=302, headers={"Location": httpserver.url_for("/elsewhere")})
+    httpserver.expect_request("/moved").respond_with_data(
+        "", status=302, headers={"Location": httpserver.url_for("/elsewhere")}
+    )
     httpserver.expect_request("/elsewhere").respond_with_data("reached")
     assert call(httpserver.url_for("/moved")) == HookResult(False, "HTTP 302 redirect (not followed)")
     assert [r.path for r, _ in httpserver.log] == ["/moved"]
@@ -317,7 +338,9 @@ def test_an_answer_that_is_not_http_is_a_failure(answer: bytes) -> None:
         result = call(f"http://127.0.0.1:{server.port}/")
     finally:
         server.close()
-    assert result == HookResult(False, f"POST http://127.0.0.1:{server.port}: connection closed without a valid HTTP answer")
+    assert result == HookResult(
+        False, f"POST http://127.0.0.1:{server.port}: connection closed without a valid HTTP answer"
+    )
 
 
 def test_nothing_raises_into_the_caller() -> None:
@@ -373,7 +396,9 @@ def test_4xx_and_501_are_not_retried(httpserver: HTTPServer, status: int) -> Non
 
 
 def test_429_is_retried_honouring_retry_after(httpserver: HTTPServer) -> None:
-    handler, seen = answers((429, "slow down", {"Retry-After": "7"}), (503, "unavailable", {"Retry-After": "120"}), (202, ""))
+    handler, seen = answers(
+        (429, "slow down", {"Retry-After": "7"}), (503, "unavailable", {"Retry-After": "120"}), (202, "")
+    )
     httpserver.expect_request("/").respond_with_handler(handler)
     sleeps = Sleeps()
     assert call(httpserver.url_for("/"), sleeps=sleeps, retries=2).ok
@@ -402,7 +427,9 @@ def test_backoff_and_the_longest_call() -> None:
 
 def test_an_idempotency_key_in_the_payload_is_also_the_header(httpserver: HTTPServer) -> None:
     body = payload(**{IDEMPOTENCY_FIELD: "podinfo-test-69d5bc59df-20-load-test"})
-    httpserver.expect_oneshot_request("/", json=body, headers={IDEMPOTENCY_HEADER: "podinfo-test-69d5bc59df-20-load-test"}).respond_with_data("ok")
+    httpserver.expect_oneshot_request(
+        "/", json=body, headers={IDEMPOTENCY_HEADER: "podinfo-test-69d5bc59df-20-load-test"}
+    ).respond_with_data("ok")
     assert call(httpserver.url_for("/"), body).ok
     httpserver.check_assertions()
 
@@ -419,18 +446,29 @@ def test_no_idempotency_key_is_invented(httpserver: HTTPServer) -> None:
 # secrets
 
 
-def test_userinfo_and_query_never_appear_in_a_failure_message_or_log(httpserver: HTTPServer, caplog: pytest.LogCaptureFixture) -> None:
+def test_userinfo_and_query_never_appear_in_a_failure_message_or_log(
+    httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
     def echo(request: Request) -> Response:  # a careless receiver echoing what it got
-        return Response(f"rejected {request.full_path} auth={request.authorization.password if request.authorization else None}", status=500)
+        return Response(
+            f"rejected {request.full_path} auth={request.authorization.password if request.authorization else None}",
+            status=500,
+        )
 
     httpserver.expect_request("/hook").respond_with_handler(echo)
-    secret_url = httpserver.url_for("/hook").replace("http://", "http://alice:s3cr3t-pw@") + "?token=t0ken-value&team=blue"
+    secret_url = (
+        httpserver.url_for("/hook").replace("http://", "http://alice:s3cr3t-pw@") + "?token=t0ken-value&team=blue"
+    )
     caplog.set_level(logging.DEBUG, logger="cronjob.webhooks")
     result = call(secret_url, retries=1)
     refused = call(f"http://alice:s3cr3t-pw@127.0.0.1:{closed_port()}/?token=t0ken-value")
     request, _response = httpserver.log[0]
-    assert request.authorization is not None and request.authorization.password == "s3cr3t-pw"  # userinfo is sent as basic auth
-    assert not result.ok and result.message == "rejected *** auth=*** (giving up after 2 attempts)"  # the path and the query are masked too
+    assert (
+        request.authorization is not None and request.authorization.password == "s3cr3t-pw"
+    )  # userinfo is sent as basic auth
+    assert (
+        not result.ok and result.message == "rejected *** auth=*** (giving up after 2 attempts)"
+    )  # the path and the query are masked too
     ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("cronjob"))
     assert "attempt 1/2: HTTP 500" in ours
     for text in (result.message, refused.message, ours):
@@ -496,7 +534,9 @@ def test_disable_tls_skips_certificate_verification(https_server: HTTPServer) ->
 # Flagger's loadtester
 
 
-def test_the_guide_load_test_hook_from_a_progressing_tick_starts_hey_once(httpserver: HTTPServer, loadtester: FakeLoadTester) -> None:
+def test_the_guide_load_test_hook_from_a_progressing_tick_starts_hey_once(
+    httpserver: HTTPServer, loadtester: FakeLoadTester
+) -> None:
     sim = seed_at_progressing()
     canary, now = sim.canary, next_tick(sim)
     pending = decide(canary, sim.cluster.view(), now, SETTINGS)
@@ -511,7 +551,11 @@ def test_the_guide_load_test_hook_from_a_progressing_tick_starts_hey_once(httpse
     path, body, headers = loadtester.received[0]
     assert path == "/" and headers["Content-Type"] == "application/json"
     assert body == {
-        "name": "podinfo", "namespace": "test", "phase": "Progressing", "checksum": request.payload["checksum"], "metadata": {"cmd": HEY},
+        "name": "podinfo",
+        "namespace": "test",
+        "phase": "Progressing",
+        "checksum": request.payload["checksum"],
+        "metadata": {"cmd": HEY},
         "idempotencyKey": request.payload["idempotencyKey"],
     }
     assert headers["Idempotency-Key"] == body["idempotencyKey"]
@@ -528,12 +572,16 @@ def test_the_guide_load_test_hook_from_a_progressing_tick_starts_hey_once(httpse
     ],
     ids=["cmd", "bash", "bash-fails", "no-metadata"],
 )
-def test_loadtester_task_types(httpserver: HTTPServer, loadtester: FakeLoadTester, metadata: dict[str, str], ok: bool, message: str) -> None:
+def test_loadtester_task_types(
+    httpserver: HTTPServer, loadtester: FakeLoadTester, metadata: dict[str, str], ok: bool, message: str
+) -> None:
     assert call(httpserver.url_for("/"), payload(metadata=metadata)) == HookResult(ok, message)
     assert loadtester.received[0][1]["metadata"] == metadata  # every value a string, as the loadtester decodes it
 
 
-def test_loadtester_unknown_type_drops_the_connection_and_fails(httpserver: HTTPServer, loadtester: FakeLoadTester) -> None:
+def test_loadtester_unknown_type_drops_the_connection_and_fails(
+    httpserver: HTTPServer, loadtester: FakeLoadTester
+) -> None:
     result = call(httpserver.url_for("/"), payload(metadata={"type": "nope", "cmd": "x"}))
     assert not result.ok and result.message  # the server's 500 (werkzeug) or a dropped connection: never ok
 
@@ -583,14 +631,18 @@ class LiveSimulation(Simulation):
         return self.caller(HookRequest(live, request.payload))
 
 
-def test_every_hook_type_of_a_rollout_live_matches_the_scripted_simulation(httpserver: HTTPServer, loadtester: FakeLoadTester) -> None:
+def test_every_hook_type_of_a_rollout_live_matches_the_scripted_simulation(
+    httpserver: HTTPServer, loadtester: FakeLoadTester
+) -> None:
     canary_file, scenario_file = CANARIES / "podinfo-webhooks.yaml", SEED / "scenario-webhooks-healthy.yaml"
     plan = read_scenario(str(scenario_file))
 
     def cluster() -> SimulatedCluster:
         return SimulatedCluster.of(build_cluster(cluster_objects(str(CLUSTER))))
 
-    scripted = [r.as_json() for r in Simulation(read_canary(str(canary_file), MESH), cluster(), plan, SETTINGS, "s").run()]
+    scripted = [
+        r.as_json() for r in Simulation(read_canary(str(canary_file), MESH), cluster(), plan, SETTINGS, "s").run()
+    ]
     assert call(httpserver.url_for("/gate/open"), payload(metadata={})).ok  # an operator opens the gate
     loadtester.received.clear()
     sim = LiveSimulation(read_canary(str(canary_file), MESH), cluster(), plan, SETTINGS, "s")
@@ -614,7 +666,12 @@ def test_every_hook_type_of_a_rollout_live_matches_the_scripted_simulation(https
 
 
 def test_an_event_hook_payload(httpserver: HTTPServer) -> None:
-    spec = WebhookSpec(name="events", url=httpserver.url_for("/events"), type=HookType.EVENT, metadata=(("team", "web"), ("eventType", "mine")))
+    spec = WebhookSpec(
+        name="events",
+        url=httpserver.url_for("/events"),
+        type=HookType.EVENT,
+        metadata=(("team", "web"), ("eventType", "mine")),
+    )
     base = payload()
     event = Event("Warning", "Halt podinfo.test advancement external check load-test failed busy", "Progressing")
     request = event_request(spec, base, event, datetime(2026, 11, 27, 10, 0, 50, tzinfo=UTC))
@@ -623,7 +680,12 @@ def test_an_event_hook_payload(httpserver: HTTPServer) -> None:
         "namespace": "test",
         "phase": "Progressing",
         "checksum": base["checksum"],
-        "metadata": {"eventMessage": event.message, "eventType": "Warning", "timestamp": "1795773650000", "team": "web"},
+        "metadata": {
+            "eventMessage": event.message,
+            "eventType": "Warning",
+            "timestamp": "1795773650000",
+            "team": "web",
+        },
     }
     httpserver.expect_oneshot_request("/events", method="POST", json=expected).respond_with_data("")
     assert call_webhook(request) == HookResult(True, "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -17,7 +17,7 @@ SEED = Path(__file__).resolve().parent.parent / "fixtures" / "seed"
 CLUSTER = SEED / "cluster.yaml"
 MESH = "smi:istio"
 
-START = datetime(2026, 11, 27, 10, 0, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)
 INTERVAL = timedelta(seconds=10)
 
 
@@ -45,10 +45,21 @@ def row(tick: int, phase: str, weight: int, traffic: int | None, failed: int, *e
 
 
 def simulate_args(canary: Path, scenario: Path) -> list[str]:
-    return ["simulate", str(canary), "--cluster", str(CLUSTER), "--scenario", str(scenario), "--mesh-provider", MESH, "-o", "json"]
+    return [
+        "simulate",
+        str(canary),
+        "--cluster",
+        str(CLUSTER),
+        "--scenario",
+        str(scenario),
+        "--mesh-provider",
+        MESH,
+        "-o",
+        "json",
+    ]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _simulate_text(canary: Path, scenario: Path) -> str:
     result = CliRunner().invoke(main, simulate_args(canary, scenario), catch_exceptions=False)
     assert result.exit_code == 0, f"cronary simulate exited {result.exit_code}: {result.stderr}"
