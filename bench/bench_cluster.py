@@ -8,7 +8,7 @@ Run from the repository root:
     .venv/bin/python bench/bench_cluster.py --canaries 300 --namespaces 3
     .venv/bin/python bench/bench_cluster.py --startup-only   # only the start-up tables
 
-The fleet: `tests/kube_emulator.py`'s API server (in this process, over real HTTP on 127.0.0.1) with cronary's
+The fleet: `tests/harness/kube_emulator.py`'s API server (in this process, over real HTTP on 127.0.0.1) with cronary's
 CRDs and the SMI TrafficSplit CRD, and N canaries `app-0000`, `app-0001`, ... spread over namespaces
 `team-0`, `team-1`, ... Each is the seed guide's podinfo (fixtures/seed/): its Deployment (rolled out) and HPA
 under the canary's name, and the seed Canary (v1alpha3, interval 10s, stepWeight 10, maxWeight 50) pointed at
@@ -46,7 +46,7 @@ processes), and the biggest imports from `python -X importtime`.
 
 The emulator is Python, in this process, and serializes requests under one lock: a tick's wall time is
 roughly its own CPU plus the emulator's (compare the two CPU columns). Nothing here asserts a timing; the
-request counts are checked by tests/test_cluster_scale.py (which plays the same steps in process).
+request counts are checked by tests/cluster/test_cluster_scale.py (which plays the same steps in process).
 """
 
 from __future__ import annotations
@@ -72,10 +72,9 @@ for _path in (ROOT, ROOT / "tests"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from cluster_harness import DEPLOY_CRDS, NEW_IMAGE, SEED, SMI_CRD, START, hpa_v2
-from kube_emulator import KubeEmulator, RecordedRequest
-
-from cronjob.yamlio import load_documents, load_single
+from cronjob.shared.yamlio import load_documents, load_single
+from harness.cluster import DEPLOY_CRDS, NEW_IMAGE, SEED, SMI_CRD, START, hpa_v2
+from harness.kube_emulator import KubeEmulator, RecordedRequest
 
 CANARY_API = "flagger.app/v1beta1"
 INTERVAL = 10  # the seed canary's analysis interval, seconds
@@ -399,7 +398,7 @@ def run_fleet(
 # -- start-up cost -----------------------------------------------------------------------------------------------
 # all an in-cluster tick imports before its first LIST (what `configuration_for` and `KubeClient` import)
 TICK_IMPORTS = (
-    "import cronjob.cli; from cronjob.deferred_import import import_deferred; "
+    "import cronjob.cli; from cronjob.shared.deferred_import import import_deferred; "
     "import_deferred('kubernetes.client.rest', 'kubernetes.client.configuration', 'kubernetes.config.incluster_config')"
 )
 KUBECONFIG_IMPORTS = TICK_IMPORTS + "; from kubernetes.config import kube_config"  # with --kubeconfig

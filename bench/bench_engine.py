@@ -6,13 +6,13 @@ Run from the repository root:
     .venv/bin/python bench/bench_engine.py --quick    # fewer repetitions, for a smoke check
     .venv/bin/python bench/bench_engine.py --profile  # also cProfile the 1,000-canary pass
 
-A "decision" is one full `cronjob.driver.run_tick`: every `engine.tick.decide` call of the tick, including
+A "decision" is one full `cronjob.shared.driver.run_tick`: every `engine.tick.decide` call of the tick, including
 the `Pending` round trips, answered from memory (every hook passes, metrics are healthy constants). No
 YAML parsing, no I/O and no cluster copying happens inside the timed region: the canaries are parsed once
 with `engine.canary_spec.parse_canary` and the ClusterView is built before the clock starts (except in
 the fleet's memory figure, which includes building the view).
 
-The engine states are reached by playing the seed rollout (fixtures/seed/) through `cronjob.simulation`,
+The engine states are reached by playing the seed rollout (fixtures/seed/) through `cronjob.local.simulation`,
 so the canary status, the generated objects (primary Deployment, Services, HPA, TrafficSplit) and the
 Deployment rollout status are exactly what the engine itself produced; nothing is hand-written.
 
@@ -61,10 +61,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from cronjob.driver import run_tick
-from cronjob.inputs import build_cluster, cluster_objects, default_hook_result, read_scenario
-from cronjob.simulation import SimulatedCluster, Simulation
-from cronjob.yamlio import load_single
+from cronjob.local.inputs import build_cluster, cluster_objects, default_hook_result, read_scenario
+from cronjob.local.simulation import SimulatedCluster, Simulation
+from cronjob.shared.driver import run_tick
+from cronjob.shared.yamlio import load_single
 from engine import Decision, HookRequest, HookResult, MetricRequest, Settings
 from engine.analysis import MetricResult
 from engine.canary_spec import parse_canary
@@ -198,7 +198,7 @@ def count_decide_calls(state: State) -> int:
         calls += 1
         return real(*args, **kwargs)
 
-    import cronjob.driver as driver_module
+    import cronjob.shared.driver as driver_module
 
     driver_module.decide = counting  # type: ignore[assignment]
     try:

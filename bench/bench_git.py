@@ -49,7 +49,7 @@ if str(ROOT) not in sys.path:
 
 import pygit2
 
-from cronjob.git_repo import GitWorkspace
+from cronjob.git.repo import GitWorkspace
 
 APPS_PER_TEAM = 20
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

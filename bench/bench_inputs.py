@@ -1,4 +1,4 @@
-"""How long reading an input file takes, within cronary's input limits and at them (`cronjob/reader.py`).
+"""How long reading an input file takes, within cronary's input limits and at them (`cronjob/shared/reader.py`).
 
 Run from the repository root:
 
@@ -19,11 +19,11 @@ Files (written to a temporary directory, never committed):
   over-4mib          4 MiB + 1 byte (rejected by `stat`, before reading)
   deep-300           300 nested lists (rejected at level 101)
 
-For each file: the time of `cronjob.yamlio.load_documents` (read, decode, parse within the limits), min and
+For each file: the time of `cronjob.shared.yamlio.load_documents` (read, decode, parse within the limits), min and
 median, and for the two 4 MB files also the time of ruamel.yaml's safe loader alone (what cronary used before
 the limits) and of a whole `cronary render` with that CLUSTER file (a subprocess: start-up included).
 Wall-clock time (time.perf_counter); the machine is shared and noisy, so trust the min most. Nothing here is
-asserted: the tests (`tests/test_input_limits.py`) only bound each read by a subprocess timeout.
+asserted: the tests (`tests/cli/test_input_limits.py`) only bound each read by a subprocess timeout.
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ if str(ROOT) not in sys.path:
 
 from ruamel.yaml import YAML
 
-from cronjob.errors import InputError
-from cronjob.reader import LIMITS
-from cronjob.yamlio import load_documents
+from cronjob.shared.errors import InputError
+from cronjob.shared.reader import LIMITS
+from cronjob.shared.yamlio import load_documents
 
 SEED = ROOT / "fixtures" / "seed"
 FOUR_MB = 4_000_000

@@ -7,7 +7,7 @@ Run from the repository root:
     .venv/bin/python bench/bench_metrics.py --quick               # N = 10, 100; 3 reps: a smoke check
     .venv/bin/python bench/bench_metrics.py --profile             # also cProfile one pass of each mode at the largest N
 
-For each N a private Prometheus 2.42 is started by `tests/prometheus_harness.py` (Debian's
+For each N a private Prometheus 2.42 is started by `tests/harness/prometheus.py` (Debian's
 /usr/bin/prometheus, backfilled with promtool) holding Istio series for exactly N canary workloads
 `app0000`… in namespace `fleet` (every third healthy, failing, idle) plus their `<name>-primary`
 workloads (healthy), as a mesh would have them; data from now-5 min to now+10 min, no extra labels.
@@ -55,7 +55,14 @@ for path in (ROOT, ROOT / "tests"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from prometheus_harness import (
+from cronjob.shared.prometheus import PrometheusMetrics
+from cronjob.shared.yamlio import load_single
+from engine import MetricRequest
+from engine.analysis import NO_VALUES, MetricResult
+from engine.canary_spec import parse_canary
+from engine.model import Canary
+from engine.providers import resolve_provider
+from harness.prometheus import (
     EXPECTED,
     Dataset,
     PrometheusServer,
@@ -63,14 +70,6 @@ from prometheus_harness import (
     healthy,
     idle,
 )
-
-from cronjob.prometheus import PrometheusMetrics
-from cronjob.yamlio import load_single
-from engine import MetricRequest
-from engine.analysis import NO_VALUES, MetricResult
-from engine.canary_spec import parse_canary
-from engine.model import Canary
-from engine.providers import resolve_provider
 
 CANARY_FILE = ROOT / "fixtures" / "seed" / "podinfo-canary.yaml"
 NAMESPACE = "fleet"

@@ -69,7 +69,7 @@ def test_parse_fleet(benchmark, fleet: list[b.State]) -> None:
 
 
 def _by_round_trips(state: b.State, asked: list[object]) -> Decision:
-    """The plain sans-I/O protocol, as cronjob.driver.run_tick drove it before `answer`."""
+    """The plain sans-I/O protocol, as cronjob.shared.driver.run_tick drove it before `answer`."""
     view = state.view()
     hooks: dict = {}
     metrics: dict = {}

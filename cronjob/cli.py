@@ -23,6 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from cronjob.kube.api import SERVICE_ACCOUNT_DIR, KubeClient, KubeconfigError, configuration_for
+from cronjob.kube.tick import Tick
+from cronjob.shared.errors import EXIT_BAD_INPUT, EXIT_FAILED, InputError, RunFailed
+from cronjob.shared.logs import LEVELS, LOGGER, traceback_text
+from cronjob.shared.logs import configure as configure_logs
+from cronjob.shared.options import Shard, TickOptions
+from cronjob.shared.prometheus import PrometheusMetrics
+from cronjob.shared.webhooks import WebhookCaller
 from engine import HookRequest, HookResult, MetricRequest, Settings
 from engine.alert_providers import global_target
 from engine.durations import parse_go_duration
@@ -31,21 +39,11 @@ from engine.names import is_dns1123_label, is_http_url
 from engine.providers import resolve_provider
 from engine.redact import origin, redact
 
-from .errors import EXIT_BAD_INPUT, EXIT_FAILED, InputError, RunFailed
-from .kube_api import SERVICE_ACCOUNT_DIR, KubeClient, KubeconfigError, configuration_for
-from .kube_tick import Tick
-from .logs import LEVELS, LOGGER, traceback_text
-from .logs import configure as configure_logs
-from .options import Shard, TickOptions
-from .prometheus import PrometheusMetrics
-from .webhooks import WebhookCaller
-
 # render, simulate, validate and history import their machinery (ruamel.yaml, the file readers, the simulator)
 # inside the command: `cronary tick` starts once a minute in every shard, and start-up is part of its budget.
 if TYPE_CHECKING:
+    from cronjob.git.tick import GitOptions
     from engine.analysis import MetricResult
-
-    from .git_tick import GitOptions
 
 prometheus_option = click.option(
     "--prometheus",
@@ -72,7 +70,7 @@ mesh_provider_option = click.option(
 def _prometheus(
     url: str | None, cluster_file: str, objects: list[dict[str, Any]], istio_seconds: bool
 ) -> PrometheusMetrics | None:
-    from .inputs import metric_templates, template_secrets
+    from cronjob.local.inputs import metric_templates, template_secrets
 
     if url is None:
         return None
@@ -212,10 +210,7 @@ def render(
     istio_seconds: bool,
 ) -> None:
     """Print every object one tick would write and, last, the Canary with its next status."""
-    from engine.status_doc import canary_manifest
-
-    from .driver import providers_available, run_tick
-    from .inputs import (
+    from cronjob.local.inputs import (
         build_cluster,
         check_references,
         cluster_objects,
@@ -225,7 +220,9 @@ def render(
         read_canary,
         read_metrics_file,
     )
-    from .yamlio import dump_json, dump_yaml_stream, load_single
+    from cronjob.shared.driver import providers_available, run_tick
+    from cronjob.shared.yamlio import dump_json, dump_yaml_stream, load_single
+    from engine.status_doc import canary_manifest
 
     now = parse_now(now_text)
     canary = read_canary(canary_file, mesh_provider)
@@ -298,10 +295,10 @@ def simulate(
     istio_seconds: bool,
 ) -> None:
     """Play ticks until the scenario is done and the canary rests; print the timeline."""
-    from .inputs import build_cluster, check_references, cluster_objects, read_canary, read_scenario
-    from .simulation import SimulatedCluster, Simulation
-    from .timeline import format_table
-    from .yamlio import dump_json
+    from cronjob.local.inputs import build_cluster, check_references, cluster_objects, read_canary, read_scenario
+    from cronjob.local.simulation import SimulatedCluster, Simulation
+    from cronjob.shared.timeline import format_table
+    from cronjob.shared.yamlio import dump_json
 
     canary = read_canary(canary_file, mesh_provider)
     objects = cluster_objects(cluster_file)
@@ -325,7 +322,7 @@ def simulate(
 @debug_option
 def validate(canary_files: tuple[str, ...], mesh_provider: str | None) -> None:
     """Check Canaries without a cluster; print one line per Canary."""
-    from .inputs import read_canaries
+    from cronjob.local.inputs import read_canaries
 
     lines = []
     for path in canary_files:
@@ -436,7 +433,7 @@ def _tick_options(
 
 
 def _parse_now(text: str) -> Any:
-    from .inputs import parse_now
+    from cronjob.local.inputs import parse_now
 
     return parse_now(text)
 
@@ -703,8 +700,8 @@ def tick(
             assert client is not None
             status = Tick(client.send, options, metrics, webhooks).run()
         else:
-            from .git_repo import GitCredentials, GitWorkspace  # pygit2 only when git mode is on
-            from .git_tick import GitTick
+            from cronjob.git.repo import GitCredentials, GitWorkspace  # pygit2 only when git mode is on
+            from cronjob.git.tick import GitTick
 
             _git_timeouts(timeout)
             workspace = GitWorkspace(git.url, git.branch, git.cache_dir, GitCredentials.from_env(os.environ))
@@ -756,7 +753,7 @@ def _git_options(
         if no_cluster:
             raise InputError("--no-cluster", "", "only with --git-repo (GitOps mode)")
         return None
-    from .git_tick import GitOptions  # git mode's modules (and ruamel.yaml) only when it is on
+    from cronjob.git.tick import GitOptions  # git mode's modules (and ruamel.yaml) only when it is on
 
     if not _GIT_URL.match(url):
         raise InputError(
@@ -810,9 +807,9 @@ def _check_branch(branch: str) -> None:
 @debug_option
 def history(git_repo: str, git_branch: str, git_path: str, git_cache: str, canary_key: str | None, output: str) -> None:
     """Rebuild rollout timelines from `git log` alone: the trailers of cronary's commits."""
-    from .git_repo import GitCredentials, GitError, GitWorkspace
-    from .history import format_history_table, timeline_from_log
-    from .yamlio import dump_json
+    from cronjob.git.history import format_history_table, timeline_from_log
+    from cronjob.git.repo import GitCredentials, GitError, GitWorkspace
+    from cronjob.shared.yamlio import dump_json
 
     git = _git_options(git_repo, git_branch, git_path, git_cache, False, False, "", "0s")
     assert git is not None

@@ -2,7 +2,7 @@
 
 Everything in this package is a pure function of its arguments: no I/O, no clock, no environment, no
 randomness. The shell (`cronjob/`) gathers observations, calls `engine.decide`, and applies what it
-returns. `tests/test_engine_purity.py` and the import-linter contracts in `pyproject.toml` enforce this.
+returns. `tests/engine/test_engine_purity.py` and the import-linter contracts in `pyproject.toml` enforce this.
 
 This module is the facade: the protocol's vocabulary (`engine.protocol`) and `decide` (`engine.tick`), so a
 shell writes `from engine import Decision, Settings, decide`. Each name has one home, the module it is

@@ -8,7 +8,7 @@ Every tick parses every listed Canary before its first decision, so the parse is
 case, a field that is present and valid, is checked inline by the `*_field` helpers, and the error's path string is
 built only once a field is rejected: the helpers then hand the value to the general checker (`_int`, `_bool`, ...)
 with the full path, which raises (or converts, e.g. 10.0 to 10) exactly as it always has.
-`tests/test_canary_spec_errors.py` pins every path and message.
+`tests/engine/test_canary_spec_errors.py` pins every path and message.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ returns `Pending` naming what to observe; the shell performs that and calls `dec
 added. Because `decide` is deterministic, re-running it from the start reaches the same point, so the
 protocol needs no saved continuation. A shell that can answer on the spot may pass `answer` instead: the
 tick asks it at the point it needs something and carries on, with the same outcome and no re-runs
-(`cronjob.driver.run_tick` does). Hooks are asked for one at a time (Flagger stops at the first failing hook
+(`cronjob.shared.driver.run_tick` does). Hooks are asked for one at a time (Flagger stops at the first failing hook
 of a type, and a hook may start a load test, so none is called that Flagger would not call); the metrics of
 a canary are asked for together, so the shell can batch them across a fleet.
 """

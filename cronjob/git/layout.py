@@ -1,0 +1,141 @@
+"""Where GitOps mode keeps things in the repository, and how each file is written.
+
+Under `--git-path P`, one directory per canary:
+
+    P/<namespace>/<canary>/
+        kustomization.yaml             the generated objects, for Flux / Argo CD to sync (nothing else is listed)
+        <kind>-<name>.yaml             each generated object: trafficsplit-podinfo.yaml, deployment-podinfo-primary.yaml, ...
+        status.yaml                    the canary's state (status, hold); read by the next tick, never applied
+        target-replicas.patch.yaml     the target's replicas as a kustomize patch, for the team's own kustomization
+        approvals/<gate>.yaml          written by people: opens confirm-rollout / confirm-promotion / confirm-traffic-increase
+
+Files are YAML with a fixed key order (apiVersion, kind, metadata, spec, then the rest; nested keys sorted), so
+a diff shows only what changed. Secret data is never written: `-primary` copies of tracked Secrets are listed by
+name in status.yaml for the team's secret tooling to provide.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from cronjob.shared.errors import InputError
+from cronjob.shared.reader import load_bytes
+from engine.names import is_dns1123_label, is_dns1123_subdomain
+
+STATUS_FILE = "status.yaml"
+KUSTOMIZATION = "kustomization.yaml"
+TARGET_REPLICAS = "target-replicas.patch.yaml"
+APPROVALS = "approvals"
+GATES = ("confirm-rollout", "confirm-promotion", "confirm-traffic-increase")
+_TOP = ("apiVersion", "kind", "metadata", "spec")
+
+
+def canary_dir(root: str, namespace: str, name: str) -> str:
+    """The canary's directory. Names are checked here too: they become paths."""
+    if not is_dns1123_label(namespace) or not is_dns1123_subdomain(name):
+        raise ValueError(f"not a valid namespace/name for a path: {namespace!r}/{name!r}")
+    return "/".join(p for p in (root.strip("/"), namespace, name) if p)
+
+
+def object_file(manifest: Mapping[str, Any]) -> str:
+    kind, name = str(manifest["kind"]).lower(), str(manifest["metadata"]["name"])
+    if not is_dns1123_subdomain(name):
+        raise ValueError(f"not a valid object name for a path: {name!r}")
+    return f"{kind}-{name}.yaml"
+
+
+def approval_file(directory: str, gate: str) -> str:
+    return f"{directory}/{APPROVALS}/{gate}.yaml"
+
+
+def _ordered(value: Any, top: bool = False) -> Any:
+    if isinstance(value, Mapping):
+        keys = sorted(value, key=lambda k: (_TOP.index(k) if top and k in _TOP else len(_TOP), str(k)))
+        return {k: _ordered(value[k]) for k in keys}
+    if isinstance(value, (list, tuple)):
+        return [_ordered(v) for v in value]
+    return value
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.sort_base_mapping_type_on_output = False  # keep the order _ordered chose
+    yaml.width = 4096
+    return yaml
+
+
+def dump(document: Any, header: str = "") -> bytes:
+    """One YAML document in the stable order, with an optional comment header."""
+    out = io.StringIO()
+    out.write("".join(f"# {line}\n" if line else "#\n" for line in header.splitlines()))
+    _yaml().dump(_ordered(document, top=True), out)
+    return out.getvalue().encode()
+
+
+def load(data: bytes | None, source: str = "a repository file") -> Any:
+    """One YAML document of a file read from the repository (None when there is no file), through the same
+    reader and limits as every input file: an `InputError` naming `source` if it is not one within them."""
+    if data is None:
+        return None
+    docs = load_bytes(data, source)
+    if len(docs) > 1:
+        raise InputError(source, "", f"must hold one YAML document, found {len(docs)}")
+    return docs[0] if docs else None
+
+
+@dataclass(frozen=True)
+class CanaryState:
+    """What status.yaml holds: the Canary status, and a hold set when people reverted one of cronary's steps."""
+
+    status: Mapping[str, Any]
+    hold: Mapping[str, Any] | None = None
+    secret_copies: tuple[tuple[str, str], ...] = ()
+    halted: tuple[
+        Mapping[str, Any], ...
+    ] = ()  # the failed metric checks of the current analysis, for the rollback commit
+
+    def document(self, namespace: str, name: str) -> dict[str, Any]:
+        doc: dict[str, Any] = {"canary": f"{namespace}/{name}", "status": dict(self.status)}
+        if self.hold:
+            doc["hold"] = dict(self.hold)
+        if self.secret_copies:
+            doc["secretCopies"] = [{"from": a, "to": b} for a, b in self.secret_copies]
+        if self.halted:
+            doc["failedMetrics"] = [dict(v) for v in self.halted]
+        return doc
+
+
+def read_state(data: bytes | None, source: str = STATUS_FILE) -> CanaryState | None:
+    doc = load(data, source)
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("status"), Mapping):
+        return None
+    copies = tuple(
+        (str(c.get("from")), str(c.get("to"))) for c in doc.get("secretCopies") or [] if isinstance(c, Mapping)
+    )
+    hold = doc.get("hold") if isinstance(doc.get("hold"), Mapping) else None
+    halted = tuple(dict(v) for v in doc.get("failedMetrics") or [] if isinstance(v, Mapping))
+    return CanaryState(dict(doc["status"]), hold, copies, halted)
+
+
+STATE_HEADER = (
+    "cronary's state for this canary (GitOps mode). Written by cronary; not a Kubernetes object, not applied."
+)
+
+
+def kustomization(files: list[str]) -> dict[str, Any]:
+    return {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": sorted(files)}
+
+
+def replicas_patch(namespace: str, name: str, replicas: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"replicas": replicas},
+    }

@@ -1,0 +1,553 @@
+"""`cronary tick --git-repo ...`: GitOps mode. Decisions become commits; the GitOps tool is the only writer.
+
+A pass: fetch the branch, read the canaries (from the cluster, read-only, or from the repository itself with
+`--no-cluster`), take each canary's state from its `status.yaml` in the repository, decide every canary that is
+due and whose last step is live, write the files of each decision, commit once (or once per canary), push. If
+the remote moved on in the meantime, the pass starts over on the new head: fetch, read, decide again — a stale
+decision is never rebased onto someone else's.
+
+When to decide a step: with cluster access, only once the objects committed for the canary are observed live
+(the GitOps tool has synced them), so the analysis of weight n judges weight n's traffic. Without it, only once
+`--sync-delay` has passed since the last commit for the canary.
+
+People act through git, too: an approval file opens a confirm gate, and a `git revert` of one of cronary's
+steps holds that revision where the revert left it (a new revision starts over).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cronjob.git.layout import (
+    GATES,
+    KUSTOMIZATION,
+    STATE_HEADER,
+    STATUS_FILE,
+    TARGET_REPLICAS,
+    CanaryState,
+    approval_file,
+    canary_dir,
+    dump,
+    kustomization,
+    load,
+    object_file,
+    read_state,
+    replicas_patch,
+)
+from cronjob.git.repo import CommitInfo, GitError, GitWorkspace, Signature
+from cronjob.kube.api import ApiError
+from cronjob.kube.read import CanaryEntry, Send, parse_entry, read_shard
+from cronjob.shared.driver import run_tick
+from cronjob.shared.errors import InputError
+from cronjob.shared.notify import log_events, notify
+from cronjob.shared.options import TickOptions
+from cronjob.shared.prometheus import PrometheusMetrics
+from cronjob.shared.reader import load_bytes
+from cronjob.shared.webhooks import WebhookCaller
+from engine import Decision, HookRequest, HookResult, MetricRequest
+from engine.analysis import MetricVerdict
+from engine.canary_spec import parse_status
+from engine.cluster import ClusterView
+from engine.errors import SpecError
+from engine.evidence import Change, commit_message, parse_commit_message, subject_for
+from engine.facts import read_target_facts
+from engine.metric_templates import MetricTemplateSpec, parse_metric_template
+from engine.model import Canary, HookType
+from engine.phases import KEEPS_FAILED_CHECKS
+from engine.schedule import interval_seconds, is_due
+from engine.status_doc import status_manifest
+from engine.subset import contains
+from engine.timefmt import format_time
+
+log = logging.getLogger("cronary")
+CRONARY = Signature()  # the author of cronary's commits
+REVERT = re.compile(r"This reverts commit ([0-9a-f]{7,40})")
+_NOT_OBJECTS = (STATUS_FILE, KUSTOMIZATION, TARGET_REPLICAS)
+
+
+@dataclass(frozen=True)
+class GitOptions:
+    url: str
+    branch: str = "main"
+    path: str = "cronary"
+    cache_dir: str = "/tmp/cronary-git"
+    per_canary: bool = False  # one commit per canary instead of one per tick
+    sync_delay_seconds: float = 60.0  # without cluster access: wait this long after a commit before the next step
+    manifests: str = ""  # without cluster access: where the team's Canaries and Deployments are in the repository
+    read_cluster: bool = True
+    push_attempts: int = 4
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One canary's part of a commit."""
+
+    key: str
+    files: Mapping[str, bytes | None]
+    change: Change | None  # None: only the hold changed (a revert was found)
+    subject: str = ""
+
+
+@dataclass
+class GitTick:
+    workspace: GitWorkspace
+    options: TickOptions
+    git: GitOptions
+    metrics: PrometheusMetrics
+    send: Send | None = None  # the cluster, read-only; None with --no-cluster
+    webhooks: WebhookCaller = field(default_factory=WebhookCaller)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC).replace(microsecond=0))
+    commits: list[str] = field(default_factory=list)
+    cluster: ClusterView = field(default_factory=ClusterView)
+    # side-effecting hooks called in this process, by idempotency key: a decision made again after a refused
+    # push (same state, same key) does not start a second load test
+    side_effects: dict[str, HookResult] = field(default_factory=dict)
+    canaries: list[Canary] = field(default_factory=list)
+    unread: dict[str, str] = field(
+        default_factory=dict
+    )  # what the last read could not list ("Canary a.b", "namespace x") -> why
+
+    # -- the pass ------------------------------------------------------------------------------------------
+    def run(self) -> int:
+        """Passes until one lands (or nothing changed). 0 on success, 1 when a canary failed or the push did not land."""
+        for attempt in range(1, self.git.push_attempts + 1):
+            self.workspace.sync()
+            plans, failed = self.plan()
+            shas = self.commit(plans, self.now) if plans else []
+            if not shas:
+                log.info("nothing to commit", extra={"tick": format_time(self.now)})
+                return 1 if failed else 0
+            if self.workspace.push():
+                self.commits.extend(shas)
+                self.report(plans)
+                return 1 if failed else 0
+            log.info(
+                "the remote branch moved on (attempt %d/%d): deciding again on the new head",
+                attempt,
+                self.git.push_attempts,
+            )
+        log.error("could not push after %d attempts: the branch keeps moving", self.git.push_attempts)
+        return 1
+
+    def run_loop(self, sleep: Callable[[float], None], monotonic: Callable[[], float]) -> int:
+        """Passes until the budget is spent: after each, sleep the shortest canary interval (a canary is decided
+        at most once per interval anyway; the interval is measured from the state in git)."""
+        started, failed = monotonic(), False
+        while True:
+            pass_started = monotonic()
+            try:
+                failed = bool(self.run()) or failed
+            except (GitError, ApiError) as err:  # the remote or the cluster is unreachable: the next Job tries again
+                log.error("%s", err)
+                return 1
+            if self.options.once or self.options.now is not None:
+                return 1 if failed else 0
+            wait = min((interval_seconds(c) for c in self.canaries), default=60.0)
+            if monotonic() - started + wait + (monotonic() - pass_started) >= self.options.budget_seconds:
+                return 1 if failed else 0
+            sleep(wait)
+
+    def commit(self, plans: list[Planned], now: datetime) -> list[str]:
+        """One commit for all changed canaries (or one each with `per_canary`); a hold found after a revert is
+        always a commit of its own."""
+        changes = [p for p in plans if p.change is not None]
+        holds = [[p] for p in plans if p.change is None]
+        groups = [[p] for p in changes] if self.git.per_canary else ([changes] if changes else [])
+        shas = []
+        for group in [*groups, *holds]:
+            files: dict[str, bytes | None] = {}
+            for plan in group:
+                files.update(plan.files)
+            changed = [p.change for p in group if p.change is not None]
+            message = commit_message(changed) if changed else group[0].subject
+            sha = self.workspace.commit(files, message, now)
+            if sha:
+                shas.append(sha)
+        return shas
+
+    def report(self, plans: list[Planned]) -> None:
+        """What a landed commit decided: log lines, event webhooks and alerts (no Kubernetes Events: git mode
+        does not write to the cluster)."""
+        for plan in plans:
+            extra = {"canary": plan.key, "tick": format_time(self.now)}
+            if plan.change is None:
+                log.info("%s", plan.subject, extra=extra)
+                continue
+            log_events(plan.change.decision, extra)
+            log.info("committed: %s", subject_for(plan.change), extra=extra)
+            notify(plan.change.decision, self.options, self.webhooks, self.cluster, None, extra)
+
+    _now: datetime | None = None
+
+    @property
+    def now(self) -> datetime:
+        assert self._now is not None
+        return self._now
+
+    def plan(self) -> tuple[list[Planned], bool]:
+        """Decide every canary on the current head; what each would commit."""
+        entries, cluster, now = self.read()
+        self._now, self.cluster = now, cluster
+        self.canaries = [e.canary for e in entries if e.canary is not None]
+        self.metrics.new_tick()
+        holds = self.reverted_steps()
+        plans: list[Planned] = []
+        failed = bool(self.unread)
+        for what, why in self.unread.items():  # a LIST that failed: those canaries wait for the next pass
+            log.error(
+                "%s not decided: %s",
+                what,
+                why,
+                extra={"canary": what.removeprefix("Canary ")} if what.startswith("Canary ") else {},
+            )
+        due = []
+        for entry in entries:
+            if entry.canary is None:
+                log.error("Canary %s is invalid: %s", entry.key, entry.error, extra={"canary": entry.key})
+                failed = True
+                continue
+            due.append(entry)
+        self.metrics.prefetch_canaries((e.canary for e in due if e.canary is not None), self.options.settings)
+        for entry in due:
+            try:
+                plan = self.plan_one(entry, cluster, now, holds)
+            except Exception as err:
+                log.error("%s: %s", type(err).__name__, err, extra={"canary": entry.key})
+                failed = True
+                continue
+            if plan is not None:
+                plans.append(plan)
+        return plans, failed
+
+    # -- reading ---------------------------------------------------------------------------------------------
+    def read(self) -> tuple[list[CanaryEntry], ClusterView, datetime]:
+        """Secret data the cluster reader keeps in memory is dropped here: git mode never writes it."""
+        if self.git.read_cluster and self.send is not None:
+            snapshot = read_shard(self.send, self.options.shard, self.options.settings, self.options.now, self.clock)
+            self.metrics.templates, self.metrics.read_secret = snapshot.templates, snapshot.read_secret
+            self.unread = snapshot.failed
+            return [self.with_git_state(e) for e in snapshot.canaries], snapshot.cluster, snapshot.now
+        now = self.options.now or self.clock()
+        self.unread = {}
+        entries, cluster = self.read_repository()
+        return [self.with_git_state(e) for e in entries], cluster, now
+
+    def with_git_state(self, entry: CanaryEntry) -> CanaryEntry:
+        """The canary with its status from the repository (state lives in git; the cluster's copy is a mirror)."""
+        meta = entry.manifest.get("metadata") or {}
+        try:
+            directory = canary_dir(self.git.path, str(meta.get("namespace") or "default"), str(meta.get("name")))
+        except ValueError:
+            return entry  # no directory of its own: invalid already (its name is)
+        path = f"{directory}/{STATUS_FILE}"
+        try:
+            state = read_state(self.workspace.read(path), path)
+            if state is None:
+                return entry
+            parse_status(state.status)
+        except InputError as err:  # one canary's unreadable state is that canary's error; the others go on
+            return CanaryEntry(entry.manifest, None, err.line)
+        except SpecError as err:
+            return CanaryEntry(entry.manifest, None, f"{path}: {err.path}: {err.message}")
+        return parse_entry({**entry.manifest, "status": dict(state.status)}, self.options.settings.mesh_provider)
+
+    def read_repository(self) -> tuple[list[CanaryEntry], ClusterView]:
+        """`--no-cluster`: the team's Canaries, Deployments, HPAs and ConfigMaps from the repository, and the
+        generated objects from cronary's own directory. Deployments count as rolled out (nothing can observe
+        them); `--sync-delay` stands in for that."""
+        root = self.git.path.strip("/")
+        objects: list[dict[str, Any]] = []
+        canaries: list[CanaryEntry] = []
+        paths = set(self.workspace.list(self.git.manifests.strip("/")))
+        if self.git.manifests.strip("/"):
+            paths |= set(self.workspace.list(root))
+        for path in sorted(paths):
+            if not path.endswith((".yaml", ".yml")):
+                continue
+            ours = bool(root) and (path == root or path.startswith(root + "/"))
+            if (ours and path.rsplit("/", 1)[-1] in _NOT_OBJECTS) or "/approvals/" in path:
+                continue
+            for doc in _documents(self.workspace.read(path), path):
+                kind = doc.get("kind")
+                if kind == "Canary" and not ours:
+                    canaries.append(parse_entry(doc, self.options.settings.mesh_provider))
+                elif kind in (
+                    "Deployment",
+                    "HorizontalPodAutoscaler",
+                    "ConfigMap",
+                    "Service",
+                    "TrafficSplit",
+                    "MetricTemplate",
+                    "AlertProvider",
+                ):
+                    objects.append(rolled_out(doc) if kind == "Deployment" else doc)
+        canaries.sort(key=lambda e: e.key)
+        self.metrics.templates = templates_of(objects)
+        return canaries, ClusterView.of(objects)
+
+    # -- one canary --------------------------------------------------------------------------------------------
+    def plan_one(
+        self, entry: CanaryEntry, cluster: ClusterView, now: datetime, holds: Mapping[str, Mapping[str, Any]]
+    ) -> Planned | None:
+        canary = entry.canary
+        assert canary is not None
+        directory = canary_dir(self.git.path, canary.namespace, canary.name)
+        state_file = f"{directory}/{STATUS_FILE}"
+        state = read_state(self.workspace.read(state_file), state_file) or CanaryState(status_manifest(canary.status))
+        extra = {"canary": canary.key, "tick": format_time(now)}
+        revision = read_target_facts(canary, cluster, self.options.settings).hash
+        hold = state.hold or holds.get(canary.key)
+        if hold is not None and revision and hold.get("revision") == revision:
+            if state.hold is None:  # just found: record it, so it outlives the revert commit's place in the log
+                held = CanaryState(state.status, dict(hold), state.secret_copies)
+                subject = f"{canary.key}: held, step reverted by {hold.get('author')} in {str(hold.get('commit'))[:12]}"
+                return Planned(
+                    canary.key,
+                    {f"{directory}/{STATUS_FILE}": dump(held.document(canary.namespace, canary.name), STATE_HEADER)},
+                    None,
+                    subject,
+                )
+            log.info(
+                "held: a step of revision %s was reverted in git; a new revision starts over", revision, extra=extra
+            )
+            return None
+        if not is_due(canary, now):
+            return None
+        if not self.last_step_is_live(canary, directory, cluster, now, extra):
+            return None
+
+        def answer_hook(request: HookRequest) -> HookResult:
+            if request.hook.type.value in GATES:
+                approval = self.approval(directory, request.hook.type, revision)
+                if approval is not None:
+                    log.info(
+                        "gate %s (%s) opened by %s", request.hook.name, request.hook.type.value, approval, extra=extra
+                    )
+                    return HookResult(True, f"approved in git by {approval}")
+            key = str(request.payload.get("idempotencyKey") or "") if request.hook.type.has_side_effects else ""
+            if key in self.side_effects:
+                log.info(
+                    "webhook %s (%s): already called for this decision before the push was refused; not called again",
+                    request.hook.name,
+                    request.hook.type.value,
+                    extra=extra,
+                )
+                return self.side_effects[key]
+            result = self.webhooks(request)
+            if key:
+                self.side_effects[key] = result
+            log.info(
+                "webhook %s (%s): %s",
+                request.hook.name,
+                request.hook.type.value,
+                "ok" if result.ok else result.message,
+                extra=extra,
+            )
+            return result
+
+        def answer_metrics(requests: tuple[MetricRequest, ...]) -> dict:
+            return self.metrics.answer(canary, requests)
+
+        decision = run_tick(
+            canary, cluster, now, self.options.settings, answer_hook, answer_metrics, self.metrics.providers_available
+        )
+        if not decision.due:
+            return None
+        files = {
+            path: data
+            for path, data in self.files_for(directory, decision, state).items()
+            if self.workspace.read(path) != data
+        }
+        moved = state_moved(canary, decision)
+        if not moved and not [
+            p for p in files if not p.endswith(f"/{STATUS_FILE}") and not p.endswith(f"/{KUSTOMIZATION}")
+        ]:
+            log_events(decision, extra)  # a repeated wait ("not ready", "waiting for approval"): logged, not committed
+            return None
+        return Planned(canary.key, files, Change(decision, canary.status, tuple(verdict(v) for v in state.halted)))
+
+    def last_step_is_live(
+        self, canary: Canary, directory: str, cluster: ClusterView, now: datetime, extra: dict
+    ) -> bool:
+        """With cluster access: every object committed for the canary is observed live. Without: the sync delay has
+        passed since the canary's last commit."""
+        if not (self.git.read_cluster and self.send is not None):
+            last = _time(canary.status.last_decision_time)
+            if last is not None and now < last + timedelta(seconds=self.git.sync_delay_seconds):
+                log.info(
+                    "waiting for the GitOps tool: next step after the sync delay (%gs)",
+                    self.git.sync_delay_seconds,
+                    extra=extra,
+                )
+                return False
+            return True
+        for path in self.workspace.list(directory):
+            name = path.rsplit("/", 1)[-1]
+            if name in _NOT_OBJECTS or "/approvals/" in path:
+                continue
+            committed = load(self.workspace.read(path), path)
+            if not isinstance(committed, Mapping) or "kind" not in committed:
+                continue
+            meta = committed.get("metadata") or {}
+            live = cluster.get(
+                str(committed["kind"]), str(meta.get("namespace") or canary.namespace), str(meta.get("name"))
+            )
+            if live is None or not contains(live, committed):
+                log.info("waiting for the GitOps tool to sync %s %s", committed["kind"], meta.get("name"), extra=extra)
+                return False
+        return True
+
+    def files_for(self, directory: str, decision: Decision, state: CanaryState) -> dict[str, bytes | None]:
+        canary = decision.canary
+        files: dict[str, bytes | None] = {}
+        for obj in decision.objects:
+            if obj["kind"] == "Scale":
+                patch = replicas_patch(canary.namespace, obj["metadata"]["name"], obj["spec"]["replicas"])
+                files[f"{directory}/{TARGET_REPLICAS}"] = dump(
+                    patch, "the target's replicas: include this patch in the kustomization that deploys it"
+                )
+                continue
+            files[f"{directory}/{object_file(obj)}"] = dump(obj)
+        existing = [p.rsplit("/", 1)[-1] for p in self.workspace.list(directory)]
+        resources = {n for n in existing if n.endswith(".yaml") and n not in _NOT_OBJECTS and "/" not in n}
+        resources |= {p.rsplit("/", 1)[-1] for p in files if p.rsplit("/", 1)[-1] not in _NOT_OBJECTS}
+        files[f"{directory}/{KUSTOMIZATION}"] = dump(kustomization(sorted(resources)))
+        copies = tuple(decision.secret_copies) or state.secret_copies
+        new_state = CanaryState(status_manifest(decision.status), None, copies, halted_checks(state, decision))
+        files[f"{directory}/{STATUS_FILE}"] = dump(new_state.document(canary.namespace, canary.name), STATE_HEADER)
+        return files
+
+    def approval(self, directory: str, gate: HookType, revision: str) -> str | None:
+        """Who approved this gate for this revision in git, or None."""
+        path = approval_file(directory, gate.value)
+        doc = load(self.workspace.read(path), path)
+        if not isinstance(doc, Mapping) or str(doc.get("revision") or "") != revision:
+            return None
+        commits = self.workspace.log(path, limit=1)
+        return f"{commits[0].author} in {commits[0].oid[:12]}" if commits else "an approval file"
+
+    def reverted_steps(self) -> dict[str, dict[str, Any]]:
+        """Canaries whose step a person reverted since cronary's last commit: canary -> hold."""
+        recent = self.workspace.log(self.git.path or None, limit=200)
+        by_oid = {c.oid: c for c in recent}
+        holds: dict[str, dict[str, Any]] = {}
+        for commit in recent:
+            if commit.email == CRONARY.email:
+                break  # everything older was seen by an earlier pass
+            for reverted in REVERT.findall(commit.message):
+                original = _find(by_oid, reverted)
+                if original is None or original.email != CRONARY.email:
+                    continue
+                for entry in parse_commit_message(original.message):
+                    holds.setdefault(
+                        entry.canary,
+                        {
+                            "revision": entry.revision,
+                            "commit": commit.oid,
+                            "author": commit.author,
+                            "reverted": original.oid,
+                        },
+                    )
+        return holds
+
+
+def _find(by_oid: Mapping[str, CommitInfo], prefix: str) -> CommitInfo | None:
+    return next((c for oid, c in by_oid.items() if oid.startswith(prefix)), None)
+
+
+def _documents(data: bytes | None, path: str) -> Iterable[dict[str, Any]]:
+    """The objects of a repository file, read like every input file. A file that is not YAML within the
+    limits is not one cronary can read: skipped, with a warning naming it (it may be a Canary nobody sees)."""
+    if not data:
+        return []
+    try:
+        return [d for d in load_bytes(data, path) if isinstance(d, dict)]
+    except InputError as err:
+        log.warning("skipped: %s", err.line)
+        return []
+
+
+def templates_of(objects: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], MetricTemplateSpec]:
+    """The valid MetricTemplates among objects read from the repository (an invalid one reads as "not found")."""
+    out = {}
+    for obj in objects:
+        if obj.get("kind") == "MetricTemplate":
+            try:
+                template = parse_metric_template(obj)
+            except SpecError:
+                continue
+            out[(template.namespace, template.name)] = template
+    return out
+
+
+def rolled_out(deployment: Mapping[str, Any]) -> dict[str, Any]:
+    """A Deployment from the repository, with the status a finished rollout would show."""
+    doc = copy.deepcopy(dict(deployment))
+    meta = doc.setdefault("metadata", {})
+    meta.setdefault("generation", 1)
+    replicas = (doc.get("spec") or {}).get("replicas", 1)
+    doc["status"] = {
+        "observedGeneration": meta["generation"],
+        "replicas": replicas,
+        "updatedReplicas": replicas,
+        "readyReplicas": replicas,
+        "availableReplicas": replicas,
+        "conditions": [
+            {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
+            {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"},
+        ],
+    }
+    return doc
+
+
+_QUIET_FIELDS = ("lastDecisionTime", "lastTransitionTime", "conditions")
+
+
+def state_moved(canary: Canary, decision: Decision) -> bool:
+    """Did the decision move the canary's state (phase, weights, counters, revision, tracked configs)? A tick that
+    only repeated a wait changes nothing but timestamps."""
+    before = {k: v for k, v in status_manifest(canary.status).items() if k not in _QUIET_FIELDS}
+    after = {k: v for k, v in status_manifest(decision.status).items() if k not in _QUIET_FIELDS}
+    return before != after
+
+
+_KEEPS_FAILED_CHECKS = frozenset(p.value for p in KEEPS_FAILED_CHECKS)
+
+
+def halted_checks(state: CanaryState, decision: Decision) -> tuple[dict[str, Any], ...]:
+    """The failed metric checks of the analysis in progress, kept in status.yaml until it ends, so the commit that
+    rolls back (a tick that runs no analysis of its own) can show the values that caused it."""
+    if decision.status.phase not in _KEEPS_FAILED_CHECKS or decision.status.failed_checks == 0:
+        return ()
+    failed = tuple(
+        {"metric": v.metric, "value": v.value, "bound": v.bound, "message": v.message}
+        for v in decision.verdicts
+        if not v.passed
+    )
+    return failed or state.halted
+
+
+def verdict(saved: Mapping[str, Any]) -> MetricVerdict:
+    value = saved.get("value")
+    return MetricVerdict(
+        str(saved.get("metric")),
+        float(value) if isinstance(value, (int, float)) else None,
+        str(saved.get("bound") or ""),
+        False,
+        str(saved.get("message") or ""),
+    )
+
+
+def _time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None

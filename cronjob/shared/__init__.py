@@ -1,0 +1,1 @@
+"""What every wing shares: errors, options, the tick driver, the YAML reader, HTTP edges (Prometheus, webhooks, alerts)."""

@@ -1,0 +1,55 @@
+"""After a decision is written (a status in cluster mode, a pushed commit in git mode): its log lines, its
+events to the `event` webhooks (the canary's and Flagger's global `-event-webhook`), and its alerts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from cronjob.shared.alerts import SecretReader, send_alerts
+from cronjob.shared.webhooks import WebhookCaller, event_request
+from engine import Decision
+from engine.alert_providers import alert_providers
+from engine.alerts import alerts_for, deliveries
+from engine.cluster import ClusterView
+from engine.model import HookType, WebhookSpec
+
+log = logging.getLogger("cronary")
+
+
+def log_events(decision: Decision, extra: Mapping[str, Any]) -> None:
+    """One JSON log line per event, as Flagger logs them (`jq .msg` shows the messages)."""
+    for event in decision.events:
+        (log.warning if event.type == "Warning" else log.info)(
+            "%s", event.message, extra={**extra, "eventType": event.type}
+        )
+
+
+def notify(
+    decision: Decision,
+    options: Any,
+    webhooks: WebhookCaller,
+    cluster: ClusterView,
+    read_secret: SecretReader | None,
+    extra: Mapping[str, Any],
+) -> None:
+    """Event webhooks, then alerts. `options` is a `TickOptions` (event_webhook, global_alerts, cluster_name)."""
+    canary = decision.canary
+    hooks = [h for h in canary.spec.effective_analysis.webhooks if h.type is HookType.EVENT]
+    if options.event_webhook:
+        hooks.append(WebhookSpec(name="event", url=options.event_webhook, type=HookType.EVENT))
+    if hooks and decision.events:
+        base = {"name": canary.name, "namespace": canary.namespace, "checksum": decision.status.last_applied_spec or ""}
+        now = datetime.fromisoformat(decision.now.replace("Z", "+00:00"))
+        for hook in hooks:
+            for event in decision.events:
+                result = webhooks(event_request(hook, base, event, now))
+                if not result.ok:
+                    log.warning("event webhook %s: %s", hook.name, result.message, extra=dict(extra))
+    alerts = alerts_for(decision, cluster_name=options.cluster_name)
+    if alerts:
+        send_alerts(
+            deliveries(canary, alerts), alert_providers(cluster), read_secret, global_target=options.global_alerts
+        )

@@ -1,0 +1,1 @@
+"""What the tests share: the API emulator, the real-Prometheus harness, seed clusters, git repos, goldens."""
