@@ -63,6 +63,8 @@ def _v1beta1(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 SEED_CANARY = load_single(str(SEED / "podinfo-canary.yaml"))
+METRIC_TEMPLATE = load_single(str(FIXTURES / "objects" / "metric-template.yaml"))
+ALERT_PROVIDER = load_single(str(FIXTURES / "objects" / "alert-provider.yaml"))
 CANARY_BASES = {
     "seed-v1alpha3": SEED_CANARY,
     "seed-v1beta1": _v1beta1(SEED_CANARY),
@@ -70,35 +72,6 @@ CANARY_BASES = {
     "full-v1beta1": full(),
 }
 
-METRIC_TEMPLATE = {
-    "apiVersion": "flagger.app/v1beta1",
-    "kind": "MetricTemplate",
-    "metadata": {"name": "not-found-percentage", "namespace": "istio-system"},
-    "spec": {
-        "provider": {
-            "type": "prometheus",
-            "address": "http://prometheus.istio-system:9090",
-            "secretRef": {"name": "prom-auth"},
-            "headers": {"X-Scope-OrgID": ["tenant-a"], "Accept": ["application/json", "text/plain"]},
-            "insecureSkipVerify": True,
-        },
-        "query": 'sum(rate(istio_requests_total{destination_workload_namespace="{{ namespace }}",'
-        'destination_workload="{{ target }}",response_code!="404"}[{{ interval }}])) / {{ variables.total }}',
-    },
-}
-ALERT_PROVIDER = {
-    "apiVersion": "flagger.app/v1beta1",
-    "kind": "AlertProvider",
-    "metadata": {"name": "on-call", "namespace": "flagger"},
-    "spec": {
-        "type": "slack",
-        "channel": "on-call",
-        "username": "flagger",
-        "address": "https://hooks.slack.com/services/T/B/X",
-        "proxy": "http://proxy.example.com:3128",
-        "secretRef": {"name": "slack-url"},
-    },
-}
 SCENARIO = {
     "description": "a healthy rollout",
     "start": "2026-11-27T10:00:00Z",

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from cronjob.shared.yamlio import load_single
 from engine import MetricRequest
 from engine.canary_spec import parse_canary
 from engine.errors import SpecError
@@ -34,6 +35,7 @@ from engine.queries import (
     require_prometheus_duration,
     split_aggregated_result,
 )
+from harness.paths import FIXTURES
 
 SR, DUR = "request-success-rate", "request-duration"
 
@@ -667,21 +669,7 @@ def test_split_rejects_malformed_results(vector: Any, message: str) -> None:
 
 
 # ==================================================================================== MetricTemplate
-TEMPLATE = {
-    "apiVersion": "flagger.app/v1beta1",
-    "kind": "MetricTemplate",
-    "metadata": {"name": "not-found-percentage", "namespace": "istio-system"},
-    "spec": {
-        "provider": {
-            "type": "prometheus",
-            "address": "http://prometheus.istio-system:9090",
-            "secretRef": {"name": "prom-auth"},
-            "headers": {"X-Scope-OrgID": ["tenant-a"], "Accept": ["application/json", "text/plain"]},
-            "insecureSkipVerify": True,
-        },
-        "query": '100 - sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="{{ namespace }}",destination_workload="{{ target }}",response_code!="404"}[{{ interval }}])) / sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="{{ namespace }}",destination_workload="{{ target }}"}[{{ interval }}])) * 100',
-    },
-}
+TEMPLATE = load_single(str(FIXTURES / "objects" / "metric-template.yaml"))
 
 
 def test_metric_template_parses() -> None:

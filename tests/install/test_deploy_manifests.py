@@ -649,34 +649,8 @@ def test_our_canary_crd_rejects(doc, message):
     assert any(message in e for e in errors), errors
 
 
-METRIC_TEMPLATE = {
-    "apiVersion": "flagger.app/v1beta1",
-    "kind": "MetricTemplate",
-    "metadata": {"name": "not-found-percentage", "namespace": "istio-system"},
-    "spec": {
-        "provider": {
-            "type": "prometheus",
-            "address": "http://prometheus.istio-system:9090",
-            "secretRef": {"name": "prom-auth"},
-            "headers": {"X-Scope-OrgID": ["tenant-a"]},
-            "insecureSkipVerify": False,
-        },
-        "query": 'sum(rate(istio_requests_total{destination_workload="{{ target }}"}[{{ interval }}]))',
-    },
-}
-ALERT_PROVIDER = {
-    "apiVersion": "flagger.app/v1beta1",
-    "kind": "AlertProvider",
-    "metadata": {"name": "on-call", "namespace": "flagger"},
-    "spec": {
-        "type": "slack",
-        "channel": "on-call",
-        "username": "flagger",
-        "address": "https://hooks.slack.com/services/x",
-        "secretRef": {"name": "on-call-url"},
-        "proxy": "http://proxy.internal:3128",
-    },
-}
+METRIC_TEMPLATE = load_yaml(FIXTURES / "objects" / "metric-template.yaml")
+ALERT_PROVIDER = load_yaml(FIXTURES / "objects" / "alert-provider.yaml")
 
 
 @pytest.mark.parametrize(
