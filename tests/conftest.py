@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from harness.paths import SEED
 from harness.prometheus import (
@@ -14,6 +15,24 @@ from harness.prometheus import (
     PrometheusServer,
     start_prometheus,
 )
+
+# One Hypothesis profile for the whole suite: the same examples on every run (CI must not flake on a new random
+# example; a property that fails does so for everyone), no example database, no deadline (these machines are
+# noisy), and no complaint about big or slow inputs, which the adversarial strategies produce on purpose.
+settings.register_profile(
+    "cronary",
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=False,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
+settings.load_profile("cronary")
 
 
 @pytest.fixture

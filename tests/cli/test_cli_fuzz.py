@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
@@ -35,14 +35,6 @@ SEED = ROOT / "fixtures" / "seed"
 SECRETS = ("hunter2", "s3cr3t-token", "pathtoken")
 HOSTILE_URL = "https://admin:hunter2@prom.example.com:9090/pathtoken/api?token=s3cr3t-token"
 
-FUZZ = settings(
-    max_examples=120,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    print_blob=False,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
-)
 
 HOSTILE_VALUES: list[Any] = [
     "2026-02-30",
@@ -261,7 +253,7 @@ def seed_args(command: str, files: dict[str, Path]) -> list[str]:
 
 @pytest.mark.parametrize("command", ["validate", "render", "simulate"])
 @pytest.mark.parametrize("which", sorted(FILES))
-@FUZZ
+@settings(max_examples=120)
 @given(data=st.data())
 def test_a_damaged_file_ends_in_the_output_contract(
     tmp_path: Path, command: str, which: str, data: st.DataObject
@@ -301,7 +293,7 @@ FLAG_VALUES = st.sampled_from(
     "flag",
     ["--now", "--mesh-provider", "--prometheus", "-o", "--selector-labels", "--include-label-prefix"],
 )
-@FUZZ
+@settings(max_examples=120)
 @given(value=FLAG_VALUES)
 def test_a_hostile_flag_ends_in_the_output_contract(tmp_path: Path, flag: str, value: str) -> None:
     for command in ("render", "simulate"):
@@ -315,7 +307,7 @@ def test_a_hostile_flag_ends_in_the_output_contract(tmp_path: Path, flag: str, v
 @pytest.mark.parametrize(
     "flag", ["--git-branch", "--git-path", "--now", "--budget", "--concurrency", "--request-timeout"]
 )
-@FUZZ
+@settings(max_examples=120)
 @given(value=FLAG_VALUES)
 def test_a_hostile_tick_flag_ends_in_the_output_contract(tmp_path: Path, flag: str, value: str) -> None:
     """Flags of `tick` and `history` that are checked before anything is read or written (a repository path

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cronjob.cli import main
@@ -803,9 +803,7 @@ TOKENS = [
 YAMLISH = st.lists(st.sampled_from(TOKENS), max_size=40).map("".join)
 
 
-@settings(
-    max_examples=500, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
-)
+@settings(max_examples=500)
 @given(text=YAMLISH)
 def test_the_reader_raises_nothing_but_input_error(text: str) -> None:
     """Whatever the bytes, the reader returns plain documents or raises `InputError` (one line) — never a

@@ -23,7 +23,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_canary_spec_errors import full
 
@@ -37,15 +37,6 @@ from engine.metric_templates import MetricTemplateSpec, parse_metric_template
 from engine.model import Canary
 from engine.providers import resolve_provider
 from harness.paths import FIXTURES, SEED
-
-ROBUSTNESS_SETTINGS = settings(
-    max_examples=300,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    print_blob=False,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
-)
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(),
@@ -202,7 +193,7 @@ def _parses_or_spec_error(parse: Callable[[Any], Any], doc: Any, kind: type) -> 
 
 
 # ------------------------------------------------------------------------------------------------ Canary
-@ROBUSTNESS_SETTINGS
+@settings(max_examples=300)
 @given(mutated(CANARY_BASES))
 def test_parse_canary_returns_a_canary_or_raises_spec_error(doc: Any) -> None:
     canary = _parses_or_spec_error(parse_canary, doc, Canary)
@@ -212,7 +203,7 @@ def test_parse_canary_returns_a_canary_or_raises_spec_error(doc: Any) -> None:
         assert canary.key and canary.spec.analysis.max_weight in range(1, 101)
 
 
-@ROBUSTNESS_SETTINGS
+@settings(max_examples=300)
 @given(JSON)
 def test_parse_canary_of_any_document(doc: Any) -> None:
     _parses_or_spec_error(parse_canary, doc, Canary)
@@ -307,13 +298,13 @@ def test_every_single_mutation_of_another_manifest(parse: Callable[[Any], Any], 
 
 
 # ------------------------------------------------------------------------------------- other engine parsers
-@ROBUSTNESS_SETTINGS
+@settings(max_examples=300)
 @given(mutated({"template": METRIC_TEMPLATE}))
 def test_parse_metric_template_returns_a_template_or_raises_spec_error(doc: Any) -> None:
     _parses_or_spec_error(parse_metric_template, doc, MetricTemplateSpec)
 
 
-@ROBUSTNESS_SETTINGS
+@settings(max_examples=300)
 @given(mutated({"provider": ALERT_PROVIDER}))
 def test_parse_alert_provider_returns_a_provider_or_raises_spec_error(doc: Any) -> None:
     _parses_or_spec_error(parse_alert_provider, doc, AlertProviderSpec)
@@ -328,14 +319,14 @@ def _reads_or_input_error(read: Callable[[], Any]) -> None:
         assert "\n" not in error.source and error.line.startswith(f"{error.source}: ")
 
 
-@ROBUSTNESS_SETTINGS
+@settings(max_examples=300)
 @given(mutated({"scenario": SCENARIO}))
 def test_read_scenario_returns_a_scenario_or_raises_input_error(doc: Any) -> None:
     with mock.patch.object(inputs, "load_single", return_value=doc):
         _reads_or_input_error(lambda: inputs.read_scenario("scenario.yaml"))
 
 
-@ROBUSTNESS_SETTINGS
+@settings(max_examples=300)
 @given(mutated({"metrics": SCENARIO["metrics"], "webhooks": SCENARIO["webhooks"]}))
 def test_metrics_and_webhooks_files_read_or_raise_input_error(doc: Any) -> None:
     with mock.patch.object(inputs, "load_single", return_value=doc):

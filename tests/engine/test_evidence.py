@@ -21,7 +21,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cronjob.local.simulation as simulation_module
@@ -606,18 +606,10 @@ def expected_entry(change: Change) -> HistoryEntry:
     )
 
 
-HYPOTHESIS = settings(  # as tests/engine/test_properties.py: the same examples on every run
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    print_blob=False,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 RAW_BREAKS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-@settings(HYPOTHESIS, max_examples=200)
+@settings(max_examples=200)
 @given(st.lists(changes(), min_size=1, max_size=4))
 def test_round_trip(batch: list[Change]) -> None:
     message = commit_message(batch)
@@ -626,7 +618,7 @@ def test_round_trip(batch: list[Change]) -> None:
     assert message.endswith("\n") and "\n\n\n" not in message
 
 
-@settings(HYPOTHESIS, max_examples=100)
+@settings(max_examples=100)
 @given(changes())
 def test_subject_is_one_line(change: Change) -> None:
     subject = subject_for(change)
@@ -634,7 +626,7 @@ def test_subject_is_one_line(change: Change) -> None:
     assert commit_message([change]).split("\n", 1)[0] == subject
 
 
-@settings(HYPOTHESIS, max_examples=100)
+@settings(max_examples=100)
 @given(st.lists(changes(), min_size=1, max_size=3), st.sampled_from(["\n", "\r\n"]), st.booleans())
 def test_round_trip_survives_crlf_and_added_trailers(batch: list[Change], newline: str, signed: bool) -> None:
     message = commit_message(batch)
@@ -643,7 +635,7 @@ def test_round_trip_survives_crlf_and_added_trailers(batch: list[Change], newlin
     assert parse_commit_message(message.replace("\n", newline)) == [expected_entry(c) for c in batch]
 
 
-@settings(HYPOTHESIS, max_examples=500)
+@settings(max_examples=500)
 @given(texts)
 def test_escape_round_trip(text: str) -> None:
     escaped = escape_value(text)

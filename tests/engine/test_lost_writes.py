@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cronjob.local.inputs import ScenarioStep, build_cluster, cluster_objects, default_hook_result, read_canary
@@ -190,7 +190,7 @@ def test_the_cases_cover_the_ways_to_rest() -> None:
     assert play("failing-metrics")[0].images == ["quay.io/stefanprodan/podinfo:1.4.0"]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60)
 @given(name=st.sampled_from(sorted(CASES)), losses=st.dictionaries(st.integers(1, 30), st.integers(0, 8), max_size=6))
 @example(name="healthy", losses={2: 0, 3: 0, 4: 0})  # no TrafficSplit ever written until weight 10 was committed
 def test_any_number_of_lost_writes_anywhere_leave_the_rollout_unchanged(name: str, losses: dict[int, int]) -> None:

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 
 from cronjob.local.inputs import build_cluster, cluster_objects
 from cronjob.local.simulation import SimulatedCluster
@@ -52,14 +52,6 @@ SEED_CLUSTER: ClusterView = build_cluster(cluster_objects(str(SEED / "cluster.ya
 SETTINGS = Settings(mesh_provider="smi:istio")
 START = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)
 
-PROPERTY_SETTINGS = settings(
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    print_blob=False,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 
 ANALYSIS_PHASES = (Phase.PROGRESSING.value, Phase.WAITING_PROMOTION.value)
 ANALYSIS_HOOK_TYPES = (HookType.PRE_ROLLOUT.value, HookType.ROLLOUT.value, HookType.CONFIRM_TRAFFIC_INCREASE.value)
@@ -383,14 +375,14 @@ def play(doc: Mapping[str, Any], plans: tuple[TickPlan, ...], *, check: bool = T
 
 
 # ------------------------------------------------------------------------------------------ tests
-@PROPERTY_SETTINGS
+@settings(max_examples=150)
 @given(canaries_and_scenarios(SEED_CANARY))
 def test_every_tick_keeps_the_invariants(case: tuple[dict[str, Any], tuple[TickPlan, ...]]) -> None:
     doc, plans = case
     play(doc, plans)
 
 
-@settings(PROPERTY_SETTINGS, max_examples=100)
+@settings(max_examples=100)
 @given(canaries_and_scenarios(SEED_CANARY, all_hooks=True))
 def test_every_tick_keeps_the_invariants_with_every_gate(case: tuple[dict[str, Any], tuple[TickPlan, ...]]) -> None:
     """The same properties with one webhook of every type, manual gates held closed for a while."""
@@ -398,7 +390,7 @@ def test_every_tick_keeps_the_invariants_with_every_gate(case: tuple[dict[str, A
     play(doc, plans)
 
 
-@settings(PROPERTY_SETTINGS, max_examples=60)
+@settings(max_examples=60)
 @given(canaries_and_scenarios(SEED_CANARY, max_ticks=20))
 def test_same_inputs_give_byte_identical_outputs(case: tuple[dict[str, Any], tuple[TickPlan, ...]]) -> None:
     doc, plans = case
@@ -533,7 +525,7 @@ def test_canary_stuck_after_promotion_fails_cleanly(promotion_step: int, image_a
 def test_strategies_generate_valid_canaries() -> None:
     """Every generated Canary parses (a strategy bug must not hide behind a SpecError)."""
 
-    @settings(PROPERTY_SETTINGS, max_examples=50)
+    @settings(max_examples=50)
     @given(canaries_and_scenarios(SEED_CANARY, max_ticks=8))
     def inner(case: tuple[dict[str, Any], tuple[TickPlan, ...]]) -> None:
         parse_canary(case[0])
