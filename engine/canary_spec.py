@@ -49,6 +49,7 @@ from .names import (
     require_port_name,
     require_subdomain,
 )
+from .phases import Phase
 from .redact import origin
 from .timefmt import check_time
 
@@ -543,6 +544,9 @@ def parse_analysis(path: str, value: object, *, strict_crd: bool) -> AnalysisSpe
     )
 
 
+_PHASES = frozenset(p.value for p in Phase)
+
+
 def parse_status(value: object) -> CanaryStatus:
     if value is None:
         return _NO_STATUS
@@ -565,10 +569,14 @@ def parse_status(value: object) -> CanaryStatus:
             for i, c in enumerate(_list("status.conditions", conditions))
             if require_map(f"status.conditions[{i}]", c) is not None
         )
+    phase = require_str("status.phase", status.get("phase") or "")
+    if phase not in _PHASES:
+        # a phase cronary does not know is no state to go on from (the CRD's enum refuses it in a cluster)
+        raise SpecError("status.phase", f"unknown phase {phase!r} (one of: {', '.join(sorted(_PHASES - {''}))})")
     return build_frozen(
         CanaryStatus,
         {
-            "phase": require_str("status.phase", status.get("phase") or ""),
+            "phase": phase,
             "canary_weight": _int_field(status, "status", "canaryWeight", 0, 0, 100),
             "failed_checks": _int_field(status, "status", "failedChecks", 0, 0),
             "iterations": _int_field(status, "status", "iterations", 0, -1),

@@ -111,16 +111,50 @@ class CanaryState:
         return doc
 
 
-def read_state(data: bytes | None, source: str = STATUS_FILE) -> CanaryState | None:
-    doc = load(data, source)
-    if not isinstance(doc, Mapping) or not isinstance(doc.get("status"), Mapping):
+def read_state(data: bytes | None, canary: str, source: str = STATUS_FILE) -> CanaryState | None:
+    """The state of `canary` ("namespace/name") from its status.yaml; None only when there is no such file.
+
+    Anything else that is not a state for that canary — not YAML, not a mapping, a field of the wrong type, the
+    state of another canary — is an `InputError` naming the file and the field: a damaged state holds its canary
+    (taking it for "no state" would re-initialise a canary that is under way and move its traffic)."""
+    if data is None:
         return None
-    copies = tuple(
-        (str(c.get("from")), str(c.get("to"))) for c in doc.get("secretCopies") or [] if isinstance(c, Mapping)
-    )
-    hold = doc.get("hold") if isinstance(doc.get("hold"), Mapping) else None
-    halted = tuple(dict(v) for v in doc.get("failedMetrics") or [] if isinstance(v, Mapping))
-    return CanaryState(dict(doc["status"]), hold, copies, halted)
+    doc = load(data, source)
+    if not isinstance(doc, Mapping):
+        raise InputError(source, "", f"must be a mapping with canary and status, found {_type(doc)}")
+    if doc.get("canary") != canary:
+        raise InputError(source, "canary", f"must be {canary!r}, found {doc.get('canary')!r}")
+    status = doc.get("status")
+    if not isinstance(status, Mapping):
+        raise InputError(source, "status", f"must be a mapping, found {_type(status)}")
+    hold = doc.get("hold")
+    if hold is not None and not isinstance(hold, Mapping):
+        raise InputError(source, "hold", f"must be a mapping, found {_type(hold)}")
+    copies = []
+    for i, copy in enumerate(_list(doc, "secretCopies", source)):
+        pair = tuple(copy.get(k) if isinstance(copy, Mapping) else None for k in ("from", "to"))
+        if not all(isinstance(v, str) and v for v in pair):
+            raise InputError(source, f"secretCopies[{i}]", "must be a mapping with the names from and to")
+        copies.append((str(pair[0]), str(pair[1])))
+    halted = []
+    for i, verdict in enumerate(_list(doc, "failedMetrics", source)):
+        if not isinstance(verdict, Mapping):
+            raise InputError(source, f"failedMetrics[{i}]", f"must be a mapping, found {_type(verdict)}")
+        halted.append(dict(verdict))
+    return CanaryState(dict(status), dict(hold) if hold is not None else None, tuple(copies), tuple(halted))
+
+
+def _list(doc: Mapping[str, Any], field: str, source: str) -> list[Any]:
+    value = doc.get(field)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError(source, field, f"must be a list, found {_type(value)}")
+    return value
+
+
+def _type(value: object) -> str:
+    return "nothing" if value is None else type(value).__name__
 
 
 STATE_HEADER = (

@@ -247,8 +247,16 @@ class GitTick:
             return entry  # no directory of its own: invalid already (its name is)
         path = f"{directory}/{STATUS_FILE}"
         try:
-            state = read_state(self.workspace.read(path), path)
+            state = read_state(self.workspace.read(path), f"{meta.get('namespace') or 'default'}/{meta.get('name')}", path)
             if state is None:
+                generated = self.generated_objects(directory)
+                if generated:  # a state lost while the rollout's objects are committed: starting over would move traffic
+                    return CanaryEntry(
+                        entry.manifest,
+                        None,
+                        f"{path}: missing, but {len(generated)} objects cronary generated for this canary are "
+                        "committed: restore the file from git history, or remove the directory to start over",
+                    )
                 return entry
             parse_status(state.status)
         except InputError as err:  # one canary's unreadable state is that canary's error; the others go on
@@ -299,7 +307,8 @@ class GitTick:
         assert canary is not None
         directory = canary_dir(self.git.path, canary.namespace, canary.name)
         state_file = f"{directory}/{STATUS_FILE}"
-        state = read_state(self.workspace.read(state_file), state_file) or CanaryState(status_manifest(canary.status))
+        state = read_state(self.workspace.read(state_file), f"{canary.namespace}/{canary.name}", state_file)
+        state = state or CanaryState(status_manifest(canary.status))
         extra = {"canary": canary.key, "tick": format_time(now)}
         revision = read_target_facts(canary, cluster, self.options.settings).hash
         hold = state.hold or holds.get(canary.key)
@@ -387,10 +396,7 @@ class GitTick:
                 )
                 return False
             return True
-        for path in self.workspace.list(directory):
-            name = path.rsplit("/", 1)[-1]
-            if name in _NOT_OBJECTS or "/approvals/" in path:
-                continue
+        for path in self.generated_objects(directory):
             committed = load(self.workspace.read(path), path)
             if not isinstance(committed, Mapping) or "kind" not in committed:
                 continue
@@ -402,6 +408,14 @@ class GitTick:
                 log.info("waiting for the GitOps tool to sync %s %s", committed["kind"], meta.get("name"), extra=extra)
                 return False
         return True
+
+    def generated_objects(self, directory: str) -> list[str]:
+        """The files of objects cronary generated for a canary that are committed in its directory."""
+        return [
+            path
+            for path in self.workspace.list(directory)
+            if path.endswith(".yaml") and path.rsplit("/", 1)[-1] not in _NOT_OBJECTS and "/approvals/" not in path
+        ]
 
     def files_for(self, directory: str, decision: Decision, state: CanaryState) -> dict[str, bytes | None]:
         canary = decision.canary

@@ -409,17 +409,7 @@ def test_canaries_changed_in_one_tick_share_a_commit_unless_asked_otherwise(
     tmp_path: Path, prometheus, loadtester, per_canary: bool, commits: int
 ) -> None:
     repo = GitOpsRepo(tmp_path, prometheus.url, loadtester.url_for("/")).seed()
-    canary, deployment = repo.read(f"{APP}/canary.yaml"), repo.read(f"{APP}/deployment.yaml")
-    canary["metadata"]["name"] = "podinfo-b"
-    canary["spec"]["targetRef"]["name"] = "podinfo-b"
-    canary["spec"].pop("autoscalerRef")
-    deployment["metadata"]["name"] = "podinfo-b"
-    deployment["spec"]["selector"]["matchLabels"]["app"] = deployment["spec"]["template"]["metadata"]["labels"][
-        "app"
-    ] = "podinfo-b"
-    repo.human_commit(
-        {"apps/podinfo-b/canary.yaml": dump(canary), "apps/podinfo-b/deployment.yaml": dump(deployment)}, "podinfo-b"
-    )
+    repo.add_canary("podinfo-b")
     assert repo.tick(*(["--git-commit-per-canary"] if per_canary else [])).exit_code == 0
     made = cronary_commits(repo)
     assert len(made) == commits

@@ -50,6 +50,18 @@ class GitOpsRepo:
         self.human_commit(files, "podinfo: deploy 1.4.0 with a canary")
         return self
 
+    def add_canary(self, name: str) -> None:
+        """A second app beside podinfo: the seed's Canary and Deployment renamed (no HPA)."""
+        canary, deployment = self.read(f"{APP}/canary.yaml"), self.read(f"{APP}/deployment.yaml")
+        canary["metadata"]["name"] = canary["spec"]["targetRef"]["name"] = name
+        canary["spec"].pop("autoscalerRef")
+        deployment["metadata"]["name"] = name
+        deployment["spec"]["selector"]["matchLabels"]["app"] = name
+        deployment["spec"]["template"]["metadata"]["labels"]["app"] = name
+        self.human_commit(
+            {f"apps/{name}/canary.yaml": dump(canary), f"apps/{name}/deployment.yaml": dump(deployment)}, name
+        )
+
     def human_commit(self, files: dict[str, bytes | None], message: str, when: datetime | None = None) -> str:
         self.developer.sync()
         sha = self.developer.commit(files, message, when or self.now)
