@@ -27,6 +27,7 @@ from typing import Any
 from cronjob.git.layout import (
     GATES,
     KUSTOMIZATION,
+    OBJECT_KINDS,
     STATE_HEADER,
     STATUS_FILE,
     TARGET_REPLICAS,
@@ -277,15 +278,7 @@ class GitTick:
                 kind = doc.get("kind")
                 if kind == "Canary" and not ours:
                     canaries.append(parse_entry(doc, self.options.settings.mesh_provider))
-                elif kind in (
-                    "Deployment",
-                    "HorizontalPodAutoscaler",
-                    "ConfigMap",
-                    "Service",
-                    "TrafficSplit",
-                    "MetricTemplate",
-                    "AlertProvider",
-                ):
+                elif isinstance(kind, str) and kind in OBJECT_KINDS:
                     objects.append(rolled_out(doc) if kind == "Deployment" else doc)
         canaries.sort(key=lambda e: e.key)
         self.metrics.templates = templates_of(objects)

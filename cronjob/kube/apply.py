@@ -20,11 +20,12 @@ from typing import Any
 
 import jsonpatch
 
-from cronjob.kube.api import CANARIES, EVENTS, ApiRequest, apply_request, scale_request
+from cronjob.kube.api import ApiRequest, apply_request, scale_request
+from cronjob.shared.resources import CANARIES, EVENTS
 from engine import Decision, Event
 from engine.cluster import ClusterView
 from engine.model import Canary, CanaryStatus
-from engine.render_meta import include_by_prefix, object_meta
+from engine.render.meta import include_by_prefix, object_meta
 from engine.status_doc import status_manifest
 from engine.subset import contains
 
