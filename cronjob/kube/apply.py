@@ -1,8 +1,8 @@
 """What one decision writes to the cluster, as a list of `ApiRequest`s in a safe order.
 
-Order (the engine already orders its objects; this keeps it): `-primary` Secret copies, then the objects in
-the engine's order — ConfigMap copies, Services, the primary Deployment, its HPA, the apex Service — with a
-scale-up of the target before the TrafficSplit and a scale-down after it. The requests are sent one by one
+Order (the engine already orders its objects, `engine.render.order`; this keeps it): `-primary` Secret copies,
+then the objects in the engine's order — Services, ConfigMap copies, the primary Deployment, its HPA, the apex
+Service — with a scale-up of the target before the router's objects (the TrafficSplit) and a scale-down after. The requests are sent one by one
 and the first failure stops the rest, so a weight never moves towards a workload whose apply failed. The
 Canary status is written last, conditioned on the `resourceVersion` the tick read; the Events after it.
 
