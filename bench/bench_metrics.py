@@ -61,7 +61,7 @@ from engine import MetricRequest
 from engine.analysis import NO_VALUES, MetricResult
 from engine.canary_spec import parse_canary
 from engine.model import Canary
-from engine.providers import resolve_provider
+from engine.routers.factory import resolve_provider
 from harness.prometheus import (
     EXPECTED,
     Dataset,

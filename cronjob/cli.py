@@ -36,8 +36,8 @@ from engine.alert_providers import global_target
 from engine.durations import parse_go_duration
 from engine.errors import SpecError
 from engine.names import is_dns1123_label, is_http_url
-from engine.providers import resolve_provider
 from engine.redact import origin, redact
+from engine.routers.factory import resolve_provider
 
 # render, simulate, validate and history import their machinery (ruamel.yaml, the file readers, the simulator)
 # inside the command: `cronary tick` starts once a minute in every shard, and start-up is part of its budget.

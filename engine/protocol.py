@@ -16,7 +16,7 @@ from .analysis import MetricResult, MetricVerdict
 from .cluster import ClusterView
 from .configs import NO_CONFIGS, TrackedConfigs
 from .model import Canary, CanaryStatus, MetricSpec, WebhookSpec
-from .providers import Provider
+from .routers.factory import Provider
 
 # The labels a target's selector is searched for (Flagger's `-selector-labels` default), in order. Here and
 # not with `read_target_facts` in `engine.facts`, because it is `Settings`' default and `engine.facts` needs

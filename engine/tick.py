@@ -13,7 +13,7 @@ a canary are asked for together, so the shell can batch them across a fleet.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
 from functools import lru_cache
@@ -41,14 +41,15 @@ from .protocol import (
     Settings,
     TargetFacts,
 )
-from .providers import Provider, resolve_provider
 from .readiness import Readiness, deployment_readiness
 from .redact import redact
-from .render_hpa import render_primary_hpa
-from .render_meta import canary_uid, owner_reference
-from .render_primary import FLAGGER_ID, primary_template, render_config_copies, render_primary_deployment, render_scale
-from .render_services import render_services
-from .render_split import read_canary_weight, render_traffic_split
+from .render import order
+from .render.hpa import render_primary_hpa
+from .render.meta import canary_uid, owner_reference
+from .render.primary import FLAGGER_ID, primary_template, render_config_copies, render_primary_deployment, render_scale
+from .render.services import render_services
+from .routers.factory import Provider, resolve_provider
+from .routers.router import split
 from .schedule import due_text, is_due, next_due_time
 from .subset import contains
 from .timefmt import format_time
@@ -554,9 +555,9 @@ class _Tick:
                 self.event(f"HorizontalPodAutoscaler {self.spec.autoscaler_ref.name}.{ns} not found", warning=True)
                 self.end()
         self.stage = _STAGE_ALL
-        split = self.objects.get(("TrafficSplit", ns, self.spec.apex_name))
-        # no route object: the apex Service selects the primary, so the canary gets nothing (None: unreadable)
-        self.live_weight = live = 0 if split is None else read_canary_weight(self.canary, split)
+        assert self.provider is not None
+        routes = self.provider.router.read_routes(self.canary, self.objects)
+        self.live_weight = live = None if routes is None else routes.canary  # None: the routes are unreadable
         self.recorded_weight = recorded = recorded_weight(self.status, self.phase, self.analysis)
         # The status is the record of what was routed (it is written before the routes, docs/architecture.md):
         # a weight the status has not recorded is never advanced from, and while the canary is being analysed
@@ -882,12 +883,12 @@ class _Tick:
 
     # ----------------------------------------------------------------- output
     def render_objects(self) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+        """The objects this tick writes, in `engine.render.order`'s apply order, and the Secrets to copy."""
         if self.stage == _STAGE_NONE:
             return [], []
         ns = self.canary.namespace
         owner = owner_reference(self.canary)  # one lookup for all the objects
         services = render_services(self.canary, self.target, label=self.label, value=self.value, owner=owner)
-        objects: list[dict[str, Any]] = [services["canary"], services["primary"]]
         existing = self.objects.get(("Deployment", ns, self.primary_name))
         fresh = self.promote or existing is None
         template = None
@@ -902,6 +903,7 @@ class _Tick:
                 selector_labels=self.settings.selector_labels,
             )
             secret_copies = [(name, f"{name}-primary") for name in self.tracked.secrets]
+        copies = []
         for copy in (
             render_config_copies(self.canary, self.tracked, self.settings.include_label_prefixes)
             if self.tracked.configmaps
@@ -912,34 +914,38 @@ class _Tick:
                 copy.pop("data", None)
                 if kept.get("data"):
                     copy["data"] = dict(kept["data"])
-            objects.append(copy)
-        objects.append(
-            render_primary_deployment(
-                self.canary,
-                self.target,
-                existing,
-                label=self.label,
-                value=self.value,
-                template=template,
-                include_label_prefixes=self.settings.include_label_prefixes,
-                owner=owner,
-            )
+            copies.append(copy)
+        primary = render_primary_deployment(
+            self.canary,
+            self.target,
+            existing,
+            label=self.label,
+            value=self.value,
+            template=template,
+            include_label_prefixes=self.settings.include_label_prefixes,
+            owner=owner,
         )
-        if self.stage < _STAGE_ALL:
-            return objects, secret_copies
-        if self.spec.autoscaler_ref is not None:
-            hpa = self.objects.get(("HorizontalPodAutoscaler", ns, self.spec.autoscaler_ref.name))
-            existing_hpa = self.objects.get(("HorizontalPodAutoscaler", ns, f"{self.spec.autoscaler_ref.name}-primary"))
-            objects.append(render_primary_hpa(self.canary, hpa or {}, existing_hpa, sync=self.promote, owner=owner))
-        objects.append(services["apex"])
-        scale = render_scale(ns, self.spec.target_ref.name, self.scale_to) if self.scale_to is not None else None
-        if scale is not None and self.scale_to:
-            objects.append(scale)  # scale up before anything could route to it
-        assert self.provider is not None
-        objects.append(render_traffic_split(self.canary, self.provider, self.canary_weight or 0, owner=owner))
-        if scale is not None and not self.scale_to:
-            objects.append(scale)  # scale down only after traffic has left
-        return objects, secret_copies
+        slots: dict[str, Sequence[dict[str, Any]]] = {
+            order.CANARY_SERVICE: (services["canary"],),
+            order.PRIMARY_SERVICE: (services["primary"],),
+            order.CONFIG_COPIES: copies,
+            order.PRIMARY: (primary,),
+        }
+        if self.stage == _STAGE_ALL:
+            if self.spec.autoscaler_ref is not None:
+                hpa = self.objects.get(("HorizontalPodAutoscaler", ns, self.spec.autoscaler_ref.name))
+                name = f"{self.spec.autoscaler_ref.name}-primary"
+                existing_hpa = self.objects.get(("HorizontalPodAutoscaler", ns, name))
+                slots[order.PRIMARY_HPA] = (
+                    render_primary_hpa(self.canary, hpa or {}, existing_hpa, sync=self.promote, owner=owner),
+                )
+            slots[order.APEX_SERVICE] = (services["apex"],)
+            if self.scale_to is not None:
+                scale = render_scale(ns, self.spec.target_ref.name, self.scale_to)
+                slots[order.SCALE_UP if self.scale_to else order.SCALE_DOWN] = (scale,)
+            assert self.provider is not None
+            slots[order.ROUTES] = self.provider.router.render(self.canary, split(self.canary_weight or 0), owner)
+        return order.in_apply_order(slots), secret_copies
 
     def finish(self) -> Decision:
         before = self.canary.status

@@ -25,6 +25,7 @@ from ruamel.yaml import YAML
 
 from cronjob.shared.errors import InputError
 from cronjob.shared.reader import load_bytes
+from cronjob.shared.resources import RESOURCES
 from engine.names import is_dns1123_label, is_dns1123_subdomain
 
 STATUS_FILE = "status.yaml"
@@ -33,6 +34,8 @@ TARGET_REPLICAS = "target-replicas.patch.yaml"
 APPROVALS = "approvals"
 GATES = ("confirm-rollout", "confirm-promotion", "confirm-traffic-increase")
 _TOP = ("apiVersion", "kind", "metadata", "spec")
+# The kinds of object a repository may hold for the engine (`--no-cluster`), whatever their version; Canaries apart.
+OBJECT_KINDS = frozenset(r.kind for r in RESOURCES.values() if r.in_repository)
 
 
 def canary_dir(root: str, namespace: str, name: str) -> str:

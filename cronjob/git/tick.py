@@ -27,6 +27,7 @@ from typing import Any
 from cronjob.git.layout import (
     GATES,
     KUSTOMIZATION,
+    OBJECT_KINDS,
     STATE_HEADER,
     STATUS_FILE,
     TARGET_REPLICAS,
@@ -247,10 +248,14 @@ class GitTick:
             return entry  # no directory of its own: invalid already (its name is)
         path = f"{directory}/{STATUS_FILE}"
         try:
-            state = read_state(self.workspace.read(path), f"{meta.get('namespace') or 'default'}/{meta.get('name')}", path)
+            state = read_state(
+                self.workspace.read(path), f"{meta.get('namespace') or 'default'}/{meta.get('name')}", path
+            )
             if state is None:
                 generated = self.generated_objects(directory)
-                if generated:  # a state lost while the rollout's objects are committed: starting over would move traffic
+                if (
+                    generated
+                ):  # a state lost while the rollout's objects are committed: starting over would move traffic
                     return CanaryEntry(
                         entry.manifest,
                         None,
@@ -285,15 +290,7 @@ class GitTick:
                 kind = doc.get("kind")
                 if kind == "Canary" and not ours:
                     canaries.append(parse_entry(doc, self.options.settings.mesh_provider))
-                elif kind in (
-                    "Deployment",
-                    "HorizontalPodAutoscaler",
-                    "ConfigMap",
-                    "Service",
-                    "TrafficSplit",
-                    "MetricTemplate",
-                    "AlertProvider",
-                ):
+                elif isinstance(kind, str) and kind in OBJECT_KINDS:
                     objects.append(rolled_out(doc) if kind == "Deployment" else doc)
         canaries.sort(key=lambda e: e.key)
         self.metrics.templates = templates_of(objects)

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from cronjob.shared.deferred_import import import_deferred
+from cronjob.shared.resources import DEPLOYMENTS, Resource, resource_of
 from engine.redact import origin  # the API server named as scheme://host:port, never its path
 from engine.timefmt import EARLIEST, LATEST
 
@@ -29,80 +30,6 @@ MERGE_PATCH = "application/merge-patch+json"
 JSON = "application/json"
 FIELD_MANAGER = "cronary"
 USER_AGENT = "cronary"
-
-
-@dataclass(frozen=True)
-class Resource:
-    """One API resource: where its objects live and how they are addressed."""
-
-    group: str
-    version: str
-    plural: str
-    kind: str
-    namespaced: bool = True
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-    def path(self, namespace: str | None = None, name: str | None = None, subresource: str | None = None) -> str:
-        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
-        parts = [base]
-        if self.namespaced and namespace is not None:
-            parts.append(f"namespaces/{quote(namespace, safe='')}")
-        parts.append(self.plural)
-        if name is not None:
-            parts.append(quote(name, safe=""))
-        if subresource is not None:
-            parts.append(subresource)
-        return "/".join(parts)
-
-
-CANARIES = Resource("flagger.app", "v1beta1", "canaries", "Canary")
-METRIC_TEMPLATES = Resource("flagger.app", "v1beta1", "metrictemplates", "MetricTemplate")
-ALERT_PROVIDERS = Resource("flagger.app", "v1beta1", "alertproviders", "AlertProvider")
-DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment")
-HPAS = Resource("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler")
-SERVICES = Resource("", "v1", "services", "Service")
-CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
-SECRETS = Resource("", "v1", "secrets", "Secret")
-EVENTS = Resource("", "v1", "events", "Event")
-LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
-SPLIT_GROUP = "split.smi-spec.io"
-
-_BY_KIND = {
-    r.kind: r
-    for r in (
-        CANARIES,
-        METRIC_TEMPLATES,
-        ALERT_PROVIDERS,
-        DEPLOYMENTS,
-        HPAS,
-        SERVICES,
-        CONFIGMAPS,
-        SECRETS,
-        EVENTS,
-        LEASES,
-    )
-}
-
-
-def traffic_splits(version: str) -> Resource:
-    return Resource(SPLIT_GROUP, version, "trafficsplits", "TrafficSplit")
-
-
-def resource_of(manifest: Mapping[str, Any]) -> Resource:
-    """The resource an object the engine rendered belongs to, by its `apiVersion` and `kind`."""
-    kind, api_version = str(manifest.get("kind")), str(manifest.get("apiVersion"))
-    if kind == "TrafficSplit":
-        group, _, version = api_version.partition("/")
-        if group != SPLIT_GROUP or not version:
-            raise ValueError(f"TrafficSplit with unexpected apiVersion {api_version!r}")
-        return traffic_splits(version)
-    resource = _BY_KIND.get(kind)
-    if resource is None or resource.api_version != api_version:
-        raise ValueError(f"cronary does not write {api_version} {kind}")
-    return resource
 
 
 @dataclass(frozen=True)

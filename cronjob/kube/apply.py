@@ -1,8 +1,8 @@
 """What one decision writes to the cluster, as a list of `ApiRequest`s in a safe order.
 
-Order (the engine already orders its objects; this keeps it): `-primary` Secret copies, then the objects in
-the engine's order — ConfigMap copies, Services, the primary Deployment, its HPA, the apex Service — with a
-scale-up of the target before the TrafficSplit and a scale-down after it. The requests are sent one by one
+Order (the engine already orders its objects, `engine.render.order`; this keeps it): `-primary` Secret copies,
+then the objects in the engine's order — Services, ConfigMap copies, the primary Deployment, its HPA, the apex
+Service — with a scale-up of the target before the router's objects (the TrafficSplit) and a scale-down after. The requests are sent one by one
 and the first failure stops the rest, so a weight never moves towards a workload whose apply failed. The
 Canary status is written last, conditioned on the `resourceVersion` the tick read; the Events after it.
 
@@ -20,11 +20,12 @@ from typing import Any
 
 import jsonpatch
 
-from cronjob.kube.api import CANARIES, EVENTS, ApiRequest, apply_request, scale_request
+from cronjob.kube.api import ApiRequest, apply_request, scale_request
+from cronjob.shared.resources import CANARIES, EVENTS
 from engine import Decision, Event
 from engine.cluster import ClusterView
 from engine.model import Canary, CanaryStatus
-from engine.render_meta import include_by_prefix, object_meta
+from engine.render.meta import include_by_prefix, object_meta
 from engine.status_doc import status_manifest
 from engine.subset import contains
 

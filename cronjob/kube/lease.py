@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cronjob.kube.api import LEASES, ApiError, ApiRequest, ApiResponse
+from cronjob.kube.api import ApiError, ApiRequest, ApiResponse
+from cronjob.shared.resources import LEASES
 from engine.redact import redact
 from engine.timefmt import EARLIEST, LATEST
 

@@ -22,30 +22,28 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cronjob.kube.api import (
+from cronjob.kube.api import ApiError, ApiRequest, ApiResponse, list_request
+from cronjob.shared.options import Shard
+from cronjob.shared.resources import (
     ALERT_PROVIDERS,
     CANARIES,
     CONFIGMAPS,
     DEPLOYMENTS,
     HPAS,
+    LIST_ORDER,
     METRIC_TEMPLATES,
     SECRETS,
     SERVICES,
-    ApiError,
-    ApiRequest,
-    ApiResponse,
     Resource,
-    list_request,
-    traffic_splits,
+    resources,
 )
-from cronjob.shared.options import Shard
 from engine import Settings
 from engine.canary_spec import parse_canary
 from engine.cluster import ClusterView, summarize_secret
 from engine.errors import SpecError
 from engine.metric_templates import MetricTemplateSpec, parse_metric_template
 from engine.model import V1ALPHA3, Canary
-from engine.providers import resolve_provider
+from engine.routers.factory import resolve_provider
 from engine.schedule import is_due
 
 Send = Callable[[ApiRequest], ApiResponse]
@@ -219,7 +217,7 @@ def namespace_reads(canaries: list[Canary], settings: Settings) -> dict[str, set
         if canary.spec.autoscaler_ref is not None:
             kinds.add(HPAS)
         try:
-            kinds.add(traffic_splits(resolve_provider(canary.spec.provider, settings.mesh_provider).split_version))
+            kinds.update(resources(resolve_provider(canary.spec.provider, settings.mesh_provider).router.kinds))
         except SpecError:
             pass
         if settings.config_tracking:
@@ -238,21 +236,11 @@ def namespace_reads(canaries: list[Canary], settings: Settings) -> dict[str, set
     return reads
 
 
-_ORDER = {
-    r.plural: i
-    for i, r in enumerate((DEPLOYMENTS, HPAS, SERVICES, CONFIGMAPS, SECRETS, METRIC_TEMPLATES, ALERT_PROVIDERS))
-}
-
-
 Listed = dict[tuple[str, str, str], "list[dict[str, Any]] | ApiError"]
 
 
 def _keys(reads: Mapping[str, set[Resource]]) -> list[tuple[str, Resource]]:
-    return [
-        (ns, r)
-        for ns, kinds in sorted(reads.items())
-        for r in sorted(kinds, key=lambda r: (_ORDER.get(r.plural, 99), r.version))
-    ]
+    return [(ns, r) for ns, kinds in sorted(reads.items()) for r in sorted(kinds, key=LIST_ORDER.__getitem__)]
 
 
 def list_kinds(send: Send, reads: Mapping[str, set[Resource]], listed: Listed) -> None:

@@ -46,12 +46,15 @@ from cronjob.shared.driver import run_tick
 from cronjob.shared.notify import log_events, notify
 from cronjob.shared.options import TickOptions
 from cronjob.shared.prometheus import PrometheusMetrics
+from cronjob.shared.resources import RESOURCES
 from cronjob.shared.webhooks import WebhookCaller, max_duration_seconds
 from engine import Decision, HookRequest, HookResult, MetricRequest
 from engine.schedule import interval_seconds, is_due
 from engine.timefmt import format_time
 
 log = logging.getLogger("cronary")
+# LISTs of kinds canaries name across namespaces (templateRef, providerRef) are kept for the whole pass
+_REFERENCED = frozenset(r.plural for r in RESOURCES.values() if r.referenced)
 Send = Callable[[ApiRequest], ApiResponse]
 
 
@@ -139,11 +142,7 @@ class Tick:
                 if e.key in unread
             )
             outcomes.extend(self.decide_group([e for e in group if e.key not in unread], snapshot, tick))
-            for key in [
-                k
-                for k in listed
-                if k[0] == namespace and k[1] not in ("metrictemplates", "alertproviders") and k[0] not in shared
-            ]:
+            for key in [k for k in listed if k[0] == namespace and k[1] not in _REFERENCED and k[0] not in shared]:
                 del listed[key]  # this namespace is done: keep memory to one namespace at a time
         return outcomes
 

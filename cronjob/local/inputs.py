@@ -19,7 +19,7 @@ from engine.cluster import ClusterView, summarize_secret
 from engine.errors import SpecError
 from engine.metric_templates import MetricTemplateSpec, parse_metric_template
 from engine.model import Canary, HookType
-from engine.providers import resolve_provider
+from engine.routers.factory import resolve_provider
 from engine.timefmt import TIME_EXAMPLE, check_time, read_time
 
 

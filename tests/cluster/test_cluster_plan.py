@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from cronjob.kube.api import APPLY_PATCH, MERGE_PATCH, ApiRequest, resource_of
+from cronjob.kube.api import APPLY_PATCH, MERGE_PATCH, ApiRequest
 from cronjob.kube.apply import (
     APPLIED,
     called_webhooks,
@@ -31,6 +31,7 @@ from cronjob.local.inputs import build_cluster, cluster_objects, read_canary
 from cronjob.local.simulation import SimulatedCluster
 from cronjob.shared.driver import run_tick
 from cronjob.shared.options import Shard
+from cronjob.shared.resources import resource_of
 from engine import HookResult, Settings
 from engine.analysis import MetricResult
 from engine.canary_spec import parse_canary

@@ -533,7 +533,8 @@ def raw_servers() -> Any:
 def test_api_server_transport_failures_are_told_apart_and_name_the_server(raw_servers) -> None:
     from kubernetes.client.configuration import Configuration
 
-    from cronjob.kube.api import CANARIES, ApiError, KubeClient, list_request
+    from cronjob.kube.api import ApiError, KubeClient, list_request
+    from cronjob.shared.resources import CANARIES
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

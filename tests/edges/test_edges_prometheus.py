@@ -29,7 +29,7 @@ from engine import MetricRequest, Settings
 from engine.analysis import NO_VALUES
 from engine.canary_spec import parse_canary
 from engine.model import MetricSpec
-from engine.providers import resolve_provider
+from engine.routers.factory import resolve_provider
 from engine.status_doc import canary_manifest
 
 ROOT = Path(__file__).resolve().parents[2]

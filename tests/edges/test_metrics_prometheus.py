@@ -23,7 +23,7 @@ from engine.analysis import NO_VALUES
 from engine.canary_spec import parse_canary
 from engine.metric_templates import MetricTemplateSpec
 from engine.model import MetricSpec, TemplateRef
-from engine.providers import resolve_provider
+from engine.routers.factory import resolve_provider
 from engine.status_doc import canary_manifest
 from harness.prometheus import failing, healthy, idle
 

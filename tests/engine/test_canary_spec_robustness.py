@@ -35,7 +35,7 @@ from engine.canary_spec import parse_canary
 from engine.errors import SpecError
 from engine.metric_templates import MetricTemplateSpec, parse_metric_template
 from engine.model import Canary
-from engine.providers import resolve_provider
+from engine.routers.factory import resolve_provider
 from harness.paths import FIXTURES, SEED
 
 JSON = st.recursive(

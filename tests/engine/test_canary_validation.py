@@ -12,8 +12,9 @@ import pytest
 from engine.canary_spec import parse_canary
 from engine.errors import SpecError
 from engine.model import HookType
-from engine.providers import resolve_provider
-from engine.render_services import render_services
+from engine.render.services import render_services
+from engine.routers.factory import resolve_provider
+from engine.routers.smi import SmiTrafficSplit
 from harness.schemas import SEED, canary_crd, crd_errors, load_yaml, load_yaml_all
 
 SEED_CANARY = load_yaml(SEED / "podinfo-canary.yaml")
@@ -594,7 +595,7 @@ def test_unknown_provider(spec_provider: str | None, flag: str | None, path: str
 )
 def test_known_providers(name: str, version: str, mesh: str) -> None:
     provider = resolve_provider(name, None)
-    assert (provider.split_version, provider.mesh) == (version, mesh)
+    assert provider.router == SmiTrafficSplit(version, mesh)
     assert resolve_provider(None, name) == provider
 
 

@@ -21,7 +21,6 @@ from engine.canary_spec import parse_canary
 from engine.errors import SpecError
 from engine.metric_templates import MetricTemplateSpec, parse_metric_template
 from engine.model import MetricSpec, TemplateRef
-from engine.providers import resolve_provider
 from engine.queries import (
     AGGREGATION_LABELS,
     AggregateKey,
@@ -35,6 +34,7 @@ from engine.queries import (
     require_prometheus_duration,
     split_aggregated_result,
 )
+from engine.routers.factory import resolve_provider
 from harness.paths import FIXTURES
 
 SR, DUR = "request-success-rate", "request-duration"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engine.render_hpa import hpa_spec_as_v2
+from engine.render.hpa import hpa_spec_as_v2
 
 
 def _hpa(api: str, metrics: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:

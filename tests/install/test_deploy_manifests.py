@@ -26,6 +26,8 @@ from typing import Any
 
 import pytest
 
+from cronjob.shared.resources import RESOURCES
+from engine.routers.factory import ROUTER_KINDS
 from harness.rbac import Permission, granted, render_kustomize
 from harness.schemas import (
     CRD_V1ALPHA3,
@@ -77,8 +79,12 @@ TICK_RULES = (
     | perms("autoscaling", "horizontalpodautoscalers", "list", "create", "patch")
     | perms("", "services", "list", "create", "patch")
     | perms("", "events", "create")
-    | perms("split.smi-spec.io", "trafficsplits", "list", "create", "patch")
-)
+    | {
+        p
+        for kind in ROUTER_KINDS
+        for p in perms(RESOURCES[kind].group, RESOURCES[kind].plural, "list", "create", "patch")
+    }
+)  # the routers' kinds (tests/cluster/test_resource_registry.py checks them against the registry)
 CONFIG_TRACKING_RULES = perms("", "configmaps", "list", "create", "patch") | perms(
     "", "secrets", "list", "create", "patch"
 )

@@ -545,9 +545,10 @@ VARIANTS: dict[str, Callable[[], tuple[dict[str, Any], list[dict[str, Any]], str
 
 
 def _split_version(doc: Mapping[str, Any], mesh_provider: str | None) -> str:
-    from engine.providers import resolve_provider
+    from engine.routers.factory import resolve_provider
 
-    return resolve_provider(doc["spec"].get("provider"), mesh_provider).split_version
+    ((api_version, _),) = resolve_provider(doc["spec"].get("provider"), mesh_provider).router.kinds
+    return api_version.rpartition("/")[2]
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from .configs import TrackedConfigs, rewrite_config_refs
-from .model import Canary
-from .render_meta import include_by_prefix, object_meta, owner_reference, sorted_dict, without_toolkit_keys
+from ..configs import TrackedConfigs, rewrite_config_refs
+from ..model import Canary
+from .meta import include_by_prefix, object_meta, owner_reference, sorted_dict, without_toolkit_keys
 
 FLAGGER_ID = "flagger-id"
 _COPIED_SPEC_FIELDS = ("progressDeadlineSeconds", "minReadySeconds", "revisionHistoryLimit", "strategy")

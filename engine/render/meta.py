@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from .hashing import derived_uuid
-from .model import Canary
+from ..hashing import derived_uuid
+from ..model import Canary
 
 FLUX_ANNOTATIONS = {
     "kustomize.toolkit.fluxcd.io/reconcile": "disabled",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .model import Canary
-from .render_meta import object_meta, without_toolkit_keys
+from ..model import Canary
+from .meta import object_meta, without_toolkit_keys
 
 
 def _target(utilization: Any = None, average_value: Any = None, value: Any = None) -> dict[str, Any]:

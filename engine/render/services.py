@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .model import Canary, ServiceMetadata
-from .render_meta import FLUX_ANNOTATIONS, owner_reference, sorted_dict
+from ..model import Canary, ServiceMetadata
+from .meta import FLUX_ANNOTATIONS, owner_reference, sorted_dict
 
 _MESH_CONTAINERS = ("istio-proxy", "envoy")
 
