@@ -857,12 +857,12 @@ class _Tick:
                 )
                 self.fail_check()
         metrics = self.analysis.metrics
+        assert self.provider is not None  # resolved while initializing, before any analysis
         while missing := [m for m in metrics if m.name not in self.obs.metrics]:
             templates, provider = self.cluster.metric_templates, self.provider
             self.need(
                 metrics=tuple([metric_request(m, provider, self.canary, templates, self.settings) for m in missing])
-            )  # type: ignore[arg-type]
-        assert self.provider is not None
+            )
         for metric in metrics:
             verdict = judge_metric(self.canary, metric, self.obs.metrics[metric.name], self.provider.metrics)
             self.verdicts.append(verdict)
