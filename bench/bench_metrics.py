@@ -16,8 +16,8 @@ namespace `fleet`), each with its two built-in metrics (request-success-rate, re
 provider smi:istio.
 
 One *tick* of a mode answers every metric of every canary:
-  aggregated   `PrometheusMetrics(url)`: `prefetch(all pairs)`, then `answer(canary, requests)` for each canary
-  per-canary   `PrometheusMetrics(url, aggregate=False)`: `answer(canary, requests)` for each canary
+  aggregated   `PrometheusMetrics(url)`: `prefetch(all requests)`, then `answer(requests)` for each canary
+  per-canary   `PrometheusMetrics(url, aggregate=False)`: `answer(requests)` for each canary
 Both modes use one `PrometheusMetrics` each for all repetitions and call `new_tick()` before every
 repetition, so nothing is reused between ticks except the HTTP connection (as in one long-running process).
 Repetitions alternate between the modes so both see the same machine load. One untimed warm-up tick of each
@@ -57,11 +57,12 @@ for path in (ROOT, ROOT / "tests"):
 
 from cronjob.shared.prometheus import PrometheusMetrics
 from cronjob.shared.yamlio import load_single
-from engine import MetricRequest
+from engine import MetricRequest, Settings
 from engine.analysis import NO_VALUES, MetricResult
 from engine.canary_spec import parse_canary
 from engine.model import Canary
 from engine.routers.factory import resolve_provider
+from engine.tick import metric_request
 from harness.prometheus import (
     EXPECTED,
     Dataset,
@@ -104,7 +105,10 @@ def build_fleet(n: int) -> Pairs:
         doc["metadata"]["namespace"] = NAMESPACE
         doc["spec"]["targetRef"]["name"] = name(i)
         canary = parse_canary(doc)
-        fleet.append((canary, tuple(MetricRequest(m, PROVIDER) for m in canary.spec.effective_analysis.metrics)))
+        requests = tuple(
+            metric_request(m, PROVIDER, canary, {}, Settings()) for m in canary.spec.effective_analysis.metrics
+        )
+        fleet.append((canary, requests))
     return fleet
 
 
@@ -124,10 +128,10 @@ def dataset(n: int) -> Dataset:
 
 # --------------------------------------------------------------------------------------------- ticks
 def tick_aggregated(metrics: PrometheusMetrics, fleet: Pairs) -> Results:
-    metrics.prefetch((canary, r) for canary, requests in fleet for r in requests)
+    metrics.prefetch(r for _, requests in fleet for r in requests)
     out: Results = {}
     for canary, requests in fleet:
-        for metric, result in metrics.answer(canary, requests).items():
+        for metric, result in metrics.answer(requests).items():
             out[(canary.name, metric)] = result
     return out
 
@@ -135,7 +139,7 @@ def tick_aggregated(metrics: PrometheusMetrics, fleet: Pairs) -> Results:
 def tick_per_canary(metrics: PrometheusMetrics, fleet: Pairs) -> Results:
     out: Results = {}
     for canary, requests in fleet:
-        for metric, result in metrics.answer(canary, requests).items():
+        for metric, result in metrics.answer(requests).items():
             out[(canary.name, metric)] = result
     return out
 

@@ -18,7 +18,7 @@ import re
 import socket
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -43,7 +43,7 @@ from engine.routers.factory import resolve_provider
 # inside the command: `cronary tick` starts once a minute in every shard, and start-up is part of its budget.
 if TYPE_CHECKING:
     from cronjob.git.tick import GitOptions
-    from engine.analysis import MetricResult
+    from engine.analysis import MetricResult, Templates
 
 prometheus_option = click.option(
     "--prometheus",
@@ -68,19 +68,19 @@ mesh_provider_option = click.option(
 
 
 def _prometheus(
-    url: str | None, cluster_file: str, objects: list[dict[str, Any]], istio_seconds: bool
-) -> PrometheusMetrics | None:
+    url: str | None, cluster_file: str, objects: list[dict[str, Any]]
+) -> tuple[PrometheusMetrics | None, Templates]:
+    """The Prometheus to run the engine's queries on, and the cluster file's MetricTemplates for the engine to
+    render them with (read only with a Prometheus: without one, metric values come from a file by name)."""
     from cronjob.local.inputs import metric_templates, template_secrets
 
     if url is None:
-        return None
+        return None, {}
     if not is_http_url(url):
         raise InputError("--prometheus", "", _not_a_url(url))
     templates = metric_templates(cluster_file, objects)
     secrets = template_secrets(cluster_file, objects, templates)
-    return PrometheusMetrics(
-        url, templates=templates, read_secret=lambda ns, name: secrets.get((ns, name)), istio_seconds=istio_seconds
-    )
+    return PrometheusMetrics(url, read_secret=lambda ns, name: secrets.get((ns, name))), templates
 
 
 def _not_a_url(url: str) -> str:
@@ -231,7 +231,8 @@ def render(
     check_references(canary, canary_file, cluster, cluster_file)
     if metrics_file and prometheus_url:
         raise InputError("--prometheus", "", "give either --metrics or --prometheus, not both")
-    prometheus = _prometheus(prometheus_url, cluster_file, objects, istio_seconds)
+    prometheus, templates = _prometheus(prometheus_url, cluster_file, objects)
+    cluster = replace(cluster, metric_templates=templates)
     metrics = read_metrics_file(metrics_file)
     hooks = hook_results(hooks_file, "", load_single(hooks_file)) if hooks_file else {}
 
@@ -240,7 +241,7 @@ def render(
 
     def answer_metrics(requests: tuple[MetricRequest, ...]) -> dict[str, MetricResult]:
         if prometheus is not None:
-            return prometheus.answer(canary, requests)
+            return prometheus.answer(requests)
         names = [r.metric.name for r in requests]
         if metrics is None:
             raise InputError("--metrics", "", f"this tick analyses metrics ({', '.join(names)}): give a METRICS.yaml")
@@ -256,7 +257,7 @@ def render(
         canary,
         cluster,
         now,
-        Settings(mesh_provider=mesh_provider),
+        Settings(mesh_provider=mesh_provider, istio_seconds=istio_seconds),
         answer_hook,
         answer_metrics,
         providers,
@@ -305,10 +306,9 @@ def simulate(
     cluster = build_cluster(objects)
     check_references(canary, canary_file, cluster, cluster_file)
     scenario = read_scenario(scenario_file)
-    simulation = Simulation(
-        canary, SimulatedCluster.of(cluster), scenario, Settings(mesh_provider=mesh_provider), scenario_file
-    )
-    simulation.prometheus = _prometheus(prometheus_url, cluster_file, objects, istio_seconds)
+    settings = Settings(mesh_provider=mesh_provider, istio_seconds=istio_seconds)
+    simulation = Simulation(canary, SimulatedCluster.of(cluster), scenario, settings, scenario_file)
+    simulation.prometheus, simulation.cluster.metric_templates = _prometheus(prometheus_url, cluster_file, objects)
     records = simulation.run()
     if output == "json":
         click.echo(dump_json([r.as_json() for r in records]), nl=False)
@@ -367,6 +367,7 @@ def _tick_options(
     no_lease: bool,
     now_text: str | None,
     mesh_provider: str | None,
+    istio_seconds: bool,
     no_config_tracking: bool,
     include_label_prefixes: tuple[str, ...],
     selector_labels: str,
@@ -418,6 +419,7 @@ def _tick_options(
             selector_labels=labels,
             config_tracking=not no_config_tracking,
             include_label_prefixes=include_label_prefixes,
+            istio_seconds=istio_seconds,
         ),
         budget_seconds=_duration("--budget", budget, 1, 3600),
         once=once,
@@ -675,6 +677,7 @@ def tick(
         no_lease or git is not None,
         now_text,
         mesh_provider,
+        istio_seconds,
         no_config_tracking,
         include_label_prefixes,
         selector_labels,
@@ -694,7 +697,7 @@ def tick(
         if git is not None and not git.read_cluster
         else KubeClient(_kube_configuration(kubeconfig, service_account_dir), timeout)
     )
-    metrics = PrometheusMetrics(prometheus_url, istio_seconds=istio_seconds)
+    metrics = PrometheusMetrics(prometheus_url)
     with WebhookCaller() as webhooks:
         if git is None:
             assert client is not None

@@ -50,7 +50,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Sequence  # noqa: UP035 - the purity allow-list has typing, not collections
 
-from .analysis import MetricVerdict
+from .analysis.judge import MetricVerdict
 from .durations import format_go_float
 from .model import CanaryStatus
 from .phases import Phase

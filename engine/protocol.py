@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .analysis import MetricResult, MetricVerdict
+from .analysis.judge import MetricResult, MetricVerdict
+from .analysis.render import ProviderCheck, RenderedQuery
 from .cluster import ClusterView
 from .configs import NO_CONFIGS, TrackedConfigs
 from .model import Canary, CanaryStatus, MetricSpec, WebhookSpec
@@ -33,6 +34,7 @@ class Settings:
     selector_labels: tuple[str, ...] = DEFAULT_SELECTOR_LABELS
     config_tracking: bool = True
     include_label_prefixes: tuple[str, ...] = ()
+    istio_seconds: bool = False  # built-in durations from Istio <= 1.4's seconds histogram (`--istio-seconds`)
 
 
 @dataclass(frozen=True)
@@ -65,11 +67,15 @@ class HookRequest:
 
 @dataclass(frozen=True)
 class MetricRequest:
-    """A metric the tick needs measured, with the provider that says how to query it: the shell runs the query
-    (and answers with a `MetricResult` under the metric's name)."""
+    """A metric the tick needs measured, with its query rendered by the engine (`engine.analysis.render`): the
+    shell only runs `query` and answers with a `MetricResult` under the metric's name. `query` is None when
+    the metric cannot be rendered (a MetricTemplate not found, a variable missing …); `problem` then says why,
+    and the shell answers it as a failed check, as it would a query that failed."""
 
     metric: MetricSpec
     provider: Provider
+    query: RenderedQuery | None = None
+    problem: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,7 @@ class Pending:
     canary: Canary
     hooks: tuple[HookRequest, ...] = ()
     metrics: tuple[MetricRequest, ...] = ()
-    check_providers: bool = False  # answer with Observations.providers
+    check_providers: ProviderCheck | None = None  # the metrics servers to probe; answer with Observations.providers
 
 
 @dataclass(frozen=True)

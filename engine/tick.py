@@ -20,13 +20,14 @@ from functools import lru_cache
 from typing import Any, NoReturn
 
 from . import phases
-from .analysis import MetricVerdict, judge_metric
+from .analysis.judge import MetricVerdict, judge_metric
+from .analysis.render import ProviderCheck, Templates, provider_check, query_for, template_for
 from .cluster import ClusterView
 from .configs import NO_CONFIGS, TrackedConfigs, configs_changed
 from .errors import SpecError
 from .facts import read_target_facts
 from .hashing import canonical_json, compute_hash, derived_uuid
-from .model import AnalysisSpec, Canary, CanaryStatus, Condition, HookType, WebhookSpec, build_frozen
+from .model import AnalysisSpec, Canary, CanaryStatus, Condition, HookType, MetricSpec, WebhookSpec, build_frozen
 from .phases import ACTIVE, ANALYSING, INITIAL, Phase, Trigger, promoted_condition, transition
 from .protocol import (
     Answer,
@@ -75,7 +76,10 @@ def _keeps_answers(before: Observations, after: Observations) -> bool:
 
 class _NeedInputs(Exception):
     def __init__(
-        self, hooks: tuple[HookRequest, ...] = (), metrics: tuple[MetricRequest, ...] = (), providers: bool = False
+        self,
+        hooks: tuple[HookRequest, ...] = (),
+        metrics: tuple[MetricRequest, ...] = (),
+        providers: ProviderCheck | None = None,
     ) -> None:
         super().__init__()
         self.hooks = hooks
@@ -117,10 +121,30 @@ def _format_time(moment: datetime) -> str:
     return format_time(moment)
 
 
-def likely_metrics(canary: Canary, settings: Settings = Settings()) -> tuple[MetricRequest, ...]:
+def metric_request(
+    metric: MetricSpec, provider: Provider, canary: Canary, templates: Templates, settings: Settings
+) -> MetricRequest:
+    """A metric of `canary` as a request with its query rendered (or the problem that keeps it from being)."""
+    try:
+        query = query_for(
+            metric,
+            provider.metrics,
+            canary,
+            template_for(metric, canary, templates),
+            istio_seconds=settings.istio_seconds,
+        )
+    except SpecError as err:
+        return build_frozen(MetricRequest, {"metric": metric, "provider": provider, "query": None, "problem": str(err)})
+    return build_frozen(MetricRequest, {"metric": metric, "provider": provider, "query": query, "problem": ""})
+
+
+def likely_metrics(
+    canary: Canary, settings: Settings = Settings(), templates: Templates | None = None
+) -> tuple[MetricRequest, ...]:
     """The metric queries this tick will most likely ask for, so a shell can fetch them (reads only) before
     the first `decide` — for a whole fleet at once — and save a round trip. Hooks are never guessed: they may
-    start a load test. A wrong guess costs a query, never a decision: `decide` still asks for what it lacks."""
+    start a load test. A wrong guess costs a query, never a decision: `decide` still asks for what it lacks.
+    `templates`: the MetricTemplates the tick will see (`ClusterView.metric_templates`)."""
     status = canary.status
     if canary.spec.suspend or canary.spec.skip_analysis or not canary.spec.effective_analysis.metrics:
         return ()
@@ -133,10 +157,7 @@ def likely_metrics(canary: Canary, settings: Settings = Settings()) -> tuple[Met
     except SpecError:
         return ()
     return tuple(
-        [
-            build_frozen(MetricRequest, {"metric": m, "provider": provider})
-            for m in canary.spec.effective_analysis.metrics
-        ]
+        [metric_request(m, provider, canary, templates or {}, settings) for m in canary.spec.effective_analysis.metrics]
     )
 
 
@@ -316,7 +337,10 @@ class _Tick:
         self.update(phase=_PHASE_VALUES[new_phase], **changes)
 
     def need(
-        self, hooks: tuple[HookRequest, ...] = (), metrics: tuple[MetricRequest, ...] = (), providers: bool = False
+        self,
+        hooks: tuple[HookRequest, ...] = (),
+        metrics: tuple[MetricRequest, ...] = (),
+        providers: ProviderCheck | None = None,
     ) -> None:
         """Get observations the tick lacks: from `answer` if the caller gave one (the tick then carries on
         with them; the caller looks again), else by ending this call with a `Pending`."""
@@ -523,7 +547,7 @@ class _Tick:
     def check_metric_providers(self) -> None:
         """Step 6: while initializing, say whether the metric providers answer (never blocks)."""
         while self.obs.providers is None:
-            self.need(providers=True)
+            self.need(providers=provider_check(self.canary, self.cluster.metric_templates))
         if self.obs.providers.ok:
             self.event("all the metrics providers are available!")
         else:
@@ -834,9 +858,12 @@ class _Tick:
                 )
                 self.fail_check()
         metrics = self.analysis.metrics
+        assert self.provider is not None  # resolved while initializing, before any analysis
         while missing := [m for m in metrics if m.name not in self.obs.metrics]:
-            self.need(metrics=tuple([MetricRequest(m, self.provider) for m in missing]))  # type: ignore[arg-type]
-        assert self.provider is not None
+            templates, provider = self.cluster.metric_templates, self.provider
+            self.need(
+                metrics=tuple([metric_request(m, provider, self.canary, templates, self.settings) for m in missing])
+            )
         for metric in metrics:
             verdict = judge_metric(self.canary, metric, self.obs.metrics[metric.name], self.provider.metrics)
             self.verdicts.append(verdict)

@@ -52,13 +52,12 @@ from cronjob.shared.prometheus import PrometheusMetrics
 from cronjob.shared.reader import load_bytes
 from cronjob.shared.webhooks import WebhookCaller
 from engine import Decision, HookRequest, HookResult, MetricRequest
-from engine.analysis import MetricVerdict
+from engine.analysis import MetricTemplateSpec, MetricVerdict, parse_metric_template
 from engine.canary_spec import parse_status
 from engine.cluster import ClusterView
 from engine.errors import SpecError
 from engine.evidence import Change, commit_message, parse_commit_message, subject_for
 from engine.facts import read_target_facts
-from engine.metric_templates import MetricTemplateSpec, parse_metric_template
 from engine.model import Canary, HookType
 from engine.phases import KEEPS_FAILED_CHECKS
 from engine.schedule import interval_seconds, is_due
@@ -214,7 +213,9 @@ class GitTick:
                 failed = True
                 continue
             due.append(entry)
-        self.metrics.prefetch_canaries((e.canary for e in due if e.canary is not None), self.options.settings)
+        self.metrics.prefetch_canaries(
+            (e.canary for e in due if e.canary is not None), self.options.settings, cluster.metric_templates
+        )
         for entry in due:
             try:
                 plan = self.plan_one(entry, cluster, now, holds)
@@ -231,7 +232,7 @@ class GitTick:
         """Secret data the cluster reader keeps in memory is dropped here: git mode never writes it."""
         if self.git.read_cluster and self.send is not None:
             snapshot = read_shard(self.send, self.options.shard, self.options.settings, self.options.now, self.clock)
-            self.metrics.templates, self.metrics.read_secret = snapshot.templates, snapshot.read_secret
+            self.metrics.read_secret = snapshot.read_secret
             self.unread = snapshot.failed
             return [self.with_git_state(e) for e in snapshot.canaries], snapshot.cluster, snapshot.now
         now = self.options.now or self.clock()
@@ -293,8 +294,7 @@ class GitTick:
                 elif isinstance(kind, str) and kind in OBJECT_KINDS:
                     objects.append(rolled_out(doc) if kind == "Deployment" else doc)
         canaries.sort(key=lambda e: e.key)
-        self.metrics.templates = templates_of(objects)
-        return canaries, ClusterView.of(objects)
+        return canaries, ClusterView.of(objects, metric_templates=templates_of(objects))
 
     # -- one canary --------------------------------------------------------------------------------------------
     def plan_one(
@@ -358,7 +358,7 @@ class GitTick:
             return result
 
         def answer_metrics(requests: tuple[MetricRequest, ...]) -> dict:
-            return self.metrics.answer(canary, requests)
+            return self.metrics.answer(requests)
 
         decision = run_tick(
             canary, cluster, now, self.options.settings, answer_hook, answer_metrics, self.metrics.providers_available

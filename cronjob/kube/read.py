@@ -38,10 +38,10 @@ from cronjob.shared.resources import (
     resources,
 )
 from engine import Settings
+from engine.analysis import MetricTemplateSpec, parse_metric_template
 from engine.canary_spec import parse_canary
 from engine.cluster import ClusterView, summarize_secret
 from engine.errors import SpecError
-from engine.metric_templates import MetricTemplateSpec, parse_metric_template
 from engine.model import V1ALPHA3, Canary
 from engine.routers.factory import resolve_provider
 from engine.schedule import is_due
@@ -70,7 +70,6 @@ class Snapshot:
     now: datetime
     canaries: list[CanaryEntry]
     cluster: ClusterView = field(default_factory=ClusterView)
-    templates: dict[tuple[str, str], MetricTemplateSpec] = field(default_factory=dict)
     # decoded Secret data and the raw objects (for -primary copies); memory only
     secret_data: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict, repr=False)
     secret_objects: dict[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict, repr=False)
@@ -283,6 +282,7 @@ def read_objects(
     snapshot = Snapshot(now, entries)
     objects: list[Mapping[str, Any]] = []
     secrets = []
+    templates: dict[tuple[str, str], MetricTemplateSpec] = {}
     for namespace, resource in _keys(reads):
         items = listed[(namespace, resource.plural, resource.version)]
         if isinstance(items, ApiError):
@@ -299,13 +299,11 @@ def read_objects(
         if resource is METRIC_TEMPLATES:
             for item in items:
                 try:
-                    snapshot.templates[(namespace, str(item["metadata"]["name"]))] = parse_metric_template(
-                        item, namespace
-                    )
+                    templates[(namespace, str(item["metadata"]["name"]))] = parse_metric_template(item, namespace)
                 except SpecError:
                     pass  # an invalid template is reported by the metric that uses it ("not found")
         objects.extend(items)
-    snapshot.cluster = ClusterView.of(objects, secrets)
+    snapshot.cluster = ClusterView.of(objects, secrets, templates)
     return snapshot
 
 

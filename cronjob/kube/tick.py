@@ -111,8 +111,10 @@ class Tick:
         # MetricTemplates first (any namespace), so one aggregated Prometheus query serves the whole fleet
         shared = template_reads([e.canary for e in due if e.canary is not None], options.settings)
         templates = read_objects(self.send, shared, now, entries, listed, partial=True)
-        self.metrics.templates, self.metrics.read_secret = templates.templates, templates.read_secret
-        self.metrics.prefetch_canaries((e.canary for e in due if e.canary is not None), options.settings)
+        self.metrics.read_secret = templates.read_secret
+        self.metrics.prefetch_canaries(
+            (e.canary for e in due if e.canary is not None), options.settings, templates.cluster.metric_templates
+        )
         for entry in entries:
             if entry.canary is None:
                 log.error("Canary %s is invalid: %s", entry.key, entry.error, extra={"canary": entry.key, "tick": tick})
@@ -210,7 +212,7 @@ class Tick:
         )  # its resourceVersion moves with each status write
 
         def answer_metrics(requests: tuple[MetricRequest, ...]) -> dict:
-            return self.metrics.answer(canary, requests)
+            return self.metrics.answer(requests)
 
         called = called_webhooks(manifest)
 

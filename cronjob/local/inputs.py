@@ -13,11 +13,10 @@ from typing import Any
 from cronjob.shared.errors import InputError
 from cronjob.shared.yamlio import load_documents, load_single
 from engine import HookResult
-from engine.analysis import NO_VALUES, MetricResult
+from engine.analysis import NO_VALUES, MetricResult, MetricTemplateSpec, parse_metric_template
 from engine.canary_spec import parse_canary
 from engine.cluster import ClusterView, summarize_secret
 from engine.errors import SpecError
-from engine.metric_templates import MetricTemplateSpec, parse_metric_template
 from engine.model import Canary, HookType
 from engine.routers.factory import resolve_provider
 from engine.timefmt import TIME_EXAMPLE, check_time, read_time

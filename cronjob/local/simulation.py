@@ -19,7 +19,7 @@ from cronjob.shared.errors import InputError
 from cronjob.shared.prometheus import PrometheusMetrics
 from cronjob.shared.timeline import TickRecord
 from engine import Decision, HookRequest, HookResult, MetricRequest, Settings
-from engine.analysis import MetricResult
+from engine.analysis import MetricResult, Templates
 from engine.canary_spec import parse_canary
 from engine.cluster import ClusterView, SecretSummary
 from engine.model import Canary
@@ -40,15 +40,22 @@ class _Rollout:
 class SimulatedCluster:
     objects: dict[tuple[str, str, str], dict[str, Any]]
     secrets: dict[tuple[str, str], SecretSummary]
+    metric_templates: Templates = field(default_factory=dict)
     rollouts: dict[tuple[str, str], _Rollout] = field(default_factory=dict)
     ready: dict[str, bool] = field(default_factory=lambda: {"target": True, "primary": True})
 
     @staticmethod
     def of(view: ClusterView) -> SimulatedCluster:
-        return SimulatedCluster({k: copy.deepcopy(dict(v)) for k, v in view.objects.items()}, dict(view.secrets))
+        return SimulatedCluster(
+            {k: copy.deepcopy(dict(v)) for k, v in view.objects.items()}, dict(view.secrets), view.metric_templates
+        )
 
     def view(self) -> ClusterView:
-        return ClusterView(objects={k: copy.deepcopy(v) for k, v in self.objects.items()}, secrets=dict(self.secrets))
+        return ClusterView(
+            objects={k: copy.deepcopy(v) for k, v in self.objects.items()},
+            secrets=dict(self.secrets),
+            metric_templates=self.metric_templates,
+        )
 
     # -- deployments -----------------------------------------------------------------------------
     def _start_rollout(self, dep: dict[str, Any], now: datetime) -> None:
@@ -192,7 +199,7 @@ class Simulation:
 
     def _answer_metrics(self, requests: tuple[MetricRequest, ...]) -> Mapping[str, MetricResult]:
         if self.prometheus is not None:
-            return self.prometheus.answer(self.canary, requests)
+            return self.prometheus.answer(requests)
         out = {}
         for request in requests:
             name = request.metric.name

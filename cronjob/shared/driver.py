@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from engine import Decision, HookRequest, HookResult, MetricRequest, Observations, Pending, Settings, decide
-from engine.analysis import MetricResult
+from engine.analysis import MetricResult, ProviderCheck
 from engine.cluster import ClusterView
 from engine.facts import read_target_facts
 from engine.model import Canary, build_frozen
@@ -15,10 +15,10 @@ from engine.tick import likely_metrics
 
 HookAnswer = Callable[[HookRequest], HookResult]
 MetricAnswer = Callable[[tuple[MetricRequest, ...]], Mapping[str, MetricResult]]
-ProviderAnswer = Callable[[Canary], HookResult]
+ProviderAnswer = Callable[[ProviderCheck], HookResult]
 
 
-def providers_available(canary: Canary) -> HookResult:
+def providers_available(check: ProviderCheck) -> HookResult:
     """For runs without a metrics server (render, simulate): the providers count as reachable."""
     return HookResult(True)
 
@@ -46,7 +46,7 @@ def run_tick(
     rounds = 0
     due = is_due(canary, now)
     facts = read_target_facts(canary, cluster, settings) if due else None
-    prefetch = likely_metrics(canary, settings) if due and prefetch_metrics else ()
+    prefetch = likely_metrics(canary, settings, cluster.metric_templates) if due and prefetch_metrics else ()
     if prefetch:
         metrics.update(answer_metrics(prefetch))
 
@@ -59,8 +59,8 @@ def run_tick(
             hooks[request.hook.name] = answer_hook(request)
         if pending.metrics:
             metrics.update(answer_metrics(pending.metrics))
-        if pending.check_providers:
-            providers = answer_providers(canary)
+        if pending.check_providers is not None:
+            providers = answer_providers(pending.check_providers)
         rounds += 1
         if rounds >= MAX_ROUNDS:
             raise RuntimeError(f"tick of {canary.key} did not settle after {MAX_ROUNDS} rounds")

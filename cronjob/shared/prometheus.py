@@ -1,6 +1,6 @@
 """Running the engine's metric queries against Prometheus (`prometheus-api-client`).
 
-Built-in metrics of many canaries are answered from one aggregated query per (metric, window, query set),
+The engine renders every query (`engine.analysis.render`); this module only runs them. Built-in metrics of many canaries are answered from one aggregated query per (metric, window, query set),
 grouped by namespace and workload, so the number of Prometheus requests in a tick does not grow with the
 number of canaries; custom queries (in-line or MetricTemplate) run per canary. Every failure — no data,
 NaN, a PromQL error, Prometheus unreachable, an answer that is not what Prometheus' HTTP API promises —
@@ -22,11 +22,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from cronjob.shared.transport import request_failure
 from engine import HookResult, MetricRequest, Settings
-from engine.analysis import NO_VALUES, MetricResult
-from engine.errors import SpecError
-from engine.metric_templates import MetricTemplateSpec
-from engine.model import BUILTIN_METRICS, Canary
-from engine.queries import AggregateKey, RenderedQuery, query_for, split_aggregated_result
+from engine.analysis import (
+    NO_VALUES,
+    AggregateKey,
+    MetricResult,
+    ProviderCheck,
+    RenderedQuery,
+    Templates,
+    split_aggregated_result,
+)
+from engine.model import Canary
 from engine.redact import origin, redact
 from engine.tick import likely_metrics
 
@@ -119,13 +124,12 @@ def _single_value(result: Any) -> float | None:
 @dataclass
 class PrometheusMetrics:
     """Answers `MetricRequest`s for a tick. `prefetch` all requests of a fleet first, then `answer` each
-    canary's; call `new_tick` between ticks so values are not reused."""
+    canary's; call `new_tick` between ticks so values are not reused. `read_secret` gives the data of a
+    MetricTemplate's `secretRef`."""
 
     url: str
-    templates: Mapping[tuple[str, str], MetricTemplateSpec] = field(default_factory=dict)
     read_secret: SecretReader | None = None
     timeout: float = DEFAULT_TIMEOUT_SECONDS
-    istio_seconds: bool = False
     aggregate: bool = True
     requests_made: int = 0
     # per aggregated query: the (namespace, workload) pairs asked for so far this tick, and their values
@@ -133,12 +137,10 @@ class PrometheusMetrics:
         AggregateKey,
         tuple[frozenset[tuple[str, str]] | set[tuple[str, str]], dict[tuple[str, str], float] | QueryFailed],
     ] = field(default_factory=dict, repr=False)
-    _rendered: dict[tuple[str, str, str], RenderedQuery | SpecError] = field(default_factory=dict, repr=False)
     _clients: dict[tuple[str, str | None], PrometheusConnect] = field(default_factory=dict, repr=False)
 
     def new_tick(self) -> None:
         self._aggregated.clear()
-        self._rendered.clear()
 
     # -- connections ---------------------------------------------------------------------------------
     def _client(self, query: RenderedQuery) -> PrometheusConnect:
@@ -211,49 +213,33 @@ class PrometheusMetrics:
         raise QueryFailed(f"{server}: {_clip(redact(reason, query.address or self.url))}")  # a server may echo its URL
 
     # -- answering -----------------------------------------------------------------------------------
-    def _render(self, canary: Canary, request: MetricRequest) -> RenderedQuery:
-        """The request's query, rendered once per tick (prefetch and answer share it)."""
-        key = (canary.namespace, canary.name, request.metric.name)
-        rendered = self._rendered.get(key)
-        if rendered is None:
-            ref = request.metric.template_ref
-            template = self.templates.get((ref.namespace or canary.namespace, ref.name)) if ref is not None else None
-            try:
-                rendered = query_for(request, canary, template, istio_seconds=self.istio_seconds)
-            except SpecError as err:
-                rendered = err
-            self._rendered[key] = rendered
-        if isinstance(rendered, SpecError):
-            raise rendered
-        return rendered
-
-    def prefetch(self, items: Iterable[tuple[Canary, MetricRequest]]) -> None:
+    def prefetch(self, requests_: Iterable[MetricRequest]) -> None:
         """Run each distinct aggregated query of these requests once, narrowed to their canaries' series."""
         if not self.aggregate:
             return
         wanted: dict[AggregateKey, set[tuple[str, str]]] = {}
-        for canary, request in items:
-            try:
-                query = self._render(canary, request)
-            except Exception:
-                continue
-            if query.aggregate is not None and query.series is not None:
+        for request in requests_:
+            query = request.query
+            if query is not None and query.aggregate is not None and query.series is not None:
                 wanted.setdefault(query.aggregate, set()).add(query.series)
         for key, series in wanted.items():
             self._fetch_aggregate(key, series)
 
-    def prefetch_canaries(self, canaries: Iterable[Canary], settings: Settings) -> None:
-        """`prefetch` the metrics these canaries' decisions will most likely ask for. Never raises: a canary whose
-        metrics cannot be worked out is left to its own decision (which reports why), and whatever goes wrong
-        with a query is kept as the result of the checks that query serves."""
-        pairs: list[tuple[Canary, MetricRequest]] = []
+    def prefetch_canaries(
+        self, canaries: Iterable[Canary], settings: Settings, templates: Templates | None = None
+    ) -> None:
+        """`prefetch` the metrics these canaries' decisions will most likely ask for (`templates`: the
+        MetricTemplates their decisions will see). Never raises: a canary whose metrics cannot be worked out is
+        left to its own decision (which reports why), and whatever goes wrong with a query is kept as the
+        result of the checks that query serves."""
+        requests_: list[MetricRequest] = []
         for canary in canaries:
             try:
-                pairs.extend((canary, request) for request in likely_metrics(canary, settings))
+                requests_.extend(likely_metrics(canary, settings, templates))
             except Exception:
                 continue
         try:
-            self.prefetch(pairs)
+            self.prefetch(requests_)
         except Exception as err:
             log.warning(
                 "metrics prefetch failed (%s); each canary's metrics are asked for on their own", type(err).__name__
@@ -276,14 +262,13 @@ class PrometheusMetrics:
         else:
             self._aggregated[key] = (covered | series, {**(known if isinstance(known, dict) else {}), **values})
 
-    def answer_one(self, canary: Canary, request: MetricRequest) -> MetricResult:
+    def answer_one(self, request: MetricRequest) -> MetricResult:
         """One metric's result. NaN (0/0: series, but no traffic in the window) is Flagger HEAD's "no values
         found"; so is ±Inf (a histogram without a finite bucket), which `MetricResult.has_value` never counts as
-        a measurement either. Both fail the check, as no data does."""
-        try:
-            query = self._render(canary, request)
-        except SpecError as err:
-            return MetricResult(None, str(err))
+        a measurement either. Both fail the check, as no data does; so does a query the engine could not render."""
+        query = request.query
+        if query is None:
+            return MetricResult(None, request.problem)
         try:
             if self.aggregate and query.aggregate is not None and query.series is not None:
                 covered, values = self._aggregated.get(query.aggregate, (frozenset(), {}))
@@ -301,44 +286,20 @@ class PrometheusMetrics:
             MetricResult(value, None) if value is not None and math.isfinite(value) else MetricResult(None, NO_VALUES)
         )
 
-    def answer(self, canary: Canary, requests_: Iterable[MetricRequest]) -> dict[str, MetricResult]:
-        return {request.metric.name: self.answer_one(canary, request) for request in requests_}
+    def answer(self, requests_: Iterable[MetricRequest]) -> dict[str, MetricResult]:
+        return {request.metric.name: self.answer_one(request) for request in requests_}
 
-    def providers_available(self, canary: Canary) -> HookResult:
+    def providers_available(self, check: ProviderCheck) -> HookResult:
         """Flagger's `checkMetricProviderAvailability`: `vector(1)` must answer 1 on each metrics server the
-        canary's analysis uses — the default server for the built-in metrics, a MetricTemplate's own provider
-        for a template metric. A canary whose metrics need no server (none, or in-line queries) asks nothing."""
-        servers: dict[tuple[str | None, str | None], tuple[str, RenderedQuery]] = {}
-        for metric in canary.spec.effective_analysis.metrics:
-            ref = metric.template_ref
-            if ref is None:
-                if metric.name in BUILTIN_METRICS:
-                    servers.setdefault(
-                        (None, None), ("prometheus", RenderedQuery("vector(1)"))
-                    )  # the error names the server
-                continue
-            namespace = ref.namespace or canary.namespace
-            template = self.templates.get((namespace, ref.name))
-            if template is None:
-                return HookResult(False, f"MetricTemplate {namespace}/{ref.name} not found")
-            probe = RenderedQuery(
-                "vector(1)",
-                address=template.address,
-                secret_name=template.secret_name,
-                secret_namespace=template.namespace if template.secret_name else None,
-                headers=template.headers,
-                insecure_skip_verify=template.insecure_skip_verify,
-            )
-            label = f"{template.provider_type} in MetricTemplate {template.namespace}/{template.name}"
-            servers.setdefault(
-                (template.address or None, probe.secret_namespace and f"{probe.secret_namespace}/{probe.secret_name}"),
-                (label, probe),
-            )
-        for label, probe in servers.values():
+        engine names (the default server for the built-in metrics, a MetricTemplate's own provider for a
+        template metric). A canary whose metrics need no server (none, or in-line queries) asks nothing."""
+        if check.problem:
+            return HookResult(False, check.problem)
+        for probe in check.probes:
             try:
-                value = self._run(probe, "vector(1)", _single_value)
+                value = self._run(probe.query, probe.query.promql, _single_value)
             except QueryFailed as err:
-                return HookResult(False, f"{label}: {err}")
+                return HookResult(False, f"{probe.label}: {err}")
             if value != 1:
-                return HookResult(False, f"{label}: vector(1) returned {value}")
+                return HookResult(False, f"{probe.label}: vector(1) returned {value}")
         return HookResult(True)

@@ -27,17 +27,19 @@ from cronjob.shared.prometheus import MAX_REASON_CHARS, PrometheusMetrics
 from cronjob.shared.yamlio import dump_yaml_stream, load_single
 from engine import MetricRequest, Settings
 from engine.analysis import NO_VALUES
+from engine.analysis.render import provider_check
 from engine.canary_spec import parse_canary
 from engine.model import MetricSpec
 from engine.routers.factory import resolve_provider
 from engine.status_doc import canary_manifest
+from engine.tick import metric_request
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "fixtures" / "seed"
 ISTIO = resolve_provider("smi:istio", None)
 CANARY = parse_canary(load_single(str(SEED / "podinfo-canary.yaml")))
-INLINE = MetricRequest(MetricSpec(name="custom", query="vector(1)", threshold=5), ISTIO)
-BUILTIN = MetricRequest(MetricSpec(name="request-success-rate", threshold=99), ISTIO)
+INLINE = metric_request(MetricSpec(name="custom", query="vector(1)", threshold=5), ISTIO, CANARY, {}, Settings())
+BUILTIN = metric_request(MetricSpec(name="request-success-rate", threshold=99), ISTIO, CANARY, {}, Settings())
 
 
 def vector(*values: Any, labels: dict[str, str] | None = None) -> bytes:
@@ -139,7 +141,7 @@ def test_a_malformed_answer_is_a_failed_check_naming_the_server(
     broken, httpserver, body: bytes, status: int, content_type: str, reason: str, request_: MetricRequest
 ) -> None:
     url = broken(body, status, content_type)
-    result = PrometheusMetrics(url).answer_one(CANARY, request_)
+    result = PrometheusMetrics(url).answer_one(request_)
     assert result.value is None
     assert result.error == f"{_server(httpserver)}: {reason}"
 
@@ -154,7 +156,7 @@ def test_a_sample_value_that_is_not_a_number_is_a_malformed_answer(broken, https
             }
         ).encode()
     )
-    result = PrometheusMetrics(url).answer_one(CANARY, INLINE)
+    result = PrometheusMetrics(url).answer_one(INLINE)
     assert (result.value, result.error) == (None, f"{_server(httpserver)}: {reason}")
 
 
@@ -166,7 +168,7 @@ def test_nan_and_inf_are_no_values_as_in_flagger(broken, value: str, request_: M
     """Flagger HEAD (v1.18.0+) maps NaN to `no values found`; ±Inf (a histogram without a finite bucket) is no
     measurement either. Both fail the check as no data does, never pass it."""
     url = broken(body(value))
-    result = PrometheusMetrics(url).answer_one(CANARY, request_)
+    result = PrometheusMetrics(url).answer_one(request_)
     assert (result.value, result.error) == (None, NO_VALUES)
 
 
@@ -175,7 +177,7 @@ def test_a_long_garbage_sample_is_clipped_to_one_line(broken, httpserver) -> Non
         vector("x\n" * 5000, labels={"destination_workload_namespace": "test", "destination_workload": "podinfo"})
     )
     for request_ in (INLINE, BUILTIN):
-        error = PrometheusMetrics(url).answer_one(CANARY, request_).error
+        error = PrometheusMetrics(url).answer_one(request_).error
         assert error is not None and error.startswith(f"{_server(httpserver)}: malformed answer: ")
         assert len(error) <= len(_server(httpserver)) + 2 + MAX_REASON_CHARS and "\n" not in error
 
@@ -224,7 +226,7 @@ def test_failures_below_http_are_told_apart(httpserver, silent_server: int) -> N
         f"https://127.0.0.1:{httpserver.port}": f"https://127.0.0.1:{httpserver.port}: TLS handshake failed",
     }
     for url, expected in cases.items():
-        result = PrometheusMetrics(url, timeout=0.5).answer_one(CANARY, INLINE)
+        result = PrometheusMetrics(url, timeout=0.5).answer_one(INLINE)
         assert result.value is None and result.error is not None and result.error.startswith(expected), (url, result)
 
 
@@ -232,9 +234,9 @@ def test_userinfo_path_and_query_of_the_server_are_never_shown(httpserver) -> No
     port = _closed_port()
     metrics = PrometheusMetrics(f"http://alice:pa55word@127.0.0.1:{port}/tenant-s3cret/prom")
     results = [
-        metrics.answer_one(CANARY, INLINE),
-        metrics.answer_one(CANARY, BUILTIN),
-        metrics.providers_available(CANARY),
+        metrics.answer_one(INLINE),
+        metrics.answer_one(BUILTIN),
+        metrics.providers_available(provider_check(CANARY, {})),
     ]
     messages = [r.error for r in results[:2]] + [results[2].message]
     assert messages == [f"http://127.0.0.1:{port}: connection refused"] * 2 + [
@@ -256,9 +258,10 @@ def test_a_bad_aggregated_answer_fails_only_the_checks_it_serves(httpserver) -> 
 
     httpserver.expect_request("/api/v1/query").respond_with_handler(answer)
     metrics = PrometheusMetrics(httpserver.url_for("/"))
-    requests_ = [MetricRequest(m, ISTIO) for m in CANARY.spec.effective_analysis.metrics] + [INLINE]
-    metrics.prefetch((CANARY, r) for r in requests_)
-    results = metrics.answer(CANARY, requests_)
+    metrics_ = CANARY.spec.effective_analysis.metrics
+    requests_ = [metric_request(m, ISTIO, CANARY, {}, Settings()) for m in metrics_] + [INLINE]
+    metrics.prefetch(requests_)
+    results = metrics.answer(requests_)
     assert results["request-success-rate"].error == f"{_server(httpserver)}: malformed answer: not JSON (text/html)"
     assert results["request-duration"].value == 120 and results["custom"].value == 1
 
@@ -269,7 +272,7 @@ def test_prefetch_never_raises(httpserver) -> None:
     metrics = PrometheusMetrics(httpserver.url_for("/"))
     weird = dataclasses.replace(CANARY, spec=None)  # likely_metrics cannot read it
     metrics.prefetch_canaries([weird, CANARY], Settings(mesh_provider="smi:istio"))
-    assert metrics.answer_one(CANARY, BUILTIN).error == f"{_server(httpserver)}: HTTP 500"
+    assert metrics.answer_one(BUILTIN).error == f"{_server(httpserver)}: HTTP 500"
 
 
 # ------------------------------------------------------------------------------------------------ render and simulate

@@ -19,12 +19,13 @@ from cronjob.local.simulation import SimulatedCluster, Simulation
 from cronjob.shared.prometheus import PrometheusMetrics
 from cronjob.shared.yamlio import dump_yaml_stream, load_single
 from engine import HookResult, MetricRequest, Settings
-from engine.analysis import NO_VALUES
+from engine.analysis import NO_VALUES, MetricTemplateSpec, Templates, parse_metric_template
+from engine.analysis.render import provider_check
 from engine.canary_spec import parse_canary
-from engine.metric_templates import MetricTemplateSpec
 from engine.model import MetricSpec, TemplateRef
 from engine.routers.factory import resolve_provider
 from engine.status_doc import canary_manifest
+from engine.tick import metric_request
 from harness.prometheus import failing, healthy, idle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,16 +112,19 @@ def test_builtin_query_sets_read_the_reference_values(
     prometheus, provider: str, istio_seconds: bool, aggregate: bool
 ) -> None:
     canary = seed_canary()
-    metrics = PrometheusMetrics(prometheus.url, istio_seconds=istio_seconds, aggregate=aggregate)
-    requests = tuple(MetricRequest(m, resolve_provider(provider, None)) for m in canary.spec.effective_analysis.metrics)
-    results = metrics.answer(canary, requests)
+    metrics = PrometheusMetrics(prometheus.url, aggregate=aggregate)
+    settings = Settings(istio_seconds=istio_seconds)
+    provider_ = resolve_provider(provider, None)
+    requests = tuple(metric_request(m, provider_, canary, {}, settings) for m in canary.spec.effective_analysis.metrics)
+    results = metrics.answer(requests)
     assert results["request-success-rate"].value == pytest.approx(99.5)
     assert int(results["request-duration"].value) == 120  # Flagger truncates to whole milliseconds
 
 
 # ------------------------------------------------------------------------------------------ failure rules, directly
-def _request(metric: MetricSpec) -> MetricRequest:
-    return MetricRequest(metric, ISTIO)
+def _request(metric: MetricSpec, canary: Any = None, templates: Templates | None = None) -> MetricRequest:
+    """The engine's request for `metric` of `canary` (the seed's by default), its query rendered."""
+    return metric_request(metric, ISTIO, canary or seed_canary(), templates or {}, Settings())
 
 
 def test_a_promql_syntax_error_is_a_failed_check_with_a_clear_message(prometheus) -> None:
@@ -128,7 +132,7 @@ def test_a_promql_syntax_error_is_a_failed_check_with_a_clear_message(prometheus
     metric = MetricSpec(
         name="broken", query='sum(rate(istio_requests_total{destination_workload="{{ target }}"}[1m]', threshold=1
     )
-    result = PrometheusMetrics(prometheus.url).answer_one(canary, _request(metric))
+    result = PrometheusMetrics(prometheus.url).answer_one(_request(metric, canary))
     assert result.value is None and result.error
     assert "parse error" in result.error
 
@@ -137,13 +141,13 @@ def test_prometheus_stopped_mid_run_fails_the_check_and_never_advances(prometheu
     server = prometheus_factory([healthy("test", "podinfo")])
     metrics = PrometheusMetrics(server.url)
     canary = seed_canary()
-    requests = tuple(_request(m) for m in canary.spec.effective_analysis.metrics)
-    assert metrics.answer(canary, requests)["request-success-rate"].value == pytest.approx(99.5)
+    requests = tuple(_request(m, canary) for m in canary.spec.effective_analysis.metrics)
+    assert metrics.answer(requests)["request-success-rate"].value == pytest.approx(99.5)
     server.stop()
     metrics.new_tick()
-    down = metrics.answer(canary, requests)
+    down = metrics.answer(requests)
     assert all(r.value is None and r.error == f"{server.url}: connection refused" for r in down.values())
-    assert not metrics.providers_available(canary).ok
+    assert not metrics.providers_available(provider_check(canary, {})).ok
 
 
 CLOSED = "http://127.0.0.1:9"  # the discard port: nothing listens
@@ -191,8 +195,8 @@ def test_provider_check_asks_the_servers_the_analysis_uses(
     """Flagger's `checkMetricProviderAvailability` walks the canary's metrics: a canary without metrics (or with
     in-line queries only) is never told its providers are unavailable because some Prometheus is down."""
     canary = seed_canary(**analysis) if analysis is not None else seed_canary()
-    metrics = PrometheusMetrics(CLOSED, templates=templates)
-    result = metrics.providers_available(canary)
+    metrics = PrometheusMetrics(CLOSED)
+    result = metrics.providers_available(provider_check(canary, templates))
     assert (result.ok, result.message) == (ok, message)
     assert metrics.requests_made == (0 if ok else (0 if "not found" in message else 1))
 
@@ -201,8 +205,9 @@ def test_provider_check_of_a_template_on_a_live_server_while_the_default_is_down
     canary = seed_canary(
         metrics=[{"name": "errors", "templateRef": {"name": "error-rate"}, "thresholdRange": {"max": 1}}]
     )
-    metrics = PrometheusMetrics(CLOSED, templates={("test", "error-rate"): _template(prometheus.url)})
-    assert metrics.providers_available(canary) == HookResult(True)
+    metrics = PrometheusMetrics(CLOSED)
+    check = provider_check(canary, {("test", "error-rate"): _template(prometheus.url)})
+    assert metrics.providers_available(check) == HookResult(True)
     assert metrics.requests_made == 1
 
 
@@ -327,14 +332,14 @@ def test_aggregated_queries_equal_per_canary_queries_for_50_canaries(prometheus_
     workloads.append(healthy("fleet", "app0-primary"))
     server = prometheus_factory(workloads)
     fleet = _fleet(50)
-    pairs = [(c, _request(m)) for c in fleet for m in c.spec.effective_analysis.metrics]
+    pairs = [(c, _request(m, c)) for c in fleet for m in c.spec.effective_analysis.metrics]
 
     aggregated = PrometheusMetrics(server.url)
-    aggregated.prefetch(pairs)
-    together = {(c.name, r.metric.name): aggregated.answer_one(c, r) for c, r in pairs}
+    aggregated.prefetch(r for _, r in pairs)
+    together = {(c.name, r.metric.name): aggregated.answer_one(r) for c, r in pairs}
 
     single = PrometheusMetrics(server.url, aggregate=False)
-    alone = {(c.name, r.metric.name): single.answer_one(c, r) for c, r in pairs}
+    alone = {(c.name, r.metric.name): single.answer_one(r) for c, r in pairs}
 
     assert aggregated.requests_made == 2  # one per (metric, window, query set)
     assert single.requests_made == 100
@@ -358,7 +363,7 @@ def test_a_canary_name_that_would_inject_promql_is_refused_before_querying(prome
         ),
     )
     metrics = PrometheusMetrics(prometheus.url)
-    result = metrics.answer_one(evil, _request(MetricSpec(name="request-success-rate", threshold=99)))
+    result = metrics.answer_one(_request(MetricSpec(name="request-success-rate", threshold=99), evil))
     assert result.value is None and result.error and "DNS-1123" in result.error
     assert metrics.requests_made == 0
 
@@ -399,8 +404,6 @@ def test_metric_template_bearer_token_and_headers_reach_prometheus(httpserver) -
     """A real HTTP server standing in for a Prometheus that wants a bearer token: the token from the
     template's Secret goes into `Authorization`, the template's headers are sent, and neither appears in
     the result."""
-    from engine.metric_templates import parse_metric_template
-
     template = parse_metric_template(
         {
             "apiVersion": "flagger.app/v1beta1",
@@ -427,17 +430,15 @@ def test_metric_template_bearer_token_and_headers_reach_prometheus(httpserver) -
     )
     metrics = PrometheusMetrics(
         "http://127.0.0.1:1",
-        templates={("test", "latency"): template},
         read_secret=lambda ns, name: {"token": token} if (ns, name) == ("test", "prom-token") else None,
     )
     canary = seed_canary()
     metric = MetricSpec(name="latency", template_ref=TemplateRef("latency"), threshold=100)
-    result = metrics.answer_one(canary, _request(metric))
+    request = _request(metric, canary, {("test", "latency"): template})
+    result = metrics.answer_one(request)
     assert result.value == pytest.approx(42.5), result
     httpserver.check_assertions()
-    missing = PrometheusMetrics(
-        "http://127.0.0.1:1", templates={("test", "latency"): template}, read_secret=lambda ns, name: None
-    )
-    failed = missing.answer_one(canary, _request(metric))
+    missing = PrometheusMetrics("http://127.0.0.1:1", read_secret=lambda ns, name: None)
+    failed = missing.answer_one(request)
     assert failed.value is None and failed.error == "secret test/prom-token not found"
     assert token not in repr(result) + repr(failed)

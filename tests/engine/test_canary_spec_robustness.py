@@ -31,9 +31,9 @@ from cronjob.local import inputs
 from cronjob.shared.errors import InputError
 from cronjob.shared.yamlio import load_single
 from engine.alert_providers import AlertProviderSpec, parse_alert_provider
+from engine.analysis import MetricTemplateSpec, parse_metric_template
 from engine.canary_spec import parse_canary
 from engine.errors import SpecError
-from engine.metric_templates import MetricTemplateSpec, parse_metric_template
 from engine.model import Canary
 from engine.routers.factory import resolve_provider
 from harness.paths import FIXTURES, SEED

@@ -1,4 +1,4 @@
-"""`engine.queries` and `engine.metric_templates`: Flagger HEAD's built-in PromQL per query set, custom query
+"""`engine.analysis` (query sets, template language, fleet aggregation, rendering, MetricTemplates): Flagger HEAD's built-in PromQL per query set, custom query
 templates, injection safety, fleet aggregation (checked against per-canary queries on crafted series with a
 small evaluator of the PromQL shapes these queries use), NaN handling and MetricTemplate parsing.
 
@@ -17,23 +17,19 @@ import pytest
 
 from cronjob.shared.yamlio import load_single
 from engine import MetricRequest
-from engine.canary_spec import parse_canary
-from engine.errors import SpecError
-from engine.metric_templates import MetricTemplateSpec, parse_metric_template
-from engine.model import MetricSpec, TemplateRef
-from engine.queries import (
-    AGGREGATION_LABELS,
+from engine.analysis.fleet import (
     AggregateKey,
-    RenderedQuery,
     aggregated_builtin_query,
     aggregation_matches_per_canary,
-    collapse_whitespace,
-    query_for,
-    render_builtin_query,
-    render_custom_query,
-    require_prometheus_duration,
     split_aggregated_result,
 )
+from engine.analysis.promql import collapse_whitespace, require_prometheus_duration
+from engine.analysis.querysets import QUERY_SETS
+from engine.analysis.render import RenderedQuery, query_for, render_builtin_query, render_custom_query
+from engine.analysis.templates import MetricTemplateSpec, parse_metric_template
+from engine.canary_spec import parse_canary
+from engine.errors import SpecError
+from engine.model import MetricSpec, TemplateRef
 from engine.routers.factory import resolve_provider
 from harness.paths import FIXTURES
 
@@ -461,7 +457,7 @@ _LE = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, math.inf]
 
 
 def _labels(query_set: str, ns: str, workload: str) -> dict[str, str]:
-    ns_label, wl_label = AGGREGATION_LABELS[query_set]
+    ns_label, wl_label = QUERY_SETS[query_set].aggregation_labels
     extra = {
         "istio": {"reporter": "destination"},
         "linkerd": {"direction": "inbound"},
@@ -863,7 +859,7 @@ def _request(name: str, provider: str = "smi:istio") -> tuple[MetricRequest, Any
 )
 def test_query_for_builtin_uses_the_providers_query_set(provider: str, query_set: str) -> None:
     request, canary = _request("request-duration", provider)
-    rendered = query_for(request, canary)
+    rendered = query_for(request.metric, request.provider.metrics, canary)
     assert rendered == RenderedQuery(
         render_builtin_query(DUR, query_set, "test", "podinfo", "30s"),
         aggregate=AggregateKey(DUR, query_set, "30s"),
@@ -874,10 +870,12 @@ def test_query_for_builtin_uses_the_providers_query_set(provider: str, query_set
 
 def test_query_for_builtin_with_old_istio_histogram() -> None:
     request, canary = _request("request-duration")
-    rendered = query_for(request, canary, istio_seconds=True)
+    rendered = query_for(request.metric, request.provider.metrics, canary, istio_seconds=True)
     assert rendered.promql.endswith("* 1000") and rendered.aggregate == AggregateKey(DUR, "istio", "30s", True)
     request, canary = _request("request-duration", "linkerd")
-    assert query_for(request, canary, istio_seconds=True).aggregate == AggregateKey(DUR, "linkerd", "30s", False)
+    assert query_for(request.metric, request.provider.metrics, canary, istio_seconds=True).aggregate == AggregateKey(
+        DUR, "linkerd", "30s", False
+    )
 
 
 def test_query_for_dotted_target_is_not_aggregated() -> None:
@@ -885,20 +883,22 @@ def test_query_for_dotted_target_is_not_aggregated() -> None:
     doc["spec"]["targetRef"]["name"] = "web.v2"
     canary = parse_canary(doc)
     metric = canary.spec.analysis.metrics[0]  # type: ignore[union-attr]
-    rendered = query_for(MetricRequest(metric, resolve_provider("smi:istio", None)), canary)
+    rendered = query_for(metric, "istio", canary)
     assert rendered.aggregate is None and rendered.series is None
     assert 'destination_workload=~"web.v2"' in rendered.promql
 
 
 def test_query_for_inline_query() -> None:
     request, canary = _request("errors")
-    assert query_for(request, canary) == RenderedQuery('sum(rate(errors{ns="test",svc="frontend",app="web"}[1m]))')
+    assert query_for(request.metric, request.provider.metrics, canary) == RenderedQuery(
+        'sum(rate(errors{ns="test",svc="frontend",app="web"}[1m]))'
+    )
 
 
 def test_query_for_template() -> None:
     request, canary = _request("not-found")
     template = parse_metric_template(copy.deepcopy(TEMPLATE))
-    rendered = query_for(request, canary, template)
+    rendered = query_for(request.metric, request.provider.metrics, canary, template)
     assert rendered.address == "http://prometheus.istio-system:9090"
     assert (rendered.secret_name, rendered.secret_namespace) == ("prom-auth", "istio-system")
     assert rendered.headers == template.headers and rendered.insecure_skip_verify
@@ -912,35 +912,33 @@ def test_query_for_template() -> None:
 def test_query_for_template_errors() -> None:
     request, canary = _request("not-found")
     with pytest.raises(SpecError, match="MetricTemplate istio-system/not-found-percentage not found"):
-        query_for(request, canary, None)
+        query_for(request.metric, request.provider.metrics, canary, None)
     other = parse_metric_template(copy.deepcopy(TEMPLATE), default_namespace="test")
     request, canary = _request("request-success-rate-tpl")  # templateRef without namespace: the canary's
     wrong = MetricTemplateSpec(**{**other.__dict__, "namespace": "istio-system"})
     with pytest.raises(SpecError, match="refers to MetricTemplate test/not-found-percentage"):
-        query_for(request, canary, wrong)
+        query_for(request.metric, request.provider.metrics, canary, wrong)
     # a built-in name with a templateRef runs the template (the split judge_metric makes)
     tpl = MetricTemplateSpec(**{**other.__dict__, "namespace": "test"})
-    assert query_for(request, canary, tpl).address == tpl.address
+    assert query_for(request.metric, request.provider.metrics, canary, tpl).address == tpl.address
 
 
 def test_query_for_reports_missing_variables_and_missing_query() -> None:
     request, canary = _request("errors")
     bare = MetricSpec(name="errors", threshold=1, query=request.metric.query)
     with pytest.raises(SpecError, match='map has no entry for key "app"') as err:
-        query_for(MetricRequest(bare, request.provider), canary)
+        query_for(bare, "istio", canary)
     assert err.value.path == "metric 'errors'.query"
     with pytest.raises(SpecError, match="no usable metrics template and query"):
-        query_for(MetricRequest(MetricSpec(name="x", threshold=1), request.provider), canary)
+        query_for(MetricSpec(name="x", threshold=1), "istio", canary)
     templated = MetricSpec(name="x", threshold=1, template_ref=TemplateRef("t"))
     with pytest.raises(SpecError, match="MetricTemplate test/t not found"):
-        query_for(MetricRequest(templated, request.provider), canary)
+        query_for(templated, "istio", canary)
 
 
 def test_aggregated_query_narrowed_to_the_canaries_series() -> None:
     """With `series`, every selector gets set matchers for the namespaces and workloads asked for; dots are
     escaped so `my.app` cannot match `my-app`; names that could inject PromQL are refused."""
-    from engine.queries import aggregated_builtin_query
-
     query = aggregated_builtin_query(
         "request-success-rate", "istio", "1m", series=[("test", "podinfo"), ("prod", "my.app")]
     )

@@ -216,7 +216,7 @@ def test_every_caller_uses_the_one_redactor() -> None:
         "engine/tick.py",
         "engine/evidence.py",
         "engine/canary_spec.py",
-        "engine/metric_templates.py",
+        "engine/analysis/templates.py",
     )
     missing = [
         c

@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .durations import format_go_duration_ms, format_go_float
-from .model import BUILTIN_DURATION, BUILTIN_SUCCESS_RATE, Canary, MetricSpec, build_frozen
+from ..durations import format_go_duration_ms, format_go_float
+from ..model import BUILTIN_DURATION, BUILTIN_SUCCESS_RATE, Canary, MetricSpec, build_frozen
 
 NO_VALUES = "no values found"
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .errors import SpecError
-from .fields import require_map, require_str
-from .model import V1BETA1
-from .names import is_http_url
-from .queries import parse_template, require_name
-from .redact import origin
+from ..errors import SpecError
+from ..fields import require_map, require_str
+from ..model import V1BETA1
+from ..names import is_http_url
+from ..redact import origin
+from .promql import require_name
+from .template import parse_template
 
 SUPPORTED_PROVIDER_TYPES = ("prometheus",)
 # Every type Flagger's CRD allows; all but prometheus are "not supported by cronary yet".
