@@ -46,7 +46,7 @@ from cronjob.kube.read import CanaryEntry, Send, parse_entry, read_shard
 from cronjob.shared.driver import run_tick
 from cronjob.shared.errors import InputError
 from cronjob.shared.notify import log_events, notify
-from cronjob.shared.options import TickOptions
+from cronjob.shared.options import GitOptions, TickOptions
 from cronjob.shared.prometheus import PrometheusMetrics
 from cronjob.shared.reader import load_bytes
 from cronjob.shared.webhooks import WebhookCaller
@@ -72,19 +72,6 @@ _NOT_OBJECTS = (STATUS_FILE, KUSTOMIZATION, TARGET_REPLICAS)
 
 
 @dataclass(frozen=True)
-class GitOptions:
-    url: str
-    branch: str = "main"
-    path: str = "cronary"
-    cache_dir: str = "/tmp/cronary-git"
-    per_canary: bool = False  # one commit per canary instead of one per tick
-    sync_delay_seconds: float = 60.0  # without cluster access: wait this long after a commit before the next step
-    manifests: str = ""  # without cluster access: where the team's Canaries and Deployments are in the repository
-    read_cluster: bool = True
-    push_attempts: int = 4
-
-
-@dataclass(frozen=True)
 class Planned:
     """One canary's part of a commit."""
 
@@ -97,8 +84,7 @@ class Planned:
 @dataclass
 class GitTick:
     workspace: GitWorkspace
-    options: TickOptions
-    git: GitOptions
+    options: TickOptions  # with `git` set
     metrics: PrometheusMetrics
     send: Send | None = None  # the cluster, read-only; None with --no-cluster
     webhooks: WebhookCaller = field(default_factory=WebhookCaller)
@@ -112,6 +98,11 @@ class GitTick:
     unread: dict[str, str] = field(
         default_factory=dict
     )  # what the last read could not list ("Canary a.b", "namespace x") -> why
+
+    @property
+    def git(self) -> GitOptions:
+        assert self.options.git is not None
+        return self.options.git
 
     # -- the pass ------------------------------------------------------------------------------------------
     def run(self) -> int:
@@ -181,7 +172,7 @@ class GitTick:
                 continue
             log_events(plan.change.decision, extra)
             log.info("committed: %s", subject_for(plan.change), extra=extra)
-            notify(plan.change.decision, self.options, self.webhooks, self.cluster, None, extra)
+            notify(plan.change.decision, self.options.notify, self.webhooks, self.cluster, None, extra)
 
     _now: datetime | None = None
 

@@ -166,7 +166,7 @@ class Tick:
                 while pending:
                     done, pending = wait(
                         pending,
-                        timeout=self.options.lease_seconds / 3 if self.lease else None,
+                        timeout=self.options.lease.seconds / 3 if self.lease else None,
                         return_when=FIRST_EXCEPTION,
                     )
                     if any(f.exception() is not None for f in done):
@@ -273,7 +273,9 @@ class Tick:
             next_due = snapshot.now + timedelta(seconds=interval_seconds(canary))
         if not decision.due:
             return Outcome(entry.key, next_due=next_due)
-        writes = plan_writes(decision, snapshot.cluster, snapshot.secret_objects, self.options.include_label_prefixes)
+        writes = plan_writes(
+            decision, snapshot.cluster, snapshot.secret_objects, self.options.settings.include_label_prefixes
+        )
         events = event_records(decision, manifest)
         status_written = False
         if decision.status_changed:
@@ -342,7 +344,9 @@ class Tick:
         log_events(decision, extra)
         self.record_events(events, manifest, extra)
         if self.snapshot is not None:
-            notify(decision, self.options, self.webhooks, self.snapshot.cluster, self.snapshot.read_secret, extra)
+            notify(
+                decision, self.options.notify, self.webhooks, self.snapshot.cluster, self.snapshot.read_secret, extra
+            )
 
     # -- the Lease -------------------------------------------------------------------------------------
     lease: Lease | None = None
@@ -352,15 +356,15 @@ class Tick:
         """Acquire the shard's Lease, judged and written on the API server's clock (this Tick's `clock` is
         the node's, used only until an answer carries a `Date`). LeaseError when a call on it failed."""
         options = self.options
-        if options.lease_namespace is None:
+        if options.lease.namespace is None:
             return True
         clock = ServerClock(self.clock, self.monotonic)
         self.lease = Lease(
             self.send,
-            options.lease_namespace,
+            options.lease.namespace,
             f"cronary-{options.shard.name}",
             options.holder,
-            options.lease_seconds,
+            options.lease.seconds,
             clock,
         )
         taken = self.lease.acquire()
@@ -371,7 +375,7 @@ class Tick:
         """LeaseLost when another tick took the Lease, LeaseError when renewing it failed."""
         if self.lease is None:
             return
-        if force or self.monotonic() - self._renewed_at >= self.options.lease_seconds / 3:
+        if force or self.monotonic() - self._renewed_at >= self.options.lease.seconds / 3:
             if not self.lease.renew():
                 raise LeaseLost(f"Lease {self.lease.namespace}/{self.lease.name} was taken by another tick")
             self._renewed_at = self.monotonic()
@@ -457,7 +461,7 @@ class Tick:
     def idle(self, seconds: float) -> None:
         """Sleep, renewing the Lease often enough that it never lapses while this tick is alive."""
         end = self.monotonic() + seconds
-        step = max(1.0, self.options.lease_seconds / 3) if self.lease is not None else seconds
+        step = max(1.0, self.options.lease.seconds / 3) if self.lease is not None else seconds
         while (left := end - self.monotonic()) > 0:
             self.sleep(min(step, left))
             self.renew_lease_if_due()

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from cronjob.shared.alerts import SecretReader, send_alerts
+from cronjob.shared.options import NotifyOptions
 from cronjob.shared.webhooks import WebhookCaller, event_request
 from engine import Decision
 from engine.alert_providers import alert_providers
@@ -29,13 +30,13 @@ def log_events(decision: Decision, extra: Mapping[str, Any]) -> None:
 
 def notify(
     decision: Decision,
-    options: Any,
+    options: NotifyOptions,
     webhooks: WebhookCaller,
     cluster: ClusterView,
     read_secret: SecretReader | None,
     extra: Mapping[str, Any],
 ) -> None:
-    """Event webhooks, then alerts. `options` is a `TickOptions` (event_webhook, global_alerts, cluster_name)."""
+    """Event webhooks, then alerts."""
     canary = decision.canary
     hooks = [h for h in canary.spec.effective_analysis.webhooks if h.type is HookType.EVENT]
     if options.event_webhook:

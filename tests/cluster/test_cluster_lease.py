@@ -24,7 +24,7 @@ from cronjob.kube.api import ApiRequest, ApiResponse, KubeClient, configuration_
 from cronjob.kube.lease import ServerClock, micro_time, parse_micro_time
 from cronjob.kube.tick import Tick
 from cronjob.shared import logs
-from cronjob.shared.options import Shard, TickOptions
+from cronjob.shared.options import LeaseOptions, Shard, TickOptions
 from cronjob.shared.prometheus import PrometheusMetrics
 from cronjob.shared.webhooks import WebhookCaller
 from engine import Settings
@@ -234,7 +234,7 @@ def looping_tick(
         shard=Shard("default"),
         settings=Settings(mesh_provider="smi:istio"),
         budget_seconds=50,
-        lease_namespace="cronary",
+        lease=LeaseOptions("cronary"),
         holder=holder,
     )
     client = KubeClient(configuration_for(cluster.kubeconfig), timeout=1)

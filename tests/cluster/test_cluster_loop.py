@@ -13,7 +13,7 @@ import pytest
 from cronjob.kube.api import KubeClient, configuration_for
 from cronjob.kube.lease import micro_time
 from cronjob.kube.tick import Tick
-from cronjob.shared.options import Shard, TickOptions
+from cronjob.shared.options import LeaseOptions, Shard, TickOptions
 from cronjob.shared.prometheus import PrometheusMetrics
 from cronjob.shared.webhooks import WebhookCaller
 from engine import Settings
@@ -35,7 +35,7 @@ def loop(
         shard=Shard(shard),
         settings=Settings(mesh_provider="smi:istio"),
         budget_seconds=budget,
-        lease_namespace="cronary" if lease else None,
+        lease=LeaseOptions("cronary" if lease else None),
         holder="test-job",
     )
     client = KubeClient(configuration_for(cluster.kubeconfig), timeout=5)
