@@ -31,7 +31,6 @@ STATUS_FILE = "status.yaml"
 KUSTOMIZATION = "kustomization.yaml"
 TARGET_REPLICAS = "target-replicas.patch.yaml"
 APPROVALS = "approvals"
-GATES = ("confirm-rollout", "confirm-promotion", "confirm-traffic-increase")
 _TOP = ("apiVersion", "kind", "metadata", "spec")
 
 

@@ -25,7 +25,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cronjob.git.layout import (
-    GATES,
     KUSTOMIZATION,
     STATE_HEADER,
     STATUS_FILE,
@@ -45,6 +44,7 @@ from cronjob.kube.api import ApiError
 from cronjob.kube.read import CanaryEntry, Send, parse_entry, read_shard
 from cronjob.shared.driver import run_tick
 from cronjob.shared.errors import InputError
+from cronjob.shared.hook_guard import HookGuard, MemoryNotes
 from cronjob.shared.notify import log_events, notify
 from cronjob.shared.options import GitOptions, TickOptions
 from cronjob.shared.prometheus import PrometheusMetrics
@@ -93,7 +93,7 @@ class GitTick:
     cluster: ClusterView = field(default_factory=ClusterView)
     # side-effecting hooks called in this process, by idempotency key: a decision made again after a refused
     # push (same state, same key) does not start a second load test
-    side_effects: dict[str, HookResult] = field(default_factory=dict)
+    hook_notes: MemoryNotes = field(default_factory=MemoryNotes)
     canaries: list[Canary] = field(default_factory=list)
     unread: dict[str, str] = field(
         default_factory=dict
@@ -313,34 +313,17 @@ class GitTick:
         if not self.last_step_is_live(canary, directory, cluster, now, extra):
             return None
 
+        guarded = HookGuard(self.webhooks, self.hook_notes, format_time(now), extra)
+
         def answer_hook(request: HookRequest) -> HookResult:
-            if request.hook.type.value in GATES:
+            if request.hook.type.is_gate:
                 approval = self.approval(directory, request.hook.type, revision)
                 if approval is not None:
                     log.info(
                         "gate %s (%s) opened by %s", request.hook.name, request.hook.type.value, approval, extra=extra
                     )
                     return HookResult(True, f"approved in git by {approval}")
-            key = str(request.payload.get("idempotencyKey") or "") if request.hook.type.has_side_effects else ""
-            if key in self.side_effects:
-                log.info(
-                    "webhook %s (%s): already called for this decision before the push was refused; not called again",
-                    request.hook.name,
-                    request.hook.type.value,
-                    extra=extra,
-                )
-                return self.side_effects[key]
-            result = self.webhooks(request)
-            if key:
-                self.side_effects[key] = result
-            log.info(
-                "webhook %s (%s): %s",
-                request.hook.name,
-                request.hook.type.value,
-                "ok" if result.ok else result.message,
-                extra=extra,
-            )
-            return result
+            return guarded(request)
 
         def answer_metrics(requests: tuple[MetricRequest, ...]) -> dict:
             return self.metrics.answer(canary, requests)

@@ -43,11 +43,12 @@ from cronjob.kube.read import (
     template_reads,
 )
 from cronjob.shared.driver import run_tick
+from cronjob.shared.hook_guard import HookGuard, HookNote
 from cronjob.shared.notify import log_events, notify
 from cronjob.shared.options import TickOptions
 from cronjob.shared.prometheus import PrometheusMetrics
 from cronjob.shared.webhooks import WebhookCaller, max_duration_seconds
-from engine import Decision, HookRequest, HookResult, MetricRequest
+from engine import Decision, MetricRequest
 from engine.schedule import interval_seconds, is_due
 from engine.timefmt import format_time
 
@@ -66,6 +67,27 @@ class Outcome:
     conflict: bool = False
     error: str = ""
     next_due: datetime | None = None
+
+
+@dataclass
+class StatusNotes:
+    """The notes of side-effecting hook calls (`cronjob.shared.hook_guard`) in the Canary's status
+    (`calledWebhooks`), each written with the `resourceVersion` precondition: `manifest` follows the writes. A
+    note outlives a Job killed before its decision is written; the decision's own status write drops them."""
+
+    send: Send
+    manifest: dict[str, Any]
+    reused: str = "answered an earlier run of this decision; that answer stands"
+
+    def __post_init__(self) -> None:
+        self.called = called_webhooks(self.manifest)
+
+    def get(self, key: str) -> HookNote | None:
+        return self.called.get(key)
+
+    def put(self, note: HookNote) -> None:
+        self.manifest = with_resource_version(self.manifest, self.send(hook_record_request(self.manifest, note)).body)
+        self.called[str(note["idempotencyKey"])] = note
 
 
 @dataclass
@@ -213,42 +235,8 @@ class Tick:
         def answer_metrics(requests: tuple[MetricRequest, ...]) -> dict:
             return self.metrics.answer(canary, requests)
 
-        called = called_webhooks(manifest)
-
-        def answer_hook(request: HookRequest) -> HookResult:
-            nonlocal manifest
-            hook, key = request.hook, str(request.payload.get("idempotencyKey") or "")
-            if not hook.type.has_side_effects or not key:
-                return self.call_hook(request, extra)
-            note = called.get(key)
-            if note is not None and isinstance(note.get("ok"), bool):
-                log.info(
-                    "webhook %s (%s): answered an earlier run of this decision; that answer stands",
-                    hook.name,
-                    hook.type.value,
-                    extra=extra,
-                )
-                return HookResult(bool(note["ok"]), str(note.get("message") or ""))
-            record = {
-                "name": hook.name,
-                "type": hook.type.value,
-                "idempotencyKey": key,
-                "time": format_time(snapshot.now),
-            }
-            if note is None:
-                manifest = with_resource_version(manifest, self.send(hook_record_request(manifest, record)).body)
-            else:
-                log.warning(
-                    "webhook %s (%s): an earlier run of this decision called it and its answer was lost; calling it again with the same idempotency key",
-                    hook.name,
-                    hook.type.value,
-                    extra=extra,
-                )
-            result = self.call_hook(request, extra)
-            answered = {**record, "ok": result.ok, "message": result.message}
-            manifest = with_resource_version(manifest, self.send(hook_record_request(manifest, answered)).body)
-            called[key] = answered
-            return result
+        notes = StatusNotes(self.send, manifest)
+        answer_hook = HookGuard(self.webhooks, notes, format_time(snapshot.now), extra)
 
         try:
             decision = run_tick(
@@ -267,6 +255,7 @@ class Tick:
             return Outcome(
                 entry.key, conflict=True, next_due=snapshot.now + timedelta(seconds=interval_seconds(canary))
             )
+        manifest = notes.manifest  # at the resourceVersion of the last hook note
         next_due = _parse(decision.next_due)
         if decision.due and (next_due is None or next_due <= snapshot.now):
             # decided, nothing changed (e.g. Succeeded and no new revision): look again one interval later
@@ -294,17 +283,6 @@ class Tick:
             self.send(request)
         self.report(decision, events, manifest, extra)
         return Outcome(entry.key, decided=True, wrote=len(writes), status_written=status_written, next_due=next_due)
-
-    def call_hook(self, request: HookRequest, extra: dict) -> HookResult:
-        result = self.webhooks(request)
-        log.info(
-            "webhook %s (%s): %s",
-            request.hook.name,
-            request.hook.type.value,
-            "ok" if result.ok else result.message,
-            extra=extra,
-        )
-        return result
 
     def record_events(self, events: list[Mapping[str, Any]], manifest: dict[str, Any], extra: dict) -> dict[str, Any]:
         """Record Events the status holds as pending, then drop them from the status (conditioned on its
