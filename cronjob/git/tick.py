@@ -40,8 +40,8 @@ from cronjob.git.layout import (
     replicas_patch,
 )
 from cronjob.git.repo import CommitInfo, GitError, GitWorkspace, Signature
-from cronjob.kube.api import ApiError
-from cronjob.kube.read import CanaryEntry, Send, parse_entry, read_shard
+from cronjob.kube.api import ApiError, Send
+from cronjob.kube.read import CanaryEntry, parse_entry, read_shard
 from cronjob.shared.driver import run_tick
 from cronjob.shared.errors import InputError
 from cronjob.shared.hook_guard import HookGuard, MemoryNotes
@@ -63,7 +63,7 @@ from engine.phases import KEEPS_FAILED_CHECKS
 from engine.schedule import interval_seconds, is_due
 from engine.status_doc import status_manifest
 from engine.subset import contains
-from engine.timefmt import format_time
+from engine.timefmt import format_time, parse_time
 
 log = logging.getLogger("cronary")
 CRONARY = Signature()  # the author of cronary's commits
@@ -352,7 +352,7 @@ class GitTick:
         """With cluster access: every object committed for the canary is observed live. Without: the sync delay has
         passed since the canary's last commit."""
         if not (self.git.read_cluster and self.send is not None):
-            last = _time(canary.status.last_decision_time)
+            last = parse_time(canary.status.last_decision_time or "")
             if last is not None and now < last + timedelta(seconds=self.git.sync_delay_seconds):
                 log.info(
                     "waiting for the GitOps tool: next step after the sync delay (%gs)",
@@ -516,12 +516,3 @@ def verdict(saved: Mapping[str, Any]) -> MetricVerdict:
         False,
         str(saved.get("message") or ""),
     )
-
-
-def _time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None

@@ -35,6 +35,7 @@ from cronjob.kube.api import (
     ApiRequest,
     ApiResponse,
     Resource,
+    Send,
     list_request,
     traffic_splits,
 )
@@ -48,7 +49,6 @@ from engine.model import V1ALPHA3, Canary
 from engine.providers import resolve_provider
 from engine.schedule import is_due
 
-Send = Callable[[ApiRequest], ApiResponse]
 log = logging.getLogger("cronary")
 
 

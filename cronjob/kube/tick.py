@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cronjob.kube.api import ApiError, ApiRequest, ApiResponse
+from cronjob.kube.api import ApiError, Send
 from cronjob.kube.apply import (
     called_webhooks,
     event_records,
@@ -50,10 +50,9 @@ from cronjob.shared.prometheus import PrometheusMetrics
 from cronjob.shared.webhooks import WebhookCaller, max_duration_seconds
 from engine import Decision, MetricRequest
 from engine.schedule import interval_seconds, is_due
-from engine.timefmt import format_time
+from engine.timefmt import format_time, parse_time
 
 log = logging.getLogger("cronary")
-Send = Callable[[ApiRequest], ApiResponse]
 
 
 @dataclass(frozen=True)
@@ -256,7 +255,7 @@ class Tick:
                 entry.key, conflict=True, next_due=snapshot.now + timedelta(seconds=interval_seconds(canary))
             )
         manifest = notes.manifest  # at the resourceVersion of the last hook note
-        next_due = _parse(decision.next_due)
+        next_due = parse_time(decision.next_due or "")
         if decision.due and (next_due is None or next_due <= snapshot.now):
             # decided, nothing changed (e.g. Succeeded and no new revision): look again one interval later
             next_due = snapshot.now + timedelta(seconds=interval_seconds(canary))
@@ -447,12 +446,6 @@ class Tick:
 
 class LeaseLost(Exception):
     pass
-
-
-def _parse(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _interval(entry: CanaryEntry) -> float:

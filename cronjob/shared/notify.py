@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from cronjob.shared.alerts import SecretReader, send_alerts
@@ -16,6 +15,7 @@ from engine.alert_providers import alert_providers
 from engine.alerts import alerts_for, deliveries
 from engine.cluster import ClusterView
 from engine.model import HookType, WebhookSpec
+from engine.timefmt import read_time
 
 log = logging.getLogger("cronary")
 
@@ -43,7 +43,7 @@ def notify(
         hooks.append(WebhookSpec(name="event", url=options.event_webhook, type=HookType.EVENT))
     if hooks and decision.events:
         base = {"name": canary.name, "namespace": canary.namespace, "checksum": decision.status.last_applied_spec or ""}
-        now = datetime.fromisoformat(decision.now.replace("Z", "+00:00"))
+        now = read_time(decision.now)
         for hook in hooks:
             for event in decision.events:
                 result = webhooks(event_request(hook, base, event, now))
