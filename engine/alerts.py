@@ -2,22 +2,22 @@
 
 Flagger raises an alert right after recording certain events (`c.alert(...)` next to `recordEvent...` in
 `scheduler.go` / `scheduler_hooks.go`). `alerts_for` derives the same alerts from a `Decision`'s events, so
-the state machine in `engine.tick` stays untouched: each alert-raising event is matched by its exact text
-(Flagger's format string filled in for the canary), and the alert is built from the Canary's spec.
+the state machine in `engine.tick` stays untouched: each alert-raising event is selected by the identity of its
+message (`engine.messages`), never by its text, and the alert quotes the values the message was filled with.
 
-| event (engine.tick)                                          | alert message                                               | severity | fields |
-|--------------------------------------------------------------|-------------------------------------------------------------|----------|--------|
-| `Initialization done! <canary>`                              | `New <Kind> detected, initialization completed.`            | info     | yes    |
-| `New revision detected! Scaling up <target>`                 | `New revision detected, progressing canary analysis.`       | info     | yes    |
-| `Halt <canary> advancement waiting for approval <hook>`      | `Canary is waiting for approval.`                           | warn     | no     |
-| `Halt … waiting for traffic increase approval <hook>`        | `Canary traffic increase is waiting for approval.`          | warn     | no     |
-| `Halt … waiting for promotion approval <hook>`               | `Canary promotion is waiting for approval.`                 | warn     | no     |
-| `Rolling back <canary> manual webhook invoked`               | `Rolling back manual webhook invoked`                       | warn     | no     |
-| `Rolling back <canary> failed checks threshold reached <n>`  | `Failed checks threshold reached <n>`                       | error    | no     |
-| `Rolling back <canary> progress deadline exceeded <err>`     | `Progress deadline exceeded <err>`                          | error    | no     |
-| `Promotion of <target> failed, primary not ready: <err>`     | `Promotion failed, primary not ready: <err>`                | error    | no     |
-| `Promotion completed! Scaling down <target>`                 | `Canary analysis completed successfully, promotion finished.` | info   | no     |
-| `Promotion completed! Canary analysis was skipped for <target>` | `Canary analysis was skipped, promotion finished.`       | info     | no     |
+| event's message (engine.messages)  | alert message                                                 | severity | fields |
+|------------------------------------|---------------------------------------------------------------|----------|--------|
+| `INITIALIZED`                      | `New <Kind> detected, initialization completed.`              | info     | yes    |
+| `NEW_REVISION`                     | `New revision detected, progressing canary analysis.`         | info     | yes    |
+| `WAITING_FOR_APPROVAL`             | `Canary is waiting for approval.`                             | warn     | no     |
+| `WAITING_FOR_TRAFFIC_APPROVAL`     | `Canary traffic increase is waiting for approval.`            | warn     | no     |
+| `WAITING_FOR_PROMOTION_APPROVAL`   | `Canary promotion is waiting for approval.`                   | warn     | no     |
+| `ROLLBACK_MANUAL`                  | `Rolling back manual webhook invoked`                         | warn     | no     |
+| `ROLLBACK_FAILED_CHECKS`           | `Failed checks threshold reached <checks>`                    | error    | no     |
+| `ROLLBACK_PROGRESS_DEADLINE`       | `Progress deadline exceeded <error>`                          | error    | no     |
+| `PROMOTION_FAILED`                 | `Promotion failed, primary not ready: <reason>`               | error    | no     |
+| `PROMOTION_COMPLETED`              | `Canary analysis completed successfully, promotion finished.` | info     | no     |
+| `PROMOTION_SKIPPED_ANALYSIS`       | `Canary analysis was skipped, promotion finished.`            | info     | no     |
 
 The three approval alerts are muted when the refusing hook sets `muteAlert: true` (Flagger's
 `if !webhook.MuteAlert`). With a cluster name, a `Cluster` field comes first in every alert.
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import messages as msg
 from .model import AlertSpec, Canary, HookType, Strategy, WebhookSpec
 from .protocol import Decision, Event
 
@@ -94,129 +95,79 @@ def _hook(canary: Canary, name: str, hook_type: HookType) -> WebhookSpec | None:
 
 @dataclass(frozen=True)
 class _Rule:
-    """An alert-raising event: its type and text (`prefix` is the whole text when `exact`, else it is
-    followed by a value: a hook name, a count or an error) and the alert it raises."""
+    """The alert an event's message raises: its text (formatted with kind=<targetRef.kind> and the event's
+    values), severity, whether it carries the metadata fields, and for an approval alert the gate whose
+    refusing hook (the event's `hook` value) may mute it. `quotes` names the value the alert is about (a hook,
+    a count, an error): an event without it raises nothing."""
 
-    event_type: str
-    prefix: str  # formatted with canary=<name>.<ns>, target=<targetRef.name>.<ns>
-    exact: bool
-    message: str  # formatted with kind=<targetRef.kind>, rest=<the text after the prefix>
+    message: msg.Message
+    alert: str
     severity: str
     with_fields: bool = False
     gate: HookType | None = None
+    quotes: str = ""
 
 
-_RULES = (
-    _Rule(
-        "Normal",
-        "Initialization done! {canary}",
-        True,
-        "New {kind} detected, initialization completed.",
-        INFO,
-        with_fields=True,
-    ),
-    _Rule(
-        "Normal",
-        "New revision detected! Scaling up {target}",
-        True,
-        "New revision detected, progressing canary analysis.",
-        INFO,
-        with_fields=True,
-    ),
-    _Rule(
-        "Warning",
-        "Halt {canary} advancement waiting for approval ",
-        False,
-        "Canary is waiting for approval.",
-        WARN,
-        gate=HookType.CONFIRM_ROLLOUT,
-    ),
-    _Rule(
-        "Warning",
-        "Halt {canary} advancement waiting for traffic increase approval ",
-        False,
-        "Canary traffic increase is waiting for approval.",
-        WARN,
-        gate=HookType.CONFIRM_TRAFFIC_INCREASE,
-    ),
-    _Rule(
-        "Warning",
-        "Halt {canary} advancement waiting for promotion approval ",
-        False,
-        "Canary promotion is waiting for approval.",
-        WARN,
-        gate=HookType.CONFIRM_PROMOTION,
-    ),
-    _Rule("Warning", "Rolling back {canary} manual webhook invoked", True, "Rolling back manual webhook invoked", WARN),
-    _Rule(
-        "Warning",
-        "Rolling back {canary} failed checks threshold reached ",
-        False,
-        "Failed checks threshold reached {rest}",
-        ERROR,
-    ),
-    _Rule(
-        "Warning",
-        "Rolling back {canary} progress deadline exceeded ",
-        False,
-        "Progress deadline exceeded {rest}",
-        ERROR,
-    ),
-    _Rule(
-        "Warning",
-        "Promotion of {target} failed, primary not ready: ",
-        False,
-        "Promotion failed, primary not ready: {rest}",
-        ERROR,
-    ),
-    _Rule(
-        "Normal",
-        "Promotion completed! Scaling down {target}",
-        True,
-        "Canary analysis completed successfully, promotion finished.",
-        INFO,
-    ),
-    _Rule(
-        "Normal",
-        "Promotion completed! Canary analysis was skipped for {target}",
-        True,
-        "Canary analysis was skipped, promotion finished.",
-        INFO,
-    ),
-)
+_RULES = {
+    rule.message.id: rule
+    for rule in (
+        _Rule(msg.INITIALIZED, "New {kind} detected, initialization completed.", INFO, with_fields=True),
+        _Rule(msg.NEW_REVISION, "New revision detected, progressing canary analysis.", INFO, with_fields=True),
+        _Rule(
+            msg.WAITING_FOR_APPROVAL,
+            "Canary is waiting for approval.",
+            WARN,
+            gate=HookType.CONFIRM_ROLLOUT,
+            quotes="hook",
+        ),
+        _Rule(
+            msg.WAITING_FOR_TRAFFIC_APPROVAL,
+            "Canary traffic increase is waiting for approval.",
+            WARN,
+            gate=HookType.CONFIRM_TRAFFIC_INCREASE,
+            quotes="hook",
+        ),
+        _Rule(
+            msg.WAITING_FOR_PROMOTION_APPROVAL,
+            "Canary promotion is waiting for approval.",
+            WARN,
+            gate=HookType.CONFIRM_PROMOTION,
+            quotes="hook",
+        ),
+        _Rule(msg.ROLLBACK_MANUAL, "Rolling back manual webhook invoked", WARN),
+        _Rule(msg.ROLLBACK_FAILED_CHECKS, "Failed checks threshold reached {checks}", ERROR, quotes="checks"),
+        _Rule(msg.ROLLBACK_PROGRESS_DEADLINE, "Progress deadline exceeded {error}", ERROR, quotes="error"),
+        _Rule(msg.PROMOTION_FAILED, "Promotion failed, primary not ready: {reason}", ERROR, quotes="reason"),
+        _Rule(msg.PROMOTION_COMPLETED, "Canary analysis completed successfully, promotion finished.", INFO),
+        _Rule(msg.PROMOTION_SKIPPED_ANALYSIS, "Canary analysis was skipped, promotion finished.", INFO),
+    )
+}
 
 
 def alert_for_event(canary: Canary, event: Event, *, cluster_name: str = "", time: str = "") -> Alert | None:
     """The alert Flagger raises together with this event, or None."""
-    keys = {"canary": canary.key, "target": f"{canary.spec.target_ref.name}.{canary.namespace}"}
-    for rule in _RULES:
-        if event.type != rule.event_type:
-            continue
-        prefix = rule.prefix.format(**keys)
-        if rule.exact:
-            if event.message != prefix:
-                continue
-            rest = ""
-        else:
-            if not event.message.startswith(prefix) or len(event.message) == len(prefix):
-                continue
-            rest = event.message[len(prefix) :]
-        fields: list[tuple[str, str]] = [("Cluster", cluster_name)] if cluster_name else []
-        if rule.with_fields:
-            fields.extend(metadata_fields(canary))
-        hook = _hook(canary, rest, rule.gate) if rule.gate is not None else None
-        return Alert(
-            canary=canary.key,
-            name=canary.name,
-            namespace=canary.namespace,
-            message=rule.message.format(kind=canary.spec.target_ref.kind, rest=rest),
-            severity=rule.severity,
-            fields=tuple(fields),
-            hook=rest if rule.gate is not None else None,
-            muted=bool(hook is not None and hook.mute_alert),
-            time=time,
-        )
-    return None
+    rule = _RULES.get(event.message_id)
+    if rule is None:
+        return None
+    values = dict(event.values)
+    if rule.quotes and not values.get(rule.quotes):
+        return None
+    fields: list[tuple[str, str]] = [("Cluster", cluster_name)] if cluster_name else []
+    if rule.with_fields:
+        fields.extend(metadata_fields(canary))
+    hook_name = values["hook"] if rule.gate is not None else None
+    hook = _hook(canary, values["hook"], rule.gate) if rule.gate is not None else None
+    return Alert(
+        canary=canary.key,
+        name=canary.name,
+        namespace=canary.namespace,
+        message=rule.alert.format(kind=canary.spec.target_ref.kind, **values),
+        severity=rule.severity,
+        fields=tuple(fields),
+        hook=hook_name,
+        muted=bool(hook is not None and hook.mute_alert),
+        time=time,
+    )
 
 
 def alerts_for(decision: Decision, *, cluster_name: str = "", include_muted: bool = False) -> tuple[Alert, ...]:

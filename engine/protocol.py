@@ -92,12 +92,15 @@ class Pending:
 @dataclass(frozen=True)
 class Event:
     """Something the tick says happened, as Flagger words it: the shell records it as a Kubernetes Event, a log
-    line, a commit trailer and an event webhook, and alerts are derived from it."""
+    line, a commit trailer and an event webhook, and alerts are derived from it — by `message_id`, the identity
+    of the message (`engine.messages`), and the `values` its text was filled with, never by the text."""
 
     type: str  # Normal | Warning
     message: str
     phase: str  # the canary's phase when the event was recorded (webhook payloads carry it)
     reason: str = "Synced"
+    message_id: str = ""  # `engine.messages.Message.id`; empty for an event not built from a message
+    values: tuple[tuple[str, str], ...] = ()  # (name, value) the message's text was filled with, redacted
 
 
 @dataclass(frozen=True)

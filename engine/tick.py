@@ -19,6 +19,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, NoReturn
 
+from . import messages as msg
 from . import phases
 from .analysis.judge import MetricVerdict, judge_metric
 from .analysis.render import ProviderCheck, Templates, provider_check, query_for, template_for
@@ -27,6 +28,7 @@ from .configs import NO_CONFIGS, TrackedConfigs, configs_changed
 from .errors import SpecError
 from .facts import read_target_facts
 from .hashing import canonical_json, compute_hash, derived_uuid
+from .messages import Message
 from .model import AnalysisSpec, Canary, CanaryStatus, Condition, HookType, MetricSpec, WebhookSpec, build_frozen
 from .phases import ACTIVE, ANALYSING, INITIAL, Phase, Trigger, promoted_condition, transition
 from .protocol import (
@@ -208,13 +210,7 @@ _ROLLOUT_HOOK, _ROLLBACK_HOOK, _TRAFFIC_HOOK = HookType.ROLLOUT, HookType.ROLLBA
 _ROUTED, _COUNTING, _PROMOTED_PHASES, _UNDER_WAY = phases.ROUTED, phases.COUNTING, phases.PROMOTED, phases.UNDER_WAY
 _PAST_TRAFFIC_STEPS, _SCALED_UP, _GROWING = phases.PAST_TRAFFIC_STEPS, phases.SCALED_UP, phases.GROWING
 _HOOK_TYPE_VALUES = {t: t.value for t in HookType}
-_PASSED = {
-    HookType.CONFIRM_ROLLOUT: "Confirm-rollout check {} passed",
-    HookType.CONFIRM_TRAFFIC_INCREASE: "Confirm-traffic-increase check {} passed",
-    HookType.CONFIRM_PROMOTION: "Confirm-promotion check {} passed",
-    HookType.PRE_ROLLOUT: "Pre-rollout check {} passed",
-    HookType.POST_ROLLOUT: "Post-rollout check {} passed",
-}
+_PASSED = msg.HOOK_PASSED
 
 
 def recorded_weight(status: CanaryStatus, phase: Phase, analysis: AnalysisSpec) -> int:
@@ -301,20 +297,9 @@ class _Tick:
     def key_canary(self) -> str:
         return self.canary.key
 
-    def event(self, message: str, warning: bool = False) -> None:
-        """Record an event. Its message goes to logs, Kubernetes Events, the status and commits as is, so any
-        URL in it is cut to its origin here (`redact`), whoever wrote the text it quotes."""
-        self.events.append(
-            build_frozen(
-                Event,
-                {
-                    "type": "Warning" if warning else "Normal",
-                    "message": redact(message),
-                    "phase": self.status.phase,
-                    "reason": "Synced",
-                },
-            )
-        )
+    def say(self, message: Message, **values: Any) -> None:
+        """Record an event: one of Flagger's messages (`engine.messages`), filled with `values`."""
+        self.events.append(message.event(self.status.phase, **values))
 
     def hook_message(self, hook: WebhookSpec) -> str:
         """A hook's answer as events and commits quote it: whatever of its URL a receiver echoed, masked."""
@@ -414,13 +399,13 @@ class _Tick:
                 return hook
             passed = _PASSED.get(hook_type)
             if passed:
-                self.event(passed.format(hook.name))
+                self.say(passed, hook=hook.name)
         return None
 
     def post_rollout_hooks(self, phase: Phase) -> None:
         failed = self.run_hooks(HookType.POST_ROLLOUT, _PHASE_VALUES[phase])
         if failed is not None:
-            self.event(f"Post-rollout hook {failed.name} failed {self.hook_message(failed)}", warning=True)
+            self.say(msg.POST_ROLLOUT_FAILED, hook=failed.name, answer=self.hook_message(failed))
 
     def readiness(self, deployment: Mapping[str, Any], threshold: int) -> Readiness:
         return deployment_readiness(
@@ -455,10 +440,7 @@ class _Tick:
     def rollback(self) -> NoReturn:
         """Flagger's `rollback`: traffic to primary, canary scaled to zero, Failed, post-rollout hooks."""
         if self.status.failed_checks >= self.analysis.threshold:
-            self.event(
-                f"Rolling back {self.key_canary} failed checks threshold reached {self.status.failed_checks}",
-                warning=True,
-            )
+            self.say(msg.ROLLBACK_FAILED_CHECKS, canary=self.key_canary, checks=self.status.failed_checks)
         initializing = self.phase in INITIAL
         self.canary_weight = 0
         self.move(
@@ -469,7 +451,7 @@ class _Tick:
             last_applied_spec=self.hash,
             tracked_configs=self.tracked.checksums,
         )
-        self.event(f"Canary failed! Scaling down {self.key_canary}", warning=True)
+        self.say(msg.CANARY_FAILED, canary=self.key_canary)
         if not initializing:
             # During initialization the target still serves users (nothing routes to the primary yet), so it
             # is not scaled down; Flagger does, which is an outage when the primary never becomes ready.
@@ -478,7 +460,7 @@ class _Tick:
         self.end()
 
     def failed_promotion(self, reason: str) -> NoReturn:
-        self.event(f"Promotion of {self.key_target} failed, primary not ready: {reason}", warning=True)
+        self.say(msg.PROMOTION_FAILED, target=self.key_target, reason=reason)
         canary_ready = self.readiness(self.target, self.analysis.canary_ready_threshold).ready
         if canary_ready:
             self.canary_weight = 100
@@ -502,12 +484,12 @@ class _Tick:
             self.update(phase=_PHASE_VALUES[Phase.NONE])
             self.move(Trigger.DISCOVERED)
         if self.spec.suspend:
-            self.event("skipping canary run as object is suspended")
+            self.say(msg.SUSPENDED)
             self.end()
         try:
             self.provider = _provider(self.spec.provider, self.settings.mesh_provider)
         except SpecError as err:
-            self.event(str(err), warning=True)
+            self.say(msg.PROVIDER_INVALID, error=err)
             self.end()
         self.read_target()
         if self.phase in INITIAL and not self.spec.skip_analysis:
@@ -538,7 +520,7 @@ class _Tick:
     def read_target(self) -> None:
         facts = self.facts or read_target_facts(self.canary, self.cluster, self.settings)
         if facts.problem:
-            self.event(facts.problem, warning=True)
+            self.say(msg.TARGET_UNUSABLE, problem=facts.problem)
             self.end()
         assert facts.target is not None
         self.target, self.label, self.value = facts.target, facts.label, facts.value
@@ -549,9 +531,9 @@ class _Tick:
         while self.obs.providers is None:
             self.need(providers=provider_check(self.canary, self.cluster.metric_templates))
         if self.obs.providers.ok:
-            self.event("all the metrics providers are available!")
+            self.say(msg.PROVIDERS_AVAILABLE)
         else:
-            self.event(f"Error checking metric providers: {self.obs.providers.message}", warning=True)
+            self.say(msg.PROVIDERS_UNAVAILABLE, error=self.obs.providers.message)
 
     def initialize(self) -> None:
         """Steps 5–13: services, primary (ready before anything routes to it), autoscaler, apex, routes."""
@@ -569,14 +551,14 @@ class _Tick:
             else:
                 ready = self.readiness(primary, self.analysis.primary_ready_threshold)
             if not ready.ready:
-                self.event(f"{self.spec.target_ref.name}-primary.{ns} not ready: {ready.reason}", warning=True)
+                self.say(msg.PRIMARY_NOT_READY, primary=f"{self.primary_name}.{ns}", reason=ready.reason)
                 if not ready.retriable:
                     self.rollback()
                 self.end()
         if self.spec.autoscaler_ref is not None:
             hpa = self.objects.get(("HorizontalPodAutoscaler", ns, self.spec.autoscaler_ref.name))
             if hpa is None:
-                self.event(f"HorizontalPodAutoscaler {self.spec.autoscaler_ref.name}.{ns} not found", warning=True)
+                self.say(msg.HPA_NOT_FOUND, hpa=f"{self.spec.autoscaler_ref.name}.{ns}")
                 self.end()
         self.stage = _STAGE_ALL
         assert self.provider is not None
@@ -597,7 +579,7 @@ class _Tick:
                 tracked_configs=self.tracked.checksums,
                 failed_checks=0,
             )
-            self.event(f"Initialization done! {self.key_canary}")
+            self.say(msg.INITIALIZED, canary=self.key_canary)
 
     # ----------------------------------------------------------------- finishing a recorded step
     def finish_routes(self) -> None:
@@ -639,7 +621,7 @@ class _Tick:
                 return
             if self.hash == status.last_applied_spec and not configs_changed(status.tracked_configs, self.tracked):
                 self.copy_to_primary_again()
-            self.event(f"New revision detected! Restarting analysis for {self.key_target}")
+            self.say(msg.NEW_REVISION_RESTART, target=self.key_target)
             self.canary_weight = 0
             self.move(
                 Trigger.PROMOTION_LOST,
@@ -732,11 +714,11 @@ class _Tick:
             return
         ready = self.readiness(primary, self.analysis.primary_ready_threshold)
         if not ready.ready:
-            reason = f"{self.spec.target_ref.name}-primary.{self.canary.namespace} not ready: {ready.reason}"
-            self.event(reason, warning=True)
+            primary = f"{self.primary_name}.{self.canary.namespace}"
+            self.say(msg.PRIMARY_NOT_READY, primary=primary, reason=ready.reason)
             if not ready.retriable:
                 if self.phase in (Phase.PROMOTING, Phase.FINALISING):
-                    self.failed_promotion(reason)
+                    self.failed_promotion(f"{primary} not ready: {ready.reason}")
                 self.rollback()
             self.end()
 
@@ -747,9 +729,9 @@ class _Tick:
         if rejected is not None:
             if self.phase != Phase.WAITING:
                 self.move(Trigger.GATE_CLOSED)
-                self.event(f"Halt {self.key_canary} advancement waiting for approval {rejected.name}", warning=True)
+                self.say(msg.WAITING_FOR_APPROVAL, canary=self.key_canary, hook=rejected.name)
             self.end()
-        self.events.append(Event("Normal", f"New revision detected! Scaling up {self.key_target}", _PROGRESSING))
+        self.events.append(msg.NEW_REVISION.event(_PROGRESSING, target=self.key_target))
         self.scale_to = self.scale_up_replicas()
         # The primary passed its readiness gate this tick; any traffic still on the target (left by a failed
         # promotion) goes back to it while the new revision rolls out. Flagger leaves it there, and the next
@@ -771,7 +753,7 @@ class _Tick:
         status = self.status
         spec_changed = self.hash != status.last_applied_spec and self.hash != status.last_promoted_spec
         if spec_changed or configs_changed(status.tracked_configs, self.tracked):
-            self.event(f"New revision detected! Restarting analysis for {self.key_target}")
+            self.say(msg.NEW_REVISION_RESTART, target=self.key_target)
             self.canary_weight = 0
             self.move(
                 Trigger.RESTART,
@@ -786,21 +768,19 @@ class _Tick:
     def gate_canary(self) -> None:
         ready = self.readiness(self.target, self.analysis.canary_ready_threshold)
         if not ready.ready:
-            self.event(f"canary deployment {self.key_target} not ready: {ready.reason}", warning=True)
+            self.say(msg.CANARY_NOT_READY, target=self.key_target, reason=ready.reason)
             if not ready.retriable:
                 self.rollback()
             self.end()
 
     def skip_analysis(self) -> NoReturn:
         self.canary_weight = 0
-        self.event(
-            f"Copying {self.key_target} template spec to {self.spec.target_ref.name}-primary.{self.canary.namespace}"
-        )
+        self.say(msg.COPYING_TEMPLATE, target=self.key_target, primary=f"{self.primary_name}.{self.canary.namespace}")
         self.promote = True
         self.scale_to = 0
         self.move(Trigger.SKIPPED)
         self.post_rollout_hooks(Phase.SUCCEEDED)
-        self.event(f"Promotion completed! Canary analysis was skipped for {self.key_target}")
+        self.say(msg.PROMOTION_SKIPPED_ANALYSIS, target=self.key_target)
         self.end()
 
     def rollback_hooks(self) -> None:
@@ -808,23 +788,23 @@ class _Tick:
             return
         for hook in self.analysis.hooks(_ROLLBACK_HOOK):
             if self.hook_result(hook, self.status.phase).ok:
-                self.event(f"Rollback check {hook.name} passed", warning=True)
-                self.event(f"Rolling back {self.key_canary} manual webhook invoked", warning=True)
+                self.say(msg.ROLLBACK_CHECK_PASSED, hook=hook.name)
+                self.say(msg.ROLLBACK_MANUAL, canary=self.key_canary)
                 self.rollback()
-            self.event(f"Rollback hook {hook.name} not signaling a rollback")
+            self.say(msg.ROLLBACK_NOT_SIGNALLED, hook=hook.name)
 
     def promotion_traffic_shift(self) -> NoReturn:
         weight = self.canary_weight or 0
         step = self.analysis.step_weight_promotion
         if step == 0 or weight == 0:
             # With a partial step and nothing left on the canary Flagger would stay in Promoting forever.
-            self.event("Routing all traffic to primary")
+            self.say(msg.ALL_TRAFFIC_TO_PRIMARY)
             self.canary_weight = 0
             self.move(Trigger.ALL_TO_PRIMARY)
             self.end()
         primary, canary = promote_step(self.analysis, 100 - weight, weight)
         self.canary_weight = canary
-        self.event(f"Advance {self.key_canary} primary weight {primary}")
+        self.say(msg.ADVANCE_PRIMARY_WEIGHT, canary=self.key_canary, weight=primary)
         if primary >= 100:
             self.move(Trigger.ALL_TO_PRIMARY)
         else:
@@ -835,26 +815,24 @@ class _Tick:
         self.scale_to = 0
         self.move(Trigger.SCALED_DOWN)
         self.post_rollout_hooks(Phase.SUCCEEDED)
-        self.event(f"Promotion completed! Scaling down {self.key_target}")
+        self.say(msg.PROMOTION_COMPLETED, target=self.key_target)
         self.end()
 
     def analyse(self) -> None:
         if (self.canary_weight or 0) == 0 and self.status.iterations == 0:
-            self.event(f"Starting canary analysis for {self.key_target}")
+            self.say(msg.STARTING_ANALYSIS, target=self.key_target)
             failed = self.run_hooks(HookType.PRE_ROLLOUT, _PROGRESSING)
             if failed is not None:
-                self.event(
-                    f"Halt {self.key_canary} advancement pre-rollout check {failed.name} failed {self.hook_message(failed)}",
-                    warning=True,
+                self.say(
+                    msg.PRE_ROLLOUT_FAILED, canary=self.key_canary, hook=failed.name, answer=self.hook_message(failed)
                 )
                 self.fail_check()
             return
         for hook in self.analysis.hooks(_ROLLOUT_HOOK):
             result = self.hook_result(hook, _PROGRESSING)
             if not result.ok:
-                self.event(
-                    f"Halt {self.key_canary} advancement external check {hook.name} failed {self.hook_message(hook)}",
-                    warning=True,
+                self.say(
+                    msg.ROLLOUT_CHECK_FAILED, canary=self.key_canary, hook=hook.name, answer=self.hook_message(hook)
                 )
                 self.fail_check()
         metrics = self.analysis.metrics
@@ -868,7 +846,7 @@ class _Tick:
             verdict = judge_metric(self.canary, metric, self.obs.metrics[metric.name], self.provider.metrics)
             self.verdicts.append(verdict)
             if not verdict.passed:
-                self.event(verdict.message, warning=True)
+                self.say(msg.METRIC_CHECK_FAILED, verdict=verdict.message)
                 self.fail_check()
 
     def fail_check(self) -> NoReturn:
@@ -881,30 +859,23 @@ class _Tick:
         if next_step_weight(self.analysis, weight) > 0 and self.phase not in _PAST_TRAFFIC_STEPS:
             rejected = self.run_hooks(_TRAFFIC_HOOK, _PROGRESSING)
             if rejected is not None:
-                self.event(
-                    f"Halt {self.key_canary} advancement waiting for traffic increase approval {rejected.name}",
-                    warning=True,
-                )
+                self.say(msg.WAITING_FOR_TRAFFIC_APPROVAL, canary=self.key_canary, hook=rejected.name)
                 self.end()
         if weight < max_weight:
             _, canary = advance(self.analysis, 100 - weight, weight)
             self.canary_weight = canary
             self.update(canary_weight=canary)
-            self.event(f"Advance {self.key_canary} canary weight {canary}")
+            self.say(msg.ADVANCE_CANARY_WEIGHT, canary=self.key_canary, weight=canary)
             return
         rejected = self.run_hooks(HookType.CONFIRM_PROMOTION, _PROGRESSING)
         if rejected is not None:
             if self.phase != Phase.WAITING_PROMOTION:
                 self.move(Trigger.PROMOTION_GATE_CLOSED, canary_weight=0, iterations=self.analysis.iterations - 1)
-                self.event(
-                    f"Halt {self.key_canary} advancement waiting for promotion approval {rejected.name}", warning=True
-                )
+                self.say(msg.WAITING_FOR_PROMOTION_APPROVAL, canary=self.key_canary, hook=rejected.name)
             else:
                 self.update(iterations=self.analysis.iterations - 1)
             return
-        self.event(
-            f"Copying {self.key_target} template spec to {self.spec.target_ref.name}-primary.{self.canary.namespace}"
-        )
+        self.say(msg.COPYING_TEMPLATE, target=self.key_target, primary=f"{self.primary_name}.{self.canary.namespace}")
         self.promote = True
         self.move(Trigger.PROMOTE, canary_weight=weight, iterations=0)
 

@@ -1,4 +1,5 @@
 """RFC 3339 timestamps as Kubernetes writes them (`2026-11-27T10:00:00Z`), and the range of times cronary reads.
+The one parser and formatter of such times, for the engine and the shell alike.
 
 Times are added to durations everywhere (`lastDecisionTime + interval`, `lastUpdateTime + progressDeadline`),
 and Python's `datetime` ends at year 9999: near either end the sum overflows. So every time cronary accepts or
@@ -22,6 +23,12 @@ TIME_EXAMPLE = "2026-11-27T10:00:00Z"
 def format_time(moment: datetime) -> str:
     m = moment.astimezone(UTC)
     return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
+
+
+def format_micro_time(moment: datetime) -> str:
+    """Kubernetes' MicroTime, to the microsecond (`2026-11-27T10:00:00.000000Z`): a Lease's times, log lines."""
+    m = moment.astimezone(UTC)
+    return f"{format_time(m)[:-1]}.{m.microsecond:06d}Z"
 
 
 def parse_time(text: str) -> datetime | None:

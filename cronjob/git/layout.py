@@ -32,7 +32,6 @@ STATUS_FILE = "status.yaml"
 KUSTOMIZATION = "kustomization.yaml"
 TARGET_REPLICAS = "target-replicas.patch.yaml"
 APPROVALS = "approvals"
-GATES = ("confirm-rollout", "confirm-promotion", "confirm-traffic-increase")
 _TOP = ("apiVersion", "kind", "metadata", "spec")
 # The kinds of object a repository may hold for the engine (`--no-cluster`), whatever their version; Canaries apart.
 OBJECT_KINDS = frozenset(r.kind for r in RESOURCES.values() if r.in_repository)

@@ -25,7 +25,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cronjob.git.layout import (
-    GATES,
     KUSTOMIZATION,
     OBJECT_KINDS,
     STATE_HEADER,
@@ -42,12 +41,13 @@ from cronjob.git.layout import (
     replicas_patch,
 )
 from cronjob.git.repo import CommitInfo, GitError, GitWorkspace, Signature
-from cronjob.kube.api import ApiError
-from cronjob.kube.read import CanaryEntry, Send, parse_entry, read_shard
+from cronjob.kube.api import ApiError, Send
+from cronjob.kube.read import CanaryEntry, parse_entry, read_shard
 from cronjob.shared.driver import run_tick
 from cronjob.shared.errors import InputError
+from cronjob.shared.hook_guard import HookGuard, MemoryNotes
 from cronjob.shared.notify import log_events, notify
-from cronjob.shared.options import TickOptions
+from cronjob.shared.options import GitOptions, TickOptions
 from cronjob.shared.prometheus import PrometheusMetrics
 from cronjob.shared.reader import load_bytes
 from cronjob.shared.webhooks import WebhookCaller
@@ -63,25 +63,12 @@ from engine.phases import KEEPS_FAILED_CHECKS
 from engine.schedule import interval_seconds, is_due
 from engine.status_doc import status_manifest
 from engine.subset import contains
-from engine.timefmt import format_time
+from engine.timefmt import format_time, parse_time
 
 log = logging.getLogger("cronary")
 CRONARY = Signature()  # the author of cronary's commits
 REVERT = re.compile(r"This reverts commit ([0-9a-f]{7,40})")
 _NOT_OBJECTS = (STATUS_FILE, KUSTOMIZATION, TARGET_REPLICAS)
-
-
-@dataclass(frozen=True)
-class GitOptions:
-    url: str
-    branch: str = "main"
-    path: str = "cronary"
-    cache_dir: str = "/tmp/cronary-git"
-    per_canary: bool = False  # one commit per canary instead of one per tick
-    sync_delay_seconds: float = 60.0  # without cluster access: wait this long after a commit before the next step
-    manifests: str = ""  # without cluster access: where the team's Canaries and Deployments are in the repository
-    read_cluster: bool = True
-    push_attempts: int = 4
 
 
 @dataclass(frozen=True)
@@ -97,8 +84,7 @@ class Planned:
 @dataclass
 class GitTick:
     workspace: GitWorkspace
-    options: TickOptions
-    git: GitOptions
+    options: TickOptions  # with `git` set
     metrics: PrometheusMetrics
     send: Send | None = None  # the cluster, read-only; None with --no-cluster
     webhooks: WebhookCaller = field(default_factory=WebhookCaller)
@@ -107,11 +93,16 @@ class GitTick:
     cluster: ClusterView = field(default_factory=ClusterView)
     # side-effecting hooks called in this process, by idempotency key: a decision made again after a refused
     # push (same state, same key) does not start a second load test
-    side_effects: dict[str, HookResult] = field(default_factory=dict)
+    hook_notes: MemoryNotes = field(default_factory=MemoryNotes)
     canaries: list[Canary] = field(default_factory=list)
     unread: dict[str, str] = field(
         default_factory=dict
     )  # what the last read could not list ("Canary a.b", "namespace x") -> why
+
+    @property
+    def git(self) -> GitOptions:
+        assert self.options.git is not None
+        return self.options.git
 
     # -- the pass ------------------------------------------------------------------------------------------
     def run(self) -> int:
@@ -181,7 +172,7 @@ class GitTick:
                 continue
             log_events(plan.change.decision, extra)
             log.info("committed: %s", subject_for(plan.change), extra=extra)
-            notify(plan.change.decision, self.options, self.webhooks, self.cluster, None, extra)
+            notify(plan.change.decision, self.options.notify, self.webhooks, self.cluster, None, extra)
 
     _now: datetime | None = None
 
@@ -328,34 +319,17 @@ class GitTick:
         if not self.last_step_is_live(canary, directory, cluster, now, extra):
             return None
 
+        guarded = HookGuard(self.webhooks, self.hook_notes, format_time(now), extra)
+
         def answer_hook(request: HookRequest) -> HookResult:
-            if request.hook.type.value in GATES:
+            if request.hook.type.is_gate:
                 approval = self.approval(directory, request.hook.type, revision)
                 if approval is not None:
                     log.info(
                         "gate %s (%s) opened by %s", request.hook.name, request.hook.type.value, approval, extra=extra
                     )
                     return HookResult(True, f"approved in git by {approval}")
-            key = str(request.payload.get("idempotencyKey") or "") if request.hook.type.has_side_effects else ""
-            if key in self.side_effects:
-                log.info(
-                    "webhook %s (%s): already called for this decision before the push was refused; not called again",
-                    request.hook.name,
-                    request.hook.type.value,
-                    extra=extra,
-                )
-                return self.side_effects[key]
-            result = self.webhooks(request)
-            if key:
-                self.side_effects[key] = result
-            log.info(
-                "webhook %s (%s): %s",
-                request.hook.name,
-                request.hook.type.value,
-                "ok" if result.ok else result.message,
-                extra=extra,
-            )
-            return result
+            return guarded(request)
 
         def answer_metrics(requests: tuple[MetricRequest, ...]) -> dict:
             return self.metrics.answer(requests)
@@ -384,7 +358,7 @@ class GitTick:
         """With cluster access: every object committed for the canary is observed live. Without: the sync delay has
         passed since the canary's last commit."""
         if not (self.git.read_cluster and self.send is not None):
-            last = _time(canary.status.last_decision_time)
+            last = parse_time(canary.status.last_decision_time or "")
             if last is not None and now < last + timedelta(seconds=self.git.sync_delay_seconds):
                 log.info(
                     "waiting for the GitOps tool: next step after the sync delay (%gs)",
@@ -553,12 +527,3 @@ def verdict(saved: Mapping[str, Any]) -> MetricVerdict:
         False,
         str(saved.get("message") or ""),
     )
-
-
-def _time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -52,6 +52,10 @@ class ApiResponse:
     status: int
     body: Any
     date: datetime | None
+
+
+Send = Callable[[ApiRequest], ApiResponse]
+"""How the shell reaches the API server: `KubeClient.send`, or a test's stand-in."""
 
 
 class ApiError(Exception):

@@ -24,29 +24,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cronjob.kube.api import ApiError, ApiRequest, ApiResponse
+from cronjob.kube.api import ApiError, ApiRequest, ApiResponse, Send
 from cronjob.shared.resources import LEASES
 from engine.redact import redact
-from engine.timefmt import EARLIEST, LATEST
+from engine.timefmt import format_micro_time, parse_time
 
-Send = Callable[[ApiRequest], ApiResponse]
 DEFAULT_DURATION_SECONDS = 20
 _VERBS = {"GET": "get", "POST": "create", "PUT": "update"}
 
 
-def micro_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def parse_micro_time(text: Any) -> datetime | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    value = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return value if EARLIEST <= value <= LATEST else None  # a renewal time nobody could mean: the Lease is free
+    """A renewal time nobody could mean (outside EARLIEST..LATEST) reads as None: the Lease is free."""
+    return parse_time(text) if isinstance(text, str) else None
 
 
 def _node_now() -> datetime:
@@ -124,9 +113,9 @@ class Lease:
         now = self.clock.now()
         spec = dict(previous)
         if spec.get("holderIdentity") != self.holder:
-            spec["acquireTime"] = micro_time(now)
+            spec["acquireTime"] = format_micro_time(now)
             spec["leaseTransitions"] = _whole(spec.get("leaseTransitions")) + (1 if spec.get("holderIdentity") else 0)
-        spec.update(holderIdentity=self.holder, leaseDurationSeconds=self.duration, renewTime=micro_time(now))
+        spec.update(holderIdentity=self.holder, leaseDurationSeconds=self.duration, renewTime=format_micro_time(now))
         return spec
 
     def acquire(self) -> bool:
@@ -201,7 +190,7 @@ class Lease:
             **(held.get("spec") or {}),
             "holderIdentity": None,
             "leaseDurationSeconds": 1,
-            "renewTime": micro_time(self.clock.now()),
+            "renewTime": format_micro_time(self.clock.now()),
         }
         try:
             self._call("PUT", {**held, "spec": spec})

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cronjob.kube.api import ApiError, ApiRequest, ApiResponse, list_request
+from cronjob.kube.api import ApiError, ApiRequest, ApiResponse, Send, list_request
 from cronjob.shared.options import Shard
 from cronjob.shared.resources import (
     ALERT_PROVIDERS,
@@ -46,7 +46,6 @@ from engine.model import V1ALPHA3, Canary
 from engine.routers.factory import resolve_provider
 from engine.schedule import is_due
 
-Send = Callable[[ApiRequest], ApiResponse]
 log = logging.getLogger("cronary")
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cronjob.kube.api import ApiError, ApiRequest, ApiResponse
+from cronjob.kube.api import ApiError, Send
 from cronjob.kube.apply import (
     called_webhooks,
     event_records,
@@ -43,19 +43,19 @@ from cronjob.kube.read import (
     template_reads,
 )
 from cronjob.shared.driver import run_tick
+from cronjob.shared.hook_guard import HookGuard, HookNote
 from cronjob.shared.notify import log_events, notify
 from cronjob.shared.options import TickOptions
 from cronjob.shared.prometheus import PrometheusMetrics
 from cronjob.shared.resources import RESOURCES
 from cronjob.shared.webhooks import WebhookCaller, max_duration_seconds
-from engine import Decision, HookRequest, HookResult, MetricRequest
+from engine import Decision, MetricRequest
 from engine.schedule import interval_seconds, is_due
-from engine.timefmt import format_time
+from engine.timefmt import format_time, parse_time
 
 log = logging.getLogger("cronary")
 # LISTs of kinds canaries name across namespaces (templateRef, providerRef) are kept for the whole pass
 _REFERENCED = frozenset(r.plural for r in RESOURCES.values() if r.referenced)
-Send = Callable[[ApiRequest], ApiResponse]
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,27 @@ class Outcome:
     conflict: bool = False
     error: str = ""
     next_due: datetime | None = None
+
+
+@dataclass
+class StatusNotes:
+    """The notes of side-effecting hook calls (`cronjob.shared.hook_guard`) in the Canary's status
+    (`calledWebhooks`), each written with the `resourceVersion` precondition: `manifest` follows the writes. A
+    note outlives a Job killed before its decision is written; the decision's own status write drops them."""
+
+    send: Send
+    manifest: dict[str, Any]
+    reused: str = "answered an earlier run of this decision; that answer stands"
+
+    def __post_init__(self) -> None:
+        self.called = called_webhooks(self.manifest)
+
+    def get(self, key: str) -> HookNote | None:
+        return self.called.get(key)
+
+    def put(self, note: HookNote) -> None:
+        self.manifest = with_resource_version(self.manifest, self.send(hook_record_request(self.manifest, note)).body)
+        self.called[str(note["idempotencyKey"])] = note
 
 
 @dataclass
@@ -167,7 +188,7 @@ class Tick:
                 while pending:
                     done, pending = wait(
                         pending,
-                        timeout=self.options.lease_seconds / 3 if self.lease else None,
+                        timeout=self.options.lease.seconds / 3 if self.lease else None,
                         return_when=FIRST_EXCEPTION,
                     )
                     if any(f.exception() is not None for f in done):
@@ -214,42 +235,8 @@ class Tick:
         def answer_metrics(requests: tuple[MetricRequest, ...]) -> dict:
             return self.metrics.answer(requests)
 
-        called = called_webhooks(manifest)
-
-        def answer_hook(request: HookRequest) -> HookResult:
-            nonlocal manifest
-            hook, key = request.hook, str(request.payload.get("idempotencyKey") or "")
-            if not hook.type.has_side_effects or not key:
-                return self.call_hook(request, extra)
-            note = called.get(key)
-            if note is not None and isinstance(note.get("ok"), bool):
-                log.info(
-                    "webhook %s (%s): answered an earlier run of this decision; that answer stands",
-                    hook.name,
-                    hook.type.value,
-                    extra=extra,
-                )
-                return HookResult(bool(note["ok"]), str(note.get("message") or ""))
-            record = {
-                "name": hook.name,
-                "type": hook.type.value,
-                "idempotencyKey": key,
-                "time": format_time(snapshot.now),
-            }
-            if note is None:
-                manifest = with_resource_version(manifest, self.send(hook_record_request(manifest, record)).body)
-            else:
-                log.warning(
-                    "webhook %s (%s): an earlier run of this decision called it and its answer was lost; calling it again with the same idempotency key",
-                    hook.name,
-                    hook.type.value,
-                    extra=extra,
-                )
-            result = self.call_hook(request, extra)
-            answered = {**record, "ok": result.ok, "message": result.message}
-            manifest = with_resource_version(manifest, self.send(hook_record_request(manifest, answered)).body)
-            called[key] = answered
-            return result
+        notes = StatusNotes(self.send, manifest)
+        answer_hook = HookGuard(self.webhooks, notes, format_time(snapshot.now), extra)
 
         try:
             decision = run_tick(
@@ -268,13 +255,16 @@ class Tick:
             return Outcome(
                 entry.key, conflict=True, next_due=snapshot.now + timedelta(seconds=interval_seconds(canary))
             )
-        next_due = _parse(decision.next_due)
+        manifest = notes.manifest  # at the resourceVersion of the last hook note
+        next_due = parse_time(decision.next_due or "")
         if decision.due and (next_due is None or next_due <= snapshot.now):
             # decided, nothing changed (e.g. Succeeded and no new revision): look again one interval later
             next_due = snapshot.now + timedelta(seconds=interval_seconds(canary))
         if not decision.due:
             return Outcome(entry.key, next_due=next_due)
-        writes = plan_writes(decision, snapshot.cluster, snapshot.secret_objects, self.options.include_label_prefixes)
+        writes = plan_writes(
+            decision, snapshot.cluster, snapshot.secret_objects, self.options.settings.include_label_prefixes
+        )
         events = event_records(decision, manifest)
         status_written = False
         if decision.status_changed:
@@ -293,17 +283,6 @@ class Tick:
             self.send(request)
         self.report(decision, events, manifest, extra)
         return Outcome(entry.key, decided=True, wrote=len(writes), status_written=status_written, next_due=next_due)
-
-    def call_hook(self, request: HookRequest, extra: dict) -> HookResult:
-        result = self.webhooks(request)
-        log.info(
-            "webhook %s (%s): %s",
-            request.hook.name,
-            request.hook.type.value,
-            "ok" if result.ok else result.message,
-            extra=extra,
-        )
-        return result
 
     def record_events(self, events: list[Mapping[str, Any]], manifest: dict[str, Any], extra: dict) -> dict[str, Any]:
         """Record Events the status holds as pending, then drop them from the status (conditioned on its
@@ -343,7 +322,9 @@ class Tick:
         log_events(decision, extra)
         self.record_events(events, manifest, extra)
         if self.snapshot is not None:
-            notify(decision, self.options, self.webhooks, self.snapshot.cluster, self.snapshot.read_secret, extra)
+            notify(
+                decision, self.options.notify, self.webhooks, self.snapshot.cluster, self.snapshot.read_secret, extra
+            )
 
     # -- the Lease -------------------------------------------------------------------------------------
     lease: Lease | None = None
@@ -353,15 +334,15 @@ class Tick:
         """Acquire the shard's Lease, judged and written on the API server's clock (this Tick's `clock` is
         the node's, used only until an answer carries a `Date`). LeaseError when a call on it failed."""
         options = self.options
-        if options.lease_namespace is None:
+        if options.lease.namespace is None:
             return True
         clock = ServerClock(self.clock, self.monotonic)
         self.lease = Lease(
             self.send,
-            options.lease_namespace,
+            options.lease.namespace,
             f"cronary-{options.shard.name}",
             options.holder,
-            options.lease_seconds,
+            options.lease.seconds,
             clock,
         )
         taken = self.lease.acquire()
@@ -372,7 +353,7 @@ class Tick:
         """LeaseLost when another tick took the Lease, LeaseError when renewing it failed."""
         if self.lease is None:
             return
-        if force or self.monotonic() - self._renewed_at >= self.options.lease_seconds / 3:
+        if force or self.monotonic() - self._renewed_at >= self.options.lease.seconds / 3:
             if not self.lease.renew():
                 raise LeaseLost(f"Lease {self.lease.namespace}/{self.lease.name} was taken by another tick")
             self._renewed_at = self.monotonic()
@@ -458,7 +439,7 @@ class Tick:
     def idle(self, seconds: float) -> None:
         """Sleep, renewing the Lease often enough that it never lapses while this tick is alive."""
         end = self.monotonic() + seconds
-        step = max(1.0, self.options.lease_seconds / 3) if self.lease is not None else seconds
+        step = max(1.0, self.options.lease.seconds / 3) if self.lease is not None else seconds
         while (left := end - self.monotonic()) > 0:
             self.sleep(min(step, left))
             self.renew_lease_if_due()
@@ -466,12 +447,6 @@ class Tick:
 
 class LeaseLost(Exception):
     pass
-
-
-def _parse(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _interval(entry: CanaryEntry) -> float:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from engine.redact import redact
+from engine.timefmt import format_micro_time
 
 LOGGER = "cronary"
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
@@ -32,7 +33,7 @@ class JsonLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "level": {"WARNING": "warn"}.get(record.levelname, record.levelname.lower()),
-            "ts": datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "ts": format_micro_time(datetime.fromtimestamp(record.created, UTC)),
             "msg": redact(record.getMessage()),
         }
         for name in _FIELDS:

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from cronjob.shared.alerts import SecretReader, send_alerts
+from cronjob.shared.options import NotifyOptions
 from cronjob.shared.webhooks import WebhookCaller, event_request
 from engine import Decision
 from engine.alert_providers import alert_providers
 from engine.alerts import alerts_for, deliveries
 from engine.cluster import ClusterView
 from engine.model import HookType, WebhookSpec
+from engine.timefmt import read_time
 
 log = logging.getLogger("cronary")
 
@@ -29,20 +30,20 @@ def log_events(decision: Decision, extra: Mapping[str, Any]) -> None:
 
 def notify(
     decision: Decision,
-    options: Any,
+    options: NotifyOptions,
     webhooks: WebhookCaller,
     cluster: ClusterView,
     read_secret: SecretReader | None,
     extra: Mapping[str, Any],
 ) -> None:
-    """Event webhooks, then alerts. `options` is a `TickOptions` (event_webhook, global_alerts, cluster_name)."""
+    """Event webhooks, then alerts."""
     canary = decision.canary
     hooks = [h for h in canary.spec.effective_analysis.webhooks if h.type is HookType.EVENT]
     if options.event_webhook:
         hooks.append(WebhookSpec(name="event", url=options.event_webhook, type=HookType.EVENT))
     if hooks and decision.events:
         base = {"name": canary.name, "namespace": canary.namespace, "checksum": decision.status.last_applied_spec or ""}
-        now = datetime.fromisoformat(decision.now.replace("Z", "+00:00"))
+        now = read_time(decision.now)
         for hook in hooks:
             for event in decision.events:
                 result = webhooks(event_request(hook, base, event, now))

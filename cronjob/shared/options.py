@@ -1,8 +1,11 @@
-"""The options of `cronary tick`, shared by its two modes: cluster mode (`cronjob.kube.tick`) and GitOps mode
-(`cronjob.git.tick`). Neutral ground, so GitOps mode needs nothing from the cluster-mode tick."""
+"""The options of `cronary tick`: one tree, built from the flags by `cronjob.flags.tick_options` and read by both
+modes, cluster (`cronjob.kube.tick`) and GitOps (`cronjob.git.tick`). Neutral ground, so GitOps mode needs
+nothing from the cluster-mode tick. Each flag lands in exactly one field (`tests/cli/test_tick_options.py`);
+what the engine needs is `settings`, handed to `decide` as it is."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,17 +23,67 @@ class Shard:
 
 
 @dataclass(frozen=True)
+class LeaseOptions:
+    """The shard's Lease (`cronary-<shard>`); `namespace` None: no Lease is taken."""
+
+    namespace: str | None = None
+    seconds: int = 20
+
+
+@dataclass(frozen=True)
+class NotifyOptions:
+    """Where a written decision is told, beyond the canary's own hooks and alerts (Flagger's global flags)."""
+
+    event_webhook: str | None = None  # Flagger's -event-webhook: every event of every canary
+    global_alerts: NotifierTarget | None = None  # Flagger's -slack-url / -msteams-url
+    cluster_name: str = ""  # Flagger's -cluster-name, shown in alerts
+
+
+@dataclass(frozen=True)
+class PrometheusOptions:
+    """The metrics server (Flagger's -metrics-server)."""
+
+    url: str
+
+
+@dataclass(frozen=True)
+class KubeOptions:
+    """How to reach the Kubernetes API. `kubeconfig` None: in cluster, else $KUBECONFIG or ~/.kube/config."""
+
+    kubeconfig: str | None
+    service_account_dir: str  # in cluster: where the ServiceAccount token and ca.crt are mounted
+    request_timeout_seconds: float  # each API call (and, in GitOps mode, each git network call)
+
+
+@dataclass(frozen=True)
+class GitOptions:
+    """GitOps mode (`--git-repo`): where decisions are committed, and how the tick learns a step is live."""
+
+    url: str
+    branch: str = "main"
+    path: str = "cronary"
+    cache_dir: str = "/tmp/cronary-git"
+    per_canary: bool = False  # one commit per canary instead of one per tick
+    sync_delay_seconds: float = 60.0  # without cluster access: wait this long after a commit before the next step
+    manifests: str = ""  # without cluster access: where the team's Canaries and Deployments are in the repository
+    read_cluster: bool = True
+    push_attempts: int = 4
+
+
+@dataclass(frozen=True)
 class TickOptions:
+    """Everything `cronary tick` was told. `git` None: cluster mode."""
+
     shard: Shard = Shard()
     settings: Settings = Settings()
     budget_seconds: float = 50.0
     once: bool = False
     now: datetime | None = None  # pinned clock (`--now`): one pass
-    include_label_prefixes: tuple[str, ...] = ()
-    holder: str = "cronary"
-    lease_namespace: str | None = None  # None: no Lease
-    lease_seconds: int = 20
-    event_webhook: str | None = None  # Flagger's -event-webhook: every event of every canary
-    global_alerts: NotifierTarget | None = None  # Flagger's -slack-url / -msteams-url
-    cluster_name: str = ""
     concurrency: int = 1  # canaries of a namespace decided and written at once (each canary's writes stay in order)
+    holder: str = "cronary"  # who this process is: the Lease's holder, the Events' reporting instance
+    lease: LeaseOptions = LeaseOptions()
+    notify: NotifyOptions = NotifyOptions()
+    prometheus: PrometheusOptions | None = None  # None: the caller brings its own metrics client
+    kube: KubeOptions | None = None  # None: the caller brings its own API client
+    git: GitOptions | None = None
+    log_level: int = logging.INFO

@@ -21,13 +21,14 @@ from typing import Any
 import pytest
 
 from cronjob.kube.api import ApiRequest, ApiResponse, KubeClient, configuration_for
-from cronjob.kube.lease import ServerClock, micro_time, parse_micro_time
+from cronjob.kube.lease import ServerClock, parse_micro_time
 from cronjob.kube.tick import Tick
 from cronjob.shared import logs
-from cronjob.shared.options import Shard, TickOptions
+from cronjob.shared.options import LeaseOptions, Shard, TickOptions
 from cronjob.shared.prometheus import PrometheusMetrics
 from cronjob.shared.webhooks import WebhookCaller
 from engine import Settings
+from engine.timefmt import format_micro_time
 from harness.cluster import START, SeedCluster, VirtualTime
 from harness.kube_emulator import KubeEmulator, RecordedRequest
 
@@ -189,7 +190,7 @@ def test_a_lease_held_by_another_job_still_exits_0(cluster: SeedCluster) -> None
             "spec": {
                 "holderIdentity": "other-job",
                 "leaseDurationSeconds": 20,
-                "renewTime": micro_time(cluster.emulator.now),
+                "renewTime": format_micro_time(cluster.emulator.now),
             },
         }
     )
@@ -234,7 +235,7 @@ def looping_tick(
         shard=Shard("default"),
         settings=Settings(mesh_provider="smi:istio"),
         budget_seconds=50,
-        lease_namespace="cronary",
+        lease=LeaseOptions("cronary"),
         holder=holder,
     )
     client = KubeClient(configuration_for(cluster.kubeconfig), timeout=1)
@@ -402,7 +403,7 @@ def test_the_server_clock_runs_on_from_the_latest_date_and_never_backwards() -> 
         pytest.param("9999-12-31T23:59:59.000000Z", 20, True, id="renewed-in-year-9999"),
         pytest.param("0001-01-01T00:00:00.000000Z", 20, True, id="renewed-in-year-1"),
         pytest.param("not a time", 20, True, id="renew-time-garbage"),
-        pytest.param(micro_time(START), 10**30, False, id="held-for-10^30-seconds"),
+        pytest.param(format_micro_time(START), 10**30, False, id="held-for-10^30-seconds"),
     ],
 )
 def test_a_lease_with_times_nobody_could_mean_is_judged_without_overflow(

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from cronjob.kube.api import KubeClient, configuration_for
-from cronjob.kube.lease import micro_time
 from cronjob.kube.tick import Tick
-from cronjob.shared.options import Shard, TickOptions
+from cronjob.shared.options import LeaseOptions, Shard, TickOptions
 from cronjob.shared.prometheus import PrometheusMetrics
 from cronjob.shared.webhooks import WebhookCaller
 from engine import Settings
+from engine.timefmt import format_micro_time
 from harness.cluster import START, SeedCluster, VirtualTime
 from harness.kube_emulator import KubeEmulator
 
@@ -35,7 +35,7 @@ def loop(
         shard=Shard(shard),
         settings=Settings(mesh_provider="smi:istio"),
         budget_seconds=budget,
-        lease_namespace="cronary" if lease else None,
+        lease=LeaseOptions("cronary" if lease else None),
         holder="test-job",
     )
     client = KubeClient(configuration_for(cluster.kubeconfig), timeout=5)
@@ -90,7 +90,7 @@ def test_a_lease_held_by_another_job_makes_this_one_exit_without_reading(cluster
             "apiVersion": "coordination.k8s.io/v1",
             "kind": "Lease",
             "metadata": {"name": "cronary-default", "namespace": "cronary"},
-            "spec": {"holderIdentity": "other-job", "leaseDurationSeconds": 20, "renewTime": micro_time(START)},
+            "spec": {"holderIdentity": "other-job", "leaseDurationSeconds": 20, "renewTime": format_micro_time(START)},
         }
     )
     tick, _, code = loop(cluster)
@@ -109,7 +109,7 @@ def test_shards_have_their_own_leases(cluster: SeedCluster) -> None:
             "apiVersion": "coordination.k8s.io/v1",
             "kind": "Lease",
             "metadata": {"name": "cronary-default", "namespace": "cronary"},
-            "spec": {"holderIdentity": "other-job", "leaseDurationSeconds": 20, "renewTime": micro_time(START)},
+            "spec": {"holderIdentity": "other-job", "leaseDurationSeconds": 20, "renewTime": format_micro_time(START)},
         }
     )
     tick, _, _ = loop(cluster, budget=5, shard="team-test")

@@ -25,7 +25,7 @@ from werkzeug import Request, Response
 from cronjob.local.inputs import ScenarioStep, build_cluster, cluster_objects, read_canary, read_scenario
 from cronjob.local.simulation import SimulatedCluster, Simulation
 from cronjob.shared.alerts import SendResult, discord_url, post_alert, send_alerts
-from engine import Decision, Settings
+from engine import Decision, Event, Settings, messages
 from engine.alert_providers import (
     AlertProviderSpec,
     NotifierTarget,
@@ -34,7 +34,7 @@ from engine.alert_providers import (
     parse_alert_provider,
     resolve_target,
 )
-from engine.alerts import Alert, Delivery, alerts_for, deliveries, receives
+from engine.alerts import Alert, Delivery, alert_for_event, alerts_for, deliveries, receives
 from engine.canary_spec import parse_canary
 from engine.cluster import ClusterView
 from engine.errors import SpecError
@@ -204,6 +204,45 @@ TIMELINES = [
 @pytest.mark.parametrize(("canary", "scenario", "changes", "expected"), TIMELINES)
 def test_alert_timeline(canary: Path, scenario: str, changes: dict[str, Any], expected: list[Any]) -> None:
     assert timeline(run_decisions(canary, SEED / scenario, **changes)) == expected
+
+
+def test_alerts_follow_message_identities_not_texts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reword the messages that raise alerts: the tick says the new words, and the same alerts follow."""
+    reworded = {
+        "INITIALIZED": "Canary {canary} is initialized",
+        "NEW_REVISION": "Revision of {target} changed: scaling it up",
+        "WAITING_FOR_APPROVAL": "{canary} waits for {hook} to approve",
+        "PROMOTION_COMPLETED": "{target} is promoted; scaling it down",
+    }
+    for name, text in reworded.items():
+        monkeypatch.setattr(messages, name, dataclasses.replace(getattr(messages, name), text=text))
+    healthy = run_decisions(SEED_CANARY, SEED / "scenario-healthy.yaml")
+    said = [e.message for d in healthy for e in d.events]
+    assert "Canary podinfo.test is initialized" in said and "podinfo.test is promoted; scaling it down" in said
+    assert not [m for m in said if m.startswith(("Initialization done!", "New revision detected! Scaling up"))]
+    assert timeline(healthy) == [at(2, INIT), at(3, REVISION), at(11, COMPLETED)]
+    gated = run_decisions(HOOKS_CANARY, SEED / "scenario-gate-confirm-rollout.yaml")
+    waiting = [a for d in gated for a in alerts_for(d) if a.message == WAITING[1]]
+    assert waiting and waiting[0].hook == "gate-rollout"
+
+
+def test_a_text_that_reads_like_an_alerting_message_raises_no_alert() -> None:
+    canary = read_canary(str(SEED_CANARY), MESH)
+    said = messages.INITIALIZED.event("Initialized", canary=canary.key)
+    assert alert_for_event(canary, said) is not None
+    assert alert_for_event(canary, Event(said.type, said.message, said.phase)) is None
+
+
+def test_every_event_of_a_rollout_is_one_of_the_messages() -> None:
+    identities = {m.id for m in messages.MESSAGES}
+    for canary, scenario in (
+        (SEED_CANARY, "scenario-healthy.yaml"),
+        (SEED_CANARY, "scenario-failing.yaml"),
+        (HOOKS_CANARY, "scenario-gate-rollback.yaml"),
+        (HOOKS_CANARY, "scenario-gate-promotion.yaml"),
+    ):
+        events = [e for d in run_decisions(canary, SEED / scenario) for e in d.events]
+        assert events and {e.message_id for e in events} <= identities, scenario
 
 
 def test_failed_promotion_alert() -> None:

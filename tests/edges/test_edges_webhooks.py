@@ -14,12 +14,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from test_edges_cluster import NAMESPACES, add_namespace, clean, set_image, status
 
 from cronjob.shared.webhooks import MAX_MESSAGE_CHARS, WebhookCaller
 from engine import HookRequest, HookResult
 from engine.model import WebhookSpec
-from harness.cluster import SeedCluster
+from harness.cluster import NAMESPACES, SeedCluster, add_namespace, clean, set_image, status
 
 Behaviour = Callable[[socket.socket, bytes], None]
 SECRET_PATH = "/hooks/T0KEN-in-the-path"

@@ -145,7 +145,7 @@ MASK_LITERALS = ("***", "<redacted>", "[redacted]", "(path not shown)", "REDACTE
 URL_VALIDATORS = {
     ("engine/names.py", "_HTTP_URL"),
     ("engine/alert_providers.py", "_PROXY_URL"),
-    ("cronjob/cli.py", "_GIT_URL"),
+    ("cronjob/flags.py", "_GIT_URL"),
 }
 
 

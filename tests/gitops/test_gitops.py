@@ -363,8 +363,8 @@ def test_without_once_a_job_keeps_deciding_each_interval_within_its_budget(
     tmp_path: Path, prometheus, loadtester
 ) -> None:
     from cronjob.git.repo import GitWorkspace
-    from cronjob.git.tick import GitOptions, GitTick
-    from cronjob.shared.options import TickOptions
+    from cronjob.git.tick import GitTick
+    from cronjob.shared.options import GitOptions, TickOptions
     from cronjob.shared.prometheus import PrometheusMetrics
     from engine import Settings
 
@@ -379,7 +379,6 @@ def test_without_once_a_job_keeps_deciding_each_interval_within_its_budget(
     def monotonic() -> float:
         return (clock[0] - repo.now).total_seconds()
 
-    options = TickOptions(settings=Settings(mesh_provider="smi:istio"), budget_seconds=35)
     git = GitOptions(
         url=repo.remote,
         path="cronary",
@@ -388,10 +387,10 @@ def test_without_once_a_job_keeps_deciding_each_interval_within_its_budget(
         manifests="apps",
         read_cluster=False,
     )
+    options = TickOptions(settings=Settings(mesh_provider="smi:istio"), budget_seconds=35, git=git)
     tick = GitTick(
         GitWorkspace(repo.remote, "main", tmp_path / "loop-cache"),
         options,
-        git,
         PrometheusMetrics(prometheus.url),
         clock=lambda: clock[0],
     )

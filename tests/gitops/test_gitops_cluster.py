@@ -149,9 +149,7 @@ def test_secret_data_never_reaches_the_repository(emulator, tmp_path: Path, prom
 def test_the_gitops_install_grants_exactly_the_reads_the_tick_makes(
     emulator, tmp_path: Path, prometheus, httpserver
 ) -> None:
-    from test_cluster_rbac import DEPLOY, used, with_every_feature
-
-    from harness.rbac import granted, render_kustomize
+    from harness.rbac import DEPLOY, granted, render_kustomize, used, with_every_feature
 
     httpserver.expect_request("/", method="POST").respond_with_data("ok")
     httpserver.expect_request("/alert", method="POST").respond_with_data("ok")

@@ -166,3 +166,45 @@ class SeedCluster:
         dep["spec"]["template"]["spec"]["containers"][0]["image"] = image
         self.emulator.replace(dep)
         self.emulator.complete_rollouts(hold=[("test", name)])
+
+
+# -- a shard of several namespaces (the edge tests of cluster mode and of webhooks) ------------------------
+NAMESPACES = ("--namespace", "test", "--namespace", "prod")
+
+
+def add_namespace(cluster: SeedCluster, namespace: str, **analysis: Any) -> None:
+    """The seed's Namespace, Deployment, HPA and Canary once more, in `namespace`."""
+    for doc in load_documents(str(SEED / "cluster.yaml")):
+        doc["metadata"]["name" if doc["kind"] == "Namespace" else "namespace"] = namespace
+        cluster.emulator.create(hpa_v2(doc) if doc["kind"] == "HorizontalPodAutoscaler" else doc)
+    canary = cluster.seed_canary(**analysis)
+    canary["metadata"]["namespace"] = namespace
+    cluster.emulator.create(canary)
+
+
+def set_image(cluster: SeedCluster, namespace: str) -> None:
+    """`kubectl -n NAMESPACE set image deployment/podinfo`: a new revision, its rollout just started."""
+    deployment = cluster.emulator.get("apps/v1", "Deployment", namespace, "podinfo")
+    assert deployment is not None
+    deployment["spec"]["template"]["spec"]["containers"][0]["image"] = NEW_IMAGE
+    cluster.emulator.replace(deployment)
+    cluster.emulator.complete_rollouts(hold=[(namespace, "podinfo")])
+
+
+def status(cluster: SeedCluster, namespace: str) -> dict[str, Any]:
+    found = cluster.emulator.get("flagger.app/v1beta1", "Canary", namespace, "podinfo")
+    assert found is not None
+    return found.get("status") or {}
+
+
+def clean(run: TickRun) -> list[dict[str, Any]]:
+    """Every line of a tick's output is one JSON object, and no traceback was printed; the lines."""
+    assert "Traceback" not in run.output
+    lines = run.output.strip().splitlines()
+    assert all(line.startswith("{") for line in lines), run.output
+    return [json.loads(line) for line in lines]
+
+
+def problems(run: TickRun) -> list[dict[str, Any]]:
+    """Warnings and errors about the tick itself (Events, which a first tick also logs as warnings, left out)."""
+    return [line for line in clean(run) if line["level"] in ("warn", "error") and "eventType" not in line]

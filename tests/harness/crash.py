@@ -35,7 +35,7 @@ from typing import Any
 
 from click.testing import CliRunner
 
-import cronjob.cli
+import cronjob.flags
 import cronjob.kube.tick
 from cronjob.cli import main
 from cronjob.kube.api import ApiRequest, ApiResponse, KubeClient
@@ -160,7 +160,7 @@ def install_kill_switch(monkeypatch: Any, clock: Callable[[], datetime]) -> None
     with the node's time)."""
     monkeypatch.setattr(KubeClient, "send", _send)
     monkeypatch.setattr(WebhookCaller, "__call__", _call_hook)
-    monkeypatch.setattr(cronjob.cli, "_holder", lambda: (_current() or Job("no-job")).name)
+    monkeypatch.setattr(cronjob.flags, "_holder", lambda: (_current() or Job("no-job")).name)
 
     class NodeClock(datetime):
         @classmethod

@@ -23,6 +23,10 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from harness.cluster import SeedCluster
+from harness.kube_emulator import KubeEmulator
+from harness.paths import ROOT
+
 ROLE_KINDS = ("ClusterRole", "Role")
 
 
@@ -81,3 +85,76 @@ def _render(path: str) -> tuple[Any, ...]:
 def render_kustomize(path: Path | str) -> list[dict[str, Any]]:
     """The objects `kubectl kustomize PATH` renders, in its order (a fresh copy per call; renders are cached)."""
     return copy.deepcopy(list(_render(str(Path(path).resolve()))))
+
+
+DEPLOY = ROOT / "cronjob" / "deploy"
+
+
+def used(emulator: KubeEmulator) -> set[Permission]:
+    """The RBAC permissions of the recorded calls. An apply that created its object is also a `create`,
+    as a real authorizer checks it."""
+    out = set()
+    for request in emulator.requests:
+        if request.verb is None:
+            continue  # discovery: allowed to every authenticated user by system:discovery
+        resource = f"{request.resource}/{request.subresource}" if request.subresource else str(request.resource)
+        out.add(Permission(str(request.api_group), resource, request.verb))
+        if request.created:
+            out.add(Permission(str(request.api_group), resource, "create"))
+    return out
+
+
+def with_every_feature(cluster: SeedCluster, alert_url: str) -> None:
+    """ConfigMap and Secret tracked by the target, a MetricTemplate metric and an AlertProvider alert."""
+    emulator = cluster.emulator
+    emulator.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "podinfo-config", "namespace": "test"},
+            "data": {"color": "blue"},
+        }
+    )
+    emulator.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "podinfo-token", "namespace": "test"},
+            "type": "Opaque",
+            "data": {"token": "czNjcjN0"},
+        }
+    )
+    target = cluster.deployment("podinfo")
+    target["spec"]["template"]["spec"]["volumes"] = [
+        {"name": "config", "configMap": {"name": "podinfo-config"}},
+        {"name": "token", "secret": {"secretName": "podinfo-token"}},
+    ]
+    emulator.replace(target)
+    emulator.create(
+        {
+            "apiVersion": "flagger.app/v1beta1",
+            "kind": "MetricTemplate",
+            "metadata": {"name": "not-found-percentage", "namespace": "test"},
+            "spec": {"provider": {"type": "prometheus", "address": cluster.prometheus_url}, "query": "vector(1)"},
+        }
+    )
+    emulator.create(
+        {
+            "apiVersion": "flagger.app/v1beta1",
+            "kind": "AlertProvider",
+            "metadata": {"name": "on-call", "namespace": "test"},
+            "spec": {"type": "slack", "channel": "on-call", "address": alert_url},
+        }
+    )
+    canary = cluster.canary()
+    analysis = canary["spec"]["canaryAnalysis"]
+    analysis["metrics"].append(
+        {
+            "name": "not-found",
+            "templateRef": {"name": "not-found-percentage"},
+            "thresholdRange": {"max": 5},
+            "interval": "1m",
+        }
+    )
+    analysis["alerts"] = [{"name": "on-call", "severity": "info", "providerRef": {"name": "on-call"}}]
+    emulator.replace(canary)
