@@ -15,6 +15,7 @@ import random
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from contextlib import ExitStack
@@ -179,11 +180,17 @@ class ImpureCall(AssertionError):
     pass
 
 
-def _raiser(what: str):
+def _trap(owner: object, name: str, what: str):
+    """A patch of `owner.name` that raises in the thread under test. Other threads (the session's HTTP servers and
+    Prometheus harness) keep the real function: the trap is for the engine, not for them."""
+    original, test_thread = getattr(owner, name), threading.get_ident()
+
     def boom(*args, **kwargs):
+        if threading.get_ident() != test_thread:
+            return original(*args, **kwargs)
         raise ImpureCall(f"the engine called {what}")
 
-    return boom
+    return mock.patch.object(owner, name, boom)
 
 
 class _TrapDatetime(datetime):
@@ -204,23 +211,23 @@ class _TrapDatetime(datetime):
 
 def _impure_world_raises(stack: ExitStack) -> None:
     patches = [
-        mock.patch.object(os._Environ, "__getitem__", _raiser("os.environ[...]")),
-        mock.patch.object(os, "getenv", _raiser("os.getenv")),
-        mock.patch.object(os, "urandom", _raiser("os.urandom")),
-        mock.patch.object(random, "random", _raiser("random.random")),
-        mock.patch.object(random, "randint", _raiser("random.randint")),
-        mock.patch.object(random, "choice", _raiser("random.choice")),
-        mock.patch.object(random, "getrandbits", _raiser("random.getrandbits")),
-        mock.patch.object(uuid, "uuid4", _raiser("uuid.uuid4")),
-        mock.patch.object(uuid, "uuid1", _raiser("uuid.uuid1")),
-        mock.patch.object(time, "time", _raiser("time.time")),
-        mock.patch.object(time, "time_ns", _raiser("time.time_ns")),
-        mock.patch.object(time, "localtime", _raiser("time.localtime")),
-        mock.patch.object(time, "sleep", _raiser("time.sleep")),
-        mock.patch.object(builtins, "open", _raiser("open()")),
-        mock.patch.object(socket, "socket", _raiser("socket.socket")),
-        mock.patch.object(socket, "create_connection", _raiser("socket.create_connection")),
-        mock.patch.object(subprocess, "Popen", _raiser("subprocess.Popen")),
+        _trap(os._Environ, "__getitem__", "os.environ[...]"),
+        _trap(os, "getenv", "os.getenv"),
+        _trap(os, "urandom", "os.urandom"),
+        _trap(random, "random", "random.random"),
+        _trap(random, "randint", "random.randint"),
+        _trap(random, "choice", "random.choice"),
+        _trap(random, "getrandbits", "random.getrandbits"),
+        _trap(uuid, "uuid4", "uuid.uuid4"),
+        _trap(uuid, "uuid1", "uuid.uuid1"),
+        _trap(time, "time", "time.time"),
+        _trap(time, "time_ns", "time.time_ns"),
+        _trap(time, "localtime", "time.localtime"),
+        _trap(time, "sleep", "time.sleep"),
+        _trap(builtins, "open", "open()"),
+        _trap(socket, "socket", "socket.socket"),
+        _trap(socket, "create_connection", "socket.create_connection"),
+        _trap(subprocess, "Popen", "subprocess.Popen"),
     ]
     # Engine modules that imported `datetime` get the trap class instead (the C type itself cannot be patched).
     for name, module in sorted(sys.modules.items()):
