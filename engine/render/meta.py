@@ -25,8 +25,13 @@ def canary_uid(canary: Canary) -> str:
     return canary.uid or _derived_canary_uid(canary.namespace, canary.name)
 
 
-def owner_reference(canary: Canary) -> dict[str, Any]:
-    return _owner_reference(canary.api_version, canary.name, canary_uid(canary))
+def owner_reference(canary: Canary) -> dict[str, Any] | None:
+    """The Canary as the owner of a generated object, or None when cronary has not read the Canary's uid from a
+    cluster (a local file, a GitOps repository). A made-up uid would never match the live Canary, and the garbage
+    collector deletes an object whose owner does not exist: the primary, the Services, the routes."""
+    if not canary.uid:
+        return None
+    return _owner_reference(canary.api_version, canary.name, canary.uid)
 
 
 @lru_cache(maxsize=65536)
@@ -73,5 +78,7 @@ def object_meta(
         meta["labels"] = sorted_dict(labels)
     if annotations:
         meta["annotations"] = sorted_dict(annotations)
-    meta["ownerReferences"] = [owner or owner_reference(canary)]
+    owner = owner or owner_reference(canary)
+    if owner:
+        meta["ownerReferences"] = [owner]
     return meta

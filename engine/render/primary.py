@@ -108,12 +108,14 @@ def render_primary_deployment(
     spec["selector"] = {"matchLabels": {label: primary_value}}
     spec["template"] = template if template is not None else (existing or {}).get("spec", {}).get("template", {})
     # object_meta's metadata, built directly
-    meta = {
+    meta: dict[str, Any] = {
         "name": f"{canary.spec.target_ref.name}-primary",
         "namespace": canary.namespace,
         "labels": labels,
-        "ownerReferences": [owner or owner_reference(canary)],
     }
+    owner = owner or owner_reference(canary)
+    if owner:
+        meta["ownerReferences"] = [owner]
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": spec}
 
 

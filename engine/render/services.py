@@ -55,7 +55,7 @@ def _service(
     label: str,
     extra: ServiceMetadata,
     ports: list[dict[str, Any]],
-    owner: Mapping[str, Any],
+    owner: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
     # object_meta's metadata, built directly: labels and annotations sorted, one owner reference
     labels = sorted_dict({**dict(extra.labels), label: name}) if extra.labels else {label: name}
@@ -67,8 +67,9 @@ def _service(
         "namespace": canary.namespace,
         "labels": labels,
         "annotations": annotations,
-        "ownerReferences": [owner],
     }
+    if owner:
+        meta["ownerReferences"] = [owner]
     spec: dict[str, Any] = {"type": "ClusterIP", "selector": selector, "ports": [dict(p) for p in ports]}
     if canary.spec.service.headless:
         spec["clusterIP"] = "None"
@@ -76,7 +77,7 @@ def _service(
 
 
 def _build(
-    canary: Canary, target: Mapping[str, Any], label: str, value: str, owner: Mapping[str, Any]
+    canary: Canary, target: Mapping[str, Any], label: str, value: str, owner: Mapping[str, Any] | None
 ) -> dict[str, dict[str, Any]]:
     apex = canary.spec.apex_name
     ports = _ports(canary, target)

@@ -50,7 +50,7 @@ class Router(Protocol):
         no object). The shell lists and applies these, and only these, for the canary's routes."""
         ...
 
-    def render(self, canary: Canary, routes: Routes, owner: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
+    def render(self, canary: Canary, routes: Routes, owner: Mapping[str, Any] | None) -> tuple[dict[str, Any], ...]:
         """The routing objects for `routes`, in the order they are applied; `owner` is the canary's owner
         reference. Each call returns new top-level dicts (a caller may change them); the values below are
         shared and read-only, as every rendered value is."""

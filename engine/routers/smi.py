@@ -70,7 +70,9 @@ def _gateways_annotation(gateways: tuple[str, ...]) -> str:
     return json.dumps(list(gateways), separators=(",", ":"))
 
 
-def _build(canary: Canary, router: SmiTrafficSplit, routes: Routes, owner: Mapping[str, Any]) -> dict[str, Any]:
+def _build(
+    canary: Canary, router: SmiTrafficSplit, routes: Routes, owner: Mapping[str, Any] | None
+) -> dict[str, Any]:
     apex = canary.spec.apex_name
     svc = canary.spec.service
 
@@ -80,7 +82,8 @@ def _build(canary: Canary, router: SmiTrafficSplit, routes: Routes, owner: Mappi
     meta: dict[str, Any] = {"name": apex, "namespace": canary.namespace}
     if router.mesh == "istio" and svc.gateways:
         meta["annotations"] = {GATEWAYS_ANNOTATION: _gateways_annotation(tuple(svc.gateways))}
-    meta["ownerReferences"] = [owner]  # object_meta's metadata, built directly
+    if owner:  # object_meta's metadata, built directly
+        meta["ownerReferences"] = [owner]
     return {
         "apiVersion": f"{GROUP}/{router.version}",
         "kind": "TrafficSplit",

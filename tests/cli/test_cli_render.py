@@ -13,8 +13,7 @@ from cronjob.local.simulation import SimulatedCluster, Simulation
 from cronjob.shared.yamlio import dump_yaml_stream
 from engine import Settings
 from engine.status_doc import canary_manifest
-
-SEED = Path(__file__).resolve().parents[2] / "fixtures" / "seed"
+from harness.paths import SEED
 
 
 def _mid_analysis(tmp_path: Path, target_ready: bool) -> tuple[Path, Path]:
@@ -83,3 +82,26 @@ def test_usage_errors_are_one_line_with_exit_status_2() -> None:
         assert result.returncode == 2, (args, result.stderr)
         assert result.stdout == ""
         assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("error: "), result.stderr
+
+
+def test_generated_objects_are_owned_only_by_a_canary_uid_read_from_a_cluster(tmp_path: Path) -> None:
+    """A Canary file without `metadata.uid` (a local file) gives objects with no owner reference: a made-up uid
+    would make the garbage collector delete whatever was applied from the output. With the uid of the live Canary
+    (`kubectl get canary -o yaml`), every object is owned by it."""
+    from cronjob.shared.yamlio import load_documents, load_single
+
+    def render(canary_file: Path) -> list[dict]:
+        args = ["render", str(canary_file), "--cluster", str(SEED / "cluster.yaml"), "--mesh-provider", "smi:istio"]
+        result = CliRunner().invoke(main, [*args, "--now", "2026-11-27T10:00:00Z"], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        out = tmp_path / "out.yaml"
+        out.write_text(result.output)
+        return [d for d in load_documents(str(out)) if d.get("kind") != "Canary"]
+
+    objects = render(SEED / "podinfo-canary.yaml")
+    assert objects and [o["metadata"]["name"] for o in objects if "ownerReferences" in o["metadata"]] == []
+    canary = load_single(str(SEED / "podinfo-canary.yaml"))
+    canary["metadata"]["uid"] = "6a1d3c57-0b1f-4a54-9f0e-3f2a9e1c7d11"
+    (tmp_path / "live.yaml").write_text(dump_yaml_stream([canary]))
+    for obj in render(tmp_path / "live.yaml"):
+        assert [r["uid"] for r in obj["metadata"]["ownerReferences"]] == [canary["metadata"]["uid"]], obj["kind"]

@@ -1409,3 +1409,46 @@ def test_stop_leaves_no_threads_and_no_port(tmp_path: Path) -> None:
         socket.create_connection((host, int(port)), timeout=1).close()
     stuck.join(5)
     assert not stuck.is_alive() and outcome  # the stuck client saw its connection close
+
+
+# -- the garbage collector ------------------------------------------------------------------------------------------
+def _owned(obj: dict[str, Any], owner: dict[str, Any], uid: str | None = None) -> dict[str, Any]:
+    ref = {
+        "apiVersion": owner["apiVersion"],
+        "kind": owner["kind"],
+        "name": owner["metadata"]["name"],
+        "uid": uid or owner["metadata"]["uid"],
+        "controller": True,
+    }
+    return {**obj, "metadata": {**obj["metadata"], "ownerReferences": [ref]}}
+
+
+def test_the_garbage_collector_keeps_what_a_live_owner_owns(emulator: KubeEmulator) -> None:
+    owner = emulator.create(canary())
+    emulator.create(_owned(deployment("podinfo-primary"), owner))
+    emulator.create(configmap("unowned"))
+    assert emulator.collect_garbage() == []
+    assert emulator.get("apps/v1", "Deployment", NS, "podinfo-primary") is not None
+
+
+@pytest.mark.parametrize(
+    "why",
+    [
+        pytest.param("uid", id="an-owner-of-that-name-with-another-uid"),
+        pytest.param("gone", id="an-owner-that-was-deleted"),
+    ],
+)
+def test_the_garbage_collector_deletes_dependents_of_an_absent_owner_and_theirs(
+    emulator: KubeEmulator, why: str
+) -> None:
+    owner = emulator.create(canary())
+    made_up = "800e4ad3-cf7c-5002-b97f-e5cf46fbd0b0" if why == "uid" else None
+    primary = emulator.create(_owned(deployment("podinfo-primary"), owner, made_up))
+    emulator.create(_owned(configmap("podinfo-config-primary"), primary))  # owned by the dependent: goes next
+    if why == "gone":
+        emulator.delete("flagger.app/v1beta1", "Canary", NS, "podinfo")
+    assert emulator.collect_garbage() == [
+        ("Deployment", NS, "podinfo-primary"),
+        ("ConfigMap", NS, "podinfo-config-primary"),
+    ]
+    assert emulator.get("v1", "ConfigMap", NS, "podinfo-config-primary") is None

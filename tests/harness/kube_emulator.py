@@ -856,10 +856,11 @@ class KubeEmulator:
     What a real API server does that this one does not: no watch, no deletecollection, no `dryRun`, no
     pagination (`limit` is ignored, which servers may do), no authentication or authorization (the request log
     records what an authorizer would check), no admission, no defaulting or schema validation (see the module
-    docstring), no finalizers or graceful deletion or garbage collection (deleting a Namespace leaves its
-    objects), no aggregated discovery or OpenAPI, no protobuf or table output, no CRD conversion webhooks, no
+    docstring), no finalizers or graceful deletion, garbage collection only when a test runs `collect_garbage()`
+    (deleting a Namespace leaves its objects), no aggregated discovery or OpenAPI, no protobuf or table output, no CRD conversion webhooks, no
     scale subresource for custom resources, and HPAs only in `autoscaling/v2`. Lists are atomic for apply.
-    No controllers run except the Deployment controller `complete_rollouts()` stands in for.
+    No controllers run except the Deployment controller `complete_rollouts()` and the garbage collector
+    `collect_garbage()` stand in for.
     """
 
     def __init__(self, now: datetime | None = None, *, token: str | None = None, tls: bool = False) -> None:
@@ -1166,6 +1167,38 @@ class KubeEmulator:
             self._rollouts = dict(snapshot.rollouts)
             self._types = dict(snapshot.types)
             self._faults = [dc_replace(fault) for fault in snapshot.faults]
+
+    # -- the garbage collector --------------------------------------------------------------------------------
+    def collect_garbage(self) -> list[tuple[str, str, str]]:
+        """What Kubernetes' garbage collector does with background propagation, run to a fixed point: an object
+        all of whose `ownerReferences` name no existing object — same kind and name (in the dependent's namespace
+        for a namespaced dependent) *and* the same uid — is deleted, and so on for its dependents. An owner of a
+        kind this server does not serve is taken as present (the real collector cannot resolve it and keeps the
+        dependent). Returns what was deleted, as (kind, namespace, name), in order."""
+        deleted: list[tuple[str, str, str]] = []
+        with self._lock:
+            while True:
+                doomed = [
+                    (rt, key, obj)
+                    for rt in self._types.values()
+                    for key, obj in sorted(self._objects.get(rt.key, {}).items())
+                    if obj["metadata"].get("ownerReferences")
+                    and not any(self._owner_exists(rt, key, ref) for ref in obj["metadata"]["ownerReferences"])
+                ]
+                if not doomed:
+                    return deleted
+                for rt, key, _ in doomed:
+                    self._forget(rt, key)
+                    deleted.append((rt.kind, key[0], key[1]))
+
+    def _owner_exists(self, dependent: ResourceType, key: tuple[str, str], ref: Mapping[str, Any]) -> bool:
+        try:
+            rt, _ = self._type_by_kind(str(ref.get("apiVersion")), str(ref.get("kind")))
+        except ValueError:
+            return True
+        owner_key = (key[0] if rt.namespaced else "", str(ref.get("name")))
+        owner = self._objects.get(rt.key, {}).get(owner_key)
+        return owner is not None and owner["metadata"].get("uid") == ref.get("uid")
 
     # -- the Deployment controller ----------------------------------------------------------------------------
     def complete_rollouts(self, hold: Iterable[tuple[str, str]] = ()) -> None:
