@@ -131,6 +131,13 @@ TICK_FLAGS: tuple[Callable[[Any], Any], ...] = (
         help="Do not track ConfigMaps and Secrets (Flagger's -enable-config-tracking=false); Secrets are then never read.",
     ),
     click.option(
+        "--checksum-key-file",
+        envvar="CRONARY_CHECKSUM_KEY_FILE",
+        default=None,
+        metavar="PATH",
+        help="Key Secret checksums with the key in this file (a mounted Secret; env CRONARY_CHECKSUM_KEY_FILE).",
+    ),
+    click.option(
         "--include-label-prefix",
         "include_label_prefixes",
         multiple=True,
@@ -266,6 +273,7 @@ def tick_options(**flags: Any) -> TickOptions:
         flags["no_config_tracking"],
         flags["include_label_prefixes"],
         flags["istio_seconds"],
+        _checksum_key(flags["checksum_key_file"]),
     )
     notify = _notify(
         flags["event_webhook"],
@@ -339,6 +347,7 @@ def _settings(
     no_config_tracking: bool,
     include_label_prefixes: tuple[str, ...],
     istio_seconds: bool,
+    checksum_key: bytes,
 ) -> Settings:
     if mesh_provider:
         try:
@@ -354,7 +363,30 @@ def _settings(
         config_tracking=not no_config_tracking,
         include_label_prefixes=include_label_prefixes,
         istio_seconds=istio_seconds,
+        checksum_key=checksum_key,
     )
+
+
+MIN_KEY_BYTES, MAX_KEY_BYTES = 16, 4096
+
+
+def _checksum_key(path: str | None) -> bytes:
+    """The key of `--checksum-key-file`, surrounding whitespace stripped (a Secret made with `--from-literal` or
+    a file with a trailing newline keys the same). Its content is never shown, in an error or anywhere else."""
+    if path is None:
+        return b""
+    try:
+        with open(path, "rb") as file:
+            key = file.read(MAX_KEY_BYTES + 1).strip()
+    except OSError as err:
+        raise InputError(
+            "--checksum-key-file", "", f"cannot read {path}: {err.strerror or type(err).__name__}"
+        ) from None
+    if not MIN_KEY_BYTES <= len(key) <= MAX_KEY_BYTES:
+        raise InputError(
+            "--checksum-key-file", "", f"{path} must hold a key of {MIN_KEY_BYTES} to {MAX_KEY_BYTES} bytes"
+        )
+    return key
 
 
 def _notify(

@@ -25,15 +25,16 @@ class SecretSummary:
     checksum: str
 
 
-def summarize_secret(manifest: Manifest) -> SecretSummary:
-    """Reduce a Secret to what config tracking needs; call this before the data is kept anywhere."""
+def summarize_secret(manifest: Manifest, key: bytes = b"") -> SecretSummary:
+    """Reduce a Secret to what config tracking needs; call this before the data is kept anywhere. `key`: the
+    `Settings.checksum_key` that keys the data's checksum (see `hashing.config_checksum`)."""
     meta = manifest.get("metadata") or {}
     return SecretSummary(
         namespace=str(meta.get("namespace") or "default"),
         name=str(meta.get("name") or ""),
         type=str(manifest.get("type") or "Opaque"),
         annotations=tuple(sorted((meta.get("annotations") or {}).items())),
-        checksum=config_checksum(manifest.get("data")),
+        checksum=config_checksum(manifest.get("data"), key),
     )
 
 

@@ -35,6 +35,9 @@ class Settings:
     config_tracking: bool = True
     include_label_prefixes: tuple[str, ...] = ()
     istio_seconds: bool = False  # built-in durations from Istio <= 1.4's seconds histogram (`--istio-seconds`)
+    checksum_key: bytes = field(default=b"", repr=False)
+    """`--checksum-key-file`: with a key, a Secret's checksum is keyed (HMAC-SHA256), so a checksum recorded in a
+    status or a repository cannot be checked against guesses of the data by anyone without the key."""
 
 
 @dataclass(frozen=True)

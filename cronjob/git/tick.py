@@ -71,6 +71,10 @@ REVERT = re.compile(r"This reverts commit ([0-9a-f]{7,40})")
 _NOT_OBJECTS = (STATUS_FILE, KUSTOMIZATION, TARGET_REPLICAS)
 
 
+class CanaryHeld(Exception):
+    """A canary this pass must not commit for, with the one line that says why."""
+
+
 @dataclass(frozen=True)
 class Planned:
     """One canary's part of a commit."""
@@ -210,6 +214,10 @@ class GitTick:
         for entry in due:
             try:
                 plan = self.plan_one(entry, cluster, now, holds)
+            except CanaryHeld as err:
+                log.error("%s", err, extra={"canary": entry.key})
+                failed = True
+                continue
             except Exception as err:
                 log.error("%s: %s", type(err).__name__, err, extra={"canary": entry.key})
                 failed = True
@@ -339,6 +347,13 @@ class GitTick:
         )
         if not decision.due:
             return None
+        unkeyed = [k for k, _ in decision.status.tracked_configs or () if k.startswith("secret/")]
+        if unkeyed and not self.options.settings.checksum_key:
+            raise CanaryHeld(
+                f"not committed: the checksum of Secret {unkeyed[0].removeprefix('secret/')} would be recorded in the "
+                "repository unkeyed, and could be checked against guesses of its data; give --checksum-key-file "
+                "(a key the repository does not hold), or --no-config-tracking"
+            )
         files = {
             path: data
             for path, data in self.files_for(directory, decision, state).items()

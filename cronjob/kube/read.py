@@ -271,6 +271,7 @@ def read_objects(
     listed: Listed | None = None,
     *,
     partial: bool = False,
+    checksum_key: bytes = b"",
 ) -> Snapshot:
     """LIST each kind of each namespace in `reads` (once per pass: `listed` keeps what was already listed) into a
     Snapshot. Secrets are reduced to checksums for the engine; their data stays in the Snapshot's memory.
@@ -291,7 +292,7 @@ def read_objects(
         if resource is SECRETS:
             for item in items:
                 name = (namespace, str(item["metadata"]["name"]))
-                secrets.append(summarize_secret(item))
+                secrets.append(summarize_secret(item, checksum_key))
                 snapshot.secret_data[name] = decode_secret(item)
                 snapshot.secret_objects[name] = item
             continue
@@ -329,7 +330,15 @@ def read_shard(
     now = now or listing.now or fallback_clock()
     due = [e.canary for e in listing.entries if e.canary is not None and is_due(e.canary, now)]
     listed: Listed = {}
-    snapshot = read_objects(send, namespace_reads(due, settings), now, listing.entries, listed, partial=True)
+    snapshot = read_objects(
+        send,
+        namespace_reads(due, settings),
+        now,
+        listing.entries,
+        listed,
+        partial=True,
+        checksum_key=settings.checksum_key,
+    )
     snapshot.failed = {f"namespace {ns}" if ns else "all namespaces": str(err) for ns, err in listing.failed.items()}
     due_keys = {c.key for c in due}
     kept = []

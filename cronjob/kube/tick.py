@@ -131,7 +131,9 @@ class Tick:
         listed: Listed = {}
         # MetricTemplates first (any namespace), so one aggregated Prometheus query serves the whole fleet
         shared = template_reads([e.canary for e in due if e.canary is not None], options.settings)
-        templates = read_objects(self.send, shared, now, entries, listed, partial=True)
+        templates = read_objects(
+            self.send, shared, now, entries, listed, partial=True, checksum_key=self.options.settings.checksum_key
+        )
         self.metrics.read_secret = templates.read_secret
         self.metrics.prefetch_canaries(
             (e.canary for e in due if e.canary is not None), options.settings, templates.cluster.metric_templates
@@ -148,7 +150,15 @@ class Tick:
             due_here = [e for e in group if e.canary is not None and is_due(e.canary, now)]
             reads = namespace_reads([e.canary for e in due_here if e.canary is not None], options.settings)
             snapshot = self.snapshot = (
-                read_objects(self.send, reads, now, entries, listed, partial=True)
+                read_objects(
+                    self.send,
+                    reads,
+                    now,
+                    entries,
+                    listed,
+                    partial=True,
+                    checksum_key=self.options.settings.checksum_key,
+                )
                 if due_here
                 else Snapshot(now, entries)
             )

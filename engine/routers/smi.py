@@ -70,9 +70,7 @@ def _gateways_annotation(gateways: tuple[str, ...]) -> str:
     return json.dumps(list(gateways), separators=(",", ":"))
 
 
-def _build(
-    canary: Canary, router: SmiTrafficSplit, routes: Routes, owner: Mapping[str, Any] | None
-) -> dict[str, Any]:
+def _build(canary: Canary, router: SmiTrafficSplit, routes: Routes, owner: Mapping[str, Any] | None) -> dict[str, Any]:
     apex = canary.spec.apex_name
     svc = canary.spec.service
 

@@ -22,7 +22,9 @@ from cronjob.shared.options import (
     TickOptions,
 )
 from engine import Settings
+from harness.paths import FIXTURES
 
+KEY_FILE = FIXTURES / "objects" / "checksum-key"  # a test key, 32 bytes
 _BRANCHES = (TickOptions, Shard, Settings, LeaseOptions, NotifyOptions, PrometheusOptions, KubeOptions, GitOptions)
 CLUSTER = ("--lease-namespace", "cronary")
 GIT = ("--no-lease", "--git-repo", "https://git.example.com/team/deploy.git")
@@ -44,6 +46,7 @@ FLAGS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
     "--prometheus": (CLUSTER, ("--prometheus", "http://metrics:9090"), "prometheus.url"),
     "--istio-seconds": (CLUSTER, ("--istio-seconds",), "settings.istio_seconds"),
     "--no-config-tracking": (CLUSTER, ("--no-config-tracking",), "settings.config_tracking"),
+    "--checksum-key-file": (CLUSTER, ("--checksum-key-file", str(KEY_FILE)), "settings.checksum_key"),
     "--include-label-prefix": (CLUSTER, ("--include-label-prefix", "team"), "settings.include_label_prefixes"),
     "--selector-labels": (CLUSTER, ("--selector-labels", "app"), "settings.selector_labels"),
     "--request-timeout": (CLUSTER, ("--request-timeout", "3s"), "kube.request_timeout_seconds"),
@@ -70,7 +73,7 @@ FLAGS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
 def _no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("POD_NAMESPACE", "CRONARY_SERVICE_ACCOUNT_DIR", "CRONARY_EVENT_WEBHOOK", "CRONARY_SLACK_URL"):
         monkeypatch.delenv(name, raising=False)
-    for name in ("CRONARY_MSTEAMS_URL", "CRONARY_GIT_CACHE", "CRONARY_LOG_LEVEL"):
+    for name in ("CRONARY_MSTEAMS_URL", "CRONARY_GIT_CACHE", "CRONARY_LOG_LEVEL", "CRONARY_CHECKSUM_KEY_FILE"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -128,9 +131,29 @@ def test_git_mode_takes_no_lease() -> None:
         ((*CLUSTER, "--request-timeout", "10m"), "--request-timeout"),
         (("--lease-namespace", "Not_A_Namespace"), "--lease-namespace"),
         (("--no-lease", "--no-cluster"), "--no-cluster"),
+        ((*CLUSTER, "--checksum-key-file", "/nonexistent/key"), "--checksum-key-file"),
+        ((*CLUSTER, "--checksum-key-file", str(FIXTURES / "objects")), "--checksum-key-file"),
     ],
 )
 def test_a_bad_flag_is_named(args: tuple[str, ...], flag: str) -> None:
     with pytest.raises(InputError) as caught:
         options(*args)
     assert caught.value.source == flag
+
+
+@pytest.mark.parametrize("content", [b"short\n", b"x" * 4097, b"   \n"], ids=["too-short", "too-long", "blank"])
+def test_a_bad_checksum_key_is_named_and_never_shown(tmp_path, content: bytes) -> None:
+    key = tmp_path / "key"
+    key.write_bytes(content)
+    with pytest.raises(InputError) as caught:
+        options(*CLUSTER, "--checksum-key-file", str(key))
+    assert caught.value.source == "--checksum-key-file" and "16 to 4096 bytes" in caught.value.line
+    assert content.strip().decode() not in caught.value.line or not content.strip()
+
+
+def test_the_checksum_key_is_read_stripped_and_kept_out_of_repr(tmp_path) -> None:
+    key = tmp_path / "key"
+    key.write_bytes(b"  a-key-of-at-least-16-bytes\n")
+    tree = options(*CLUSTER, "--checksum-key-file", str(key))
+    assert tree.settings.checksum_key == b"a-key-of-at-least-16-bytes"
+    assert "a-key-of" not in repr(tree)

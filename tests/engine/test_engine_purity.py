@@ -41,6 +41,7 @@ PURE_STDLIB = {
     "re",
     "json",
     "hashlib",
+    "hmac",
     "copy",
     "math",
     "datetime",

@@ -67,3 +67,13 @@ def test_derived_uuid_is_uuid_shaped_and_deterministic() -> None:
     assert derived_uuid("flagger-id", "uid-2", "hash", "promote") != first
     # part boundaries matter: ("ab", "c") is not ("a", "bc")
     assert derived_uuid("ab", "c") != derived_uuid("a", "bc")
+
+
+def test_a_keyed_config_checksum_is_hmac_sha256_of_the_same_json() -> None:
+    import hmac
+
+    data = {"pin": "NDcxMQ=="}
+    keyed = config_checksum(data, b"k" * 32)
+    expected = hmac.new(b"k" * 32, canonical_json(data).encode(), hashlib.sha256).hexdigest()[:16]
+    assert keyed == expected and len(keyed) == len(config_checksum(data)) and keyed != config_checksum(data)
+    assert config_checksum(data, b"") == config_checksum(data)  # no key: Flagger's checksum

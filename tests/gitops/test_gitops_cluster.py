@@ -14,9 +14,12 @@ from click.testing import CliRunner
 
 from cronjob.cli import main
 from cronjob.git.layout import KUSTOMIZATION, STATUS_FILE, TARGET_REPLICAS, load
+from engine.hashing import config_checksum
 from harness.cluster import SeedCluster
+from harness.paths import FIXTURES
 
 CANARY_DIR = "cronary/test/podinfo"
+KEY_FILE = FIXTURES / "objects" / "checksum-key"
 TOKEN = "s3cr3t-t0ken-value"
 
 
@@ -26,7 +29,7 @@ class GitOpsCluster:
         self.remote = str(tmp / "remote.git")
         pygit2.init_repository(self.remote, bare=True, initial_head="main")
 
-    def tick(self) -> list[str]:
+    def tick(self, *extra: str, exit_code: int | None = 0) -> list[str]:
         args = [
             "tick",
             "--once",
@@ -42,9 +45,10 @@ class GitOpsCluster:
             "smi:istio",
             "--prometheus",
             self.cluster.prometheus_url,
+            *extra,
         ]
         result = CliRunner().invoke(main, args, catch_exceptions=False)
-        assert result.exit_code == 0, result.output
+        assert exit_code is None or result.exit_code == exit_code, result.output
         return result.output.splitlines()
 
     def files(self) -> dict[str, bytes]:
@@ -133,12 +137,17 @@ def test_secret_data_never_reaches_the_repository(emulator, tmp_path: Path, prom
     emulator.replace(target)
     gitops = GitOpsCluster(cluster, tmp_path)
     for _ in range(4):
-        gitops.tick()
+        gitops.tick("--checksum-key-file", str(KEY_FILE))
         gitops.flux_sync()
         emulator.advance(10)
     assert gitops.phase() == "Initialized"
     state = load(gitops.files()[STATUS_FILE])
     assert state["secretCopies"] == [{"from": "podinfo-token", "to": "podinfo-token-primary"}]
+    # the checksum recorded is keyed: without the key, no guess of the data gives it
+    recorded = state["status"]["trackedConfigs"]["secret/podinfo-token"]
+    key = KEY_FILE.read_bytes().strip()
+    assert recorded == config_checksum({"token": base64.b64encode(TOKEN.encode()).decode()}, key)
+    assert recorded != config_checksum({"token": base64.b64encode(TOKEN.encode()).decode()})
     repo = pygit2.Repository(gitops.remote)
     needles = (TOKEN.encode(), base64.b64encode(TOKEN.encode()))
     for oid in repo.odb:
@@ -158,7 +167,7 @@ def test_the_gitops_install_grants_exactly_the_reads_the_tick_makes(
     gitops = GitOpsCluster(cluster, tmp_path)
     emulator.clear_requests()
     for n in range(30):
-        gitops.tick()
+        gitops.tick("--checksum-key-file", str(KEY_FILE))
         gitops.flux_sync()
         if n == 2:
             cluster.set_image()
@@ -170,3 +179,42 @@ def test_the_gitops_install_grants_exactly_the_reads_the_tick_makes(
     assert sorted(calls - rules, key=str) == [], "calls the install does not allow"
     assert sorted(rules - calls, key=str) == [], "permissions the tick never uses"
     assert {p.verb for p in calls} == {"list"}
+
+
+def test_a_pin_in_a_secret_is_not_recoverable_from_the_repository(
+    emulator, tmp_path: Path, prometheus, httpserver
+) -> None:
+    """Issue 14: a 4-digit PIN was recovered from the unkeyed checksum in under 10,000 guesses. Without a key the
+    canary is not committed (one line naming the Secret and the flag, exit 1); with one, none of the 10,000
+    guesses gives the recorded checksum."""
+    httpserver.expect_request("/", method="POST").respond_with_data("ok")
+    cluster = SeedCluster(emulator, tmp_path, prometheus.url, httpserver.url_for("/")).install()
+    pin = "4711"
+    emulator.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "podinfo-pin", "namespace": "test"},
+            "data": {"pin": base64.b64encode(pin.encode()).decode()},
+        }
+    )
+    target = cluster.deployment("podinfo")
+    target["spec"]["template"]["spec"]["volumes"] = [{"name": "pin", "secret": {"secretName": "podinfo-pin"}}]
+    emulator.replace(target)
+    gitops = GitOpsCluster(cluster, tmp_path)
+    held = []
+    for _ in range(4):
+        lines = gitops.tick(exit_code=None)
+        held += [line for line in lines if "Secret podinfo-pin" in line and "--checksum-key-file" in line]
+        gitops.flux_sync()
+        emulator.advance(10)
+    assert len(held) >= 2, "held, tick after tick"
+    assert "secret/podinfo-pin" not in str(gitops.files().get(STATUS_FILE))
+    assert gitops.phase() != "Initialized"
+    for _ in range(2):
+        gitops.tick("--checksum-key-file", str(KEY_FILE))
+        gitops.flux_sync()
+        emulator.advance(10)
+    recorded = load(gitops.files()[STATUS_FILE])["status"]["trackedConfigs"]["secret/podinfo-pin"]
+    guesses = {config_checksum({"pin": base64.b64encode(f"{n:04d}".encode()).decode()}) for n in range(10_000)}
+    assert recorded not in guesses
