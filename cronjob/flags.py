@@ -29,6 +29,7 @@ from cronjob.shared.options import (
     Shard,
     TickOptions,
 )
+from cronjob.shared.selectors import parse_selector
 from engine import Settings
 from engine.alert_providers import global_target
 from engine.durations import parse_go_duration
@@ -310,11 +311,6 @@ def tick_options(**flags: Any) -> TickOptions:
     )
 
 
-_SELECTOR = re.compile(
-    r"^\s*!?[A-Za-z0-9./_-]+(\s*(=|==|!=)\s*[A-Za-z0-9._-]*|\s+(in|notin)\s*\([A-Za-z0-9._,\s-]*\))?\s*$"
-)
-
-
 def _shard(name: str, namespaces: tuple[str, ...], selector: str | None) -> Shard:
     for namespace in namespaces:
         if not is_dns1123_label(namespace):
@@ -323,8 +319,13 @@ def _shard(name: str, namespaces: tuple[str, ...], selector: str | None) -> Shar
         raise InputError(
             "--shard", "", f"must be a DNS-1123 label of at most 50 characters (it names the Lease), got {name!r}"
         )
-    if selector is not None and not all(_SELECTOR.match(part) for part in _split_selector(selector)):
-        raise InputError("--selector", "", f"must be a label selector like 'team=a,tier!=batch', got {selector!r}")
+    if selector is not None:
+        try:
+            parse_selector(selector)
+        except ValueError:
+            raise InputError(
+                "--selector", "", f"must be a label selector like 'team=a,tier!=batch', got {selector!r}"
+            ) from None
     return Shard(name, tuple(dict.fromkeys(namespaces)), selector)
 
 
@@ -435,19 +436,6 @@ def _parse_now(text: str) -> Any:
     from cronjob.local.inputs import parse_now
 
     return parse_now(text)
-
-
-def _split_selector(selector: str) -> list[str]:
-    """Split on the commas that are not inside `in (...)`."""
-    parts, depth, current = [], 0, ""
-    for char in selector:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if char == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    return [*parts, current]
 
 
 def _holder() -> str:

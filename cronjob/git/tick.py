@@ -50,6 +50,7 @@ from cronjob.shared.notify import log_events, notify
 from cronjob.shared.options import GitOptions, TickOptions
 from cronjob.shared.prometheus import PrometheusMetrics
 from cronjob.shared.reader import load_bytes
+from cronjob.shared.selectors import parse_selector
 from cronjob.shared.webhooks import WebhookCaller
 from engine import Decision, HookRequest, HookResult, MetricRequest
 from engine.analysis import MetricTemplateSpec, MetricVerdict, parse_metric_template
@@ -289,11 +290,24 @@ class GitTick:
             for doc in _documents(self.workspace.read(path), path):
                 kind = doc.get("kind")
                 if kind == "Canary" and not ours:
-                    canaries.append(parse_entry(doc, self.options.settings.mesh_provider))
+                    if self.in_shard(doc):
+                        canaries.append(parse_entry(doc, self.options.settings.mesh_provider))
                 elif isinstance(kind, str) and kind in OBJECT_KINDS:
                     objects.append(rolled_out(doc) if kind == "Deployment" else doc)
         canaries.sort(key=lambda e: e.key)
         return canaries, ClusterView.of(objects, metric_templates=templates_of(objects))
+
+    def in_shard(self, canary: Mapping[str, Any]) -> bool:
+        """Does a Canary read from the repository belong to this shard (`--namespace`, `--selector`), as the API
+        server would answer a LIST for them in cluster mode?"""
+        meta = canary.get("metadata") if isinstance(canary.get("metadata"), Mapping) else {}
+        shard = self.options.shard
+        if shard.namespaces and str(meta.get("namespace") or "default") not in shard.namespaces:
+            return False
+        labels = meta.get("labels") if isinstance(meta.get("labels"), Mapping) else {}
+        return shard.selector is None or parse_selector(shard.selector).matches(
+            {str(k): str(v) for k, v in labels.items()}
+        )
 
     # -- one canary --------------------------------------------------------------------------------------------
     def plan_one(
