@@ -400,5 +400,46 @@ def history(git_repo: str, git_branch: str, git_path: str, git_cache: str, canar
         click.echo(format_history_table(entries), nl=False)
 
 
+@main.command()
+@click.argument("canary", metavar="CANARY")
+@click.option("--git-repo", required=True, metavar="URL", help="The repository cronary commits to in GitOps mode.")
+@click.option("--git-branch", default="main", show_default=True, metavar="BRANCH")
+@click.option("--git-path", default="cronary", show_default=True, metavar="PATH")
+@click.option("--git-cache", envvar="CRONARY_GIT_CACHE", default="/tmp/cronary-git", show_default=True, metavar="DIR")
+@click.option(
+    "--gate",
+    type=click.Choice(["confirm-rollout", "confirm-traffic-increase", "confirm-promotion"]),
+    default=None,
+    help="Approve only if the canary waits at this gate (default: whichever gate it waits at).",
+)
+@click.option(
+    "--author",
+    envvar="CRONARY_APPROVER",
+    required=True,
+    metavar="'NAME <EMAIL>'",
+    help="Who approves: the approval commit's author (env CRONARY_APPROVER).",
+)
+@debug_option
+def approve(
+    canary: str, git_repo: str, git_branch: str, git_path: str, git_cache: str, gate: str | None, author: str
+) -> None:
+    """Approve the confirm gate CANARY (NAME.NAMESPACE) waits at in GitOps mode, for the revision it waits with."""
+    from datetime import UTC, datetime
+
+    from cronjob.git import approve as approving
+    from cronjob.git.repo import GitCredentials, GitError, GitWorkspace
+
+    person = approving.parse_person("--author", author)
+    approving.parse_canary_key(canary)
+    git = git_options(git_repo, git_branch, git_path, git_cache)
+    assert git is not None
+    workspace = GitWorkspace(git.url, git.branch, git.cache_dir, GitCredentials.from_env(os.environ), signature=person)
+    try:
+        sha = approving.approve(workspace, git.path, canary, gate, datetime.now(UTC).replace(microsecond=0))
+    except GitError as err:
+        raise RunFailed(f"--git-repo: {err}") from None
+    click.echo(f"approved: {canary} in {sha[:12]}")
+
+
 if __name__ == "__main__":
     main()

@@ -24,6 +24,9 @@ its threshold, every webhook result) and, last, ONE git trailer block for machin
     Tick: 2026-11-27T10:00:40Z
     Event: Advance podinfo.test canary weight 20
 
+While a confirm gate waits for an approval in git, a `Waiting-For: <gate> <revision>` trailer follows `Tick:`
+(and the body says how to approve): the revision an approval file must name.
+
 Each canary's trailers start with `Canary:` and run in the order above; its events follow as one `Event:`
 (Normal) or `Warning:` trailer each, in order. Several canaries in one commit: the subject is
 `cronary: N canaries changed`, the body opens with one summary line per canary (its own subject) and has one
@@ -76,6 +79,7 @@ class Change:
     decision: Decision
     previous: CanaryStatus
     halted: tuple[MetricVerdict, ...] = ()
+    waiting: tuple[str, str] | None = None  # (gate, revision): a confirm gate waits for an approval of it
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ class HistoryEntry:
     revision: str
     events: tuple[str, ...]
     warnings: tuple[bool, ...]
+    waiting: str = ""  # "<gate> <revision>" while a confirm gate waits for an approval in git
 
     def as_json(self) -> dict[str, Any]:
         """The keys of a `cronary simulate -o json` row where they exist, plus `canary` and `revision`."""
@@ -105,7 +110,7 @@ class HistoryEntry:
             "trafficWeight": self.traffic,
             "revision": self.revision,
             "events": list(self.events),
-        }
+        } | ({"waitingFor": self.waiting} if self.waiting else {})
 
 
 # ------------------------------------------------------------------------------------------------ escaping
@@ -277,11 +282,18 @@ def _body(change: Change) -> list[str]:
             lines.append(
                 f"- {escape_line(hook.name)} ({escape_line(hook.type)}): {result}" + (f": {message}" if message else "")
             )
+    if change.waiting is not None:
+        gate, revision = (escape_line(v) for v in change.waiting)
+        lines.append(f"Waiting for a {gate} approval of revision {revision}:")
+        lines.append(
+            f"- cronary approve {escape_line(decision.canary.key)} --gate {gate}, or commit approvals/{gate}.yaml"
+        )
     return lines
 
 
 # ------------------------------------------------------------------------------------------------ trailers
 _FIELDS = ("Canary", "Phase", "Weight", "Traffic", "Failed-Checks", "Iterations", "Revision", "Tick")
+WAITING = "Waiting-For"  # optional, after Tick: "<gate> <revision>" — the revision an approval must name
 
 
 def _trailers(change: Change) -> list[str]:
@@ -298,6 +310,8 @@ def _trailers(change: Change) -> list[str]:
         decision.now,
     )
     lines = [_trailer(key, value) for key, value in zip(_FIELDS, values)]
+    if change.waiting is not None:
+        lines.append(_trailer(WAITING, " ".join(change.waiting)))
     lines.extend(_trailer("Warning" if e.type == "Warning" else "Event", e.message) for e in decision.events)
     return lines
 
@@ -376,7 +390,7 @@ def parse_commit_message(message: str) -> list[HistoryEntry]:
         elif key in ("Event", "Warning"):
             current["events"].append(value)
             current["warnings"].append(key == "Warning")
-        elif key in _FIELDS and key not in current:
+        elif (key in _FIELDS or key == WAITING) and key not in current:
             current[key] = value
     if current is not None:
         entries.append(_entry(current))
@@ -407,4 +421,5 @@ def _entry(fields: dict[str, Any]) -> HistoryEntry:
         revision=fields["Revision"],
         events=tuple(fields["events"]),
         warnings=tuple(fields["warnings"]),
+        waiting=fields.get(WAITING, ""),
     )

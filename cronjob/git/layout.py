@@ -101,6 +101,7 @@ class CanaryState:
     halted: tuple[
         Mapping[str, Any], ...
     ] = ()  # the failed metric checks of the current analysis, for the rollback commit
+    waiting: Mapping[str, str] | None = None  # {gate, hook, revision}: a confirm gate waits for an approval in git
 
     def document(self, namespace: str, name: str) -> dict[str, Any]:
         doc: dict[str, Any] = {"canary": f"{namespace}/{name}", "status": dict(self.status)}
@@ -110,6 +111,8 @@ class CanaryState:
             doc["secretCopies"] = [{"from": a, "to": b} for a, b in self.secret_copies]
         if self.halted:
             doc["failedMetrics"] = [dict(v) for v in self.halted]
+        if self.waiting:
+            doc["waiting"] = dict(self.waiting)
         return doc
 
 
@@ -132,6 +135,11 @@ def read_state(data: bytes | None, canary: str, source: str = STATUS_FILE) -> Ca
     hold = doc.get("hold")
     if hold is not None and not isinstance(hold, Mapping):
         raise InputError(source, "hold", f"must be a mapping, found {_type(hold)}")
+    waiting = doc.get("waiting")
+    if waiting is not None and not (
+        isinstance(waiting, Mapping) and all(isinstance(waiting.get(k), str) for k in ("gate", "hook", "revision"))
+    ):
+        raise InputError(source, "waiting", "must be a mapping with the strings gate, hook and revision")
     copies = []
     for i, copy in enumerate(_list(doc, "secretCopies", source)):
         pair = tuple(copy.get(k) if isinstance(copy, Mapping) else None for k in ("from", "to"))
@@ -143,7 +151,13 @@ def read_state(data: bytes | None, canary: str, source: str = STATUS_FILE) -> Ca
         if not isinstance(verdict, Mapping):
             raise InputError(source, f"failedMetrics[{i}]", f"must be a mapping, found {_type(verdict)}")
         halted.append(dict(verdict))
-    return CanaryState(dict(status), dict(hold) if hold is not None else None, tuple(copies), tuple(halted))
+    return CanaryState(
+        dict(status),
+        dict(hold) if hold is not None else None,
+        tuple(copies),
+        tuple(halted),
+        {k: str(waiting[k]) for k in ("gate", "hook", "revision")} if waiting is not None else None,
+    )
 
 
 def _list(doc: Mapping[str, Any], field: str, source: str) -> list[Any]:

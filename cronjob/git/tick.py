@@ -368,18 +368,21 @@ class GitTick:
                 "repository unkeyed, and could be checked against guesses of its data; give --checksum-key-file "
                 "(a key the repository does not hold), or --no-config-tracking"
             )
+        waiting = waiting_gate(decision, revision)
         files = {
             path: data
-            for path, data in self.files_for(directory, decision, state).items()
+            for path, data in self.files_for(directory, decision, state, waiting).items()
             if self.workspace.read(path) != data
         }
-        moved = state_moved(canary, decision)
+        moved = state_moved(canary, decision) or waiting != state.waiting
         if not moved and not [
             p for p in files if not p.endswith(f"/{STATUS_FILE}") and not p.endswith(f"/{KUSTOMIZATION}")
         ]:
             log_events(decision, extra)  # a repeated wait ("not ready", "waiting for approval"): logged, not committed
             return None
-        return Planned(canary.key, files, Change(decision, canary.status, tuple(verdict(v) for v in state.halted)))
+        halted = tuple(verdict(v) for v in state.halted)
+        gate = (waiting["gate"], waiting["revision"]) if waiting else None
+        return Planned(canary.key, files, Change(decision, canary.status, halted, gate))
 
     def last_step_is_live(
         self, canary: Canary, directory: str, cluster: ClusterView, now: datetime, extra: dict
@@ -417,7 +420,9 @@ class GitTick:
             if path.endswith(".yaml") and path.rsplit("/", 1)[-1] not in _NOT_OBJECTS and "/approvals/" not in path
         ]
 
-    def files_for(self, directory: str, decision: Decision, state: CanaryState) -> dict[str, bytes | None]:
+    def files_for(
+        self, directory: str, decision: Decision, state: CanaryState, waiting: Mapping[str, str] | None = None
+    ) -> dict[str, bytes | None]:
         canary = decision.canary
         files: dict[str, bytes | None] = {}
         for obj in decision.objects:
@@ -433,7 +438,7 @@ class GitTick:
         resources |= {p.rsplit("/", 1)[-1] for p in files if p.rsplit("/", 1)[-1] not in _NOT_OBJECTS}
         files[f"{directory}/{KUSTOMIZATION}"] = dump(kustomization(sorted(resources)))
         copies = tuple(decision.secret_copies) or state.secret_copies
-        new_state = CanaryState(status_manifest(decision.status), None, copies, halted_checks(state, decision))
+        new_state = CanaryState(status_manifest(decision.status), None, copies, halted_checks(state, decision), waiting)
         files[f"{directory}/{STATUS_FILE}"] = dump(new_state.document(canary.namespace, canary.name), STATE_HEADER)
         return files
 
@@ -556,3 +561,13 @@ def verdict(saved: Mapping[str, Any]) -> MetricVerdict:
         False,
         str(saved.get("message") or ""),
     )
+
+
+def waiting_gate(decision: Decision, revision: str) -> dict[str, str] | None:
+    """The confirm gate a decision waits at — a gate hook it asked that did not approve — and the revision an
+    approval must name (the target's, which is nowhere else in the repository while a confirm-rollout gate holds
+    the new revision back)."""
+    for hook in decision.hooks:
+        if not hook.ok and HookType(hook.type).is_gate:
+            return {"gate": hook.type, "hook": hook.name, "revision": revision}
+    return None
