@@ -27,10 +27,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import messages as msg
-from .model import AlertSpec, Canary, HookType, WebhookSpec
-from .protocol import Decision, Event
-from .strategies.factory import traffic_routing as strategy_traffic_routing
+from .. import messages as msg
+from ..model import AlertSpec, Canary, HookType, WebhookSpec
+from ..protocol import Decision, Event
+from ..strategies.factory import traffic_routing as strategy_traffic_routing
 
 INFO = "info"
 WARN = "warn"
