@@ -31,7 +31,7 @@ from cronjob.shared.options import (
 )
 from cronjob.shared.selectors import parse_selector
 from engine import Settings
-from engine.alert_providers import global_target
+from engine.alerting.providers import global_target
 from engine.durations import parse_go_duration
 from engine.errors import SpecError
 from engine.names import is_dns1123_label, is_http_url

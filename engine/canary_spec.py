@@ -40,6 +40,7 @@ from .model import (
     ThresholdRange,
     WebhookSpec,
     build_frozen,
+    select_strategy,
 )
 from .names import (
     is_dns1123_label,
@@ -51,6 +52,7 @@ from .names import (
 )
 from .phases import Phase
 from .redact import origin
+from .strategies.factory import strategy_named
 from .timefmt import check_time
 
 _INTERVAL_PATTERN = re.compile(r"^[0-9]+(m|s)")
@@ -491,11 +493,11 @@ def parse_analysis(path: str, value: object, *, strict_crd: bool) -> AnalysisSpe
         for key in ("interval", "threshold"):
             if block.get(key) in (None, ""):
                 raise SpecError(f"{path}.{key}", "required")
-    if block.get("iterations") not in (None, 0):
-        raise SpecError(
-            f"{path}.iterations",
-            "A/B testing and blue/green (iterations) are not supported by cronary yet; use stepWeight or stepWeights",
-        )
+    # the strategy the analysis selects must be one cronary runs (`engine.strategies`)
+    strategy_named(
+        select_strategy(iterations=block.get("iterations") not in (None, 0), match=bool(block.get("match"))),
+        f"{path}.iterations",
+    )
     if block.get("mirror"):
         raise SpecError(f"{path}.mirror", "traffic mirroring is not supported by cronary yet")
     interval, seconds = "60s", DEFAULT_INTERVAL_SECONDS

@@ -3,7 +3,7 @@
 Users grep logs for Flagger's texts (`Advance podinfo.test canary weight 10`), so the texts are Flagger's and are
 pinned by the goldens and timelines. What the rest of cronary reacts to is a message's *identity*, never its
 text: the tick builds each `Event` from one of these (`Message.event`), the event carries the identity and the
-values the text was filled with, and alerts (`engine.alerts`) select events by identity and quote the values.
+values the text was filled with, and alerts (`engine.alerting.alerts`) select events by identity and quote the values.
 A message whose words change still raises its alert.
 
 The values are named in the template (`{canary}`: `<name>.<namespace>` of the Canary, `{target}`: of its

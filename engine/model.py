@@ -94,12 +94,23 @@ _GATE_TYPES = frozenset({HookType.CONFIRM_ROLLOUT, HookType.CONFIRM_TRAFFIC_INCR
 _SIDE_EFFECT_TYPES = frozenset({HookType.PRE_ROLLOUT, HookType.ROLLOUT, HookType.POST_ROLLOUT})
 
 
-class Strategy(str, Enum):
-    """Deployment strategy as Flagger's `DeploymentStrategy()` selects it. Only CANARY is implemented."""
+class StrategyName(str, Enum):
+    """Deployment strategy as Flagger's `DeploymentStrategy()` selects it (`select_strategy`); the modules that
+    run them are in `engine.strategies`."""
 
     CANARY = "canary"
     AB_TESTING = "ab-testing"
     BLUE_GREEN = "blue-green"
+
+
+def select_strategy(*, iterations: bool, match: bool) -> StrategyName:
+    """Flagger's `DeploymentStrategy()`: iterations with match conditions are A/B testing, iterations alone
+    blue/green, anything else (weights) the canary strategy."""
+    if match and iterations:
+        return StrategyName.AB_TESTING
+    if iterations:
+        return StrategyName.BLUE_GREEN
+    return StrategyName.CANARY
 
 
 @dataclass(frozen=True)
@@ -192,12 +203,8 @@ class AnalysisSpec:
         return 100
 
     @property
-    def strategy(self) -> Strategy:
-        if self.match and self.iterations > 0:
-            return Strategy.AB_TESTING
-        if self.iterations > 0:
-            return Strategy.BLUE_GREEN
-        return Strategy.CANARY
+    def strategy(self) -> StrategyName:
+        return select_strategy(iterations=self.iterations > 0, match=bool(self.match))
 
     def hooks(self, hook_type: HookType) -> tuple[WebhookSpec, ...]:
         return self._hooks_by_type.get(hook_type, ())

@@ -54,9 +54,10 @@ from .render.services import render_services
 from .routers.factory import Provider, resolve_provider
 from .routers.router import split
 from .schedule import due_text, is_due, next_due_time
+from .strategies.factory import strategy_for
+from .strategies.strategy import Counts
 from .subset import contains
 from .timefmt import format_time
-from .weights import advance, next_step_weight, promote_step, top_weight
 
 _ABSENT = object()
 
@@ -152,8 +153,10 @@ def likely_metrics(
         return ()
     if status.phase not in (_PROGRESSING, _WAITING_PROMOTION):
         return ()
-    if status.phase == _PROGRESSING and status.canary_weight == 0:
-        return ()  # the first analysis tick runs pre-rollout hooks only
+    if status.phase == _PROGRESSING:
+        counts = strategy_for(canary.spec.effective_analysis).counts
+        if (status.canary_weight if counts is Counts.WEIGHT else status.iterations) == 0:
+            return ()  # the first analysis tick (no step taken yet) runs pre-rollout hooks only
     try:
         provider = _provider(canary.spec.provider, settings.mesh_provider)
     except SpecError:
@@ -218,7 +221,7 @@ def recorded_weight(status: CanaryStatus, phase: Phase, analysis: AnalysisSpec) 
     after a failed promotion, the last step's weight while waiting for promotion approval (the status keeps
     0 there, as Flagger's does), else 0."""
     if phase is Phase.WAITING_PROMOTION:
-        return top_weight(analysis)
+        return strategy_for(analysis).waiting_weight(analysis)
     if phase in _ROUTED or phase is Phase.FAILED:
         return status.canary_weight
     return 0
@@ -794,21 +797,18 @@ class _Tick:
             self.say(msg.ROLLBACK_NOT_SIGNALLED, hook=hook.name)
 
     def promotion_traffic_shift(self) -> NoReturn:
-        weight = self.canary_weight or 0
-        step = self.analysis.step_weight_promotion
-        if step == 0 or weight == 0:
-            # With a partial step and nothing left on the canary Flagger would stay in Promoting forever.
+        routes = strategy_for(self.analysis).promotion_step(self.analysis, self.canary_weight or 0)
+        if routes is None:
             self.say(msg.ALL_TRAFFIC_TO_PRIMARY)
             self.canary_weight = 0
             self.move(Trigger.ALL_TO_PRIMARY)
             self.end()
-        primary, canary = promote_step(self.analysis, 100 - weight, weight)
-        self.canary_weight = canary
-        self.say(msg.ADVANCE_PRIMARY_WEIGHT, canary=self.key_canary, weight=primary)
-        if primary >= 100:
+        self.canary_weight = routes.canary
+        self.say(msg.ADVANCE_PRIMARY_WEIGHT, canary=self.key_canary, weight=routes.primary)
+        if routes.primary >= 100:
             self.move(Trigger.ALL_TO_PRIMARY)
         else:
-            self.move(Trigger.PRIMARY_STEP, canary_weight=canary)
+            self.move(Trigger.PRIMARY_STEP, canary_weight=routes.canary)
         self.end()
 
     def finalise(self) -> NoReturn:
@@ -854,18 +854,18 @@ class _Tick:
         self.end()
 
     def advance_canary(self) -> None:
-        weight = self.canary_weight or 0
-        max_weight = self.analysis.max_weight
-        if next_step_weight(self.analysis, weight) > 0 and self.phase not in _PAST_TRAFFIC_STEPS:
+        weight, iterations = self.canary_weight or 0, self.status.iterations
+        analysis, strategy = self.analysis, strategy_for(self.analysis)
+        if strategy.asks_traffic_increase(analysis, weight) and self.phase not in _PAST_TRAFFIC_STEPS:
             rejected = self.run_hooks(_TRAFFIC_HOOK, _PROGRESSING)
             if rejected is not None:
                 self.say(msg.WAITING_FOR_TRAFFIC_APPROVAL, canary=self.key_canary, hook=rejected.name)
                 self.end()
-        if weight < max_weight:
-            _, canary = advance(self.analysis, 100 - weight, weight)
-            self.canary_weight = canary
-            self.update(canary_weight=canary)
-            self.say(msg.ADVANCE_CANARY_WEIGHT, canary=self.key_canary, weight=canary)
+        if not strategy.analysis_complete(analysis, weight, iterations):
+            step = strategy.next_step(analysis, weight, iterations)
+            self.canary_weight = step.routes.canary
+            self.update(**step.status)
+            self.say(step.message, canary=self.key_canary, **step.values)
             return
         rejected = self.run_hooks(HookType.CONFIRM_PROMOTION, _PROGRESSING)
         if rejected is not None:

@@ -1,9 +1,9 @@
-"""Posting alerts to Slack, Microsoft Teams, Discord and a generic JSON webhook (`requests`).
+"""Sending alerts (`requests`): the engine renders each alert's request for its provider type
+(`engine.alerting`: Flagger's Slack, Teams and Discord payloads, cronary's generic one), this posts it.
 
-The payloads are Flagger's (`pkg/notifier/slack.go`, `teams.go`, `discord.go`); the generic one is
-cronary's own (docs/alerts.md). Transport as in Flagger's `postMessage`: one JSON POST, a 5 s timeout, the
-provider's proxy if any, success is HTTP 2xx, no retries. Nothing here raises into the tick: every failure
-is a `SendResult` with `ok=False` and an error text. A webhook address (and a token, and a proxy with its
+Transport as in Flagger's `postMessage`: one JSON POST, a 5 s timeout, the provider's proxy if any, success
+is HTTP 2xx, no retries. Nothing here raises into the tick: every failure is a `SendResult` with `ok=False`
+and an error text. A webhook address (and a token, and a proxy with its
 credentials) is a secret: it never appears in a log line, an error text or a result — providers are named
 by `<name>.<namespace>`, and an endpoint's answer passes `engine.redact` (the one redactor) first.
 """
@@ -14,11 +14,12 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from cronjob.shared.transport import request_failure
-from engine.alert_providers import DISCORD, GENERIC, MSTEAMS, SLACK, AlertProviderSpec, NotifierTarget, resolve_target
-from engine.alerts import ERROR, Alert, Delivery
+from engine.alerting.alerts import Alert, Delivery
+from engine.alerting.factory import request_for
+from engine.alerting.notifier import NotifierTarget
+from engine.alerting.providers import AlertProviderSpec, resolve_target
 from engine.errors import SpecError
 from engine.redact import redact
 
@@ -27,87 +28,9 @@ if TYPE_CHECKING:
 
 SecretReader = Callable[[str, str], Mapping[str, str] | None]
 DEFAULT_TIMEOUT_SECONDS = 5.0  # Flagger's notifier timeout
-GENERIC_SOURCE = "cronary"
 MAX_ERROR_BODY = 200
 
 log = logging.getLogger("cronary.alerts")
-
-
-# ------------------------------------------------------------------------------------------------ payloads
-def slack_payload(alert: Alert, target: NotifierTarget) -> dict[str, Any]:
-    """Flagger's `SlackPayload`: top-level `text` omitted, one attachment; `danger` for errors, else `good`."""
-    return {
-        "channel": target.channel,
-        "username": target.username,
-        "icon_url": "",
-        "icon_emoji": ":rocket:",
-        "attachments": [
-            {
-                "color": "danger" if alert.severity == ERROR else "good",
-                "author_name": alert.canary,
-                "text": alert.message,
-                "mrkdwn_in": ["text"],
-                "fields": [{"title": name, "value": value, "short": False} for name, value in alert.fields],
-            }
-        ],
-    }
-
-
-def teams_payload(alert: Alert) -> dict[str, Any]:
-    """Flagger's `MSTeamsPayload`: a legacy MessageCard, theme `0076D7` (`FF0000` for errors)."""
-    return {
-        "@type": "MessageCard",
-        "@context": "http://schema.org/extensions",
-        "themeColor": "FF0000" if alert.severity == ERROR else "0076D7",
-        "summary": alert.canary,
-        "sections": [
-            {
-                "activityTitle": alert.message,
-                "activitySubtitle": alert.canary,
-                "facts": [{"name": name, "value": value} for name, value in alert.fields],
-            }
-        ],
-    }
-
-
-def generic_payload(alert: Alert) -> dict[str, Any]:
-    """cronary's generic JSON alert (docs/alerts.md)."""
-    return {
-        "source": GENERIC_SOURCE,
-        "name": alert.name,
-        "namespace": alert.namespace,
-        "canary": alert.canary,
-        "message": alert.message,
-        "severity": alert.severity,
-        "time": alert.time,
-        "fields": [{"name": name, "value": value} for name, value in alert.fields],
-    }
-
-
-def discord_url(url: str) -> str:
-    """Flagger's Discord notifier posts Slack-formatted payloads to `<webhook>/slack`."""
-    if url.endswith("/slack"):
-        return url
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/slack"))
-
-
-def request_for(alert: Alert, target: NotifierTarget) -> tuple[str, dict[str, Any], dict[str, str]]:
-    """(url, JSON body, headers) of one alert for one target."""
-    headers = {"Content-Type": "application/json"}
-    if target.type == SLACK:
-        if target.token:
-            headers["Authorization"] = f"Bearer {target.token}"
-        return target.url, slack_payload(alert, target), headers
-    if target.type == DISCORD:
-        return discord_url(target.url), slack_payload(alert, target), headers
-    if target.type == MSTEAMS:
-        return target.url, teams_payload(alert), headers
-    if target.type == GENERIC:
-        if target.token:
-            headers["Authorization"] = f"Bearer {target.token}"
-        return target.url, generic_payload(alert), headers
-    raise ValueError(f"alert provider {target.label}: type {target.type!r} is not supported")
 
 
 # ------------------------------------------------------------------------------------------------ sending
@@ -134,15 +57,23 @@ def post_alert(
     """POST one alert; never raises. The URL, token and proxy appear in no log line and no result."""
     result = SendResult(target.label, target.type, alert.message, alert.severity, ok=False)
     try:
-        url, body, headers = request_for(alert, target)
+        request = request_for(alert, target)
     except ValueError as err:
         return _logged(alert, _replace(result, error=str(err)))
+    url = request.url
     import requests
 
     proxies = {"http": target.proxy, "https": target.proxy} if target.proxy else None
     poster = session.post if session is not None else requests.post
     try:
-        response = poster(url, json=body, headers=headers, timeout=timeout, proxies=proxies, allow_redirects=False)
+        response = poster(
+            url,
+            json=request.body,
+            headers=dict(request.headers),
+            timeout=timeout,
+            proxies=proxies,
+            allow_redirects=False,
+        )
     except requests.RequestException as err:
         return _logged(alert, _replace(result, error=f"sending notification failed: {request_failure(err)}"))
     except Exception as err:
@@ -179,10 +110,10 @@ def send_alerts(
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     session: requests.Session | None = None,
 ) -> list[SendResult]:
-    """Post each delivery (from `engine.alerts.deliveries`) to its AlertProvider, or to `global_target` when
+    """Post each delivery (from `engine.alerting.alerts.deliveries`) to its AlertProvider, or to `global_target` when
     it has none (no global target: nothing is sent, as Flagger's no-op notifier). A missing or invalid
     provider, a Secret without an address, a timeout or an HTTP error is a failed `SendResult` — the
-    remaining alerts are still sent. `providers` is `engine.alert_providers.alert_providers(cluster)`;
+    remaining alerts are still sent. `providers` is `engine.alerting.providers.alert_providers(cluster)`;
     `read_secret(namespace, name)` returns a Secret's decoded data."""
     results: list[SendResult] = []
     targets: dict[tuple[str, str], NotifierTarget | str] = {}

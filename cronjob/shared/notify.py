@@ -11,8 +11,8 @@ from cronjob.shared.alerts import SecretReader, send_alerts
 from cronjob.shared.options import NotifyOptions
 from cronjob.shared.webhooks import WebhookCaller, event_request
 from engine import Decision
-from engine.alert_providers import alert_providers
-from engine.alerts import alerts_for, deliveries
+from engine.alerting.alerts import alerts_for, deliveries
+from engine.alerting.providers import alert_providers
 from engine.cluster import ClusterView
 from engine.model import HookType, WebhookSpec
 from engine.timefmt import read_time

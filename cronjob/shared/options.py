@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from engine import Settings
-from engine.alert_providers import NotifierTarget
+from engine.alerting.notifier import NotifierTarget
 
 
 @dataclass(frozen=True)

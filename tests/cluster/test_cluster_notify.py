@@ -1,6 +1,6 @@
 """Notifications from `cronary tick`: Kubernetes Events, event webhooks (per canary and Flagger's global
 `-event-webhook`), and alerts (an AlertProvider in `analysis.alerts`, or the global Slack URL) — sent live to
-real HTTP servers. Which events raise alerts is the engine's (`engine.alerts`, by message identity;
+real HTTP servers. Which events raise alerts is the engine's (`engine.alerting.alerts`, by message identity;
 `tests/edges/test_alerts.py`).
 """
 

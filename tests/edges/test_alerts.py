@@ -3,7 +3,7 @@ AlertProvider manifests, and the payloads posted to Slack, Teams, Discord and a 
 
 The alert timelines come from running the engine: `cronary simulate`'s `Simulation` on the seed scenarios
 (`fixtures/seed/scenario-*.yaml`) with the seed Canary and the gate Canaries of `fixtures/canaries/`, each
-decision passed to `engine.alerts.alerts_for`. The payloads go to real HTTP servers on loopback
+decision passed to `engine.alerting.alerts.alerts_for`. The payloads go to real HTTP servers on loopback
 (pytest-httpserver) and are compared with Flagger's shapes (`pkg/notifier/slack.go`, `teams.go`,
 `discord.go`; reference `flagger-metrics-webhooks.md` §4.4).
 """
@@ -24,17 +24,18 @@ from werkzeug import Request, Response
 
 from cronjob.local.inputs import ScenarioStep, build_cluster, cluster_objects, read_canary, read_scenario
 from cronjob.local.simulation import SimulatedCluster, Simulation
-from cronjob.shared.alerts import SendResult, discord_url, post_alert, send_alerts
+from cronjob.shared.alerts import SendResult, post_alert, send_alerts
 from engine import Decision, Event, Settings, messages
-from engine.alert_providers import (
+from engine.alerting.alerts import Alert, Delivery, alert_for_event, alerts_for, deliveries, receives
+from engine.alerting.discord import discord_url
+from engine.alerting.notifier import NotifierTarget
+from engine.alerting.providers import (
     AlertProviderSpec,
-    NotifierTarget,
     alert_providers,
     global_target,
     parse_alert_provider,
     resolve_target,
 )
-from engine.alerts import Alert, Delivery, alert_for_event, alerts_for, deliveries, receives
 from engine.canary_spec import parse_canary
 from engine.cluster import ClusterView
 from engine.errors import SpecError

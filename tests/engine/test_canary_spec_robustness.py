@@ -30,7 +30,7 @@ from test_canary_spec_errors import full
 from cronjob.local import inputs
 from cronjob.shared.errors import InputError
 from cronjob.shared.yamlio import load_single
-from engine.alert_providers import AlertProviderSpec, parse_alert_provider
+from engine.alerting.providers import AlertProviderSpec, parse_alert_provider
 from engine.analysis import MetricTemplateSpec, parse_metric_template
 from engine.canary_spec import parse_canary
 from engine.errors import SpecError

@@ -144,7 +144,7 @@ MASK_LITERALS = ("***", "<redacted>", "[redacted]", "(path not shown)", "REDACTE
 # Regular expressions over URLs that are validators (fullmatch/match), never used to rewrite a text.
 URL_VALIDATORS = {
     ("engine/names.py", "_HTTP_URL"),
-    ("engine/alert_providers.py", "_PROXY_URL"),
+    ("engine/alerting/providers.py", "_PROXY_URL"),
     ("cronjob/flags.py", "_GIT_URL"),
 }
 

@@ -2,8 +2,9 @@
 
 Flagger's `AlertProviderSpec`: `type`, `channel` (default `general`), `username` (default `flagger`),
 `address`, `proxy`, `secretRef.name` (the Secret's `address` key overrides `spec.address`; its `token` key
-is sent as `Authorization: Bearer`). cronary posts to `slack`, `msteams`, `discord` and `generic` (a JSON
-webhook, see docs/alerts.md); Flagger's other types (`rocket`, `gchat`, …) are rejected naming `spec.type`.
+is sent as `Authorization: Bearer`). These fields are the same for every type; `spec.type` must name one of
+the notifiers of `engine.alerting.factory` (`slack`, `msteams`, `discord` and `generic`, a JSON webhook, see
+docs/alerts.md); Flagger's other types (`rocket`, `gchat`, …) are rejected naming `spec.type`.
 
 A webhook address is a credential (whoever has a Slack or Teams hook URL can post to the channel), so no
 error here repeats an address, neither from the manifest nor from a Secret. `NotifierTarget` keeps the URL,
@@ -17,18 +18,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cluster import ClusterView
-from .errors import SpecError
-from .fields import require_map, require_str, type_name
-from .model import V1BETA1
-from .names import is_http_url, require_label, require_subdomain
+from ..cluster import ClusterView
+from ..errors import SpecError
+from ..fields import require_map, require_str, type_name
+from ..model import V1BETA1
+from ..names import is_http_url, require_label, require_subdomain
+from .factory import PROVIDER_TYPES, notifier_for
+from .notifier import DEFAULT_CHANNEL, DEFAULT_USERNAME, NotifierTarget
 
 ALERT_PROVIDER_KIND = "AlertProvider"
-SLACK, MSTEAMS, DISCORD, GENERIC = "slack", "msteams", "discord", "generic"
-PROVIDER_TYPES = (SLACK, MSTEAMS, DISCORD, GENERIC)
-FLAGGER_ONLY_TYPES = ("rocket", "gchat")  # Flagger has them; cronary does not post to them
-DEFAULT_CHANNEL = "general"
-DEFAULT_USERNAME = "flagger"
 
 _PROXY_URL = re.compile(r"^(https?|socks5h?)://([^/?#\s@]+@)?[^/:?#\s@]+(:[0-9]{1,5})?/?$")
 
@@ -59,19 +57,6 @@ class AlertProviderSpec:
         return f"{self.name}.{self.namespace}"
 
 
-@dataclass(frozen=True)
-class NotifierTarget:
-    """Where and how to post one provider's alerts: the resolved address (from the Secret or the spec)."""
-
-    label: str
-    type: str
-    url: str = field(repr=False)
-    channel: str = DEFAULT_CHANNEL
-    username: str = DEFAULT_USERNAME
-    token: str | None = field(default=None, repr=False)
-    proxy: str | None = field(default=None, repr=False)
-
-
 def _optional_str(spec: Mapping[str, Any], key: str, *, secret: bool = False) -> str | None:
     """`spec.<key>` as a string or None; for an address (`secret`) the error does not repeat the value."""
     value = spec.get(key)
@@ -99,10 +84,7 @@ def parse_alert_provider(manifest: object) -> AlertProviderSpec:
     spec = require_map("spec", doc.get("spec"))
     if spec.get("type") in (None, ""):
         raise SpecError("spec.type", f"required: one of {', '.join(PROVIDER_TYPES)}")
-    kind = require_str("spec.type", spec["type"])
-    if kind not in PROVIDER_TYPES:
-        extra = " (Flagger supports it; cronary does not post to it yet)" if kind in FLAGGER_ONLY_TYPES else ""
-        raise SpecError("spec.type", f"must be one of {', '.join(PROVIDER_TYPES)}, got {kind!r}{extra}")
+    kind = notifier_for(require_str("spec.type", spec["type"])).name
     address = _optional_str(spec, "address", secret=True)
     if address is not None and not is_webhook_url(address):
         raise SpecError("spec.address", "must be an http or https URL with a host")
@@ -186,8 +168,7 @@ def global_target(
 ) -> NotifierTarget:
     """The global notifier (Flagger's `-slack-url`/`-msteams-url` flags): used for canaries without
     `analysis.alerts`, and receives every severity. Errors name the setting, never the address."""
-    if type not in PROVIDER_TYPES:
-        raise SpecError("type", f"must be one of {', '.join(PROVIDER_TYPES)}, got {type!r}")
+    notifier_for(type, "type", flagger_hint=False)
     if not is_webhook_url(url):
         raise SpecError("url", "must be an http or https URL with a host")
     if proxy is not None and not _PROXY_URL.fullmatch(proxy):

@@ -27,9 +27,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import messages as msg
-from .model import AlertSpec, Canary, HookType, Strategy, WebhookSpec
-from .protocol import Decision, Event
+from .. import messages as msg
+from ..model import AlertSpec, Canary, HookType, WebhookSpec
+from ..protocol import Decision, Event
+from ..strategies.factory import traffic_routing as strategy_traffic_routing
 
 INFO = "info"
 WARN = "warn"
@@ -60,19 +61,8 @@ class Alert:
 
 
 def traffic_routing(canary: Canary) -> str | None:
-    """The `Traffic routing` field (Flagger's `alertMetadata`). `max` is the weight the canary really
-    reaches (Flagger prints the raw `maxWeight` field, `0` when it is unset)."""
-    analysis = canary.spec.effective_analysis
-    strategy = analysis.strategy
-    if strategy == Strategy.AB_TESTING:
-        return "A/B Testing"
-    if strategy == Strategy.BLUE_GREEN:
-        return "Blue/Green"
-    if analysis.step_weight > 0:
-        return f"Weight step: {analysis.step_weight} max: {analysis.max_weight}"
-    if analysis.step_weights:
-        return f"Weight steps: {','.join(str(w) for w in analysis.step_weights)} max: {analysis.max_weight}"
-    return None
+    """The `Traffic routing` field (Flagger's `alertMetadata`), as the canary's strategy words it."""
+    return strategy_traffic_routing(canary.spec.effective_analysis)
 
 
 def metadata_fields(canary: Canary) -> Fields:

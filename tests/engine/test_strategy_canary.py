@@ -1,11 +1,11 @@
-"""Traffic weights step by step, against the reference's progressions (`engine.weights`)."""
+"""Traffic weights step by step, against the reference's progressions (`engine.strategies.canary`)."""
 
 from __future__ import annotations
 
 import pytest
 
 from engine.model import AnalysisSpec
-from engine.weights import advance, next_step_weight, promote_step
+from engine.strategies.canary import advance, next_step_weight, promote_step
 
 
 def _walk(analysis: AnalysisSpec) -> list[int]:
