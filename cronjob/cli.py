@@ -333,12 +333,21 @@ def tick(options: TickOptions) -> None:
             assert client is not None
             status = Tick(client.send, options, metrics, webhooks).run()
         else:
+            from cronjob.git.hosts.registry import host_for
             from cronjob.git.repo import GitCredentials, GitWorkspace  # pygit2 only when git mode is on
             from cronjob.git.tick import GitTick
 
             _git_timeouts(kube.request_timeout_seconds)
-            workspace = GitWorkspace(git.url, git.branch, git.cache_dir, GitCredentials.from_env(os.environ))
-            runner = GitTick(workspace, options, metrics, client.send if client else None, webhooks)
+            credentials = GitCredentials.from_env(os.environ)
+            workspace = GitWorkspace(
+                git.url, git.branch, git.cache_dir, credentials, git.author, git.committer, git.sign
+            )
+            host = (
+                None
+                if git.pull_requests is None
+                else host_for(git.pull_requests, git.branch, kube.request_timeout_seconds)
+            )
+            runner = GitTick(workspace, options, metrics, client.send if client else None, webhooks, host=host)
             status = runner.run_loop(time.sleep, time.monotonic)
     sys.exit(status)
 
