@@ -390,7 +390,7 @@ def _kube_configuration(kubeconfig: str | None, service_account_dir: str) -> Any
 @debug_option
 def history(git_repo: str, git_branch: str, git_path: str, git_cache: str, canary_key: str | None, output: str) -> None:
     """Rebuild rollout timelines from `git log` alone: the trailers of cronary's commits."""
-    from cronjob.git.history import format_history_table, timeline_from_log
+    from cronjob.git.history import approvals_in, format_history_table, timeline_from_log
     from cronjob.git.repo import GitCredentials, GitError, GitWorkspace
     from cronjob.shared.yamlio import dump_json
 
@@ -401,8 +401,15 @@ def history(git_repo: str, git_branch: str, git_path: str, git_cache: str, canar
         workspace.sync()
     except GitError as err:  # the remote did not answer (or not as git): a failed run, not bad input
         raise RunFailed(f"--git-repo: {err}") from None
-    commits = [(c.oid, c.message) for c in workspace.log(git.path or None)]
-    entries = timeline_from_log(commits, canary_key)
+    from engine.evidence import is_cronary_commit
+
+    log = workspace.log(git.path or None)
+    approvals = {  # people's commits: the approval files they wrote
+        c.oid: approvals_in(workspace.changed_paths(c.oid), git.path, c.author, c.oid)
+        for c in log
+        if not is_cronary_commit(c.message)
+    }
+    entries = timeline_from_log([(c.oid, c.message) for c in log], canary_key, approvals)
     if output == "json":
         click.echo(dump_json([e.as_json() for e in entries]), nl=False)
     else:

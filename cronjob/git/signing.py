@@ -75,14 +75,14 @@ def load_signer(path: str) -> Signer:
     if kind == "ssh":  # a key with a passphrase would make ssh-keygen ask for it
         _run(["ssh-keygen", "-y", "-P", "", "-f", str(key)], b"")
     else:
-        _run(["gpg", "--homedir", str(home), "--batch", "--import", str(key)], b"")
+        _run(["gpg", "--homedir", str(home), "--batch", "--import", str(key)], b"", output=False)
         key.unlink()
     signer = Signer(kind, home)
     signer(b"cronary: can this key sign?\n")
     return signer
 
 
-def _run(command: list[str], stdin: bytes) -> bytes:
+def _run(command: list[str], stdin: bytes, output: bool = True) -> bytes:
     """The tool's stdout; its first line of stderr as a `SigningKeyError` when it fails (no key material is
     printed by these tools, and the key is read from a file, never passed as an argument)."""
     try:
@@ -91,7 +91,7 @@ def _run(command: list[str], stdin: bytes) -> bytes:
         )
     except (OSError, subprocess.TimeoutExpired) as err:
         raise SigningKeyError(f"{command[0]} failed: {type(err).__name__}") from None
-    if done.returncode != 0 or not done.stdout.strip():
+    if done.returncode != 0 or (output and not done.stdout.strip()):
         lines = [line for line in done.stderr.decode(errors="replace").splitlines() if line.strip()]
         reason = lines[-1].strip() if lines else f"exit status {done.returncode}"
         raise SigningKeyError(f"{command[0]} refused the key: {reason[:200]}")
