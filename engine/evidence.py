@@ -25,7 +25,9 @@ its threshold, every webhook result) and, last, ONE git trailer block for machin
     Event: Advance podinfo.test canary weight 20
 
 Each canary's trailers start with `Canary:` and run in the order above; its events follow as one `Event:`
-(Normal) or `Warning:` trailer each, in order. Several canaries in one commit: the subject is
+(Normal) or `Warning:` trailer each, in order. A hold's commit (`hold_message`) has the same fields and, instead of events,
+one `Hold:` trailer saying why. A commit with such a block is one of cronary's (`is_cronary_commit`), whoever its
+author is. Several canaries in one commit: the subject is
 `cronary: N canaries changed`, the body opens with one summary line per canary (its own subject) and has one
 section per canary headed `[name.namespace]`; the trailer block holds the canaries one after another.
 
