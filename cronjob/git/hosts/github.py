@@ -75,15 +75,16 @@ class GitHub:
         try:
             answer = requests.request(method, url, headers=headers, timeout=self.timeout_seconds, **kwargs)
         except requests.exceptions.RequestException as err:
-            raise HostError(f"{where}: {self._redact(type(err).__name__ + ': ' + str(err))}") from None
+            raise HostError(f"{where}: {self._line(type(err).__name__ + ': ' + str(err))}") from None
         if not 200 <= answer.status_code < 300:
-            raise HostError(f"{where}: HTTP {answer.status_code}: {self._redact(_message(answer))}")
+            raise HostError(f"{where}: HTTP {answer.status_code}: {self._line(_message(answer))}")
         try:
             return answer.json()
         except ValueError:
             raise HostError(f"{where}: the answer is not JSON") from None
 
-    def _redact(self, text: str) -> str:
+    def _line(self, text: str) -> str:
+        """`text` on one line, through the one redactor with the API's URL and the token."""
         return " ".join(redact(text, self.api_url, secrets=(self.token,)).split())[:300]
 
 
