@@ -333,12 +333,21 @@ def tick(options: TickOptions) -> None:
             assert client is not None
             status = Tick(client.send, options, metrics, webhooks).run()
         else:
+            from cronjob.git.hosts.registry import host_for
             from cronjob.git.repo import GitCredentials, GitWorkspace  # pygit2 only when git mode is on
             from cronjob.git.tick import GitTick
 
             _git_timeouts(kube.request_timeout_seconds)
-            workspace = GitWorkspace(git.url, git.branch, git.cache_dir, GitCredentials.from_env(os.environ))
-            runner = GitTick(workspace, options, metrics, client.send if client else None, webhooks)
+            credentials = GitCredentials.from_env(os.environ)
+            workspace = GitWorkspace(
+                git.url, git.branch, git.cache_dir, credentials, git.author, git.committer, git.sign
+            )
+            host = (
+                None
+                if git.pull_requests is None
+                else host_for(git.pull_requests, git.branch, kube.request_timeout_seconds)
+            )
+            runner = GitTick(workspace, options, metrics, client.send if client else None, webhooks, host=host)
             status = runner.run_loop(time.sleep, time.monotonic)
     sys.exit(status)
 
@@ -381,7 +390,7 @@ def _kube_configuration(kubeconfig: str | None, service_account_dir: str) -> Any
 @debug_option
 def history(git_repo: str, git_branch: str, git_path: str, git_cache: str, canary_key: str | None, output: str) -> None:
     """Rebuild rollout timelines from `git log` alone: the trailers of cronary's commits."""
-    from cronjob.git.history import format_history_table, timeline_from_log
+    from cronjob.git.history import approvals_in, format_history_table, timeline_from_log
     from cronjob.git.repo import GitCredentials, GitError, GitWorkspace
     from cronjob.shared.yamlio import dump_json
 
@@ -392,8 +401,15 @@ def history(git_repo: str, git_branch: str, git_path: str, git_cache: str, canar
         workspace.sync()
     except GitError as err:  # the remote did not answer (or not as git): a failed run, not bad input
         raise RunFailed(f"--git-repo: {err}") from None
-    commits = [(c.oid, c.message) for c in workspace.log(git.path or None)]
-    entries = timeline_from_log(commits, canary_key)
+    from engine.evidence import is_cronary_commit
+
+    log = workspace.log(git.path or None)
+    approvals = {  # people's commits: the approval files they wrote
+        c.oid: approvals_in(workspace.changed_paths(c.oid), git.path, c.author, c.oid)
+        for c in log
+        if not is_cronary_commit(c.message)
+    }
+    entries = timeline_from_log([(c.oid, c.message) for c in log], canary_key, approvals)
     if output == "json":
         click.echo(dump_json([e.as_json() for e in entries]), nl=False)
     else:

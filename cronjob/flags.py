@@ -13,6 +13,7 @@ import os
 import re
 import socket
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -26,7 +27,9 @@ from cronjob.shared.options import (
     LeaseOptions,
     NotifyOptions,
     PrometheusOptions,
+    PullRequestOptions,
     Shard,
+    Signature,
     TickOptions,
 )
 from cronjob.shared.selectors import parse_selector
@@ -231,6 +234,57 @@ TICK_FLAGS: tuple[Callable[[Any], Any], ...] = (
         help="With --no-cluster: how long the GitOps tool takes to sync a commit.",
     ),
     click.option(
+        "--git-author",
+        envvar="CRONARY_GIT_AUTHOR",
+        default=str(Signature()),
+        show_default=True,
+        metavar='"NAME <EMAIL>"',
+        help="The author of cronary's commits (env CRONARY_GIT_AUTHOR).",
+    ),
+    click.option(
+        "--git-committer",
+        envvar="CRONARY_GIT_COMMITTER",
+        default=None,
+        metavar='"NAME <EMAIL>"',
+        help="The committer of cronary's commits (env CRONARY_GIT_COMMITTER; default: the author).",
+    ),
+    click.option(
+        "--git-signing-key",
+        envvar="CRONARY_GIT_SIGNING_KEY",
+        default=None,
+        metavar="FILE",
+        help="Sign each commit with this key: an OpenSSH private key or an armored OpenPGP secret key, without a "
+        "passphrase (env CRONARY_GIT_SIGNING_KEY).",
+    ),
+    click.option(
+        "--git-pull-requests",
+        default=None,
+        metavar="HOST",
+        help="Propose each step as a pull request through this host's API instead of pushing to --git-branch "
+        "(github); the next step waits for the merge.",
+    ),
+    click.option(
+        "--git-api-url",
+        envvar="CRONARY_GIT_API_URL",
+        default=None,
+        metavar="URL",
+        help="With --git-pull-requests: the host's API (default: the host's public API; env CRONARY_GIT_API_URL).",
+    ),
+    click.option(
+        "--git-api-repo",
+        default=None,
+        metavar="OWNER/NAME",
+        help="With --git-pull-requests: the repository on the host (default: the last two parts of --git-repo).",
+    ),
+    click.option(
+        "--git-api-token-file",
+        envvar="CRONARY_GIT_API_TOKEN_FILE",
+        default=None,
+        metavar="FILE",
+        help="With --git-pull-requests: a file holding the API token (env CRONARY_GIT_API_TOKEN_FILE; or the token "
+        "itself in CRONARY_GIT_API_TOKEN).",
+    ),
+    click.option(
         "--log-level",
         envvar="CRONARY_LOG_LEVEL",
         type=click.Choice(list(LEVELS), case_sensitive=False),
@@ -265,6 +319,13 @@ def tick_options(**flags: Any) -> TickOptions:
         no_cluster=flags["no_cluster"],
         manifests=flags["git_manifests"],
         sync_delay=flags["sync_delay"],
+        author=flags["git_author"],
+        committer=flags["git_committer"],
+        signing_key=flags["git_signing_key"],
+        pull_requests=flags["git_pull_requests"],
+        api_url=flags["git_api_url"],
+        api_repo=flags["git_api_repo"],
+        api_token_file=flags["git_api_token_file"],
     )
     shard = _shard(flags["shard"], flags["namespaces"], flags["selector"])
     lease = _lease(flags["lease_namespace"], no_lease=flags["no_lease"] or git is not None)
@@ -456,11 +517,23 @@ def git_options(
     no_cluster: bool = False,
     manifests: str = "",
     sync_delay: str = "0s",
+    author: str = str(Signature()),
+    committer: str | None = None,
+    signing_key: str | None = None,
+    pull_requests: str | None = None,
+    api_url: str | None = None,
+    api_repo: str | None = None,
+    api_token_file: str | None = None,
 ) -> GitOptions | None:
     """GitOps mode's options from the `--git-*` flags (`tick` and `history`); None without `--git-repo`."""
     if url is None:
-        if no_cluster:
-            raise InputError("--no-cluster", "", "only with --git-repo (GitOps mode)")
+        for option, value in (
+            ("--no-cluster", no_cluster),
+            ("--git-signing-key", signing_key),
+            ("--git-pull-requests", pull_requests),
+        ):
+            if value:
+                raise InputError(option, "", "only with --git-repo (GitOps mode)")
         return None
     if not _GIT_URL.match(url):
         raise InputError(
@@ -483,7 +556,78 @@ def git_options(
         sync_delay_seconds=duration("--sync-delay", sync_delay, 0, 86400),
         manifests=manifests.strip("/"),
         read_cluster=not no_cluster,
+        author=signature("--git-author", author),
+        committer=signature("--git-committer", committer) if committer else None,
+        sign=_signer(signing_key) if signing_key else None,
+        pull_requests=_pull_requests(url, pull_requests, api_url, api_repo, api_token_file),
     )
+
+
+_SIGNATURE = re.compile(r"^([^<>\x00-\x1f]*?)\s*<([^<>\s]+)>$")
+
+
+def signature(option: str, text: str) -> Signature:
+    """`Name <email>`, as git writes an identity: a name and an address without angle brackets or line breaks."""
+    found = _SIGNATURE.match(text.strip())
+    if not found or not found.group(1).strip():
+        raise InputError(option, "", f"must be an identity like 'cronary <cronary@example.com>', got {text!r}")
+    return Signature(found.group(1).strip(), found.group(2))
+
+
+def _signer(path: str) -> Any:
+    """The signer of `--git-signing-key`, tried once on a test payload, so a bad key stops the tick before it
+    fetches anything. The message names the flag and the reason, never the key's content."""
+    from cronjob.git.signing import SigningKeyError, load_signer
+
+    try:
+        return load_signer(path)
+    except SigningKeyError as err:
+        raise InputError("--git-signing-key", "", str(err)) from None
+
+
+_API_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+def _pull_requests(
+    url: str, host: str | None, api_url: str | None, api_repo: str | None, token_file: str | None
+) -> PullRequestOptions | None:
+    """`--git-pull-requests` and the flags that only mean something with it."""
+    from cronjob.git.hosts.registry import HOSTS
+
+    if host is None:
+        for option, value in (
+            ("--git-api-url", api_url),
+            ("--git-api-repo", api_repo),
+            ("--git-api-token-file", token_file),
+        ):
+            if value:
+                raise InputError(option, "", "only with --git-pull-requests")
+        return None
+    if host not in HOSTS:
+        raise InputError("--git-pull-requests", "", f"must be one of {', '.join(sorted(HOSTS))}, got {host!r}")
+    api_url = api_url or HOSTS[host][0]
+    if not is_http_url(api_url):
+        raise InputError("--git-api-url", "", not_a_url(api_url))
+    repository = api_repo or _repository_of(url)
+    if not repository or not _API_REPO.match(repository):
+        given = f"got {api_repo!r}" if api_repo else "and --git-repo does not end in OWNER/NAME"
+        raise InputError("--git-api-repo", "", f"must be the repository on the host as OWNER/NAME, {given}")
+    token = os.environ.get("CRONARY_GIT_API_TOKEN") or None
+    if token_file:
+        try:
+            token = Path(token_file).read_text(encoding="utf-8").strip() or None
+        except (OSError, UnicodeDecodeError) as err:
+            raise InputError("--git-api-token-file", "", f"cannot read it: {type(err).__name__}") from None
+    return PullRequestOptions(host, api_url, repository, token)
+
+
+def _repository_of(url: str) -> str | None:
+    """OWNER/NAME from a remote's URL (`https://github.com/team/apps.git`, `git@github.com:team/apps.git`)."""
+    path = url.split("://", 1)[1].partition("/")[2] if "://" in url else url.partition(":")[2]
+    parts = [p for p in path.split("?")[0].split("/") if p]
+    if len(parts) < 2 or url.startswith(("/", "file://")):
+        return None
+    return f"{parts[-2]}/{parts[-1].removesuffix('.git')}"
 
 
 def _check_branch(branch: str) -> None:

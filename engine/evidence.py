@@ -28,7 +28,9 @@ While a confirm gate waits for an approval in git, a `Waiting-For: <gate> <revis
 (and the body says how to approve): the revision an approval file must name.
 
 Each canary's trailers start with `Canary:` and run in the order above; its events follow as one `Event:`
-(Normal) or `Warning:` trailer each, in order. Several canaries in one commit: the subject is
+(Normal) or `Warning:` trailer each, in order. A hold's commit (`hold_message`) has the same fields and, instead of events,
+one `Hold:` trailer saying why. A commit with such a block is one of cronary's (`is_cronary_commit`), whoever its
+author is. Several canaries in one commit: the subject is
 `cronary: N canaries changed`, the body opens with one summary line per canary (its own subject) and has one
 section per canary headed `[name.namespace]`; the trailer block holds the canaries one after another.
 
@@ -97,9 +99,13 @@ class HistoryEntry:
     events: tuple[str, ...]
     warnings: tuple[bool, ...]
     waiting: str = ""  # "<gate> <revision>" while a confirm gate waits for an approval in git
+    hold: str = ""  # a hold's commit: why cronary stopped deciding the canary ("step reverted by Dana in 1a2b…")
+    approval: str = ""  # a person's commit of an approval file ("confirm-promotion by Dana in 1a2b…")
 
     def as_json(self) -> dict[str, Any]:
-        """The keys of a `cronary simulate -o json` row where they exist, plus `canary` and `revision`."""
+        """The keys of a `cronary simulate -o json` row where they exist, plus `canary` and `revision`, and
+        `hold` or `approval` on the rows of those."""
+        notes = {k: v for k, v in (("hold", self.hold), ("approval", self.approval), ("waitingFor", self.waiting)) if v}
         return {
             "canary": self.canary,
             "time": self.time,
@@ -110,7 +116,8 @@ class HistoryEntry:
             "trafficWeight": self.traffic,
             "revision": self.revision,
             "events": list(self.events),
-        } | ({"waitingFor": self.waiting} if self.waiting else {})
+            **notes,
+        }
 
 
 # ------------------------------------------------------------------------------------------------ escaping
@@ -340,6 +347,31 @@ def commit_message(changes: Sequence[Change]) -> str:
     return "\n\n".join("\n".join(p) for p in paragraphs) + "\n"
 
 
+def hold_message(canary_key: str, status: CanaryStatus, now: str, reason: str) -> str:
+    """The commit that records a hold (a person reverted one of cronary's steps): the subject says why, and the
+    trailer block — the canary's state as it stays, plus `Hold:` — makes it one of cronary's commits for the next
+    pass and a row of `cronary history`."""
+    values = (
+        canary_key,
+        status.phase,
+        str(status.canary_weight),
+        "none",  # a hold writes no traffic
+        str(status.failed_checks),
+        str(status.iterations),
+        status.last_applied_spec,
+        now,
+    )
+    trailers = [_trailer(key, value) for key, value in zip(_FIELDS, values)]
+    trailers.append(_trailer("Hold", reason))
+    return f"{escape_line(canary_key)}: held, {escape_line(reason)}\n\n" + "\n".join(trailers) + "\n"
+
+
+def is_cronary_commit(message: str) -> bool:
+    """Whether a commit is one of cronary's: it carries a cronary trailer block. Robust to a configured author or
+    committer; a person's commit (a revert, an approval, a merge) has none."""
+    return _trailer_block(message) is not None
+
+
 # ------------------------------------------------------------------------------------------------ parsing
 _TRAILER = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:(.*)$")
 
@@ -369,12 +401,17 @@ def _trailer_pairs(paragraph: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
+def _trailer_block(message: str) -> list[str] | None:
+    """The last paragraph after the subject that has a `Canary:` trailer, if any."""
+    paragraphs = _paragraphs(message)[1:]  # the subject is never a trailer block
+    return next((p for p in reversed(paragraphs) if any(k == "Canary" for k, _ in _trailer_pairs(p))), None)
+
+
 def parse_commit_message(message: str) -> list[HistoryEntry]:
     """The canaries of a commit, from its cronary trailer block (the last paragraph after the subject that has
     a `Canary:` trailer). [] for a message without one. Other trailers (Signed-off-by, Co-authored-by) and
     stray lines are ignored; CRLF line ends are accepted."""
-    paragraphs = _paragraphs(message)[1:]  # the subject is never a trailer block
-    block = next((p for p in reversed(paragraphs) if any(k == "Canary" for k, _ in _trailer_pairs(p))), None)
+    block = _trailer_block(message)
     if block is None:
         return []
     entries: list[HistoryEntry] = []
@@ -390,6 +427,8 @@ def parse_commit_message(message: str) -> list[HistoryEntry]:
         elif key in ("Event", "Warning"):
             current["events"].append(value)
             current["warnings"].append(key == "Warning")
+        elif key == "Hold" and "Hold" not in current:
+            current["Hold"] = value
         elif (key in _FIELDS or key == WAITING) and key not in current:
             current[key] = value
     if current is not None:
@@ -422,4 +461,5 @@ def _entry(fields: dict[str, Any]) -> HistoryEntry:
         events=tuple(fields["events"]),
         warnings=tuple(fields["warnings"]),
         waiting=fields.get(WAITING, ""),
+        hold=fields.get("Hold", ""),
     )

@@ -12,8 +12,9 @@ import re
 from datetime import datetime
 
 from cronjob.git.layout import STATUS_FILE, approval_file, canary_dir, dump, read_state
-from cronjob.git.repo import GitWorkspace, Signature
+from cronjob.git.repo import GitWorkspace
 from cronjob.shared.errors import InputError, RunFailed
+from cronjob.shared.options import Signature
 
 _PERSON = re.compile(r"^\s*(?P<name>[^<>\n]+?)\s*<(?P<email>[^<>\s@]+@[^<>\s]+)>\s*$")
 PUSH_ATTEMPTS = 4

@@ -20,7 +20,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,9 +29,12 @@ from urllib.parse import unquote
 import pygit2
 from pygit2.enums import CredentialType, FetchPrune, RepositoryOpenFlag, SortMode
 
+from cronjob.shared.options import Signature
 from engine.redact import MASK, origin, redact
 
-__all__ = ["CommitInfo", "GitCredentials", "GitError", "GitWorkspace", "Signature"]
+Sign = Callable[[bytes], str]  # a commit's bytes -> its armored signature (`cronjob.git.signing`)
+
+__all__ = ["CommitInfo", "GitCredentials", "GitError", "GitWorkspace", "Sign"]
 
 _REMOTE = "origin"
 _TREE = pygit2.GIT_FILEMODE_TREE
@@ -96,14 +99,6 @@ class GitCredentials:
         )
 
     __str__ = __repr__
-
-
-@dataclass(frozen=True)
-class Signature:
-    """Author and committer of cronary's commits (the time comes from the tick, never the clock)."""
-
-    name: str = "cronary"
-    email: str = "cronary@cronary.invalid"
 
 
 @dataclass(frozen=True)
@@ -350,8 +345,12 @@ class GitWorkspace:
         branch: str,
         cache_dir: str | Path,
         credentials: GitCredentials | None = None,
-        signature: Signature = Signature(),
+        signature: Signature | None = None,
+        committer: Signature | None = None,
+        sign: Sign | None = None,
     ) -> None:
+        """`signature` authors the commits (default: cronary's) and, without `committer`, commits them too;
+        `sign` signs each one."""
         if not branch or not pygit2.reference_is_valid_name(f"refs/heads/{branch}"):
             raise ValueError(f"invalid branch name {branch!r}")
         clean, user, password = _split_userinfo(url)
@@ -366,7 +365,9 @@ class GitWorkspace:
         self._tracking = f"refs/remotes/{_REMOTE}/{branch}"
         self._refspec = f"+{self._ref}:{self._tracking}"
         self._cache = Path(cache_dir).absolute()
-        self._signature = signature
+        self._signature = signature or Signature()
+        self._committer = committer or self._signature
+        self._sign = sign
         self._repo: pygit2.Repository | None = None
         self._head: pygit2.Oid | None = None
         self._base: pygit2.Oid | None = None  # the remote branch as of the last sync/push
@@ -522,10 +523,17 @@ class GitWorkspace:
             if new_tree == old_tree:
                 return None
             offset = int(when.utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
-            sig = pygit2.Signature(self._signature.name, self._signature.email, int(when.timestamp()), offset)
+            author, committer = (
+                pygit2.Signature(who.name, who.email, int(when.timestamp()), offset)
+                for who in (self._signature, self._committer)
+            )
             text = message if message.endswith("\n") else message + "\n"
             parents = [self._head] if self._head is not None else []
-            oid = repo.create_commit(None, sig, sig, text, new_tree, parents)
+            if self._sign is None:
+                oid = repo.create_commit(None, author, committer, text, new_tree, parents)
+            else:  # the signature covers the commit object's bytes, as `git commit -S` signs them
+                content = repo.create_commit_string(author, committer, text, new_tree, parents)
+                oid = repo.create_commit_with_signature(content, self._sign(content.encode()))
             self._set_head(oid)
             return str(oid)
         except (GitError, _PathConflict):
@@ -609,6 +617,34 @@ class GitWorkspace:
             raise
         except Exception as exc:
             raise self._fail("push failed", exc) from None
+
+    def push_to(self, branch: str) -> None:
+        """Send head to `branch` of the remote, replacing what is there (a branch cronary owns: the pull-request
+        mode's `cronary/<namespace>/<canary>`), then go back to the synced base so the next commit builds on it.
+        The branch `sync`ed from is never written this way."""
+        ref = f"refs/heads/{branch}"
+        if not pygit2.reference_is_valid_name(ref) or ref == self._ref:
+            raise ValueError(f"not a branch to push a step to: {branch!r}")
+        if self._head is None or self._head == self._base:
+            return
+        try:
+            if self._local is not None:
+                remote = pygit2.Repository(str(self._local), RepositoryOpenFlag.NO_SEARCH)
+                pack = pygit2.PackBuilder(self._r)
+                for oid in self._objects_to_send():
+                    pack.add(oid)
+                pack.write(os.path.join(remote.path, "objects", "pack"))
+                remote.references.create(ref, self._head, force=True)
+            else:
+                callbacks = self._callbacks()
+                self._r.remotes[_REMOTE].push([f"+{self._ref}:{ref}"], callbacks=callbacks)
+                if callbacks.rejected:
+                    raise self._fail("push rejected by the remote: " + "; ".join(callbacks.rejected))
+        except GitError:
+            raise
+        except Exception as exc:
+            raise self._fail(f"push to {branch} failed", exc) from None
+        self._set_head(self._base)
 
     def _push_network(self) -> bool:
         """libgit2 push with a non-force refspec: receive-pack on the server compares the old value atomically."""

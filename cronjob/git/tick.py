@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cronjob.git.hosts.host import Host, HostError, PullRequest
 from cronjob.git.layout import (
     KUSTOMIZATION,
     OBJECT_KINDS,
@@ -40,7 +41,7 @@ from cronjob.git.layout import (
     read_state,
     replicas_patch,
 )
-from cronjob.git.repo import CommitInfo, GitError, GitWorkspace, Signature
+from cronjob.git.repo import CommitInfo, GitError, GitWorkspace
 from cronjob.kube.api import ApiError, Send
 from cronjob.kube.read import CanaryEntry, parse_entry, read_shard
 from cronjob.shared.driver import run_tick
@@ -57,7 +58,7 @@ from engine.analysis import MetricTemplateSpec, MetricVerdict, parse_metric_temp
 from engine.canary_spec import parse_status
 from engine.cluster import ClusterView
 from engine.errors import SpecError
-from engine.evidence import Change, commit_message, parse_commit_message, subject_for
+from engine.evidence import Change, commit_message, hold_message, is_cronary_commit, parse_commit_message, subject_for
 from engine.facts import read_target_facts
 from engine.model import Canary, HookType
 from engine.phases import KEEPS_FAILED_CHECKS
@@ -67,7 +68,6 @@ from engine.subset import contains
 from engine.timefmt import format_time, parse_time
 
 log = logging.getLogger("cronary")
-CRONARY = Signature()  # the author of cronary's commits
 REVERT = re.compile(r"This reverts commit ([0-9a-f]{7,40})")
 _NOT_OBJECTS = (STATUS_FILE, KUSTOMIZATION, TARGET_REPLICAS)
 
@@ -84,6 +84,17 @@ class Planned:
     files: Mapping[str, bytes | None]
     change: Change | None  # None: only the hold changed (a revert was found)
     subject: str = ""
+    message: str = ""  # the hold's commit message (a change's is made from the change)
+
+    @property
+    def commit_message(self) -> str:
+        return commit_message([self.change]) if self.change is not None else self.message
+
+    @property
+    def branch(self) -> str:
+        """The pull-request mode's branch for this canary's steps: `cronary/<namespace>/<name>`."""
+        name, _, namespace = self.key.rpartition(".")
+        return f"cronary/{namespace}/{name}"
 
 
 @dataclass
@@ -103,6 +114,8 @@ class GitTick:
     unread: dict[str, str] = field(
         default_factory=dict
     )  # what the last read could not list ("Canary a.b", "namespace x") -> why
+    host: Host | None = None  # the pull-request mode's git host (`--git-pull-requests`); None: push to the branch
+    proposed: dict[str, PullRequest] = field(default_factory=dict)  # open pull requests by branch, this pass
 
     @property
     def git(self) -> GitOptions:
@@ -115,6 +128,8 @@ class GitTick:
         for attempt in range(1, self.git.push_attempts + 1):
             self.workspace.sync()
             plans, failed = self.plan()
+            if self.host is not None:
+                return self.propose(plans, failed)
             shas = self.commit(plans, self.now) if plans else []
             if not shas:
                 log.info("nothing to commit", extra={"tick": format_time(self.now)})
@@ -139,7 +154,7 @@ class GitTick:
             pass_started = monotonic()
             try:
                 failed = bool(self.run()) or failed
-            except (GitError, ApiError) as err:  # the remote or the cluster is unreachable: the next Job tries again
+            except (GitError, ApiError, HostError) as err:  # the remote, cluster or host is unreachable: next Job
                 log.error("%s", err)
                 return 1
             if self.options.once or self.options.now is not None:
@@ -161,11 +176,36 @@ class GitTick:
             for plan in group:
                 files.update(plan.files)
             changed = [p.change for p in group if p.change is not None]
-            message = commit_message(changed) if changed else group[0].subject
+            message = commit_message(changed) if changed else group[0].message
             sha = self.workspace.commit(files, message, now)
             if sha:
                 shas.append(sha)
         return shas
+
+    def propose(self, plans: list[Planned], failed: bool) -> int:
+        """The pull-request mode: each canary's step is a commit on the synced head, pushed to the canary's own
+        branch, and a pull request into `--git-branch` opened (or updated) with the step's evidence as its body.
+        Nothing is pushed to `--git-branch`: the merge is the people's, and the next step of the canary waits for it
+        (`plan_one`). 0, or 1 when a canary failed."""
+        assert self.host is not None
+        landed = []
+        for plan in plans:
+            message = plan.commit_message
+            sha = self.workspace.commit(plan.files, message, self.now)
+            if sha is None:
+                continue
+            self.workspace.push_to(plan.branch)
+            title, _, body = message.partition("\n")
+            pull = self.host.propose(plan.branch, title, body.strip("\n") + "\n")
+            log.info(
+                "proposed in pull request #%d: %s", pull.number, title, extra={"canary": plan.key, "pull": pull.url}
+            )
+            self.commits.append(sha)
+            landed.append(plan)
+        if not landed:
+            log.info("nothing to commit", extra={"tick": format_time(self.now)})
+        self.report(landed)
+        return 1 if failed else 0
 
     def report(self, plans: list[Planned]) -> None:
         """What a landed commit decided: log lines, event webhooks and alerts (no Kubernetes Events: git mode
@@ -192,6 +232,7 @@ class GitTick:
         self._now, self.cluster = now, cluster
         self.canaries = [e.canary for e in entries if e.canary is not None]
         self.metrics.new_tick()
+        self.proposed = dict(self.host.open_pull_requests()) if self.host is not None else {}
         holds = self.reverted_steps()
         plans: list[Planned] = []
         failed = bool(self.unread)
@@ -320,17 +361,22 @@ class GitTick:
         state = read_state(self.workspace.read(state_file), f"{canary.namespace}/{canary.name}", state_file)
         state = state or CanaryState(status_manifest(canary.status))
         extra = {"canary": canary.key, "tick": format_time(now)}
+        pending = self.proposed.get(f"cronary/{canary.namespace}/{canary.name}")
+        if pending is not None:  # the pull-request mode: the last step is not on the branch until people merge it
+            log.info("waiting for pull request #%d to be merged: %s", pending.number, pending.url, extra=extra)
+            return None
         revision = read_target_facts(canary, cluster, self.options.settings).hash
         hold = state.hold or holds.get(canary.key)
         if hold is not None and revision and hold.get("revision") == revision:
             if state.hold is None:  # just found: record it, so it outlives the revert commit's place in the log
                 held = CanaryState(state.status, dict(hold), state.secret_copies)
-                subject = f"{canary.key}: held, step reverted by {hold.get('author')} in {str(hold.get('commit'))[:12]}"
+                reason = f"step reverted by {hold.get('author')} in {str(hold.get('commit'))[:12]}"
                 return Planned(
                     canary.key,
                     {f"{directory}/{STATUS_FILE}": dump(held.document(canary.namespace, canary.name), STATE_HEADER)},
                     None,
-                    subject,
+                    f"{canary.key}: held, {reason}",
+                    hold_message(canary.key, canary.status, format_time(now), reason),
                 )
             log.info(
                 "held: a step of revision %s was reverted in git; a new revision starts over", revision, extra=extra
@@ -457,11 +503,11 @@ class GitTick:
         by_oid = {c.oid: c for c in recent}
         holds: dict[str, dict[str, Any]] = {}
         for commit in recent:
-            if commit.email == CRONARY.email:
+            if is_cronary_commit(commit.message):
                 break  # everything older was seen by an earlier pass
             for reverted in REVERT.findall(commit.message):
                 original = _find(by_oid, reverted)
-                if original is None or original.email != CRONARY.email:
+                if original is None or not is_cronary_commit(original.message):
                     continue
                 for entry in parse_commit_message(original.message):
                     holds.setdefault(

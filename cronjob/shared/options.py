@@ -6,7 +6,8 @@ what the engine needs is `settings`, handed to `decide` as it is."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from engine import Settings
@@ -56,6 +57,29 @@ class KubeOptions:
 
 
 @dataclass(frozen=True)
+class Signature:
+    """Who a commit names as its author or committer (the time comes from the tick, never the clock). cronary's
+    own commits are told apart by their trailer block, not by this: it is configurable (`--git-author`)."""
+
+    name: str = "cronary"
+    email: str = "cronary@cronary.invalid"
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+@dataclass(frozen=True)
+class PullRequestOptions:
+    """`--git-pull-requests HOST`: each step goes to a branch of its own and a pull request through the host's API,
+    for branches people protect; the next step waits for the merge. `token` never reaches a log or a message."""
+
+    host: str  # a key of `cronjob.git.hosts.registry.HOSTS`
+    api_url: str
+    repository: str  # OWNER/NAME on the host
+    token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
 class GitOptions:
     """GitOps mode (`--git-repo`): where decisions are committed, and how the tick learns a step is live."""
 
@@ -68,6 +92,11 @@ class GitOptions:
     manifests: str = ""  # without cluster access: where the team's Canaries and Deployments are in the repository
     read_cluster: bool = True
     push_attempts: int = 4
+    author: Signature = Signature()
+    committer: Signature | None = None  # None: the author
+    # signs a commit's bytes (`--git-signing-key`: `cronjob.git.signing`); None: commits are not signed
+    sign: Callable[[bytes], str] | None = field(default=None, repr=False, compare=False)
+    pull_requests: PullRequestOptions | None = None  # None: push straight to `branch`
 
 
 @dataclass(frozen=True)

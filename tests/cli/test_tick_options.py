@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,17 +20,31 @@ from cronjob.shared.options import (
     LeaseOptions,
     NotifyOptions,
     PrometheusOptions,
+    PullRequestOptions,
     Shard,
+    Signature,
     TickOptions,
 )
 from engine import Settings
 from harness.paths import FIXTURES
 
 KEY_FILE = FIXTURES / "objects" / "checksum-key"  # a test key, 32 bytes
-_BRANCHES = (TickOptions, Shard, Settings, LeaseOptions, NotifyOptions, PrometheusOptions, KubeOptions, GitOptions)
+_BRANCHES = (
+    TickOptions,
+    Shard,
+    Settings,
+    LeaseOptions,
+    NotifyOptions,
+    PrometheusOptions,
+    KubeOptions,
+    GitOptions,
+    PullRequestOptions,
+)
 CLUSTER = ("--lease-namespace", "cronary")
 GIT = ("--no-lease", "--git-repo", "https://git.example.com/team/deploy.git")
 SLACK = ("https://hooks.slack.com/services/T000/B000/XXXX",)
+PULLS = (*GIT, "--git-pull-requests", "github")
+KEY, TOKEN = "{ssh_key}", "{token_file}"  # files the test makes (see `files`)
 
 # flag -> (the other flags it needs, its arguments, the one field of the tree it sets)
 FLAGS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
@@ -65,6 +81,13 @@ FLAGS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
     "--no-cluster": (GIT, ("--no-cluster",), "git.read_cluster"),
     "--git-manifests": (GIT, ("--git-manifests", "apps"), "git.manifests"),
     "--sync-delay": (GIT, ("--sync-delay", "2m"), "git.sync_delay_seconds"),
+    "--git-author": (GIT, ("--git-author", "Rollouts Bot <bot@example.com>"), "git.author"),
+    "--git-committer": (GIT, ("--git-committer", "CI <ci@example.com>"), "git.committer"),
+    "--git-signing-key": (GIT, ("--git-signing-key", KEY), "git.sign"),
+    "--git-pull-requests": (GIT, ("--git-pull-requests", "github"), "git.pull_requests"),
+    "--git-api-url": (PULLS, ("--git-api-url", "https://ghe.example.com/api/v3"), "git.pull_requests.api_url"),
+    "--git-api-repo": (PULLS, ("--git-api-repo", "team/other"), "git.pull_requests.repository"),
+    "--git-api-token-file": (PULLS, ("--git-api-token-file", TOKEN), "git.pull_requests.token"),
     "--log-level": (CLUSTER, ("--log-level", "debug"), "log_level"),
 }
 
@@ -75,6 +98,17 @@ def _no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     for name in ("CRONARY_MSTEAMS_URL", "CRONARY_GIT_CACHE", "CRONARY_LOG_LEVEL", "CRONARY_CHECKSUM_KEY_FILE"):
         monkeypatch.delenv(name, raising=False)
+    for name in ("AUTHOR", "COMMITTER", "SIGNING_KEY", "API_URL", "API_TOKEN", "API_TOKEN_FILE"):
+        monkeypatch.delenv(f"CRONARY_GIT_{name}", raising=False)
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, str]:
+    """The files some flags name: an SSH signing key (made by the real ssh-keygen) and an API token."""
+    key, token = tmp_path / "signing-key", tmp_path / "token"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    token.write_text("ghp_token_for_tests\n")
+    return {KEY: str(key), TOKEN: str(token)}
 
 
 def options(*args: str) -> TickOptions:
@@ -99,12 +133,13 @@ def test_every_flag_of_tick_is_in_the_table() -> None:
 
 
 @pytest.mark.parametrize("flag", sorted(FLAGS))
-def test_each_flag_lands_in_exactly_one_field(flag: str) -> None:
+def test_each_flag_lands_in_exactly_one_field(flag: str, files: dict[str, str]) -> None:
     needs, args, field = FLAGS[flag]
+    args = tuple(files.get(arg, arg) for arg in args)
     before, after = leaves(options(*needs)), leaves(options(*needs, *args))
     changed = {path for path in before.keys() | after.keys() if before.get(path) != after.get(path)}
-    if field == "git":
-        assert before["git"] is None and {path.split(".")[0] for path in changed} == {"git"}
+    if field in ("git", "git.pull_requests"):  # a branch the flag turns on: everything changed is below it
+        assert before[field] is None and changed and all(p == field or p.startswith(f"{field}.") for p in changed)
     else:
         assert changed == {field}
 
@@ -133,6 +168,18 @@ def test_git_mode_takes_no_lease() -> None:
         (("--no-lease", "--no-cluster"), "--no-cluster"),
         ((*CLUSTER, "--checksum-key-file", "/nonexistent/key"), "--checksum-key-file"),
         ((*CLUSTER, "--checksum-key-file", str(FIXTURES / "objects")), "--checksum-key-file"),
+        ((*GIT, "--git-author", "no email"), "--git-author"),
+        ((*GIT, "--git-author", "<bot@example.com>"), "--git-author"),
+        ((*GIT, "--git-committer", "Bot <bot@example.com> extra"), "--git-committer"),
+        ((*GIT, "--git-signing-key", "/nonexistent/key"), "--git-signing-key"),
+        ((*GIT, "--git-signing-key", "/etc/hostname"), "--git-signing-key"),
+        ((*GIT, "--git-pull-requests", "gitlab-or-so"), "--git-pull-requests"),
+        ((*PULLS, "--git-api-url", "ftp://api.example.com"), "--git-api-url"),
+        ((*PULLS, "--git-api-repo", "not a repo"), "--git-api-repo"),
+        (("--no-lease", "--git-repo", "/srv/git/apps.git", "--git-pull-requests", "github"), "--git-api-repo"),
+        ((*PULLS, "--git-api-token-file", "/nonexistent/token"), "--git-api-token-file"),
+        ((*GIT, "--git-api-url", "https://api.example.com"), "--git-api-url"),
+        (("--no-lease", "--git-signing-key", "/nonexistent/key"), "--git-signing-key"),
     ],
 )
 def test_a_bad_flag_is_named(args: tuple[str, ...], flag: str) -> None:
@@ -157,3 +204,20 @@ def test_the_checksum_key_is_read_stripped_and_kept_out_of_repr(tmp_path) -> Non
     tree = options(*CLUSTER, "--checksum-key-file", str(key))
     assert tree.settings.checksum_key == b"a-key-of-at-least-16-bytes"
     assert "a-key-of" not in repr(tree)
+
+
+def test_identities_and_the_repository_on_the_host_are_read_from_the_flags() -> None:
+    git = options(*PULLS, "--git-author", "Rollouts Bot <bot@example.com>").git
+    assert git is not None and git.author == Signature("Rollouts Bot", "bot@example.com") and git.committer is None
+    assert git.pull_requests == PullRequestOptions("github", "https://api.github.com", "team/deploy")
+    assert options(*GIT).git.author == Signature("cronary", "cronary@cronary.invalid")  # type: ignore[union-attr]
+    scp = options("--no-lease", "--git-repo", "git@github.com:team/apps.git", "--git-pull-requests", "github").git
+    assert scp is not None and scp.pull_requests is not None and scp.pull_requests.repository == "team/apps"
+
+
+def test_the_api_token_comes_from_the_environment_and_is_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRONARY_GIT_API_TOKEN", "ghp_from_the_environment")
+    git = options(*PULLS).git
+    assert git is not None and git.pull_requests is not None
+    assert git.pull_requests.token == "ghp_from_the_environment"
+    assert "ghp_" not in repr(git)

@@ -25,8 +25,8 @@ from cronjob.git.repo import (
     GitCredentials,
     GitError,
     GitWorkspace,
-    Signature,
 )
+from cronjob.shared.options import Signature
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)

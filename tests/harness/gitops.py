@@ -16,7 +16,8 @@ from click.testing import CliRunner
 
 from cronjob.cli import main
 from cronjob.git.layout import dump, load
-from cronjob.git.repo import GitWorkspace, Signature
+from cronjob.git.repo import GitWorkspace
+from cronjob.shared.options import Signature
 from cronjob.shared.yamlio import load_documents, load_single
 from harness.cluster import NEW_IMAGE, SEED, START, TickRun
 

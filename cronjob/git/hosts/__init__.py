@@ -1,0 +1,1 @@
+"""Git hosts' APIs for the pull-request mode: one module per host, chosen by name in `registry`."""
