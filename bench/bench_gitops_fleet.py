@@ -289,7 +289,9 @@ def run(n: int, workdir: Path, profile_dir: Path | None) -> int:
             shutil.rmtree(workdir / "p-remote.git", ignore_errors=True)
             shutil.rmtree(workdir / "p-cache", ignore_errors=True)
             shutil.copytree(remote, workdir / "p-remote.git")
-            shutil.copytree(cache, workdir / "p-cache") if cache.exists() else None
+            if cache.exists():  # the copy of the cache fetches from the copy of the remote (else it is re-cloned)
+                shutil.copytree(cache, workdir / "p-cache")
+                pygit2.Repository(str(workdir / "p-cache")).remotes.set_url("origin", str(workdir / "p-remote.git"))
             p_args = tick_args(workdir / "p-remote.git", workdir / "p-cache", T0 + timedelta(seconds=offset))
             slug = name.replace(" ", "-")
             p_wall = profiled_pass(p_args, profile_dir / f"{slug}.pstats")

@@ -40,7 +40,8 @@ from cronjob.git.layout import (
     read_state,
     replicas_patch,
 )
-from cronjob.git.repo import CommitInfo, GitError, GitWorkspace, Signature
+from cronjob.git.parsed import ParsedFiles
+from cronjob.git.repo import CommitInfo, GitError, GitWorkspace, Signature, content_id
 from cronjob.kube.api import ApiError, Send
 from cronjob.kube.read import CanaryEntry, parse_entry, read_shard
 from cronjob.shared.driver import run_tick
@@ -98,6 +99,10 @@ class GitTick:
     unread: dict[str, str] = field(
         default_factory=dict
     )  # what the last read could not list ("Canary a.b", "namespace x") -> why
+    parsed: ParsedFiles = field(init=False)  # the repository's files as parsed, kept between passes
+
+    def __post_init__(self) -> None:
+        self.parsed = ParsedFiles(self.workspace)
 
     @property
     def git(self) -> GitOptions:
@@ -183,6 +188,7 @@ class GitTick:
 
     def plan(self) -> tuple[list[Planned], bool]:
         """Decide every canary on the current head; what each would commit."""
+        self.parsed.new_pass()
         entries, cluster, now = self.read()
         self._now, self.cluster = now, cluster
         self.canaries = [e.canary for e in entries if e.canary is not None]
@@ -240,9 +246,7 @@ class GitTick:
             return entry  # no directory of its own: invalid already (its name is)
         path = f"{directory}/{STATUS_FILE}"
         try:
-            state = read_state(
-                self.workspace.read(path), f"{meta.get('namespace') or 'default'}/{meta.get('name')}", path
-            )
+            state = self.parsed.get(path, _state, f"{meta.get('namespace') or 'default'}/{meta.get('name')}")
             if state is None:
                 generated = self.generated_objects(directory)
                 if (
@@ -278,7 +282,12 @@ class GitTick:
             ours = bool(root) and (path == root or path.startswith(root + "/"))
             if (ours and path.rsplit("/", 1)[-1] in _NOT_OBJECTS) or "/approvals/" in path:
                 continue
-            for doc in _documents(self.workspace.read(path), path):
+            try:
+                documents = self.parsed.get(path, _documents)
+            except InputError as err:  # not a file cronary can read: skipped (it may be a Canary nobody sees)
+                log.warning("skipped: %s", err.line)
+                continue
+            for doc in documents:
                 kind = doc.get("kind")
                 if kind == "Canary" and not ours:
                     canaries.append(parse_entry(doc, self.options.settings.mesh_provider))
@@ -295,7 +304,7 @@ class GitTick:
         assert canary is not None
         directory = canary_dir(self.git.path, canary.namespace, canary.name)
         state_file = f"{directory}/{STATUS_FILE}"
-        state = read_state(self.workspace.read(state_file), f"{canary.namespace}/{canary.name}", state_file)
+        state = self.parsed.get(state_file, _state, f"{canary.namespace}/{canary.name}")
         state = state or CanaryState(status_manifest(canary.status))
         extra = {"canary": canary.key, "tick": format_time(now)}
         revision = read_target_facts(canary, cluster, self.options.settings).hash
@@ -342,7 +351,7 @@ class GitTick:
         files = {
             path: data
             for path, data in self.files_for(directory, decision, state).items()
-            if self.workspace.read(path) != data
+            if self.workspace.blob_id(path) != (None if data is None else content_id(data))
         }
         moved = state_moved(canary, decision)
         if not moved and not [
@@ -368,7 +377,7 @@ class GitTick:
                 return False
             return True
         for path in self.generated_objects(directory):
-            committed = load(self.workspace.read(path), path)
+            committed = self.parsed.get(path, load)
             if not isinstance(committed, Mapping) or "kind" not in committed:
                 continue
             meta = committed.get("metadata") or {}
@@ -411,7 +420,7 @@ class GitTick:
     def approval(self, directory: str, gate: HookType, revision: str) -> str | None:
         """Who approved this gate for this revision in git, or None."""
         path = approval_file(directory, gate.value)
-        doc = load(self.workspace.read(path), path)
+        doc = self.parsed.get(path, load)
         if not isinstance(doc, Mapping) or str(doc.get("revision") or "") != revision:
             return None
         commits = self.workspace.log(path, limit=1)
@@ -446,16 +455,16 @@ def _find(by_oid: Mapping[str, CommitInfo], prefix: str) -> CommitInfo | None:
     return next((c for oid, c in by_oid.items() if oid.startswith(prefix)), None)
 
 
-def _documents(data: bytes | None, path: str) -> Iterable[dict[str, Any]]:
-    """The objects of a repository file, read like every input file. A file that is not YAML within the
-    limits is not one cronary can read: skipped, with a warning naming it (it may be a Canary nobody sees)."""
+def _documents(data: bytes | None, path: str) -> list[dict[str, Any]]:
+    """The objects of a repository file, read like every input file (an `InputError` if it is not YAML within
+    the limits)."""
     if not data:
         return []
-    try:
-        return [d for d in load_bytes(data, path) if isinstance(d, dict)]
-    except InputError as err:
-        log.warning("skipped: %s", err.line)
-        return []
+    return [d for d in load_bytes(data, path) if isinstance(d, dict)]
+
+
+def _state(data: bytes | None, path: str, canary: str) -> CanaryState | None:
+    return read_state(data, canary, path)
 
 
 def templates_of(objects: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], MetricTemplateSpec]:

@@ -36,7 +36,9 @@ __all__ = ["AVAILABLE", "documents", "dump"]
 
 AVAILABLE = _pyyaml is not None
 _UNUSUAL = re.compile(r"[^\x20-\x7e\n]")  # what the fast path leaves to ruamel: non-ASCII, tabs, CR, controls
-_DISPUTED = re.compile(r"[|>][-+0-9]*#")  # `|#`: a comment to libyaml, an error to ruamel
+# where libyaml and ruamel disagree: `|#` (a comment to libyaml, an error to ruamel), and a block scalar whose
+# first lines hold only spaces (ruamel refuses some that libyaml reads)
+_DISPUTED = re.compile(r"[|>][-+0-9]*#|[|>][-+0-9]* *(#[^\n]*)?\n +\n")
 _YAML = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL = (f"{_YAML}{t}" for t in ("str", "int", "float", "bool", "null"))
 _AS_TEXT = {f"{_YAML}timestamp", f"{_YAML}value"}
@@ -172,6 +174,7 @@ def _build(parser: Any, max_depth: int, max_nodes: int, max_int_chars: int) -> l
 
 # ---------------------------------------------------------------------------------------------- writing
 _DUMPABLE = (dict, list, str, int, float, bool, type(None))
+_TAGS: dict[tuple[str, bool, bool], str] = {}  # what ruamel's resolver says of a scalar; bounded like _PLAIN
 _MAX_STR = 1_000  # longer strings may reach the line width (4,096), where ruamel's folding differs from libyaml's
 
 if _pyyaml is not None:
@@ -199,7 +202,14 @@ if _pyyaml is not None:
 
         def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
             if kind is _pyyaml.nodes.ScalarNode:
-                return str(_RESOLVER.resolve(RuamelScalar, value, implicit))
+                key = (value, implicit[0], implicit[1])
+                tag = _TAGS.get(key)
+                if tag is None:
+                    tag = str(_RESOLVER.resolve(RuamelScalar, value, implicit))
+                    if len(_TAGS) >= _PLAIN_MAX:
+                        _TAGS.clear()
+                    _TAGS[key] = tag
+                return tag
             return f"{_YAML}seq" if kind is _pyyaml.nodes.SequenceNode else f"{_YAML}map"
 
         def descend_resolver(self, parent: Any, index: Any) -> None:  # no path resolvers
