@@ -100,6 +100,7 @@ class GitTick:
         default_factory=dict
     )  # what the last read could not list ("Canary a.b", "namespace x") -> why
     parsed: ParsedFiles = field(init=False)  # the repository's files as parsed, kept between passes
+    budget: Budget | None = None  # set by run_loop: when the Job ends, and what committing costs
 
     def __post_init__(self) -> None:
         self.parsed = ParsedFiles(self.workspace)
@@ -115,11 +116,15 @@ class GitTick:
         for attempt in range(1, self.git.push_attempts + 1):
             self.workspace.sync()
             plans, failed = self.plan()
+            started = self.budget.clock() if self.budget is not None else 0.0
             shas = self.commit(plans, self.now) if plans else []
             if not shas:
                 log.info("nothing to commit", extra={"tick": format_time(self.now)})
                 return 1 if failed else 0
-            if self.workspace.push():
+            landed = self.workspace.push()
+            if self.budget is not None:
+                self.budget.committed(self.budget.clock() - started, len(plans))
+            if landed:
                 self.commits.extend(shas)
                 self.report(plans)
                 return 1 if failed else 0
@@ -135,6 +140,7 @@ class GitTick:
         """Passes until the budget is spent: after each, sleep the shortest canary interval (a canary is decided
         at most once per interval anyway; the interval is measured from the state in git)."""
         started, failed = monotonic(), False
+        self.budget = Budget(monotonic, started + self.options.budget_seconds, self.options.budget_seconds)
         while True:
             pass_started = monotonic()
             try:
@@ -213,7 +219,19 @@ class GitTick:
         self.metrics.prefetch_canaries(
             (e.canary for e in due if e.canary is not None), self.options.settings, cluster.metric_templates
         )
-        for entry in due:
+        # the most overdue first, so that a shard too large for one Job is decided in turns, not always the same
+        due.sort(key=lambda e: e.canary.status.last_decision_time or "" if e.canary is not None else "")
+        for index, entry in enumerate(due):
+            if self.budget is not None and not self.budget.fits(index, len(plans)):
+                log.warning(
+                    "%d of %d due canaries left for the next Job: deciding them would not leave time to commit "
+                    "within the --budget of %gs",
+                    len(due) - index,
+                    len(due),
+                    self.budget.seconds,
+                    extra={"tick": format_time(now)},
+                )
+                break
             try:
                 plan = self.plan_one(entry, cluster, now, holds)
             except Exception as err:
@@ -222,6 +240,7 @@ class GitTick:
                 continue
             if plan is not None:
                 plans.append(plan)
+        plans.sort(key=lambda p: p.key)  # a commit lists its canaries in the order they are read
         return plans, failed
 
     # -- reading ---------------------------------------------------------------------------------------------
@@ -449,6 +468,43 @@ class GitTick:
                         },
                     )
         return holds
+
+
+_FIRST_COMMIT_S = 2.0  # before a Job has committed once: what a commit and a push of a few canaries take
+_COMMIT_PER_CANARY_S = 0.002  # and per canary in it (1,000 canaries: about 2 s; docs/performance.md)
+_MARGIN = 1.5  # estimates are from one sample on a shared machine
+
+
+@dataclass
+class Budget:
+    """When the Job's budget ends, and whether one more canary can still be decided and its commit pushed before
+    then: the pass so far tells what a decision costs, the Job's last commit what committing costs."""
+
+    clock: Callable[[], float]
+    deadline: float
+    seconds: float
+    commit_seconds: float | None = None  # the last commit + push of this Job, per canary committed and fixed
+    commit_canaries: int = 0
+    pass_started: float | None = None
+
+    def committed(self, seconds: float, canaries: int) -> None:
+        self.commit_seconds, self.commit_canaries = seconds, canaries
+
+    def commit_estimate(self, canaries: int) -> float:
+        if self.commit_seconds is None:
+            return _FIRST_COMMIT_S + _COMMIT_PER_CANARY_S * canaries
+        per = self.commit_seconds / max(self.commit_canaries, 1)
+        return max(self.commit_seconds, per * canaries)
+
+    def fits(self, decided: int, planned: int) -> bool:
+        """Can the next canary (after `decided` in this pass, `planned` of them to commit) be decided, and all
+        of it committed, before the deadline?"""
+        now = self.clock()
+        if decided == 0:
+            self.pass_started = now
+        started = self.pass_started if self.pass_started is not None else now
+        per_canary = (now - started) / decided if decided else 0.0
+        return now + _MARGIN * (per_canary + self.commit_estimate(planned + 1)) <= self.deadline
 
 
 def _find(by_oid: Mapping[str, CommitInfo], prefix: str) -> CommitInfo | None:
