@@ -23,6 +23,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from cronjob.shared import libyaml
 from cronjob.shared.errors import InputError
 from cronjob.shared.reader import load_bytes
 from cronjob.shared.resources import RESOURCES
@@ -74,9 +75,14 @@ def _yaml() -> YAML:
 
 def dump(document: Any, header: str = "") -> bytes:
     """One YAML document in the stable order, with an optional comment header."""
+    comments = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
+    ordered = _ordered(document, top=True)
+    fast = libyaml.dump(ordered)  # the same bytes, through libyaml, for the usual objects
+    if fast is not None:
+        return (comments + fast).encode()
     out = io.StringIO()
-    out.write("".join(f"# {line}\n" if line else "#\n" for line in header.splitlines()))
-    _yaml().dump(_ordered(document, top=True), out)
+    out.write(comments)
+    _yaml().dump(ordered, out)
     return out.getvalue().encode()
 
 

@@ -34,7 +34,7 @@ from engine.redact import MASK, origin, redact
 
 Sign = Callable[[bytes], str]  # a commit's bytes -> its armored signature (`cronjob.git.signing`)
 
-__all__ = ["CommitInfo", "GitCredentials", "GitError", "GitWorkspace", "Sign"]
+__all__ = ["CommitInfo", "GitCredentials", "GitError", "GitWorkspace", "Sign", "content_id"]
 
 _REMOTE = "origin"
 _TREE = pygit2.GIT_FILEMODE_TREE
@@ -262,6 +262,11 @@ def _files(tree: pygit2.Tree, prefix: str) -> Iterator[str]:
             yield prefix + entry.name
 
 
+def content_id(data: bytes) -> str:
+    """The blob id git gives these bytes (`GitWorkspace.blob_id` of a file holding them)."""
+    return str(pygit2.hash(data))
+
+
 def _ref_target(repo: pygit2.Repository, name: str) -> pygit2.Oid | None:
     ref = repo.references.get(name)
     return None if ref is None else ref.resolve().target
@@ -371,6 +376,7 @@ class GitWorkspace:
         self._repo: pygit2.Repository | None = None
         self._head: pygit2.Oid | None = None
         self._base: pygit2.Oid | None = None  # the remote branch as of the last sync/push
+        self._tree: tuple[pygit2.Oid, pygit2.Tree] | None = None  # head's tree, looked up once per head
 
     def __repr__(self) -> str:
         return f"GitWorkspace(url={origin(self._raw_url)!r}, branch={self._branch!r}, cache_dir={str(self._cache)!r})"
@@ -465,6 +471,7 @@ class GitWorkspace:
             if repo.references.get("HEAD") is None or repo.references["HEAD"].target != self._ref:
                 repo.references.create("HEAD", self._ref, force=True)
             self._base = base
+            self._tree = None
             self._set_head(base)
         except Exception as exc:
             raise self._fail("sync failed", exc) from None
@@ -476,7 +483,23 @@ class GitWorkspace:
         return None if self._head is None else str(self._head)
 
     def _head_tree(self) -> pygit2.Tree | None:
-        return None if self._head is None else self._r[self._head].peel(pygit2.Tree)
+        if self._head is None:
+            return None
+        if self._tree is None or self._tree[0] != self._head:  # every read starts here: look the tree up once
+            self._tree = (self._head, self._r[self._head].peel(pygit2.Tree))
+        return self._tree[1]
+
+    def blob_id(self, path: str) -> str | None:
+        """The id of a file's content at head (what it is, in one lookup: equal ids, equal bytes); None when
+        it is missing (or is a directory)."""
+        parts = _parts(path)
+        try:
+            entry = _lookup(self._head_tree(), parts)
+            return None if entry is None or entry.type in (_OBJ_TREE, _OBJ_COMMIT) else str(entry.id)
+        except GitError:
+            raise
+        except Exception as exc:
+            raise self._fail(f"read {path!r} failed", exc) from None
 
     def read(self, path: str) -> bytes | None:
         """A file's content at head; None when it is missing (or is a directory)."""

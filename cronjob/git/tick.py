@@ -41,7 +41,8 @@ from cronjob.git.layout import (
     read_state,
     replicas_patch,
 )
-from cronjob.git.repo import CommitInfo, GitError, GitWorkspace
+from cronjob.git.parsed import ParsedFiles
+from cronjob.git.repo import CommitInfo, GitError, GitWorkspace, content_id
 from cronjob.kube.api import ApiError, Send
 from cronjob.kube.read import CanaryEntry, parse_entry, read_shard
 from cronjob.shared.driver import run_tick
@@ -116,6 +117,11 @@ class GitTick:
     )  # what the last read could not list ("Canary a.b", "namespace x") -> why
     host: Host | None = None  # the pull-request mode's git host (`--git-pull-requests`); None: push to the branch
     proposed: dict[str, PullRequest] = field(default_factory=dict)  # open pull requests by branch, this pass
+    parsed: ParsedFiles = field(init=False)  # the repository's files as parsed, kept between passes
+    budget: Budget | None = None  # set by run_loop: when the Job ends, and what committing costs
+
+    def __post_init__(self) -> None:
+        self.parsed = ParsedFiles(self.workspace)
 
     @property
     def git(self) -> GitOptions:
@@ -130,11 +136,15 @@ class GitTick:
             plans, failed = self.plan()
             if self.host is not None:
                 return self.propose(plans, failed)
+            started = self.budget.clock() if self.budget is not None else 0.0
             shas = self.commit(plans, self.now) if plans else []
             if not shas:
                 log.info("nothing to commit", extra={"tick": format_time(self.now)})
                 return 1 if failed else 0
-            if self.workspace.push():
+            landed = self.workspace.push()
+            if self.budget is not None:
+                self.budget.committed(self.budget.clock() - started, len(plans))
+            if landed:
                 self.commits.extend(shas)
                 self.report(plans)
                 return 1 if failed else 0
@@ -150,6 +160,7 @@ class GitTick:
         """Passes until the budget is spent: after each, sleep the shortest canary interval (a canary is decided
         at most once per interval anyway; the interval is measured from the state in git)."""
         started, failed = monotonic(), False
+        self.budget = Budget(monotonic, started + self.options.budget_seconds, self.options.budget_seconds)
         while True:
             pass_started = monotonic()
             try:
@@ -228,6 +239,7 @@ class GitTick:
 
     def plan(self) -> tuple[list[Planned], bool]:
         """Decide every canary on the current head; what each would commit."""
+        self.parsed.new_pass()
         entries, cluster, now = self.read()
         self._now, self.cluster = now, cluster
         self.canaries = [e.canary for e in entries if e.canary is not None]
@@ -253,7 +265,19 @@ class GitTick:
         self.metrics.prefetch_canaries(
             (e.canary for e in due if e.canary is not None), self.options.settings, cluster.metric_templates
         )
-        for entry in due:
+        # the most overdue first, so that a shard too large for one Job is decided in turns, not always the same
+        due.sort(key=lambda e: e.canary.status.last_decision_time or "" if e.canary is not None else "")
+        for index, entry in enumerate(due):
+            if self.budget is not None and not self.budget.fits(index, len(plans)):
+                log.warning(
+                    "%d of %d due canaries left for the next Job: deciding them would not leave time to commit "
+                    "within the --budget of %gs",
+                    len(due) - index,
+                    len(due),
+                    self.budget.seconds,
+                    extra={"tick": format_time(now)},
+                )
+                break
             try:
                 plan = self.plan_one(entry, cluster, now, holds)
             except CanaryHeld as err:
@@ -266,6 +290,7 @@ class GitTick:
                 continue
             if plan is not None:
                 plans.append(plan)
+        plans.sort(key=lambda p: p.key)  # a commit lists its canaries in the order they are read
         return plans, failed
 
     # -- reading ---------------------------------------------------------------------------------------------
@@ -290,9 +315,7 @@ class GitTick:
             return entry  # no directory of its own: invalid already (its name is)
         path = f"{directory}/{STATUS_FILE}"
         try:
-            state = read_state(
-                self.workspace.read(path), f"{meta.get('namespace') or 'default'}/{meta.get('name')}", path
-            )
+            state = self.parsed.get(path, _state, f"{meta.get('namespace') or 'default'}/{meta.get('name')}")
             if state is None:
                 generated = self.generated_objects(directory)
                 if (
@@ -328,7 +351,12 @@ class GitTick:
             ours = bool(root) and (path == root or path.startswith(root + "/"))
             if (ours and path.rsplit("/", 1)[-1] in _NOT_OBJECTS) or "/approvals/" in path:
                 continue
-            for doc in _documents(self.workspace.read(path), path):
+            try:
+                documents = self.parsed.get(path, _documents)
+            except InputError as err:  # not a file cronary can read: skipped (it may be a Canary nobody sees)
+                log.warning("skipped: %s", err.line)
+                continue
+            for doc in documents:
                 kind = doc.get("kind")
                 if kind == "Canary" and not ours:
                     if self.in_shard(doc):
@@ -358,7 +386,7 @@ class GitTick:
         assert canary is not None
         directory = canary_dir(self.git.path, canary.namespace, canary.name)
         state_file = f"{directory}/{STATUS_FILE}"
-        state = read_state(self.workspace.read(state_file), f"{canary.namespace}/{canary.name}", state_file)
+        state = self.parsed.get(state_file, _state, f"{canary.namespace}/{canary.name}")
         state = state or CanaryState(status_manifest(canary.status))
         extra = {"canary": canary.key, "tick": format_time(now)}
         pending = self.proposed.get(f"cronary/{canary.namespace}/{canary.name}")
@@ -418,7 +446,7 @@ class GitTick:
         files = {
             path: data
             for path, data in self.files_for(directory, decision, state, waiting).items()
-            if self.workspace.read(path) != data
+            if self.workspace.blob_id(path) != (None if data is None else content_id(data))
         }
         moved = state_moved(canary, decision) or waiting != state.waiting
         if not moved and not [
@@ -446,7 +474,7 @@ class GitTick:
                 return False
             return True
         for path in self.generated_objects(directory):
-            committed = load(self.workspace.read(path), path)
+            committed = self.parsed.get(path, load)
             if not isinstance(committed, Mapping) or "kind" not in committed:
                 continue
             meta = committed.get("metadata") or {}
@@ -491,7 +519,7 @@ class GitTick:
     def approval(self, directory: str, gate: HookType, revision: str) -> str | None:
         """Who approved this gate for this revision in git, or None."""
         path = approval_file(directory, gate.value)
-        doc = load(self.workspace.read(path), path)
+        doc = self.parsed.get(path, load)
         if not isinstance(doc, Mapping) or str(doc.get("revision") or "") != revision:
             return None
         commits = self.workspace.log(path, limit=1)
@@ -522,20 +550,57 @@ class GitTick:
         return holds
 
 
+_FIRST_COMMIT_S = 2.0  # before a Job has committed once: what a commit and a push of a few canaries take
+_COMMIT_PER_CANARY_S = 0.002  # and per canary in it (1,000 canaries: about 2 s; docs/performance.md)
+_MARGIN = 1.5  # estimates are from one sample on a shared machine
+
+
+@dataclass
+class Budget:
+    """When the Job's budget ends, and whether one more canary can still be decided and its commit pushed before
+    then: the pass so far tells what a decision costs, the Job's last commit what committing costs."""
+
+    clock: Callable[[], float]
+    deadline: float
+    seconds: float
+    commit_seconds: float | None = None  # the last commit + push of this Job, per canary committed and fixed
+    commit_canaries: int = 0
+    pass_started: float | None = None
+
+    def committed(self, seconds: float, canaries: int) -> None:
+        self.commit_seconds, self.commit_canaries = seconds, canaries
+
+    def commit_estimate(self, canaries: int) -> float:
+        if self.commit_seconds is None:
+            return _FIRST_COMMIT_S + _COMMIT_PER_CANARY_S * canaries
+        per = self.commit_seconds / max(self.commit_canaries, 1)
+        return max(self.commit_seconds, per * canaries)
+
+    def fits(self, decided: int, planned: int) -> bool:
+        """Can the next canary (after `decided` in this pass, `planned` of them to commit) be decided, and all
+        of it committed, before the deadline?"""
+        now = self.clock()
+        if decided == 0:
+            self.pass_started = now
+        started = self.pass_started if self.pass_started is not None else now
+        per_canary = (now - started) / decided if decided else 0.0
+        return now + _MARGIN * (per_canary + self.commit_estimate(planned + 1)) <= self.deadline
+
+
 def _find(by_oid: Mapping[str, CommitInfo], prefix: str) -> CommitInfo | None:
     return next((c for oid, c in by_oid.items() if oid.startswith(prefix)), None)
 
 
-def _documents(data: bytes | None, path: str) -> Iterable[dict[str, Any]]:
-    """The objects of a repository file, read like every input file. A file that is not YAML within the
-    limits is not one cronary can read: skipped, with a warning naming it (it may be a Canary nobody sees)."""
+def _documents(data: bytes | None, path: str) -> list[dict[str, Any]]:
+    """The objects of a repository file, read like every input file (an `InputError` if it is not YAML within
+    the limits)."""
     if not data:
         return []
-    try:
-        return [d for d in load_bytes(data, path) if isinstance(d, dict)]
-    except InputError as err:
-        log.warning("skipped: %s", err.line)
-        return []
+    return [d for d in load_bytes(data, path) if isinstance(d, dict)]
+
+
+def _state(data: bytes | None, path: str, canary: str) -> CanaryState | None:
+    return read_state(data, canary, path)
 
 
 def templates_of(objects: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], MetricTemplateSpec]:

@@ -15,7 +15,9 @@ Every file is bad input until shown otherwise, so every limit is checked before 
   reader checks it (`engine.timefmt`) and names the field.
 
 ruamel's pure-Python parser costs about 40 µs per node and 1 µs per byte, so the node and byte limits also
-bound the time a file can take: a few seconds at worst (docs/performance.md, "Reading input files").
+bound the time a file can take: a few seconds at worst (docs/performance.md, "Reading input files"). Ordinary
+files (ASCII, no anchors, tags or directives, well within the limits) are read through libyaml's C parser
+instead (`cronjob.shared.libyaml`), with the same result; anything else goes the ruamel way described here.
 Every problem is one `InputError`: `FILE: field.path: message`.
 """
 
@@ -33,6 +35,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.events import AliasEvent, MappingStartEvent, SequenceStartEvent
 from ruamel.yaml.nodes import MappingNode, ScalarNode
 
+from cronjob.shared import libyaml
 from cronjob.shared.errors import InputError
 
 
@@ -275,7 +278,11 @@ def _loader(limits: Limits) -> YAML:
 
 
 def parse_yaml(text: str, source: str, limits: Limits = LIMITS) -> list[Any]:
-    """Every non-empty document of a YAML stream, within `limits`."""
+    """Every non-empty document of a YAML stream, within `limits`: through libyaml when the text is an ordinary
+    one (`cronjob.shared.libyaml` says which), else, for the same result or the exact error, ruamel."""
+    fast = libyaml.documents(text, limits.max_depth, limits.max_nodes, limits.max_int_chars)
+    if fast is not None:
+        return fast
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. YAML 1.1 float spellings: never a second line on stderr
