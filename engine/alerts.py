@@ -28,7 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import messages as msg
-from .model import AlertSpec, Canary, HookType, Strategy, WebhookSpec
+from .hooks import HookType
+from .model import AlertSpec, Canary, Strategy, WebhookSpec
 from .protocol import Decision, Event
 
 INFO = "info"
