@@ -291,6 +291,7 @@ class _Tick:
     label = value = ""
     provider: Provider | None = None
     target_kind: TargetKind  # the canary's target kind (`engine.targets`), set when the tick reads its target
+    primary_key: tuple[str, str, str]  # the primary's key in the ClusterView, set with `target_kind`
 
     # ----------------------------------------------------------------- helpers
     @property
@@ -434,7 +435,7 @@ class _Tick:
 
     def live_primary(self) -> Mapping[str, Any] | None:
         """The `<target>-primary` the tick observed (None: not created yet)."""
-        return self.objects.get((self.target_kind.kind, self.canary.namespace, self.primary_name))
+        return self.objects.get(self.primary_key)
 
     def end(self) -> NoReturn:
         raise _EndTick()
@@ -526,7 +527,8 @@ class _Tick:
             self.say(msg.TARGET_UNUSABLE, problem=facts.problem)
             self.end()
         assert facts.target is not None
-        self.target_kind = target_kind(self.spec.target_ref.kind)  # a known kind: the facts found its target
+        self.target_kind = kind = target_kind(self.spec.target_ref.kind)  # a known kind: the facts found its target
+        self.primary_key = (kind.kind, self.canary.namespace, self.primary_name)
         self.target, self.label, self.value = facts.target, facts.label, facts.value
         self.tracked, self.hash = facts.tracked, facts.hash
 

@@ -161,13 +161,6 @@ class DeploymentTarget:
     def pod_template(self, workload: Mapping[str, Any]) -> Mapping[str, Any]:
         return (workload.get("spec") or {}).get("template") or {}
 
-    def readiness(
-        self, workload: Mapping[str, Any], *, ready_threshold: int, progress_deadline_seconds: int, now: datetime
-    ) -> Readiness:
-        return deployment_readiness(
-            workload, ready_threshold=ready_threshold, progress_deadline_seconds=progress_deadline_seconds, now=now
-        )
-
     def runs_no_pods(self, workload: Mapping[str, Any]) -> bool:
         return (workload.get("spec") or {}).get("replicas", 1) == 0
 
@@ -188,6 +181,7 @@ class DeploymentTarget:
         minimum = ((autoscaler or {}).get("spec") or {}).get("minReplicas")
         return minimum if isinstance(minimum, int) and minimum > 1 else 1
 
+    readiness = staticmethod(deployment_readiness)
     render_primary = staticmethod(render_primary_deployment)
     render_scale = staticmethod(render_deployment_scale)
 
