@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_engine as b
 
 from engine import Decision, Observations, decide
-from engine.facts import read_target_facts
 from engine.schedule import is_due
+from engine.targets.facts import read_target_facts
 from engine.tick import likely_metrics
 
 

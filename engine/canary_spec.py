@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from .durations import MAX_GO_DURATION_TEXT, DurationRangeError, parse_go_duration
 from .errors import SpecError
 from .fields import require_map, require_str, type_name
+from .hooks import SPELLINGS, HookType
 from .model import (
     API_VERSIONS,
     BUILTIN_METRICS,
@@ -31,7 +32,6 @@ from .model import (
     CanarySpec,
     CanaryStatus,
     Condition,
-    HookType,
     MetricSpec,
     ObjectRef,
     ServiceMetadata,
@@ -53,12 +53,12 @@ from .names import (
 from .phases import Phase
 from .redact import origin
 from .strategies.factory import strategy_named
+from .targets.factory import TARGET_KINDS
 from .timefmt import check_time
 
 _INTERVAL_PATTERN = re.compile(r"^[0-9]+(m|s)")
 MIN_INTERVAL_SECONDS = 10.0
 DEFAULT_INTERVAL_SECONDS = 60.0
-_HOOK_TYPES = {"": HookType.ROLLOUT, **{t.value: t for t in HookType}}
 _SEVERITIES = ("info", "warn", "error")
 _TRAFFIC_DISTRIBUTIONS = ("PreferClose", "PreferSameZone", "PreferSameNode")
 _MATCH_KINDS = ("exact", "prefix", "suffix", "regex")
@@ -388,7 +388,7 @@ def _webhook(path: str, value: object) -> WebhookSpec:
             f"{path}.url", f"must be an http or https URL with a host and no user:password@, got {origin(url)}"
         )
     type_text = _optional_str_field(hook, path, "type") or ""
-    if type_text not in _HOOK_TYPES:
+    if type_text not in SPELLINGS:
         raise SpecError(f"{path}.type", f"must be one of {', '.join(t.value for t in HookType)}, got {type_text!r}")
     timeout = _optional_str_field(hook, path, "timeout") or ""
     if len(timeout) < 2:
@@ -409,7 +409,7 @@ def _webhook(path: str, value: object) -> WebhookSpec:
         {
             "name": name,
             "url": url,
-            "type": _HOOK_TYPES[type_text],
+            "type": SPELLINGS[type_text],
             "timeout": timeout,
             "timeout_seconds": timeout_seconds,
             "retries": _int_field(hook, path, "retries", 0, 0, 100),
@@ -608,7 +608,7 @@ def parse_canary(manifest: object) -> Canary:
     spec = require_map("spec", doc.get("spec"))
     if "targetRef" not in spec:
         raise SpecError("spec.targetRef", "required")
-    target_ref = _object_ref("spec.targetRef", spec["targetRef"], ("Deployment",))
+    target_ref = _object_ref("spec.targetRef", spec["targetRef"], TARGET_KINDS)
     if "service" not in spec:
         raise SpecError("spec.service", "required")
     service = parse_service("spec.service", spec["service"])

@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .model import HookType, build_frozen
+from .hooks import HOOK_TYPES
+from .model import build_frozen
 from .protocol import Event
 from .redact import redact
 
@@ -91,14 +92,11 @@ WAITING_FOR_TRAFFIC_APPROVAL = _warning(
 WAITING_FOR_PROMOTION_APPROVAL = _warning(
     "waiting-for-promotion-approval", "Halt {canary} advancement waiting for promotion approval {hook}"
 )
+# What a hook of a type says when it passes: its row's words (`engine.hooks.HOOK_TYPES`), as `<type>-passed`.
 HOOK_PASSED = {
-    HookType.CONFIRM_ROLLOUT: _normal("confirm-rollout-passed", "Confirm-rollout check {hook} passed"),
-    HookType.CONFIRM_TRAFFIC_INCREASE: _normal(
-        "confirm-traffic-increase-passed", "Confirm-traffic-increase check {hook} passed"
-    ),
-    HookType.CONFIRM_PROMOTION: _normal("confirm-promotion-passed", "Confirm-promotion check {hook} passed"),
-    HookType.PRE_ROLLOUT: _normal("pre-rollout-passed", "Pre-rollout check {hook} passed"),
-    HookType.POST_ROLLOUT: _normal("post-rollout-passed", "Post-rollout check {hook} passed"),
+    hook_type: _normal(f"{hook_type.value}-passed", traits.passed)
+    for hook_type, traits in HOOK_TYPES.items()
+    if traits.passed
 }
 PRE_ROLLOUT_FAILED = _warning(
     "pre-rollout-failed", "Halt {canary} advancement pre-rollout check {hook} failed {answer}"

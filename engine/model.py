@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
+from .hooks import HookType
+
 _T = TypeVar("_T")
 _V = TypeVar("_V")
 
@@ -64,34 +66,6 @@ API_VERSIONS = (V1ALPHA3, V1BETA1)
 BUILTIN_SUCCESS_RATE = "request-success-rate"
 BUILTIN_DURATION = "request-duration"
 BUILTIN_METRICS = (BUILTIN_SUCCESS_RATE, BUILTIN_DURATION)
-
-
-class HookType(str, Enum):
-    """Webhook types; Flagger's empty type means `rollout`."""
-
-    CONFIRM_ROLLOUT = "confirm-rollout"
-    PRE_ROLLOUT = "pre-rollout"
-    ROLLOUT = "rollout"
-    CONFIRM_TRAFFIC_INCREASE = "confirm-traffic-increase"
-    CONFIRM_PROMOTION = "confirm-promotion"
-    POST_ROLLOUT = "post-rollout"
-    ROLLBACK = "rollback"
-    EVENT = "event"
-
-    @property
-    def is_gate(self) -> bool:
-        """A question (may the rollout go on?), asked afresh each time: its idempotency key carries the time."""
-        return self in _GATE_TYPES
-
-    @property
-    def has_side_effects(self) -> bool:
-        """An action (a load test, a migration): its call and answer are noted in the status, so a re-run uses
-        the answer instead of acting twice."""
-        return self in _SIDE_EFFECT_TYPES
-
-
-_GATE_TYPES = frozenset({HookType.CONFIRM_ROLLOUT, HookType.CONFIRM_TRAFFIC_INCREASE, HookType.CONFIRM_PROMOTION})
-_SIDE_EFFECT_TYPES = frozenset({HookType.PRE_ROLLOUT, HookType.ROLLOUT, HookType.POST_ROLLOUT})
 
 
 class StrategyName(str, Enum):

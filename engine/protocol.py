@@ -20,8 +20,8 @@ from .model import Canary, CanaryStatus, MetricSpec, WebhookSpec
 from .routers.factory import Provider
 
 # The labels a target's selector is searched for (Flagger's `-selector-labels` default), in order. Here and
-# not with `read_target_facts` in `engine.facts`, because it is `Settings`' default and `engine.facts` needs
-# `Settings`.
+# not with `read_target_facts` in `engine.targets.facts`, because it is `Settings`' default and that module
+# needs `Settings`.
 DEFAULT_SELECTOR_LABELS = ("app", "name", "app.kubernetes.io/name")
 
 
@@ -140,7 +140,7 @@ class Decision:
 class TargetFacts:
     """What a tick derives from the target once (revision hash, selector label, tracked configs), so the
     re-runs of the sans-I/O protocol do not derive it again. `problem` is the warning when it cannot.
-    Made by `engine.facts.read_target_facts`."""
+    Made by `engine.targets.facts.read_target_facts`."""
 
     canary: Canary
     cluster: ClusterView

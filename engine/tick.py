@@ -26,10 +26,10 @@ from .analysis.render import ProviderCheck, Templates, provider_check, query_for
 from .cluster import ClusterView
 from .configs import NO_CONFIGS, TrackedConfigs, configs_changed
 from .errors import SpecError
-from .facts import read_target_facts
 from .hashing import canonical_json, compute_hash, derived_uuid
+from .hooks import HookType
 from .messages import Message
-from .model import AnalysisSpec, Canary, CanaryStatus, Condition, HookType, MetricSpec, WebhookSpec, build_frozen
+from .model import AnalysisSpec, Canary, CanaryStatus, Condition, MetricSpec, WebhookSpec, build_frozen
 from .phases import ACTIVE, ANALYSING, INITIAL, Phase, Trigger, promoted_condition, transition
 from .protocol import (
     Answer,
@@ -44,12 +44,11 @@ from .protocol import (
     Settings,
     TargetFacts,
 )
-from .readiness import Readiness, deployment_readiness
 from .redact import redact
 from .render import order
+from .render.config_copies import render_config_copies
 from .render.hpa import render_primary_hpa
 from .render.meta import canary_uid, owner_reference
-from .render.primary import FLAGGER_ID, primary_template, render_config_copies, render_primary_deployment, render_scale
 from .render.services import render_services
 from .routers.factory import Provider, resolve_provider
 from .routers.router import split
@@ -57,6 +56,10 @@ from .schedule import due_text, is_due, next_due_time
 from .strategies.factory import strategy_for
 from .strategies.strategy import Counts
 from .subset import contains
+from .targets.factory import target_kind
+from .targets.facts import read_target_facts
+from .targets.pod_template import FLAGGER_ID, primary_template
+from .targets.target import Readiness, TargetKind
 from .timefmt import format_time
 
 _ABSENT = object()
@@ -290,6 +293,8 @@ class _Tick:
     hash = ""
     label = value = ""
     provider: Provider | None = None
+    target_kind: TargetKind  # the canary's target kind (`engine.targets`), set when the tick reads its target
+    primary_key: tuple[str, str, str]  # the primary's key in the ClusterView, set with `target_kind`
 
     # ----------------------------------------------------------------- helpers
     @property
@@ -410,9 +415,9 @@ class _Tick:
         if failed is not None:
             self.say(msg.POST_ROLLOUT_FAILED, hook=failed.name, answer=self.hook_message(failed))
 
-    def readiness(self, deployment: Mapping[str, Any], threshold: int) -> Readiness:
-        return deployment_readiness(
-            deployment,
+    def readiness(self, workload: Mapping[str, Any], threshold: int) -> Readiness:
+        return self.target_kind.readiness(
+            workload,
             ready_threshold=threshold,
             progress_deadline_seconds=self.spec.progress_deadline_seconds,
             now=self.now,
@@ -424,17 +429,16 @@ class _Tick:
         )
 
     def scale_up_replicas(self) -> int:
-        """Flagger's `ScaleFromZero` size."""
-        replicas = (self.target.get("spec") or {}).get("replicas")
-        if isinstance(replicas, int) and replicas > 0:
-            return replicas
-        if self.spec.autoscaler_ref is None:
-            primary = self.objects.get(("Deployment", self.canary.namespace, self.primary_name)) or {}
-            replicas = (primary.get("spec") or {}).get("replicas")
-            return replicas if isinstance(replicas, int) and replicas > 0 else 1
-        hpa = self.objects.get(("HorizontalPodAutoscaler", self.canary.namespace, self.spec.autoscaler_ref.name)) or {}
-        minimum = (hpa.get("spec") or {}).get("minReplicas")
-        return minimum if isinstance(minimum, int) and minimum > 1 else 1
+        """Flagger's `ScaleFromZero` size, as the target's kind says."""
+        ref = self.spec.autoscaler_ref
+        autoscaler = (
+            None if ref is None else self.objects.get(("HorizontalPodAutoscaler", self.canary.namespace, ref.name))
+        )
+        return self.target_kind.scale_from_zero(self.canary, self.target, self.live_primary(), autoscaler)
+
+    def live_primary(self) -> Mapping[str, Any] | None:
+        """The `<target>-primary` the tick observed (None: not created yet)."""
+        return self.objects.get(self.primary_key)
 
     def end(self) -> NoReturn:
         raise _EndTick()
@@ -526,6 +530,8 @@ class _Tick:
             self.say(msg.TARGET_UNUSABLE, problem=facts.problem)
             self.end()
         assert facts.target is not None
+        self.target_kind = kind = target_kind(self.spec.target_ref.kind)  # a known kind: the facts found its target
+        self.primary_key = (kind.kind, self.canary.namespace, self.primary_name)
         self.target, self.label, self.value = facts.target, facts.label, facts.value
         self.tracked, self.hash = facts.tracked, facts.hash
 
@@ -541,18 +547,15 @@ class _Tick:
     def initialize(self) -> None:
         """Steps 5–13: services, primary (ready before anything routes to it), autoscaler, apex, routes."""
         ns = self.canary.namespace
-        primary = self.objects.get(("Deployment", ns, self.primary_name))
+        primary = self.live_primary()
         self.stage = _STAGE_PRIMARY
         if self.phase in INITIAL and primary is not None and not self.primary_runs(self.hash, self.tracked.checksums):
             # The target changed after the primary was created from it. Nothing routes to the primary yet, so it
             # gets the target's revision before initialization records that revision as the promoted one.
             self.copy_to_primary_again()
         if self.phase in INITIAL and not self.spec.skip_analysis:
-            if primary is None:
-                fresh = {"metadata": {"generation": 1}, "spec": {"replicas": 1}, "status": {}}
-                ready = self.readiness(fresh, self.analysis.primary_ready_threshold)
-            else:
-                ready = self.readiness(primary, self.analysis.primary_ready_threshold)
+            new = self.target_kind.new_primary if primary is None else primary
+            ready = self.readiness(new, self.analysis.primary_ready_threshold)
             if not ready.ready:
                 self.say(msg.PRIMARY_NOT_READY, primary=f"{self.primary_name}.{ns}", reason=ready.reason)
                 if not ready.retriable:
@@ -573,7 +576,7 @@ class _Tick:
         # it never gets more traffic than recorded, even from routes a killed tick left higher.
         self.canary_weight = min(live, recorded) if live is not None and self.phase in _GROWING else recorded
         if self.phase in INITIAL:
-            self.logs.append(f"Scaling down Deployment {self.key_target}")
+            self.logs.append(f"Scaling down {self.target_kind.kind} {self.key_target}")
             self.scale_to = 0
             self.move(
                 Trigger.INITIALIZED,
@@ -604,11 +607,11 @@ class _Tick:
         """A canary under analysis runs pods. A tick that wrote `Progressing` and died before scaling the target
         up leaves it at zero replicas, which Flagger's readiness check calls ready: scale it up now and judge
         its readiness on the next tick, before it gets any more traffic."""
-        if self.phase not in _SCALED_UP or (self.target.get("spec") or {}).get("replicas", 1) != 0:
+        if self.phase not in _SCALED_UP or not self.target_kind.runs_no_pods(self.target):
             return
         self.scale_to = self.scale_up_replicas()
         self.logs.append(
-            f"Deployment {self.key_target} has no replicas while {self.key_canary} is {self.status.phase}: scaling it up"
+            f"{self.target_kind.kind} {self.key_target} has no replicas while {self.key_canary} is {self.status.phase}: scaling it up"
         )
         self.restamp = True
         self.end()
@@ -647,10 +650,10 @@ class _Tick:
         """Does the live primary run `revision`? Yes if cronary promoted it there (its `flagger-id`), or — when
         the target is at that revision — if the primary's template holds every field a copy would have
         (a primary Flagger promoted carries a random id)."""
-        primary = self.objects.get(("Deployment", self.canary.namespace, self.primary_name))
+        primary = self.live_primary()
         if primary is None:
             return True  # nothing to finish: the primary is created by this tick's render
-        template = (primary.get("spec") or {}).get("template") or {}
+        template = self.target_kind.pod_template(primary)
         live_id = ((template.get("metadata") or {}).get("annotations") or {}).get(FLAGGER_ID)
         for reason in ("promote", "create"):
             if live_id == derived_uuid(
@@ -660,7 +663,8 @@ class _Tick:
         if revision != self.hash:
             return False
         want = primary_template(
-            self.target,
+            self.target_kind.pod_template(self.target),
+            target_name=self.spec.target_ref.name,
             label=self.label,
             value=self.value,
             tracked=self.tracked,
@@ -687,9 +691,8 @@ class _Tick:
         )
         if not resting:
             return
-        replicas = (self.target.get("spec") or {}).get("replicas", 1)
-        if replicas != 0 and (self.live_weight or 0) == 0:
-            self.logs.append(f"Scaling down Deployment {self.key_target}")
+        if not self.target_kind.runs_no_pods(self.target) and (self.live_weight or 0) == 0:
+            self.logs.append(f"Scaling down {self.target_kind.kind} {self.key_target}")
             self.scale_to = 0
 
     def should_advance(self) -> bool:
@@ -712,7 +715,7 @@ class _Tick:
     def gate_primary(self) -> None:
         if self.spec.skip_analysis:
             return
-        primary = self.objects.get(("Deployment", self.canary.namespace, self.primary_name))
+        primary = self.live_primary()
         if primary is None:
             return
         ready = self.readiness(primary, self.analysis.primary_ready_threshold)
@@ -886,14 +889,17 @@ class _Tick:
             return [], []
         ns = self.canary.namespace
         owner = owner_reference(self.canary)  # one lookup for all the objects
-        services = render_services(self.canary, self.target, label=self.label, value=self.value, owner=owner)
-        existing = self.objects.get(("Deployment", ns, self.primary_name))
+        kind = self.target_kind
+        pod_template = kind.pod_template(self.target)
+        services = render_services(self.canary, pod_template, label=self.label, value=self.value, owner=owner)
+        existing = self.live_primary()
         fresh = self.promote or existing is None
         template = None
         secret_copies: list[tuple[str, str]] = []
         if fresh:
             template = primary_template(
-                self.target,
+                pod_template,
+                target_name=self.spec.target_ref.name,
                 label=self.label,
                 value=self.value,
                 tracked=self.tracked,
@@ -913,7 +919,7 @@ class _Tick:
                 if kept.get("data"):
                     copy["data"] = dict(kept["data"])
             copies.append(copy)
-        primary = render_primary_deployment(
+        primary = kind.render_primary(
             self.canary,
             self.target,
             existing,
@@ -939,7 +945,7 @@ class _Tick:
                 )
             slots[order.APEX_SERVICE] = (services["apex"],)
             if self.scale_to is not None:
-                scale = render_scale(ns, self.spec.target_ref.name, self.scale_to)
+                scale = kind.render_scale(ns, self.spec.target_ref.name, self.scale_to)
                 slots[order.SCALE_UP if self.scale_to else order.SCALE_DOWN] = (scale,)
             assert self.provider is not None
             slots[order.ROUTES] = self.provider.router.render(self.canary, split(self.canary_weight or 0), owner)

@@ -60,12 +60,13 @@ from engine.canary_spec import parse_status
 from engine.cluster import ClusterView
 from engine.errors import SpecError
 from engine.evidence import Change, commit_message, hold_message, is_cronary_commit, parse_commit_message, subject_for
-from engine.facts import read_target_facts
-from engine.model import Canary, HookType
+from engine.hooks import HookType
+from engine.model import Canary
 from engine.phases import KEEPS_FAILED_CHECKS
 from engine.schedule import interval_seconds, is_due
 from engine.status_doc import status_manifest
 from engine.subset import contains
+from engine.targets.facts import read_target_facts
 from engine.timefmt import format_time, parse_time
 
 log = logging.getLogger("cronary")

@@ -17,7 +17,8 @@ from engine.analysis import NO_VALUES, MetricResult, MetricTemplateSpec, parse_m
 from engine.canary_spec import parse_canary
 from engine.cluster import ClusterView, summarize_secret
 from engine.errors import SpecError
-from engine.model import Canary, HookType
+from engine.hooks import HookType
+from engine.model import Canary
 from engine.routers.factory import resolve_provider
 from engine.timefmt import TIME_EXAMPLE, check_time, read_time
 

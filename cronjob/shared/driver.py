@@ -8,9 +8,9 @@ from datetime import datetime
 from engine import Decision, HookRequest, HookResult, MetricRequest, Observations, Pending, Settings, decide
 from engine.analysis import MetricResult, ProviderCheck
 from engine.cluster import ClusterView
-from engine.facts import read_target_facts
 from engine.model import Canary, build_frozen
 from engine.schedule import is_due
+from engine.targets.facts import read_target_facts
 from engine.tick import likely_metrics
 
 HookAnswer = Callable[[HookRequest], HookResult]

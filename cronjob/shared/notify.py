@@ -14,7 +14,8 @@ from engine import Decision
 from engine.alerting.alerts import alerts_for, deliveries
 from engine.alerting.providers import alert_providers
 from engine.cluster import ClusterView
-from engine.model import HookType, WebhookSpec
+from engine.hooks import HookType
+from engine.model import WebhookSpec
 from engine.timefmt import read_time
 
 log = logging.getLogger("cronary")

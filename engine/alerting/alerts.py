@@ -28,7 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import messages as msg
-from ..model import AlertSpec, Canary, HookType, WebhookSpec
+from ..hooks import HookType
+from ..model import AlertSpec, Canary, WebhookSpec
 from ..protocol import Decision, Event
 from ..strategies.factory import traffic_routing as strategy_traffic_routing
 

@@ -11,7 +11,7 @@ from .meta import FLUX_ANNOTATIONS, owner_reference, sorted_dict
 _MESH_CONTAINERS = ("istio-proxy", "envoy")
 
 
-def _ports(canary: Canary, target: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _ports(canary: Canary, pod_template: Mapping[str, Any]) -> list[dict[str, Any]]:
     svc = canary.spec.service
     main: dict[str, Any] = {
         "name": svc.port_name,
@@ -24,7 +24,7 @@ def _ports(canary: Canary, target: Mapping[str, Any]) -> list[dict[str, Any]]:
     ports = [main]
     seen_names, seen_numbers = {main["name"]}, {svc.port}
     if svc.port_discovery:
-        containers = (((target.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
+        containers = (pod_template.get("spec") or {}).get("containers") or []
         for container in containers:
             if container.get("name") in _MESH_CONTAINERS:
                 continue
@@ -77,10 +77,10 @@ def _service(
 
 
 def _build(
-    canary: Canary, target: Mapping[str, Any], label: str, value: str, owner: Mapping[str, Any] | None
+    canary: Canary, pod_template: Mapping[str, Any], label: str, value: str, owner: Mapping[str, Any] | None
 ) -> dict[str, dict[str, Any]]:
     apex = canary.spec.apex_name
-    ports = _ports(canary, target)
+    ports = _ports(canary, pod_template)
     svc = canary.spec.service
     primary = f"{value}-primary"
     return {
@@ -91,20 +91,20 @@ def _build(
 
 
 def render_services(
-    canary: Canary, target: Mapping[str, Any], *, label: str, value: str, owner: Mapping[str, Any] | None = None
+    canary: Canary, pod_template: Mapping[str, Any], *, label: str, value: str, owner: Mapping[str, Any] | None = None
 ) -> dict[str, dict[str, Any]]:
     """{"apex": ..., "primary": ..., "canary": ...}. `owner`: the canary's `owner_reference`, if at hand.
 
     The three depend on the canary's identity and `spec.service`, the target's selector label and value
-    and — with port discovery only — the target's container ports. Without port discovery they are
-    remembered by those values (as `lru_cache` would, so a canary's next tick, in this pass or the next,
+    and — with port discovery only — the container ports of the target's `pod_template`. Without port
+    discovery they are remembered by those values (as `lru_cache` would, so a canary's next tick, in this pass or the next,
     finds them); each call gets new object, `metadata` and `spec` dicts, the values below them shared and
     read-only like every rendered value."""
     if owner is None:
         owner = owner_reference(canary)
     svc = canary.spec.service
     if svc.port_discovery:
-        return _build(canary, target, label, value, owner)
+        return _build(canary, pod_template, label, value, owner)
     key = (
         canary.api_version,
         canary.name,
@@ -130,9 +130,9 @@ def render_services(
     try:
         remembered = _REMEMBERED.get(key)
     except TypeError:  # a value the parser let through that cannot be a key: nothing to remember it by
-        return _build(canary, target, label, value, owner)
+        return _build(canary, pod_template, label, value, owner)
     if remembered is None or (remembered[0] is not owner and remembered[0] != owner):
-        remembered = (owner, _build(canary, target, label, value, owner))
+        remembered = (owner, _build(canary, pod_template, label, value, owner))
         if len(_REMEMBERED) >= _REMEMBER_AT_MOST:
             _REMEMBERED.clear()
         _REMEMBERED[key] = remembered

@@ -30,7 +30,7 @@ from cronjob.cli import main
 from cronjob.shared.errors import InputError
 from cronjob.shared.reader import LIMITS, Limits, decode, load_bytes, parse_yaml, read_file
 from engine.errors import SpecError
-from engine.readiness import deployment_readiness
+from engine.targets.deployment import deployment_readiness
 from engine.timefmt import EARLIEST, LATEST, add_seconds, read_time
 from harness.paths import ROOT, SEED
 

@@ -14,7 +14,8 @@ from cronjob.kube.api import ApiRequest, ApiResponse
 from cronjob.kube.tick import StatusNotes
 from cronjob.shared.hook_guard import HookGuard, HookNotes, MemoryNotes
 from engine import HookRequest, HookResult
-from engine.model import HookType, WebhookSpec
+from engine.hooks import HookType
+from engine.model import WebhookSpec
 from harness.paths import ROOT
 
 NOW = "2026-11-27T10:00:00Z"

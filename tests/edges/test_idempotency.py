@@ -10,7 +10,8 @@ from cronjob.local.inputs import build_cluster, cluster_objects, read_canary, re
 from cronjob.local.simulation import SimulatedCluster, Simulation
 from engine import HookResult, Observations, Pending, Settings, decide
 from engine.analysis import MetricResult
-from engine.model import HookType, WebhookSpec
+from engine.hooks import HookType
+from engine.model import WebhookSpec
 
 SEED = Path(__file__).resolve().parents[2] / "fixtures" / "seed"
 SETTINGS = Settings(mesh_provider="smi:istio")

@@ -44,7 +44,8 @@ from cronjob.shared.webhooks import (
 from engine import Decision, Event, HookRequest, HookResult, MetricRequest, Pending, Settings, decide
 from engine.analysis import MetricResult
 from engine.canary_spec import parse_canary
-from engine.model import Canary, HookType, WebhookSpec
+from engine.hooks import HookType
+from engine.model import Canary, WebhookSpec
 from engine.redact import origin
 from engine.status_doc import canary_manifest
 

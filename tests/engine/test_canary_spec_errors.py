@@ -16,6 +16,7 @@ import pytest
 
 from engine.canary_spec import parse_canary
 from engine.errors import SpecError
+from engine.hooks import HookType
 from engine.model import (
     AlertSpec,
     AnalysisSpec,
@@ -23,7 +24,6 @@ from engine.model import (
     CanarySpec,
     CanaryStatus,
     Condition,
-    HookType,
     MetricSpec,
     ObjectRef,
     ServiceMetadata,

@@ -11,7 +11,7 @@ import pytest
 
 from engine.canary_spec import parse_canary
 from engine.errors import SpecError
-from engine.model import HookType
+from engine.hooks import HookType
 from engine.render.services import render_services
 from engine.routers.factory import resolve_provider
 from engine.routers.smi import SmiTrafficSplit
@@ -193,7 +193,7 @@ def test_defaults(doc: dict[str, Any], get: Callable[[Any], Any], expected: Any)
 def test_target_port(service: dict[str, Any], expected_target: Any) -> None:
     doc = edit(v1beta1(), lambda d: d["spec"].update(service=service))
     canary = parse_canary(doc)
-    rendered = render_services(canary, SEED_TARGET, label="app", value="podinfo")
+    rendered = render_services(canary, SEED_TARGET["spec"]["template"], label="app", value="podinfo")
     for svc in rendered.values():
         assert svc["spec"]["ports"][0]["port"] == service["port"]
         assert svc["spec"]["ports"][0]["targetPort"] == expected_target

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ast
 
+from engine.hooks import HookType
 from engine.messages import HOOK_PASSED, MESSAGES, NEW_REVISION, PRE_ROLLOUT_FAILED, Message
-from engine.model import HookType
 from harness.paths import ROOT
 
 

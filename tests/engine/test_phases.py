@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from engine.model import HookType
 from engine.phases import CONDITIONS, TRANSITIONS, IllegalTransition, Phase, Trigger, promoted_condition, transition
 
 # The §2.4.5 table, row by row (engine triggers named for the reference's trigger column).
@@ -105,23 +104,3 @@ def test_promoted_condition_names_the_kind() -> None:
     assert promoted_condition(Phase.FAILED, "DaemonSet")[2] == "Canary analysis failed, DaemonSet scaled to zero."
     assert promoted_condition(Phase.INITIALIZED, "Service")[2] == "Service initialization completed."
     assert set(CONDITIONS) >= {p for p in Phase if p not in (Phase.NONE, Phase.TERMINATING, Phase.TERMINATED)}
-
-
-@pytest.mark.parametrize(
-    ("hook_type", "gate", "side_effects"),
-    [
-        (HookType.CONFIRM_ROLLOUT, True, False),
-        (HookType.CONFIRM_TRAFFIC_INCREASE, True, False),
-        (HookType.CONFIRM_PROMOTION, True, False),
-        (HookType.PRE_ROLLOUT, False, True),
-        (HookType.ROLLOUT, False, True),
-        (HookType.POST_ROLLOUT, False, True),
-        (HookType.ROLLBACK, False, False),
-        (HookType.EVENT, False, False),
-    ],
-    ids=lambda v: getattr(v, "value", v),
-)
-def test_a_hook_type_knows_whether_it_is_a_gate_or_an_action(
-    hook_type: HookType, gate: bool, side_effects: bool
-) -> None:
-    assert (hook_type.is_gate, hook_type.has_side_effects) == (gate, side_effects)

@@ -10,6 +10,7 @@ Each example plays a scenario through `engine.tick.decide` (driven by `cronjob.s
   resulting status and cluster changes nothing;
 * a new revision (detection or restart) resets failedChecks, canaryWeight and iterations;
 * every phase change is a move of `engine.phases.TRANSITIONS`;
+* every hook is asked in a phase its type's row (`engine.hooks.HOOK_TYPES`) names;
 * the same inputs give byte-identical outputs.
 
 Hypothesis runs derandomized and without an example database, so CI is reproducible.
@@ -38,11 +39,13 @@ from engine.analysis import NO_VALUES, MetricResult
 from engine.canary_spec import parse_canary
 from engine.cluster import ClusterView
 from engine.hashing import pod_template_hash
-from engine.model import Canary, HookType
+from engine.hooks import HOOK_TYPES as HOOK_TYPE_ROWS
+from engine.hooks import HookType
+from engine.model import Canary
 from engine.phases import TRANSITIONS, Phase
-from engine.readiness import deployment_readiness
 from engine.schedule import interval_seconds
 from engine.status_doc import canary_manifest, status_manifest
+from engine.targets.deployment import deployment_readiness
 from engine.timefmt import format_time
 from harness.paths import SEED
 from harness.strategies import HOOK_TYPES, METRIC_VALUES, TickPlan, build_plans, canaries_and_scenarios, hook_name
@@ -68,6 +71,9 @@ def _gap_seconds(gap: str, interval: float) -> float:
 
 def _hook_answer(plan: TickPlan):
     def answer(request: HookRequest) -> HookResult:
+        phase, row = request.payload["phase"], HOOK_TYPE_ROWS[request.hook.type]
+        if phase not in {p.value for p in row.phases}:
+            raise PropertyViolation(f"{request.hook.type.value} hook {request.hook.name} asked in phase {phase!r}")
         default = request.hook.type != HookType.ROLLBACK  # a rollback hook's 2xx asks for a rollback
         ok = (not default) if request.hook.name in plan.flipped_hooks else default
         return HookResult(ok, "" if ok else "simulated failure (HTTP 500)")

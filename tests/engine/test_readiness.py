@@ -1,4 +1,4 @@
-"""Deployment readiness as Flagger judges it, condition by condition (`engine.readiness`)."""
+"""Deployment readiness as Flagger judges it, condition by condition (`engine.targets.deployment`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engine.readiness import deployment_readiness
+from engine.targets.deployment import deployment_readiness
 
 NOW = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)
 
