@@ -51,6 +51,7 @@ class QueryFailed(Exception):
 MAX_REASON_CHARS = 300
 """Longest reason put into a failed check: the rest of a server's text would only flood Events and commits."""
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*(e[+-]?\d+)?|\.\d+(e[+-]?\d+)?|inf|nan)", re.IGNORECASE)
+_AUTH_KEYS = ("token", "username", "password")  # what a MetricTemplate's Secret authenticates with
 _MEDIA_TYPE = re.compile(r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+")
 
 
@@ -138,14 +139,19 @@ class PrometheusMetrics:
         tuple[frozenset[tuple[str, str]] | set[tuple[str, str]], dict[tuple[str, str], float] | QueryFailed],
     ] = field(default_factory=dict, repr=False)
     _clients: dict[tuple[str, str | None], PrometheusConnect] = field(default_factory=dict, repr=False)
+    _credentials: dict[tuple[str, str | None], tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     def new_tick(self) -> None:
         self._aggregated.clear()
 
     # -- connections ---------------------------------------------------------------------------------
-    def _client(self, query: RenderedQuery) -> PrometheusConnect:
+    def _key(self, query: RenderedQuery) -> tuple[str, str | None]:
         address = (query.address or self.url).rstrip("/")
-        key = (address, f"{query.secret_namespace}/{query.secret_name}" if query.secret_name else None)
+        return address, f"{query.secret_namespace}/{query.secret_name}" if query.secret_name else None
+
+    def _client(self, query: RenderedQuery) -> PrometheusConnect:
+        key = self._key(query)
+        address = key[0]
         client = self._clients.get(key)
         if client is None:
             headers: dict[str, str] = {name: ", ".join(values) for name, values in query.headers}
@@ -154,6 +160,8 @@ class PrometheusMetrics:
                 secret = self.read_secret(query.secret_namespace or "", query.secret_name) if self.read_secret else None
                 if not secret:
                     raise QueryFailed(f"secret {query.secret_namespace}/{query.secret_name} not found")
+                # what a server may echo of them is masked in every reason (`_run`)
+                self._credentials[key] = tuple(str(v) for k, v in secret.items() if k in _AUTH_KEYS and v)
                 if secret.get("token"):
                     headers["Authorization"] = f"Bearer {secret['token']}"
                 elif secret.get("username") and secret.get("password"):
@@ -210,7 +218,9 @@ class PrometheusMetrics:
             reason = f"malformed answer: {err}"
         except Exception as err:
             reason = f"request failed ({type(err).__name__})"
-        raise QueryFailed(f"{server}: {_clip(redact(reason, query.address or self.url))}")  # a server may echo its URL
+        credentials = self._credentials.get(self._key(query), ())
+        # a server may echo its URL, or the credentials it was sent
+        raise QueryFailed(f"{server}: {_clip(redact(reason, query.address or self.url, secrets=credentials))}")
 
     # -- answering -----------------------------------------------------------------------------------
     def prefetch(self, requests_: Iterable[MetricRequest]) -> None:

@@ -442,3 +442,37 @@ def test_metric_template_bearer_token_and_headers_reach_prometheus(httpserver) -
     failed = missing.answer_one(request)
     assert failed.value is None and failed.error == "secret test/prom-token not found"
     assert token not in repr(result) + repr(failed)
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        pytest.param({"token": "tok-123-secret"}, id="token"),
+        pytest.param({"username": "svc-reader", "password": "pa55-w0rd-secret"}, id="basic-auth"),
+    ],
+)
+def test_credentials_a_server_echoes_in_its_error_are_masked(httpserver, secret: dict[str, str]) -> None:
+    """A server (or a proxy before it) that answers with the credentials it was sent in its `error` text: the
+    metric's error names the server and the reason, never the token, user or password of the template's Secret."""
+    template = parse_metric_template(
+        {
+            "apiVersion": "flagger.app/v1beta1",
+            "kind": "MetricTemplate",
+            "metadata": {"name": "latency", "namespace": "test"},
+            "spec": {
+                "provider": {"type": "prometheus", "address": httpserver.url_for("/"), "secretRef": {"name": "auth"}},
+                "query": 'avg(latency{workload="{{ target }}"})',
+            },
+        }
+    )
+    echoed = " ".join(secret.values())
+    httpserver.expect_request("/api/v1/query").respond_with_json(
+        {"status": "error", "errorType": "unauthorized", "error": f"credentials {echoed} rejected"}, status=401
+    )
+    metrics = PrometheusMetrics("http://127.0.0.1:1", read_secret=lambda ns, name: secret)
+    metric = MetricSpec(name="latency", template_ref=TemplateRef("latency"), threshold=100)
+    result = metrics.answer_one(_request(metric, seed_canary(), {("test", "latency"): template}))
+    assert result.value is None and result.error.startswith(httpserver.url_for("/").rstrip("/")), result.error
+    assert "HTTP 401" in result.error
+    assert "rejected" in result.error
+    assert not any(value in result.error for value in secret.values()), result.error
