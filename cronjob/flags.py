@@ -541,6 +541,12 @@ def git_options(
             "",
             "must be an https://, ssh://, file:// URL, user@host:path or an absolute path (the value is not shown)",
         )
+    if "?" in url or "#" in url:  # the cache keeps the URL in its config: a token in the query would be on disk
+        raise InputError(
+            "--git-repo",
+            "",
+            "must have no query or fragment (a token belongs in CRONARY_GIT_TOKEN; the value is not shown)",
+        )
     _check_branch(branch)
     for option, value in (("--git-path", path), ("--git-manifests", manifests)):
         if value and (

@@ -167,6 +167,8 @@ def test_git_mode_takes_no_lease() -> None:
         (("--lease-namespace", "Not_A_Namespace"), "--lease-namespace"),
         (("--no-lease", "--no-cluster"), "--no-cluster"),
         ((*CLUSTER, "--checksum-key-file", "/nonexistent/key"), "--checksum-key-file"),
+        (("--no-lease", "--git-repo", "https://git.example.com/team/deploy.git?token=s3cret"), "--git-repo"),
+        (("--no-lease", "--git-repo", "https://git.example.com/team/deploy.git#main"), "--git-repo"),
         ((*CLUSTER, "--checksum-key-file", str(FIXTURES / "objects")), "--checksum-key-file"),
         ((*GIT, "--git-author", "no email"), "--git-author"),
         ((*GIT, "--git-author", "<bot@example.com>"), "--git-author"),

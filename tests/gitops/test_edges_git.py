@@ -125,7 +125,7 @@ def _closed_port() -> int:
 def refused(httpserver) -> tuple[str, str, str]:
     port = _closed_port()
     return (
-        f"http://git:{SECRET}@127.0.0.1:{port}/team/deploy.git?token={SECRET}",
+        f"http://git:{SECRET}@127.0.0.1:{port}/team/{SECRET}/deploy.git",
         f"http://127.0.0.1:{port}",
         "connection refused",
     )
