@@ -69,8 +69,35 @@ def cluster_objects(path: str) -> list[dict[str, Any]]:
             raise InputError(path, f"{where}.metadata.name", "required")
         if doc.get("kind") == "Deployment":
             _check_condition_times(path, where, doc)
+            _check_counts(path, where, doc)
         objects.append(doc)
     return objects
+
+
+_COUNTS = (
+    ("metadata", "generation"),
+    ("spec", "replicas"),
+    ("status", "observedGeneration"),
+    ("status", "replicas"),
+    ("status", "updatedReplicas"),
+    ("status", "readyReplicas"),
+    ("status", "availableReplicas"),
+)
+
+
+def _check_counts(path: str, where: str, deployment: Mapping[str, Any]) -> None:
+    """The counts of a Deployment the engine compares (its generation, its replicas): whole numbers from 0 to
+    2^31 - 1, as the API server keeps them, checked here so a bad one is this file's line and exit status 2."""
+    for part, key in _COUNTS:
+        section = deployment.get(part)
+        value = section.get(key) if isinstance(section, dict) else None
+        if value is None:
+            continue
+        limit = 2**63 - 1 if key in ("generation", "observedGeneration") else 2**31 - 1
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InputError(path, f"{where}.{part}.{key}", f"must be a whole number, got a {type(value).__name__}")
+        if not 0 <= value <= limit:
+            raise InputError(path, f"{where}.{part}.{key}", f"must be a whole number from 0 to {limit}, got {value}")
 
 
 def _check_condition_times(path: str, where: str, deployment: Mapping[str, Any]) -> None:

@@ -81,6 +81,13 @@ CASES: list[tuple[str, list[str], str, str | None, str | None]] = [
         YAML_WHERE,
     ),
     (
+        "render-cluster-generation-not-a-number",
+        render(cluster=f"{BAD}/cluster-generation-not-a-number.yaml"),
+        f"{BAD}/cluster-generation-not-a-number.yaml",
+        "[1].metadata.generation",
+        "must be a whole number, got a str",
+    ),
+    (
         "simulate-cluster-syntax-error",
         simulate(cluster=f"{BAD}/cluster-syntax-error.yaml"),
         f"{BAD}/cluster-syntax-error.yaml",
