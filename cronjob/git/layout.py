@@ -30,6 +30,8 @@ from cronjob.shared.resources import RESOURCES
 from engine.names import is_dns1123_label, is_dns1123_subdomain
 
 STATUS_FILE = "status.yaml"
+HELD_FILE = "held.yaml"  # why a damaged state holds the canary; written by cronary, removed once it is sound
+HELD_HEADER = "cronary holds this canary: its status.yaml is not a state for it. Restore status.yaml from history\n(or remove this directory to start over); cronary removes this file with the canary's next commit."
 KUSTOMIZATION = "kustomization.yaml"
 TARGET_REPLICAS = "target-replicas.patch.yaml"
 APPROVALS = "approvals"

@@ -26,6 +26,8 @@ from typing import Any
 
 from cronjob.git.hosts.host import Host, HostError, PullRequest
 from cronjob.git.layout import (
+    HELD_FILE,
+    HELD_HEADER,
     KUSTOMIZATION,
     OBJECT_KINDS,
     STATE_HEADER,
@@ -45,6 +47,7 @@ from cronjob.git.parsed import ParsedFiles
 from cronjob.git.repo import CommitInfo, GitError, GitWorkspace, content_id
 from cronjob.kube.api import ApiError, Send
 from cronjob.kube.read import CanaryEntry, parse_entry, read_shard
+from cronjob.shared.alerts import send_alerts
 from cronjob.shared.driver import run_tick
 from cronjob.shared.errors import InputError
 from cronjob.shared.hook_guard import HookGuard, MemoryNotes
@@ -55,6 +58,8 @@ from cronjob.shared.reader import load_bytes
 from cronjob.shared.selectors import parse_selector
 from cronjob.shared.webhooks import WebhookCaller
 from engine import Decision, HookRequest, HookResult, MetricRequest
+from engine.alerting.alerts import deliveries, held_alert
+from engine.alerting.providers import alert_providers
 from engine.analysis import MetricTemplateSpec, MetricVerdict, parse_metric_template
 from engine.canary_spec import parse_status
 from engine.cluster import ClusterView
@@ -71,7 +76,7 @@ from engine.timefmt import format_time, parse_time
 
 log = logging.getLogger("cronary")
 REVERT = re.compile(r"This reverts commit ([0-9a-f]{7,40})")
-_NOT_OBJECTS = (STATUS_FILE, KUSTOMIZATION, TARGET_REPLICAS)
+_NOT_OBJECTS = (STATUS_FILE, KUSTOMIZATION, TARGET_REPLICAS, HELD_FILE)
 
 
 class CanaryHeld(Exception):
@@ -87,6 +92,7 @@ class Planned:
     change: Change | None  # None: only the hold changed (a revert was found)
     subject: str = ""
     message: str = ""  # the hold's commit message (a change's is made from the change)
+    damaged: tuple[Mapping[str, Any], str] | None = None  # (the Canary manifest, why its state holds it): alert
 
     @property
     def commit_message(self) -> str:
@@ -119,6 +125,7 @@ class GitTick:
     host: Host | None = None  # the pull-request mode's git host (`--git-pull-requests`); None: push to the branch
     proposed: dict[str, PullRequest] = field(default_factory=dict)  # open pull requests by branch, this pass
     parsed: ParsedFiles = field(init=False)  # the repository's files as parsed, kept between passes
+    damaged: dict[str, tuple[Mapping[str, Any], str]] = field(default_factory=dict)  # this pass: key -> why
     budget: Budget | None = None  # set by run_loop: when the Job ends, and what committing costs
 
     def __post_init__(self) -> None:
@@ -226,10 +233,27 @@ class GitTick:
             extra = {"canary": plan.key, "tick": format_time(self.now)}
             if plan.change is None:
                 log.info("%s", plan.subject, extra=extra)
+                if plan.damaged is not None:
+                    self.alert_damaged(*plan.damaged)
                 continue
             log_events(plan.change.decision, extra)
             log.info("committed: %s", subject_for(plan.change), extra=extra)
             notify(plan.change.decision, self.options.notify, self.webhooks, self.cluster, None, extra)
+
+    def alert_damaged(self, manifest: Mapping[str, Any], reason: str) -> None:
+        """The held canary's alert, to its `analysis.alerts` providers or the global notifier, as an error."""
+        parsed = parse_entry({k: v for k, v in manifest.items() if k != "status"}, self.options.settings.mesh_provider)
+        if parsed.canary is None:
+            return  # its spec is invalid too: that is logged every pass, and there is no one to tell
+        alert = held_alert(
+            parsed.canary, reason, cluster_name=self.options.notify.cluster_name, time=format_time(self.now)
+        )
+        send_alerts(
+            deliveries(parsed.canary, (alert,)),
+            alert_providers(self.cluster),
+            self.metrics.read_secret,
+            global_target=self.options.notify.global_alerts,
+        )
 
     _now: datetime | None = None
 
@@ -241,6 +265,7 @@ class GitTick:
     def plan(self) -> tuple[list[Planned], bool]:
         """Decide every canary on the current head; what each would commit."""
         self.parsed.new_pass()
+        self.damaged = {}
         entries, cluster, now = self.read()
         self._now, self.cluster = now, cluster
         self.canaries = [e.canary for e in entries if e.canary is not None]
@@ -291,8 +316,26 @@ class GitTick:
                 continue
             if plan is not None:
                 plans.append(plan)
+        plans.extend(self.held_markers())
         plans.sort(key=lambda p: p.key)  # a commit lists its canaries in the order they are read
         return plans, failed
+
+    def held_markers(self) -> list[Planned]:
+        """A canary held by its damaged state gets a `held.yaml` saying why, committed once (and again only when
+        the reason changes): the record people see in the repository, and what makes its alert fire once, not
+        every pass. The canary's next commit, once its state is sound again, removes it."""
+        plans = []
+        for key, (manifest, reason) in sorted(self.damaged.items()):
+            meta = manifest.get("metadata") or {}
+            namespace, name = str(meta.get("namespace") or "default"), str(meta.get("name"))
+            marker = f"{canary_dir(self.git.path, namespace, name)}/{HELD_FILE}"
+            content = dump({"canary": f"{namespace}/{name}", "reason": reason}, HELD_HEADER)
+            if self.workspace.read(marker) != content:
+                subject = f"{key}: held, its state is damaged"
+                plans.append(
+                    Planned(key, {marker: content}, None, subject, f"{subject}\n\n{reason}\n", (manifest, reason))
+                )
+        return plans
 
     # -- reading ---------------------------------------------------------------------------------------------
     def read(self) -> tuple[list[CanaryEntry], ClusterView, datetime]:
@@ -308,7 +351,14 @@ class GitTick:
         return [self.with_git_state(e) for e in entries], cluster, now
 
     def with_git_state(self, entry: CanaryEntry) -> CanaryEntry:
-        """The canary with its status from the repository (state lives in git; the cluster's copy is a mirror)."""
+        """The canary with its status from the repository (state lives in git; the cluster's copy is a mirror).
+        A state that holds the canary is also remembered in `damaged`, for its marker and alert."""
+        found = self.state_of(entry)
+        if found.canary is None and found.error and found is not entry:
+            self.damaged[found.key] = (entry.manifest, found.error)
+        return found
+
+    def state_of(self, entry: CanaryEntry) -> CanaryEntry:
         meta = entry.manifest.get("metadata") or {}
         try:
             directory = canary_dir(self.git.path, str(meta.get("namespace") or "default"), str(meta.get("name")))
@@ -515,6 +565,8 @@ class GitTick:
         copies = tuple(decision.secret_copies) or state.secret_copies
         new_state = CanaryState(status_manifest(decision.status), None, copies, halted_checks(state, decision), waiting)
         files[f"{directory}/{STATUS_FILE}"] = dump(new_state.document(canary.namespace, canary.name), STATE_HEADER)
+        if self.workspace.blob_id(f"{directory}/{HELD_FILE}") is not None:
+            files[f"{directory}/{HELD_FILE}"] = None  # the state is sound again: the hold's marker goes
         return files
 
     def approval(self, directory: str, gate: HookType, revision: str) -> str | None:

@@ -161,6 +161,21 @@ def alert_for_event(canary: Canary, event: Event, *, cluster_name: str = "", tim
     )
 
 
+def held_alert(canary: Canary, reason: str, *, cluster_name: str = "", time: str = "") -> Alert:
+    """cronary's own alert (Flagger has no such state): GitOps mode holds a canary whose state in the
+    repository is damaged, and says why — an error, like a rollback, since nothing moves until a person acts."""
+    fields = ((("Cluster", cluster_name),) if cluster_name else ()) + metadata_fields(canary)
+    return Alert(
+        canary=canary.key,
+        name=canary.name,
+        namespace=canary.namespace,
+        message=f"Canary {canary.key} is held: {reason}",
+        severity=ERROR,
+        fields=fields,
+        time=time,
+    )
+
+
 def alerts_for(decision: Decision, *, cluster_name: str = "", include_muted: bool = False) -> tuple[Alert, ...]:
     """The alerts one decided tick raises, in event order. Alerts muted by their gating hook's `muteAlert`
     are left out unless `include_muted` (they carry `muted=True` then)."""

@@ -87,15 +87,17 @@ VALID = {"canary": "test/podinfo", "status": {"phase": "Progressing", "canaryWei
     ],
 )
 def test_a_damaged_state_holds_its_canary_and_the_others_go_on(
-    progressing: GitOpsRepo, tmp_path: Path, content: bytes | None, names: str
+    progressing: GitOpsRepo, tmp_path: Path, httpserver, content: bytes | None, names: str
 ) -> None:
+    httpserver.expect_request("/", method="POST").respond_with_data("ok")  # the load tester
+    httpserver.expect_request("/alert", method="POST").respond_with_data("ok")
     repo = _copy(progressing, tmp_path)
     repo.add_canary("podinfo-b")
     repo.human_commit({STATE: content}, "a bad merge")
     split_before = repo.read(f"{CANARY_DIR}/trafficsplit-podinfo.yaml")
     head_before = repo.log()[0].oid
     for _ in range(3):  # held, tick after tick: nothing re-initialises it
-        run = repo.tick()
+        run = repo.tick("--slack-url", httpserver.url_for("/alert"))
         assert run.exit_code == 1, run.output
         errors = [json.loads(line) for line in run.output.splitlines() if '"error"' in line]
         assert [e["canary"] for e in errors] == ["podinfo.test"], run.output
@@ -103,12 +105,45 @@ def test_a_damaged_state_holds_its_canary_and_the_others_go_on(
         assert repo.read(f"{CANARY_DIR}/trafficsplit-podinfo.yaml") == split_before
         repo.developer.sync()
         assert repo.developer.read(STATE) == content
-    # the other canary was decided and committed as usual; nothing cronary committed touched podinfo's files
+    # the other canary was decided and committed as usual
     assert repo.read("cronary/test/podinfo-b/status.yaml")["status"]["phase"] == "Initialized"
+    # for podinfo, one commit in three ticks: held.yaml with the reason, nothing else of its files
+    about = []
     for commit in repo.log():
         if commit.oid == head_before:
             break
-        assert "podinfo.test" not in commit.message, commit.message
+        if "podinfo.test" in commit.message:
+            about.append(commit)
+    assert [c.message.splitlines()[0] for c in about] == ["podinfo.test: held, its state is damaged"]
+    assert repo.developer.changed_paths(about[0].oid) == [f"{CANARY_DIR}/held.yaml"]
+    held = repo.read(f"{CANARY_DIR}/held.yaml")
+    assert held["canary"] == "test/podinfo" and names in held["reason"]
+    # and one alert, an error naming the canary and the reason
+    alerts = [
+        a
+        for r, _ in httpserver.log
+        if r.path == "/alert"
+        if "podinfo.test" in json.dumps(a := json.loads(r.get_data()))
+    ]
+    assert len(alerts) == 1, [json.dumps(a)[:400] for a in alerts]
+    text = json.dumps(alerts[0])
+    assert "Canary podinfo.test is held" in text and names.split(": ")[-1][:20] in text
+
+
+def test_a_repaired_state_goes_on_and_its_marker_goes(progressing: GitOpsRepo, tmp_path: Path, httpserver) -> None:
+    httpserver.expect_request("/", method="POST").respond_with_data("ok")
+    repo = _copy(progressing, tmp_path)
+    repo.developer.sync()
+    good = repo.developer.read(STATE)
+    assert good is not None
+    repo.human_commit({STATE: b"42\n"}, "a bad merge")
+    assert repo.tick().exit_code == 1
+    assert repo.read(f"{CANARY_DIR}/held.yaml") is not None
+    repo.human_commit({STATE: good}, "git checkout HEAD~2 -- status.yaml")
+    for _ in range(2):
+        assert repo.tick().exit_code == 0
+    assert repo.read(f"{CANARY_DIR}/held.yaml") is None
+    assert (repo.split_weights() or {}).get("podinfo-canary", 0) >= 20  # it went on from where it was
 
 
 def test_a_canary_with_no_state_and_no_objects_starts_as_usual(tmp_path: Path, prometheus, loadtester_module) -> None:
