@@ -321,6 +321,7 @@ def parse_service(path: str, value: object) -> ServiceSpec:
             "port_name": port_name,
             "target_port": target_port,
             "app_protocol": _optional_str_field(svc, path, "appProtocol"),
+            "traffic_distribution": distribution,
             "port_discovery": _bool_field(svc, path, "portDiscovery"),
             "headless": _bool_field(svc, path, "headless"),
             "gateways": _str_list_field(svc, path, "gateways"),
@@ -512,6 +513,9 @@ def parse_analysis(path: str, value: object, *, strict_crd: bool) -> AnalysisSpe
     affinity = block.get("sessionAffinity")
     if affinity is not None and not require_map(f"{path}.sessionAffinity", affinity).get("cookieName"):
         raise SpecError(f"{path}.sessionAffinity.cookieName", "required")
+    if affinity is not None and affinity.get("primaryCookieName") == affinity["cookieName"]:
+        # Flagger refuses it: the router could not tell the canary's sticky sessions from the primary's
+        raise SpecError(f"{path}.sessionAffinity.primaryCookieName", "must differ from cookieName")
     metrics = _items(block, path, "metrics", _metric)
     if metrics:
         _unique(path, "metrics", [m.name for m in metrics], "metric")
@@ -626,13 +630,16 @@ def parse_canary(manifest: object) -> Canary:
         raise SpecError(f"spec.{analysis_key}", "required")
     analysis = parse_analysis(f"spec.{analysis_key}", analysis_block, strict_crd=api_version != V1ALPHA3)
     autoscaler = None
+    primary_replicas: list[int | None] = [None, None]
     if spec.get("autoscalerRef") is not None:
         autoscaler = _object_ref("spec.autoscalerRef", spec["autoscalerRef"], ("HorizontalPodAutoscaler",))
         replicas = spec["autoscalerRef"].get("primaryScalerReplicas")
         if replicas is not None:
-            for key in ("minReplicas", "maxReplicas"):
+            for index, key in enumerate(("minReplicas", "maxReplicas")):
                 if require_map("spec.autoscalerRef.primaryScalerReplicas", replicas).get(key) is not None:
-                    _int(f"spec.autoscalerRef.primaryScalerReplicas.{key}", replicas[key], 1, 1_000_000)
+                    primary_replicas[index] = _int(
+                        f"spec.autoscalerRef.primaryScalerReplicas.{key}", replicas[key], 1, 1_000_000
+                    )
     provider = spec.get("provider")
     if provider is not None:
         provider = require_str("spec.provider", provider)
@@ -650,6 +657,7 @@ def parse_canary(manifest: object) -> Canary:
                     "service": service,
                     "analysis": analysis,
                     "autoscaler_ref": autoscaler,
+                    "primary_scaler_replicas": (primary_replicas[0], primary_replicas[1]),
                     "provider": provider or None,
                     "progress_deadline_seconds": _progress_deadline_field(spec),
                     "skip_analysis_field": _bool_field(spec, "spec", "skipAnalysis"),

@@ -205,6 +205,7 @@ class ServiceSpec:
     port_name: str = "http"
     target_port: int | str | None = None
     app_protocol: str | None = None
+    traffic_distribution: str | None = None  # set on the three Services' spec when given (Flagger v1.42.0)
     port_discovery: bool = False
     headless: bool = False
     gateways: tuple[str, ...] = ()
@@ -220,6 +221,8 @@ class CanarySpec:
     service: ServiceSpec
     analysis: AnalysisSpec | None
     autoscaler_ref: ObjectRef | None = None
+    # `autoscalerRef.primaryScalerReplicas`: the primary HPA's min and max instead of the target HPA's (v1.28.0)
+    primary_scaler_replicas: tuple[int | None, int | None] = (None, None)
     provider: str | None = None
     progress_deadline_seconds: int = 600
     skip_analysis_field: bool = False

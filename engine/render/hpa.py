@@ -101,6 +101,11 @@ def render_primary_hpa(
         value = spec.get(key)
         if value is not None:
             out_spec[key] = value
+    minimum, maximum = canary.spec.primary_scaler_replicas  # Flagger's overrides, at creation and on every sync
+    if minimum is not None:
+        out_spec["minReplicas"] = minimum
+    if maximum is not None:
+        out_spec["maxReplicas"] = maximum
     meta = hpa.get("metadata") or {}
     name = f"{meta.get('name')}-primary"
     labels = without_toolkit_keys(meta.get("labels"))

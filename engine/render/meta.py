@@ -55,8 +55,12 @@ def without_toolkit_keys(items: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def include_by_prefix(items: Mapping[str, Any] | None, prefixes: tuple[str, ...]) -> dict[str, Any]:
+    """The keys of `items` that start with one of `prefixes` (`-include-label-prefix`); the prefix `*` takes
+    every key, as Flagger's `includeLabelsByPrefix` does. Toolkit keys are always dropped."""
     if not prefixes and (items is None or isinstance(items, dict)):
         return {}  # no key starts with one of no prefixes
+    if "*" in prefixes:
+        return without_toolkit_keys(items)
     return {k: v for k, v in without_toolkit_keys(items).items() if any(k.startswith(p) for p in prefixes)}
 
 

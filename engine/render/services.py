@@ -73,6 +73,8 @@ def _service(
     spec: dict[str, Any] = {"type": "ClusterIP", "selector": selector, "ports": [dict(p) for p in ports]}
     if canary.spec.service.headless:
         spec["clusterIP"] = "None"
+    if canary.spec.service.traffic_distribution:
+        spec["trafficDistribution"] = canary.spec.service.traffic_distribution
     return {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec}
 
 
@@ -119,6 +121,7 @@ def render_services(
         svc.target_port,
         type(svc.target_port),
         svc.app_protocol,
+        svc.traffic_distribution,
         svc.headless,
         svc.canary.labels,
         svc.canary.annotations,
