@@ -643,6 +643,12 @@ def parse_canary(manifest: object) -> Canary:
     provider = spec.get("provider")
     if provider is not None:
         provider = require_str("spec.provider", provider)
+    metrics_server = spec.get("metricsServer")
+    if metrics_server is not None and not is_http_url(metrics_server):
+        raise SpecError(
+            "spec.metricsServer",
+            f"must be an http or https URL with a host and no user:password@, got {origin(metrics_server) if isinstance(metrics_server, str) else type_name(metrics_server)}",
+        )
     return _build_derived(
         Canary,
         {
@@ -659,6 +665,7 @@ def parse_canary(manifest: object) -> Canary:
                     "autoscaler_ref": autoscaler,
                     "primary_scaler_replicas": (primary_replicas[0], primary_replicas[1]),
                     "provider": provider or None,
+                    "metrics_server": metrics_server or None,
                     "progress_deadline_seconds": _progress_deadline_field(spec),
                     "skip_analysis_field": _bool_field(spec, "spec", "skipAnalysis"),
                     "suspend": _bool_field(spec, "spec", "suspend"),

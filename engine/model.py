@@ -224,6 +224,7 @@ class CanarySpec:
     # `autoscalerRef.primaryScalerReplicas`: the primary HPA's min and max instead of the target HPA's (v1.28.0)
     primary_scaler_replicas: tuple[int | None, int | None] = (None, None)
     provider: str | None = None
+    metrics_server: str | None = None  # `spec.metricsServer`: built-in and in-line queries go here, not --prometheus
     progress_deadline_seconds: int = 600
     skip_analysis_field: bool = False
     suspend: bool = False

@@ -260,7 +260,9 @@ class PrometheusMetrics:
         try:
             promql = key.promql_for(series)
             values = self._run(
-                RenderedQuery(promql), promql, lambda result: split_aggregated_result(key.metric, key.query_set, result)
+                RenderedQuery(promql, address=key.address),
+                promql,
+                lambda result: split_aggregated_result(key.metric, key.query_set, result),
             )
         except QueryFailed as err:
             values = err

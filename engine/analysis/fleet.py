@@ -114,6 +114,7 @@ class AggregateKey:
     query_set: str
     interval: str
     istio_seconds: bool = False
+    address: str | None = None  # the canaries' `spec.metricsServer` (None: the default server): one query per server
 
     @property
     def promql(self) -> str:

@@ -149,16 +149,24 @@ def query_for(
             )
         promql = render_custom_query(template.query, path=f"MetricTemplate {wanted} spec.query", **model)
         return _on_server(promql, template)
+    server = canary.spec.metrics_server  # Flagger's `spec.metricsServer`: the built-in and in-line queries' server
     if metric.name in BUILTIN_METRICS:
-        return _builtin(metric.name, provider_metrics, ns, target, metric.interval, istio_seconds)
+        return _builtin(metric.name, provider_metrics, ns, target, metric.interval, istio_seconds, server)
     if metric.query:
-        return RenderedQuery(render_custom_query(metric.query, path=f"{path}.query", **model))  # type: ignore[arg-type]
+        promql = render_custom_query(metric.query, path=f"{path}.query", **model)  # type: ignore[arg-type]
+        return RenderedQuery(promql, address=server)
     raise SpecError(path, "no usable metrics template and query were configured")
 
 
 @lru_cache(maxsize=4096)
 def _builtin(
-    metric_name: str, provider_metrics: str, namespace: str, target: str, interval: str, istio_seconds: bool
+    metric_name: str,
+    provider_metrics: str,
+    namespace: str,
+    target: str,
+    interval: str,
+    istio_seconds: bool,
+    server: str | None = None,
 ) -> RenderedQuery:
     """A built-in's query, remembered: every tick of a canary in analysis asks for the same one (errors are
     raised afresh, never cached)."""
@@ -166,11 +174,12 @@ def _builtin(
         metric_name, provider_metrics, namespace, target, interval, istio_seconds=istio_seconds
     )
     if not aggregation_matches_per_canary(provider_metrics, target):
-        return RenderedQuery(promql)
+        return RenderedQuery(promql, address=server)
     seconds = istio_seconds and query_set(provider_metrics).seconds_histogram is not None
     return RenderedQuery(
         promql,
-        aggregate=AggregateKey(metric_name, provider_metrics, interval, seconds),
+        address=server,
+        aggregate=AggregateKey(metric_name, provider_metrics, interval, seconds, server),
         series=(namespace, target),
     )
 
@@ -216,7 +225,8 @@ def provider_check(canary: Canary, templates: Templates) -> ProviderCheck:
         ref = metric.template_ref
         if ref is None:
             if metric.name in BUILTIN_METRICS:
-                probes.setdefault((None, None), ProviderProbe("prometheus", RenderedQuery(PROBE)))
+                server = canary.spec.metrics_server
+                probes.setdefault((server, None), ProviderProbe("prometheus", RenderedQuery(PROBE, address=server)))
             continue
         namespace = ref.namespace or canary.namespace
         template = templates.get((namespace, ref.name))

@@ -105,3 +105,23 @@ def test_generated_objects_are_owned_only_by_a_canary_uid_read_from_a_cluster(tm
     (tmp_path / "live.yaml").write_text(dump_yaml_stream([canary]))
     for obj in render(tmp_path / "live.yaml"):
         assert [r["uid"] for r in obj["metadata"]["ownerReferences"]] == [canary["metadata"]["uid"]], obj["kind"]
+
+
+def test_a_canarys_metrics_server_is_asked_instead_of_the_default(tmp_path: Path, prometheus) -> None:
+    """`spec.metricsServer` (Flagger's per-canary metrics server): the built-in metrics go there. The default
+    `--prometheus` refuses connections, so the analysis passes only if the canary's own server answered."""
+    from cronjob.shared.yamlio import load_single
+
+    canary_file, cluster_file = _mid_analysis(tmp_path, target_ready=True)
+    doc = load_single(str(canary_file))
+    doc["spec"]["metricsServer"] = prometheus.url
+    canary_file.write_text(dump_yaml_stream([doc]))
+    args = ["render", str(canary_file), "--cluster", str(cluster_file), "--mesh-provider", "smi:istio"]
+    result = CliRunner().invoke(
+        main, [*args, "--now", "2026-11-27T10:00:50Z", "--prometheus", "http://127.0.0.1:1", "-o", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    import json
+
+    status = json.loads(result.output)["items"][-1]["status"]
+    assert (status["canaryWeight"], status["failedChecks"]) == (30, 0), status

@@ -78,3 +78,33 @@ def test_a_session_affinity_cookie_must_differ_from_the_primarys() -> None:
         canary(canaryAnalysis__sessionAffinity=affinity)
     assert caught.value.path == "spec.canaryAnalysis.sessionAffinity.primaryCookieName"
     assert caught.value.message == "must differ from cookieName"
+
+
+def test_a_metrics_server_takes_the_builtin_and_inline_queries_and_the_probe() -> None:
+    from engine.analysis.render import provider_check, query_for
+    from engine.model import MetricSpec
+
+    server = "http://thanos.monitoring:9090"
+    with_server = canary(metricsServer=server)
+    builtin = query_for(MetricSpec(name="request-success-rate", threshold=99), "istio", with_server)
+    inline = query_for(MetricSpec(name="errors", query="sum(x)", threshold=1), "istio", with_server)
+    assert builtin.address == server and builtin.aggregate is not None and builtin.aggregate.address == server
+    assert inline.address == server
+    default = query_for(MetricSpec(name="request-success-rate", threshold=99), "istio", canary())
+    assert default.address is None and default.aggregate != builtin.aggregate  # one fleet query per server
+    assert [p.query.address for p in provider_check(with_server, {}).probes] == [server]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("ftp://thanos:9090", "ftp://thanos:9090"),
+        ("http://user:s3cret@thanos:9090/x?token=t", "http://thanos:9090"),
+        (42, "int"),
+    ],
+)
+def test_a_metrics_server_must_be_an_http_url_and_is_shown_by_its_origin(value: object, shown: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        canary(metricsServer=value)
+    assert caught.value.path == "spec.metricsServer" and caught.value.message.endswith(f"got {shown}")
+    assert "s3cret" not in caught.value.message and "token" not in caught.value.message
