@@ -49,7 +49,7 @@ from .render import order
 from .render.config_copies import render_config_copies
 from .render.hpa import render_primary_hpa
 from .render.meta import canary_uid, owner_reference
-from .render.services import render_services
+from .render.services import as_found, render_services
 from .routers.factory import Provider, resolve_provider
 from .routers.router import split
 from .schedule import due_text, is_due, next_due_time
@@ -891,7 +891,12 @@ class _Tick:
         owner = owner_reference(self.canary)  # one lookup for all the objects
         kind = self.target_kind
         pod_template = kind.pod_template(self.target)
-        services = render_services(self.canary, pod_template, label=self.label, value=self.value, owner=owner)
+        services = {
+            role: as_found(service, self.objects.get(("Service", ns, service["metadata"]["name"])), self.canary)
+            for role, service in render_services(
+                self.canary, pod_template, label=self.label, value=self.value, owner=owner
+            ).items()
+        }
         existing = self.live_primary()
         fresh = self.promote or existing is None
         template = None

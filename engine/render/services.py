@@ -147,3 +147,26 @@ def render_services(
 
 _REMEMBERED: dict[tuple[Any, ...], tuple[Mapping[str, Any], dict[str, dict[str, Any]]]] = {}
 _REMEMBER_AT_MOST = 8192
+
+
+def owned_by(obj: Mapping[str, Any], canary: Canary) -> bool:
+    """Flagger's `isOwnedByCanary`: an owner reference of kind Canary with this canary's name."""
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or ()
+    return any(isinstance(r, Mapping) and r.get("kind") == "Canary" and r.get("name") == canary.name for r in refs)
+
+
+def as_found(service: dict[str, Any], live: Mapping[str, Any] | None, canary: Canary) -> dict[str, Any]:
+    """A Service someone else created (the apex, usually) is not adopted: as Flagger does, only its ports and
+    selector are set — no owner reference (the garbage collector would delete it with the Canary), and its own
+    labels and annotations stay. A Service that does not exist yet, or that the canary owns, is as rendered —
+    and so is every Service of a canary read without its uid (GitOps mode without cluster access, where the
+    live objects are cronary's own committed files, which carry no owner reference)."""
+    if live is None or not canary.uid or owned_by(live, canary):
+        return service
+    meta = service["metadata"]
+    return {
+        "apiVersion": service["apiVersion"],
+        "kind": service["kind"],
+        "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
+        "spec": {"selector": service["spec"]["selector"], "ports": service["spec"]["ports"]},
+    }
