@@ -48,7 +48,7 @@ from .redact import redact
 from .render import order
 from .render.config_copies import render_config_copies
 from .render.hpa import render_primary_hpa
-from .render.meta import canary_uid, owner_reference
+from .render.meta import canary_uid, owner_reference, shared_owners
 from .render.services import as_found, render_services
 from .routers.factory import Provider, resolve_provider
 from .routers.router import split
@@ -918,7 +918,11 @@ class _Tick:
             if self.tracked.configmaps
             else ()
         ):
-            kept = None if fresh else self.objects.get(("ConfigMap", ns, copy["metadata"]["name"]))
+            live = self.objects.get(("ConfigMap", ns, copy["metadata"]["name"]))
+            owners = shared_owners(self.canary, live)
+            if owners:
+                copy["metadata"] = {**copy["metadata"], "ownerReferences": owners}
+            kept = None if fresh else live
             if kept is not None:
                 copy.pop("data", None)
                 if kept.get("data"):

@@ -25,7 +25,7 @@ from cronjob.shared.resources import CANARIES, EVENTS
 from engine import Decision, Event
 from engine.cluster import ClusterView
 from engine.model import Canary, CanaryStatus
-from engine.render.meta import include_by_prefix, object_meta
+from engine.render.meta import include_by_prefix, object_meta, shared_owners
 from engine.status_doc import status_manifest
 from engine.subset import contains
 
@@ -74,14 +74,23 @@ def drift(live: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> list[st
 
 
 def secret_copy(
-    canary: Canary, source: Mapping[str, Any], name: str, include_label_prefixes: tuple[str, ...]
+    canary: Canary,
+    source: Mapping[str, Any],
+    name: str,
+    include_label_prefixes: tuple[str, ...],
+    live: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The `-primary` copy of a tracked Secret: its type and data, labels filtered as for ConfigMaps."""
+    """The `-primary` copy of a tracked Secret: its type and data, labels filtered as for ConfigMaps, owned by
+    every canary that shares it (`shared_owners`; `live` is the copy as it is)."""
     meta = source.get("metadata") or {}
+    copy_meta = object_meta(canary, name, include_by_prefix(meta.get("labels"), include_label_prefixes))
+    owners = shared_owners(canary, live)
+    if owners:
+        copy_meta["ownerReferences"] = owners
     copy: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": object_meta(canary, name, include_by_prefix(meta.get("labels"), include_label_prefixes)),
+        "metadata": copy_meta,
         "type": source.get("type") or "Opaque",
     }
     if source.get("data"):
@@ -102,8 +111,9 @@ def plan_writes(
         source = secret_objects.get((canary.namespace, source_name))
         if source is None:
             continue  # deleted since the tick read it: the next decision reports the missing Secret
-        desired = marked(secret_copy(canary, source, copy_name, include_label_prefixes))
-        if not is_current(secret_objects.get((canary.namespace, copy_name)), desired):
+        live = secret_objects.get((canary.namespace, copy_name))
+        desired = marked(secret_copy(canary, source, copy_name, include_label_prefixes, live))
+        if not is_current(live, desired):
             requests.append(apply_request(desired, sensitive=True))
     for obj in decision.objects:
         meta = obj["metadata"]

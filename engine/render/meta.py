@@ -47,6 +47,25 @@ def _owner_reference(api_version: str, name: str, uid: str) -> dict[str, Any]:
     }
 
 
+def shared_owners(canary: Canary, live: Mapping[str, Any] | None) -> list[dict[str, Any]] | None:
+    """The owner references of a `-primary` config copy that several canaries may mount (Flagger v1.16.0,
+    #1052): this canary and every other Canary already among the live copy's owners. With several, none is the
+    controller, so each canary writes the same list (no write back and forth between them), and the garbage
+    collector deletes the copy only when the last of them is gone. None without a uid (see `owner_reference`)."""
+    mine = owner_reference(canary)
+    if mine is None:
+        return None
+    refs = (live or {}).get("metadata", {}).get("ownerReferences") or ()
+    others = [
+        dict(r)
+        for r in refs
+        if isinstance(r, Mapping) and r.get("kind") == "Canary" and r.get("uid") and r.get("uid") != canary.uid
+    ]
+    if not others:
+        return [mine]
+    return sorted(({**r, "controller": False} for r in [mine, *others]), key=lambda r: (str(r["name"]), str(r["uid"])))
+
+
 def without_toolkit_keys(items: Mapping[str, Any] | None) -> dict[str, Any]:
     """Drop keys containing `toolkit.fluxcd.io`, so Flux never takes a generated object for its own."""
     if not items:

@@ -7,6 +7,7 @@ and the Service's own labels and annotations stay. The Services cronary created 
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,57 @@ def test_an_apex_service_the_team_created_is_routed_but_never_owned(cluster: See
 def test_an_apex_service_cronary_created_is_owned_by_the_canary(cluster: SeedCluster) -> None:
     play(cluster)
     assert _owners(cluster.emulator.get("v1", "Service", "test", "podinfo")) == ["Canary"]
+
+
+def _with_shared_config(cluster: SeedCluster) -> None:
+    """podinfo and a second app, podinfo-b (its own Deployment and Canary), both mounting ConfigMap `shared`."""
+    emulator = cluster.emulator
+    emulator.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "shared", "namespace": "test"},
+            "data": {"k": "v"},
+        }
+    )
+    target = cluster.deployment("podinfo")
+    target["spec"]["template"]["spec"]["volumes"] = [{"name": "cfg", "configMap": {"name": "shared"}}]
+    emulator.replace(target)
+    other = copy.deepcopy(target)
+    other["metadata"] = {"name": "podinfo-b", "namespace": "test", "labels": {"app": "podinfo-b"}}
+    other["spec"]["selector"] = {"matchLabels": {"app": "podinfo-b"}}
+    other["spec"]["template"]["metadata"]["labels"] = {"app": "podinfo-b"}
+    other.pop("status", None)
+    emulator.create(other)
+    canary = cluster.seed_canary("podinfo-b")
+    canary["spec"]["targetRef"]["name"] = "podinfo-b"
+    canary["spec"].pop("autoscalerRef")
+    emulator.create(canary)
+    emulator.complete_rollouts()
+
+
+def test_a_config_copy_two_canaries_share_is_owned_by_both_and_outlives_either(cluster: SeedCluster) -> None:
+    _with_shared_config(cluster)
+    for _ in range(3):
+        assert cluster.tick().exit_code == 0
+        cluster.emulator.complete_rollouts()
+        cluster.emulator.advance(10)
+    assert {cluster.status(n).get("phase") for n in ("podinfo", "podinfo-b")} == {"Initialized"}
+    uids = {n: cluster.canary(n)["metadata"]["uid"] for n in ("podinfo", "podinfo-b")}
+    shared = cluster.emulator.get("v1", "ConfigMap", "test", "shared-primary")
+    refs = shared["metadata"]["ownerReferences"]
+    assert sorted((r["name"], r["uid"], r["controller"]) for r in refs) == [
+        ("podinfo", uids["podinfo"], False),
+        ("podinfo-b", uids["podinfo-b"], False),
+    ]
+    # no write back and forth: another round of ticks leaves the copy as it is
+    version = shared["metadata"]["resourceVersion"]
+    for _ in range(2):
+        assert cluster.tick().exit_code == 0
+        cluster.emulator.advance(10)
+    assert cluster.emulator.get("v1", "ConfigMap", "test", "shared-primary")["metadata"]["resourceVersion"] == version
+    # one canary goes: the copy its neighbour's primary mounts stays
+    cluster.emulator.delete("flagger.app/v1beta1", "Canary", "test", "podinfo")
+    cluster.emulator.collect_garbage()
+    assert cluster.emulator.get("v1", "ConfigMap", "test", "shared-primary") is not None
+    assert cluster.emulator.get("apps/v1", "Deployment", "test", "podinfo-primary") is None
