@@ -330,6 +330,8 @@ class GitTick:
             namespace, name = str(meta.get("namespace") or "default"), str(meta.get("name"))
             marker = f"{canary_dir(self.git.path, namespace, name)}/{HELD_FILE}"
             content = dump({"canary": f"{namespace}/{name}", "reason": reason}, HELD_HEADER)
+            if self.proposed.get(f"cronary/{namespace}/{name}") is not None:
+                continue  # pull-request mode: the marker (or a step) waits for its merge; proposing again would re-alert
             if self.workspace.read(marker) != content:
                 subject = f"{key}: held, its state is damaged"
                 plans.append(

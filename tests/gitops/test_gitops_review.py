@@ -311,3 +311,29 @@ def test_pull_request_mode_with_a_refused_token_is_one_error_line_and_nothing_pu
     ours = [json.dumps(line) for line in run.logs if line.get("logger") != "werkzeug"]  # not the fake's own log
     assert not any("wrong-token" in line or "/api/repos" in line for line in ours)
     assert log_of(repo, "%H") == before and github.pulls == {}
+
+
+def test_pull_request_mode_proposes_a_damaged_states_marker_once_and_alerts_once(
+    tmp_path: Path, prometheus, httpserver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A canary held by a damaged status.yaml: its held.yaml is proposed in one pull request, and the alert is
+    sent once — not again at every pass while the pull request waits for its merge."""
+    httpserver.expect_request("/", method="POST").respond_with_data("ok")
+    httpserver.expect_request("/alert", method="POST").respond_with_data("ok")
+    monkeypatch.setenv("CRONARY_GIT_API_TOKEN", TOKEN)
+    repo = GitOpsRepo(tmp_path, prometheus.url, httpserver.url_for("/")).seed()
+    github = FakeGitHub(httpserver, repo.remote, tmp_path)
+    mode = ("--git-pull-requests", "github", "--git-api-url", github.api, "--git-api-repo", "team/apps")
+    mode += ("--slack-url", httpserver.url_for("/alert"))
+    for _ in range(2):  # initializing, then initialized: each step merged
+        assert repo.tick(*mode).exit_code == 0
+        for pull in github.open():
+            github.merge(pull["number"])
+    repo.human_commit({f"{CANARY_DIR}/status.yaml": b"42\n"}, "a bad merge")
+    alerts_before = len([r for r, _ in httpserver.log if r.path == "/alert"])
+    for _ in range(3):
+        assert repo.tick(*mode).exit_code == 1
+    held = [p for p in github.pulls.values() if p["title"] == "podinfo.test: held, its state is damaged"]
+    assert len(held) == 1 and held[0]["state"] == "open"
+    alerts = [r for r, _ in httpserver.log if r.path == "/alert"][alerts_before:]
+    assert len(alerts) == 1 and "is held" in alerts[0].get_data(as_text=True)
