@@ -50,9 +50,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import pygit2
+from bench_git import Git  # the git command line without user or system configuration
 
 from cronjob.git.layout import dump
-from cronjob.git.repo import GitWorkspace, Signature
+from cronjob.git.repo import GitWorkspace
+from cronjob.shared.options import Signature
 from cronjob.shared.yamlio import load_documents, load_single
 
 SEED = ROOT / "fixtures" / "seed"
@@ -193,29 +195,6 @@ def changed_dirs(remote: Path, before: str | None) -> tuple[int, dict[str, bytes
 def head(remote: Path) -> str | None:
     ref = pygit2.Repository(str(remote)).references.get("refs/heads/main")
     return None if ref is None else str(ref.target)
-
-
-class Git:
-    """The git command line with no user or system configuration and auto-gc off (as bench_git.py)."""
-
-    def __init__(self, home: Path) -> None:
-        exe = shutil.which("git")
-        if not exe:
-            sys.exit("bench_gitops_fleet: the git command line is needed")
-        self.exe = exe
-        self.env = {
-            **os.environ,
-            "HOME": str(home),
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_AUTHOR_NAME": "cronary",
-            "GIT_AUTHOR_EMAIL": "cronary@cronary.invalid",
-            "GIT_COMMITTER_NAME": "cronary",
-            "GIT_COMMITTER_EMAIL": "cronary@cronary.invalid",
-        }
-
-    def __call__(self, *args: str, cwd: Path | None = None) -> str:
-        out = subprocess.run([self.exe, *args], cwd=cwd, env=self.env, check=True, capture_output=True, text=True)
-        return out.stdout
 
 
 def cli_writes(git: Git, clone: Path, files: dict[str, bytes | None], message: str) -> float:

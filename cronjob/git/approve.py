@@ -47,7 +47,7 @@ def approve(workspace: GitWorkspace, root: str, canary: str, gate: str | None, n
     for _ in range(PUSH_ATTEMPTS):
         workspace.sync()
         path = f"{directory}/{STATUS_FILE}"
-        state = read_state(workspace.read(path), f"{namespace}/{name}", path)
+        state = read_state(workspace.read(path), path, f"{namespace}/{name}")
         if state is None:
             raise RunFailed(f"{canary}: no {path} on the branch: not a canary cronary decides there")
         waiting = state.waiting

@@ -124,8 +124,8 @@ class CanaryState:
         return doc
 
 
-def read_state(data: bytes | None, canary: str, source: str = STATUS_FILE) -> CanaryState | None:
-    """The state of `canary` ("namespace/name") from its status.yaml; None only when there is no such file.
+def read_state(data: bytes | None, source: str, canary: str) -> CanaryState | None:
+    """The state of `canary` ("namespace/name") from its status.yaml `source`; None only when there is no such file.
 
     Anything else that is not a state for that canary — not YAML, not a mapping, a field of the wrong type, the
     state of another canary — is an `InputError` naming the file and the field: a damaged state holds its canary

@@ -354,13 +354,8 @@ class GitTick:
 
     def with_git_state(self, entry: CanaryEntry) -> CanaryEntry:
         """The canary with its status from the repository (state lives in git; the cluster's copy is a mirror).
-        A state that holds the canary is also remembered in `damaged`, for its marker and alert."""
-        found = self.state_of(entry)
-        if found.canary is None and found.error and found is not entry:
-            self.damaged[found.key] = (entry.manifest, found.error)
-        return found
-
-    def state_of(self, entry: CanaryEntry) -> CanaryEntry:
+        A state that holds the canary is an invalid entry saying why, and is remembered in `damaged` for its
+        marker and alert (an invalid spec is not: that is the Canary's own error, logged every pass)."""
         meta = entry.manifest.get("metadata") or {}
         try:
             directory = canary_dir(self.git.path, str(meta.get("namespace") or "default"), str(meta.get("name")))
@@ -368,25 +363,28 @@ class GitTick:
             return entry  # no directory of its own: invalid already (its name is)
         path = f"{directory}/{STATUS_FILE}"
         try:
-            state = self.parsed.get(path, _state, f"{meta.get('namespace') or 'default'}/{meta.get('name')}")
+            state = self.parsed.get(path, read_state, f"{meta.get('namespace') or 'default'}/{meta.get('name')}")
             if state is None:
                 generated = self.generated_objects(directory)
-                if (
-                    generated
-                ):  # a state lost while the rollout's objects are committed: starting over would move traffic
-                    return CanaryEntry(
-                        entry.manifest,
-                        None,
-                        f"{path}: missing, but {len(generated)} objects cronary generated for this canary are "
-                        "committed: restore the file from git history, or remove the directory to start over",
-                    )
-                return entry
-            parse_status(state.status)
+                if not generated:
+                    return entry  # a new canary: it starts from no state
+                # a state lost while the rollout's objects are committed: starting over would move traffic
+                reason = (
+                    f"{path}: missing, but {len(generated)} objects cronary generated for this canary are "
+                    "committed: restore the file from git history, or remove the directory to start over"
+                )
+            else:
+                parse_status(state.status)
+                return parse_entry(
+                    {**entry.manifest, "status": dict(state.status)}, self.options.settings.mesh_provider
+                )
         except InputError as err:  # one canary's unreadable state is that canary's error; the others go on
-            return CanaryEntry(entry.manifest, None, err.line)
+            reason = err.line
         except SpecError as err:
-            return CanaryEntry(entry.manifest, None, f"{path}: {err.path}: {err.message}")
-        return parse_entry({**entry.manifest, "status": dict(state.status)}, self.options.settings.mesh_provider)
+            reason = f"{path}: {err.path}: {err.message}"
+        held = CanaryEntry(entry.manifest, None, reason)
+        self.damaged[held.key] = (entry.manifest, reason)
+        return held
 
     def read_repository(self) -> tuple[list[CanaryEntry], ClusterView]:
         """`--no-cluster`: the team's Canaries, Deployments, HPAs and ConfigMaps from the repository, and the
@@ -439,7 +437,7 @@ class GitTick:
         assert canary is not None
         directory = canary_dir(self.git.path, canary.namespace, canary.name)
         state_file = f"{directory}/{STATUS_FILE}"
-        state = self.parsed.get(state_file, _state, f"{canary.namespace}/{canary.name}")
+        state = self.parsed.get(state_file, read_state, f"{canary.namespace}/{canary.name}")
         state = state or CanaryState(status_manifest(canary.status))
         extra = {"canary": canary.key, "tick": format_time(now)}
         pending = self.proposed.get(f"cronary/{canary.namespace}/{canary.name}")
@@ -652,10 +650,6 @@ def _documents(data: bytes | None, path: str) -> list[dict[str, Any]]:
     if not data:
         return []
     return [d for d in load_bytes(data, path) if isinstance(d, dict)]
-
-
-def _state(data: bytes | None, path: str, canary: str) -> CanaryState | None:
-    return read_state(data, canary, path)
 
 
 def templates_of(objects: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], MetricTemplateSpec]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from cronjob.git.layout import dump
-from harness.gitops import CANARY_DIR, DEVELOPER, GitOpsRepo
+from harness.gitops import APP, CANARY_DIR, DEVELOPER, GitOpsRepo
 
 STATE = f"{CANARY_DIR}/status.yaml"
 
@@ -152,3 +152,17 @@ def test_a_canary_with_no_state_and_no_objects_starts_as_usual(tmp_path: Path, p
     assert repo.read(f"{CANARY_DIR}/status.yaml") is None
     assert repo.tick().exit_code == 0
     assert repo.state()["status"]["phase"] == "Initializing"
+
+
+def test_an_invalid_canary_spec_is_its_own_error_not_a_damaged_state(
+    progressing: GitOpsRepo, tmp_path: Path, httpserver
+) -> None:
+    """A Canary whose spec is invalid is logged every pass as before; its sound state gets no held.yaml."""
+    httpserver.expect_request("/", method="POST").respond_with_data("ok")
+    repo = _copy(progressing, tmp_path)
+    canary = repo.read(f"{APP}/canary.yaml")
+    canary["spec"]["canaryAnalysis"]["stepWeight"] = 150
+    repo.human_commit({f"{APP}/canary.yaml": dump(canary)}, "a typo")
+    run = repo.tick()
+    assert run.exit_code == 1 and "stepWeight" in run.output, run.output
+    assert repo.read(f"{CANARY_DIR}/held.yaml") is None
